@@ -1,0 +1,5 @@
+//! Input data: `.npy` files of samples (N first) and of labels.
+
+mod npy;
+
+pub use npy::{load_labels, load_samples, Samples};

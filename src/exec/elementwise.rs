@@ -1,0 +1,86 @@
+//! Elementwise and per-axis ops: affine, broadcasting binary ops, concat, softmax.
+
+use crate::ir::Affine;
+
+/// (outer, len, inner) around `axis` of a per-sample shape (batch axis of 1 included).
+fn split(shape: &[usize], axis: usize) -> (usize, usize, usize) {
+    (shape[..axis].iter().product(), shape[axis], shape[axis + 1..].iter().product())
+}
+
+pub fn affine(a: &Affine, input: &[f32], shape: &[usize], out: &mut [f32]) {
+    let (_, len, inner) = split(shape, a.axis);
+    for (i, (o, &x)) in out.iter_mut().zip(input).enumerate() {
+        let c = if a.scale.len() == 1 { 0 } else { (i / inner) % len };
+        *o = a.act.apply(x * a.scale[c] + a.shift[c]);
+    }
+}
+
+/// Strides of `shape` right-aligned onto a shape of rank `rank`, 0 along broadcast axes.
+fn broadcast_strides(shape: &[usize], out: &[usize]) -> Vec<usize> {
+    let mut strides = vec![0; out.len()];
+    let offset = out.len() - shape.len();
+    let mut stride = 1;
+    for a in (0..shape.len()).rev() {
+        if shape[a] != 1 {
+            strides[a + offset] = stride;
+        }
+        stride *= shape[a];
+    }
+    strides
+}
+
+pub fn binary(ins: &[&[f32]], shapes: &[&[usize]], out_shape: &[usize], n: usize, out: &mut [f32], f: impl Fn(f32, f32) -> f32) {
+    let (a, b) = (ins[0], ins[1]);
+    if shapes[0] == out_shape && shapes[1] == out_shape {
+        out.iter_mut().zip(a.iter().zip(b)).for_each(|(o, (&x, &y))| *o = f(x, y));
+        return;
+    }
+    let (sa, sb) = (broadcast_strides(shapes[0], out_shape), broadcast_strides(shapes[1], out_shape));
+    let out_len: usize = out_shape.iter().product();
+    let (a_len, b_len) = (a.len() / n, b.len() / n);
+    let mut index = vec![0usize; out_shape.len()];
+    for s in 0..n {
+        index.fill(0);
+        let (a, b) = (&a[s * a_len..(s + 1) * a_len], &b[s * b_len..(s + 1) * b_len]);
+        for o in &mut out[s * out_len..(s + 1) * out_len] {
+            let ia: usize = index.iter().zip(&sa).map(|(i, s)| i * s).sum();
+            let ib: usize = index.iter().zip(&sb).map(|(i, s)| i * s).sum();
+            *o = f(a[ia], b[ib]);
+            for ax in (0..index.len()).rev() {
+                index[ax] += 1;
+                if index[ax] < out_shape[ax] {
+                    break;
+                }
+                index[ax] = 0;
+            }
+        }
+    }
+}
+
+pub fn concat(axis: usize, ins: &[&[f32]], shapes: &[&[usize]], n: usize, out: &mut [f32]) {
+    let outer: usize = n * shapes[0][..axis].iter().product::<usize>();
+    let mut pos = 0;
+    for o in 0..outer {
+        for (input, shape) in ins.iter().zip(shapes) {
+            let block: usize = shape[axis..].iter().product();
+            out[pos..pos + block].copy_from_slice(&input[o * block..(o + 1) * block]);
+            pos += block;
+        }
+    }
+}
+
+pub fn softmax(axis: usize, input: &[f32], shape: &[usize], out: &mut [f32]) {
+    let (_, len, inner) = split(shape, axis);
+    for (block, out_block) in input.chunks(len * inner).zip(out.chunks_mut(len * inner)) {
+        for j in 0..inner {
+            let max = (0..len).map(|i| block[i * inner + j]).fold(f32::NEG_INFINITY, f32::max);
+            let mut sum = 0.0;
+            for i in 0..len {
+                let e = (block[i * inner + j] - max).exp();
+                out_block[i * inner + j] = e;
+                sum += e;
+            }
+            (0..len).for_each(|i| out_block[i * inner + j] /= sum);
+        }
+    }
+}

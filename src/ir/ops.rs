@@ -1,0 +1,248 @@
+//! The operations of the float IR. Each carries its constants in a fixed, documented order.
+
+/// A clamp fused into the op that produces a tensor: ReLU is [0, inf), ReLU6 [0, 6], no activation (-inf, inf).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Clamp {
+    pub min: f32,
+    pub max: f32,
+}
+
+impl Clamp {
+    pub const NONE: Clamp = Clamp { min: f32::NEG_INFINITY, max: f32::INFINITY };
+    pub const RELU: Clamp = Clamp { min: 0.0, max: f32::INFINITY };
+
+    pub fn is_none(&self) -> bool {
+        *self == Clamp::NONE
+    }
+
+    /// The clamp equal to applying `self`, then `then`.
+    pub fn then(self, then: Clamp) -> Clamp {
+        Clamp { min: self.min.max(then.min).min(then.max), max: self.max.min(then.max).max(then.min) }
+    }
+
+    #[inline]
+    pub fn apply(&self, x: f32) -> f32 {
+        x.max(self.min).min(self.max)
+    }
+
+    pub fn describe(&self) -> Option<String> {
+        match (self.min, self.max) {
+            (a, b) if a == f32::NEG_INFINITY && b == f32::INFINITY => None,
+            (a, b) if a == 0.0 && b == f32::INFINITY => Some("relu".into()),
+            (a, b) if a == 0.0 && b == 6.0 => Some("relu6".into()),
+            (a, b) => Some(format!("clip({a}, {b})")),
+        }
+    }
+}
+
+/// Convolution, 1-D (kernel height 1 on a [1, C, L] tensor) or 2-D, with any group count.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Conv {
+    /// [c_out][c_in / groups][kernel_h][kernel_w], as ONNX stores it.
+    pub weight: Vec<f32>,
+    /// [c_out]; zeros when the source had none.
+    pub bias: Vec<f32>,
+    pub c_in: usize,
+    pub c_out: usize,
+    pub groups: usize,
+    /// [height, width].
+    pub kernel: [usize; 2],
+    pub strides: [usize; 2],
+    pub dilations: [usize; 2],
+    /// [top, left, bottom, right].
+    pub pads: [usize; 4],
+    pub act: Clamp,
+}
+
+impl Conv {
+    pub fn is_depthwise(&self) -> bool {
+        self.groups > 1 && self.groups == self.c_in && self.c_out == self.c_in
+    }
+
+    /// Weights feeding one output channel: kernel_h * kernel_w * c_in / groups.
+    pub fn k(&self) -> usize {
+        self.weight.len() / self.c_out
+    }
+}
+
+/// A fully connected layer over the last axis: y = x W^T + b (Gemm, or MatMul by a constant).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Dense {
+    /// [n_out][k]: one row per output feature.
+    pub weight: Vec<f32>,
+    /// [n_out]; zeros when the source had none.
+    pub bias: Vec<f32>,
+    pub k: usize,
+    pub n_out: usize,
+    pub act: Clamp,
+}
+
+/// y = x * scale[c] + shift[c] along `axis` (or with one scale and shift for the whole tensor), then `act`.
+/// BatchNormalization with nothing to fold into, and Add/Sub/Mul/Div by constants, end up here.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Affine {
+    pub scale: Vec<f32>,
+    pub shift: Vec<f32>,
+    pub axis: usize,
+    pub act: Clamp,
+}
+
+/// Elementwise nonlinearities that are not clamps.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum UnaryFn {
+    Clamp(Clamp),
+    LeakyRelu { alpha: f32 },
+    Sigmoid,
+    Tanh,
+    HardSigmoid { alpha: f32, beta: f32 },
+    HardSwish,
+}
+
+impl UnaryFn {
+    #[inline]
+    pub fn apply(&self, x: f32) -> f32 {
+        match *self {
+            UnaryFn::Clamp(c) => c.apply(x),
+            UnaryFn::LeakyRelu { alpha } => {
+                if x < 0.0 {
+                    alpha * x
+                } else {
+                    x
+                }
+            }
+            UnaryFn::Sigmoid => 1.0 / (1.0 + (-x).exp()),
+            UnaryFn::Tanh => x.tanh(),
+            UnaryFn::HardSigmoid { alpha, beta } => (alpha * x + beta).clamp(0.0, 1.0),
+            UnaryFn::HardSwish => x * (x / 6.0 + 0.5).clamp(0.0, 1.0),
+        }
+    }
+
+    pub fn name(&self) -> String {
+        match self {
+            UnaryFn::Clamp(c) => c.describe().unwrap_or_else(|| "identity".into()),
+            UnaryFn::LeakyRelu { alpha } => format!("leaky_relu({alpha})"),
+            UnaryFn::Sigmoid => "sigmoid".into(),
+            UnaryFn::Tanh => "tanh".into(),
+            UnaryFn::HardSigmoid { alpha, beta } => format!("hard_sigmoid({alpha}, {beta})"),
+            UnaryFn::HardSwish => "hard_swish".into(),
+        }
+    }
+}
+
+/// A 2-D pooling window (1-D pools use a window of height 1).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Pool {
+    pub kernel: [usize; 2],
+    pub strides: [usize; 2],
+    pub dilations: [usize; 2],
+    /// [top, left, bottom, right].
+    pub pads: [usize; 4],
+    /// Average pooling only: whether padded positions count in the divisor.
+    pub count_include_pad: bool,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Op {
+    Conv(Conv),
+    Dense(Dense),
+    Affine(Affine),
+    /// Elementwise sum of two tensors with numpy broadcasting, then a clamp.
+    Add { act: Clamp },
+    /// Elementwise product of two tensors with numpy broadcasting (squeeze-excite gates), then a clamp.
+    Mul { act: Clamp },
+    Unary(UnaryFn),
+    MaxPool(Pool),
+    AvgPool(Pool),
+    /// Mean over every axis after the channel axis; output [1, C, 1, 1] (or [1, C] for `keep_dims: false`).
+    GlobalAvgPool,
+    /// Constant padding of the spatial axes: [top, left, bottom, right].
+    Pad { pads: [usize; 4], value: f32 },
+    Concat { axis: usize },
+    /// Same elements, new shape (Flatten, Reshape, Squeeze, Unsqueeze, size-1 Transposes).
+    Reshape,
+    Softmax { axis: usize },
+}
+
+impl Op {
+    /// A short name for tables: the op family, refined where the kernel differs.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Op::Conv(c) if c.is_depthwise() => "DepthwiseConv",
+            Op::Conv(c) if c.groups > 1 => "GroupConv",
+            Op::Conv(_) => "Conv",
+            Op::Dense(_) => "Dense",
+            Op::Affine(_) => "Affine",
+            Op::Add { .. } => "Add",
+            Op::Mul { .. } => "Mul",
+            Op::Unary(_) => "Unary",
+            Op::MaxPool(_) => "MaxPool",
+            Op::AvgPool(_) => "AvgPool",
+            Op::GlobalAvgPool => "GlobalAvgPool",
+            Op::Pad { .. } => "Pad",
+            Op::Concat { .. } => "Concat",
+            Op::Reshape => "Reshape",
+            Op::Softmax { .. } => "Softmax",
+        }
+    }
+
+    /// Learned parameters (weights and biases, or scales and shifts).
+    pub fn params(&self) -> usize {
+        match self {
+            Op::Conv(c) => c.weight.len() + c.bias.len(),
+            Op::Dense(d) => d.weight.len() + d.bias.len(),
+            Op::Affine(a) => a.scale.len() + a.shift.len(),
+            _ => 0,
+        }
+    }
+
+    /// Whether the search chooses a weight width for this op.
+    pub fn is_searchable(&self) -> bool {
+        matches!(self, Op::Conv(_) | Op::Dense(_))
+    }
+
+    /// The fused clamp, for ops that have one.
+    pub fn act_mut(&mut self) -> Option<&mut Clamp> {
+        match self {
+            Op::Conv(c) => Some(&mut c.act),
+            Op::Dense(d) => Some(&mut d.act),
+            Op::Affine(a) => Some(&mut a.act),
+            Op::Add { act } | Op::Mul { act } => Some(act),
+            _ => None,
+        }
+    }
+
+    /// A one-line summary of the attributes, for `inspect`.
+    pub fn details(&self) -> String {
+        let with_act = |s: String, act: &Clamp| match act.describe() {
+            Some(a) => format!("{s} +{a}"),
+            None => s,
+        };
+        match self {
+            Op::Conv(c) => with_act(
+                format!(
+                    "k{}x{} s{}x{}{}{} {}->{}",
+                    c.kernel[0],
+                    c.kernel[1],
+                    c.strides[0],
+                    c.strides[1],
+                    if c.dilations != [1, 1] { format!(" d{}x{}", c.dilations[0], c.dilations[1]) } else { String::new() },
+                    if c.groups > 1 { format!(" g{}", c.groups) } else { String::new() },
+                    c.c_in,
+                    c.c_out
+                ),
+                &c.act,
+            ),
+            Op::Dense(d) => with_act(format!("{}->{}", d.k, d.n_out), &d.act),
+            Op::Affine(a) => with_act(format!("per-{}", if a.scale.len() > 1 { "channel" } else { "tensor" }), &a.act),
+            Op::Add { act } | Op::Mul { act } => act.describe().map(|a| format!("+{a}")).unwrap_or_default(),
+            Op::Unary(f) => f.name(),
+            Op::MaxPool(p) | Op::AvgPool(p) => {
+                format!("k{}x{} s{}x{}", p.kernel[0], p.kernel[1], p.strides[0], p.strides[1])
+            }
+            Op::Pad { pads, value } => format!("{pads:?} value {value}"),
+            Op::Concat { axis } => format!("axis {axis}"),
+            Op::Softmax { axis } => format!("axis {axis}"),
+            Op::GlobalAvgPool | Op::Reshape => String::new(),
+        }
+    }
+}

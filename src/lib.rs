@@ -1,0 +1,12 @@
+//! ompqc: an embedded-deployment compiler from ONNX to integer C and Rust, with per-layer weight widths chosen
+//! for the target device. The modules follow the pipeline: import -> (observe -> search -> quantize -> plan ->
+//! emit) -> report; `exec` runs the float IR.
+
+pub mod data;
+pub mod error;
+pub mod exec;
+pub mod import;
+pub mod ir;
+pub mod report;
+
+pub use error::{Error, ErrorKind, Result};

@@ -1,0 +1,149 @@
+//! The layer table of `ompqc inspect`.
+
+use serde::Serialize;
+
+use crate::import::{Imported, Unsupported};
+use crate::ir::Graph;
+
+#[derive(Serialize, Debug, Clone, PartialEq)]
+pub struct LayerRow {
+    pub name: String,
+    pub op: String,
+    pub details: String,
+    pub inputs: Vec<Vec<usize>>,
+    pub output: Vec<usize>,
+    pub params: usize,
+    pub macs: u64,
+}
+
+#[derive(Serialize, Debug, Clone, PartialEq)]
+pub struct UnsupportedRow {
+    pub name: String,
+    pub op_type: String,
+    pub reason: String,
+}
+
+#[derive(Serialize, Debug, Clone, PartialEq)]
+pub struct Inspection {
+    pub model: String,
+    pub input: Vec<usize>,
+    pub output: Vec<usize>,
+    pub layers: Vec<LayerRow>,
+    pub total_params: usize,
+    pub total_macs: u64,
+    pub unsupported: Vec<UnsupportedRow>,
+}
+
+pub fn inspect(model: &str, imported: &Imported) -> Inspection {
+    let g: &Graph = &imported.graph;
+    let layers = g
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(ix, n)| LayerRow {
+            name: n.name.clone(),
+            op: n.op.kind().to_string(),
+            details: n.op.details(),
+            inputs: n.inputs.iter().map(|&t| g.tensor(t).shape.clone()).collect(),
+            output: g.tensor(n.output).shape.clone(),
+            params: n.op.params(),
+            macs: g.macs(ix),
+        })
+        .collect();
+    let unsupported = imported
+        .unsupported
+        .iter()
+        .map(|Unsupported { node, op_type, reason }| UnsupportedRow {
+            name: node.clone(),
+            op_type: op_type.clone(),
+            reason: reason.clone(),
+        })
+        .collect();
+    Inspection {
+        model: model.to_string(),
+        input: g.input_shape().to_vec(),
+        output: g.output_shape().to_vec(),
+        layers,
+        total_params: g.total_params(),
+        total_macs: g.total_macs(),
+        unsupported,
+    }
+}
+
+fn shape(s: &[usize]) -> String {
+    format!("[{}]", s.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(","))
+}
+
+/// Groups digits by thousands: 12,501,120.
+pub fn thousands(v: u64) -> String {
+    let s = v.to_string();
+    let mut out = String::new();
+    for (i, ch) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+impl Inspection {
+    pub fn to_text(&self) -> String {
+        let mut rows: Vec<[String; 7]> = vec![[
+            "#".into(),
+            "layer".into(),
+            "op".into(),
+            "details".into(),
+            "input -> output".into(),
+            "params".into(),
+            "MACs".into(),
+        ]];
+        for (i, l) in self.layers.iter().enumerate() {
+            let ins = l.inputs.iter().map(|s| shape(s)).collect::<Vec<_>>().join(" ");
+            rows.push([
+                i.to_string(),
+                l.name.clone(),
+                l.op.clone(),
+                l.details.clone(),
+                format!("{ins} -> {}", shape(&l.output)),
+                thousands(l.params as u64),
+                thousands(l.macs),
+            ]);
+        }
+        let widths: Vec<usize> = (0..7).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
+        let mut out = format!("model {}: input {} -> output {}\n", self.model, shape(&self.input), shape(&self.output));
+        for r in &rows {
+            let line: Vec<String> = r
+                .iter()
+                .enumerate()
+                .map(|(c, cell)| if c == 0 || c >= 5 { format!("{cell:>w$}", w = widths[c]) } else { format!("{cell:<w$}", w = widths[c]) })
+                .collect();
+            out.push_str(line.join("  ").trim_end());
+            out.push('\n');
+        }
+        out.push_str(&format!(
+            "{} layers, {} parameters, {} MACs per inference\n",
+            self.layers.len(),
+            thousands(self.total_params as u64),
+            thousands(self.total_macs)
+        ));
+        if !self.unsupported.is_empty() {
+            out.push_str(&format!("{} unsupported nodes:\n", self.unsupported.len()));
+            for u in &self.unsupported {
+                out.push_str(&format!("  {} ({}): {}\n", u.name, u.op_type, u.reason));
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn thousands_groups_digits() {
+        assert_eq!(super::thousands(0), "0");
+        assert_eq!(super::thousands(999), "999");
+        assert_eq!(super::thousands(1000), "1,000");
+        assert_eq!(super::thousands(12501120), "12,501,120");
+    }
+}

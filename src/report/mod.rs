@@ -1,0 +1,3 @@
+//! What ompqc prints: tables for people, JSON for programs.
+
+pub mod inspect;

@@ -1,0 +1,87 @@
+//! Helpers shared by the integration tests: where the data is, tract as the float oracle, comparisons.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use ompqc::data::Samples;
+use tract_onnx::prelude::*;
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// ../shared/eval when present; otherwise prints why the caller skips.
+pub fn eval_dir(test: &str) -> Option<PathBuf> {
+    let dir = repo().join("../shared/eval");
+    if dir.join("README.md").is_file() {
+        Some(dir)
+    } else {
+        eprintln!("{test}: skipped: ../shared/eval (the real-model evaluation set) is not present");
+        None
+    }
+}
+
+pub fn meta(dir: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(dir.join("meta.json")).expect("meta.json");
+    serde_json::from_str(&text).expect("meta.json is JSON")
+}
+
+/// (scale, offset) mapping stored input values to the float model input.
+pub fn input_map(meta: &serde_json::Value) -> (f32, f32) {
+    let d = &meta["input_dequant"];
+    (d["scale"].as_f64().unwrap() as f32, d["offset"].as_f64().unwrap() as f32)
+}
+
+/// Deterministic inputs uniform in [-1, 1) (xorshift), for models without test data.
+pub fn random_samples(shape: &[usize], n: usize, seed: u64) -> Samples {
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let len: usize = shape.iter().product();
+    let data = (0..n * len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 40) as f32 / (1u64 << 23) as f32 - 1.0
+        })
+        .collect();
+    Samples { n, sample_shape: shape.to_vec(), data }
+}
+
+/// tract's float outputs for every sample, sample-major.
+pub fn tract_outputs(model: &Path, samples: &Samples) -> Vec<f32> {
+    let fact = InferenceFact::dt_shape(f32::datum_type(), samples.sample_shape.as_slice());
+    let runnable = tract_onnx::onnx()
+        .model_for_path(model)
+        .and_then(|m| m.with_input_fact(0, fact))
+        .and_then(|m| m.into_optimized())
+        .and_then(|m| m.into_runnable())
+        .unwrap_or_else(|e| panic!("tract cannot run {}: {e:?}", model.display()));
+    let mut out = Vec::new();
+    for i in 0..samples.n {
+        let input = Tensor::from_shape(&samples.sample_shape, samples.sample(i)).unwrap();
+        let result = runnable.run(tvec!(input.into())).unwrap();
+        out.extend_from_slice(result[0].cast_to::<f32>().unwrap().as_slice::<f32>().unwrap());
+    }
+    out
+}
+
+/// Asserts that every sample of `ours` is within `rel` of `reference`, relative to the largest magnitude of that
+/// reference sample. Returns the worst relative error seen.
+pub fn assert_close(what: &str, ours: &[f32], reference: &[f32], sample_len: usize, rel: f32) -> f32 {
+    assert_eq!(ours.len(), reference.len(), "{what}: output sizes differ");
+    let mut worst = 0.0f32;
+    for (s, (a, b)) in ours.chunks(sample_len).zip(reference.chunks(sample_len)).enumerate() {
+        let magnitude = b.iter().fold(0.0f32, |m, v| m.max(v.abs())).max(f32::MIN_POSITIVE);
+        let diff = a.iter().zip(b).fold(0.0f32, |m, (x, y)| m.max((x - y).abs()));
+        assert!(a.iter().all(|v| v.is_finite()), "{what}: sample {s} has non-finite outputs");
+        let err = diff / magnitude;
+        assert!(err <= rel, "{what}: sample {s}: max |diff| {diff} is {err:e} of the magnitude {magnitude} (limit {rel:e})");
+        worst = worst.max(err);
+    }
+    worst
+}
+
+/// The binary under test.
+pub fn ompqc() -> std::process::Command {
+    std::process::Command::new(env!("CARGO_BIN_EXE_ompqc"))
+}

@@ -1,0 +1,169 @@
+#!/usr/bin/env python3
+"""Writes the small ONNX models under tests/models/ that cover each operator and attribute form the importer
+supports (and a few it must refuse). Random weights, fixed seed; the files are committed so the Rust tests need
+no Python. Needs numpy and onnx:  python3 tests/models/make_op_models.py
+"""
+import os
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+rng = np.random.default_rng(7)
+
+
+class Model:
+    def __init__(self, name, in_shape, opset=13):
+        self.name, self.in_shape, self.opset = name, in_shape, opset
+        self.nodes, self.inits, self.n = [], [], 0
+
+    def const(self, value, dtype=np.float32):
+        name = f"c{len(self.inits)}"
+        self.inits.append(numpy_helper.from_array(np.asarray(value, dtype), name))
+        return name
+
+    def w(self, *shape, scale=0.5):
+        return self.const(rng.normal(0, scale, shape))
+
+    def op(self, op_type, inputs, n_out=1, **attrs):
+        self.n += 1
+        outs = [f"t{self.n}_{i}" for i in range(n_out)]
+        self.nodes.append(helper.make_node(op_type, inputs, outs, name=f"{op_type.lower()}_{self.n}", **attrs))
+        return outs[0] if n_out == 1 else outs
+
+    def save(self, out, out_shape=None, in_dims=None):
+        self.nodes[-1].output[0] = "output"
+        for n in self.nodes:  # rename uses of the last output
+            n.input[:] = ["output" if i == out and n is not self.nodes[-1] else i for i in n.input]
+        dims = in_dims if in_dims is not None else self.in_shape
+        graph = helper.make_graph(
+            self.nodes, self.name, [helper.make_tensor_value_info("input", TensorProto.FLOAT, dims)],
+            [helper.make_tensor_value_info("output", TensorProto.FLOAT, out_shape)], self.inits)
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", self.opset)], producer_name="ompqc-tests")
+        model.ir_version = 8
+        onnx.save(model, os.path.join(HERE, self.name + ".onnx"))
+
+
+def conv_variants():
+    m = Model("conv_variants", [1, 4, 9, 11])
+    x = m.op("Conv", ["input", m.w(8, 4, 3, 3), m.w(8)], pads=[1, 1, 1, 1])
+    x = m.op("Conv", [x, m.w(8, 2, 3, 3)], group=4, strides=[2, 1], pads=[0, 1, 2, 1])  # grouped, no bias
+    x = m.op("Conv", [x, m.w(8, 1, 3, 3), m.w(8)], group=8, dilations=[2, 2], pads=[2, 2, 2, 2])  # depthwise
+    x = m.op("Conv", [x, m.w(16, 8, 2, 3), m.w(16)], auto_pad="SAME_UPPER", strides=[2, 2])
+    x = m.op("Conv", [x, m.w(16, 16, 2, 2)], auto_pad="SAME_LOWER")
+    x = m.op("Conv", [x, m.w(6, 16, 1, 1), m.w(6)])  # pointwise
+    x = m.op("LeakyRelu", [x], alpha=0.1)
+    m.save(x, [1, 6, 3, 6])
+
+
+def conv1d():
+    m = Model("conv1d", [1, 3, 40])
+    x = m.op("Conv", ["input", m.w(8, 3, 5), m.w(8)], pads=[2, 2], strides=[2])
+    x = m.op("Relu", [x])
+    x = m.op("Conv", [x, m.w(8, 1, 3), m.w(8)], group=8, pads=[1, 1])
+    x = m.op("MaxPool", [x], kernel_shape=[2], strides=[2])
+    x = m.op("Conv", [x, m.w(4, 8, 1)])
+    x = m.op("Tanh", [x])
+    m.save(x, [1, 4, 10])
+
+
+def batchnorm_affine():
+    """BN right after the input (nothing to fold into), arithmetic by constants, BN after a conv."""
+    m = Model("batchnorm_affine", [1, 3, 6, 6])
+    c = 3
+    bn = lambda x, c: m.op("BatchNormalization", [x, m.const(rng.uniform(0.5, 2, c)), m.w(c), m.w(c),
+                                                  m.const(rng.uniform(0.5, 2, c))], epsilon=1e-3)
+    x = bn("input", c)
+    x = m.op("Sub", [x, m.const(rng.normal(0, 1, (1, 3, 1, 1)))])
+    x = m.op("Div", [x, m.const(np.array([0.5, 2.0, 4.0]).reshape(3, 1, 1))])
+    x = m.op("Conv", [x, m.w(5, 3, 3, 3)])
+    x = bn(x, 5)
+    x = m.op("Mul", [x, m.const(1.5)])
+    x = m.op("Add", [m.const(rng.normal(0, 1, (5, 1, 1))), x])
+    x = m.op("Clip", [x, m.const(-1.0), m.const(2.5)])
+    x = m.op("Sub", [m.const(0.25), x])
+    m.save(x, [1, 5, 4, 4])
+
+
+def activations():
+    m = Model("activations", [1, 4, 5, 5], opset=14)
+    x = m.op("Conv", ["input", m.w(8, 4, 1, 1), m.w(8)])
+    a = m.op("Sigmoid", [x])
+    b = m.op("HardSigmoid", [x], alpha=0.3, beta=0.4)
+    c = m.op("HardSwish", [x])
+    d = m.op("Clip", [x, m.const(0.0), m.const(6.0)])
+    x = m.op("Concat", [a, b, c, d], axis=1)
+    x = m.op("Conv", [x, m.w(4, 32, 1, 1), m.w(4)])
+    m.save(x, [1, 4, 5, 5])
+
+
+def pools():
+    m = Model("pools", [1, 3, 12, 10])
+    x = m.op("MaxPool", ["input"], kernel_shape=[3, 3], strides=[2, 2], ceil_mode=1)
+    y = m.op("AveragePool", ["input"], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1], count_include_pad=1)
+    z = m.op("AveragePool", ["input"], kernel_shape=[3, 2], strides=[2, 2], pads=[1, 0, 1, 1])
+    x = m.op("Concat", [x, y, z], axis=1)
+    x = m.op("ReduceMean", [x], axes=[2, 3], keepdims=1)
+    x = m.op("Squeeze", [x, m.const([3], np.int64)])
+    x = m.op("Unsqueeze", [x, m.const([2], np.int64)])  # [1, 9, 1, 1]
+    x = m.op("Transpose", [x], perm=[0, 2, 3, 1])       # moves only size-1 axes: [1, 1, 1, 9]
+    x = m.op("Flatten", [x], axis=1)
+    x = m.op("Gemm", [x, m.w(9, 5), m.w(1, 5)], alpha=0.5, beta=2.0)  # transB = 0
+    x = m.op("Softmax", [x], axis=-1)
+    m.save(x, [1, 5])
+
+
+def pad_se_hardswish():
+    """Explicit Pad folded into a conv, squeeze-excite (a broadcast Mul of two activations), and hard-swish
+    decomposed the way exporters write it: x * clip(x + 3, 0, 6) / 6."""
+    m = Model("pad_se_hardswish", [1, 4, 8, 8])
+    x = m.op("Pad", ["input", m.const([0, 0, 1, 2, 0, 0, 1, 2], np.int64)])
+    x = m.op("Conv", [x, m.w(8, 4, 3, 3), m.w(8)])
+    g = m.op("Add", [x, m.const(3.0)])
+    g = m.op("Clip", [g, m.const(0.0), m.const(6.0)])
+    x2 = m.op("Mul", [x, g])
+    x = m.op("Div", [x2, m.const(6.0)])
+    s = m.op("GlobalAveragePool", [x])
+    s = m.op("Conv", [s, m.w(4, 8, 1, 1), m.w(4)])
+    s = m.op("Relu", [s])
+    s = m.op("Conv", [s, m.w(8, 4, 1, 1), m.w(8)])
+    s = m.op("HardSigmoid", [s], alpha=0.2, beta=0.5)
+    x = m.op("Mul", [x, s])
+    x = m.op("Identity", [x])
+    x = m.op("Dropout", [x])
+    x = m.op("Reshape", [x, m.const([1, -1], np.int64)])
+    x = m.op("MatMul", [x, m.w(8 * 8 * 10, 10, scale=0.05)])
+    x = m.op("Add", [x, m.w(10)])
+    m.save(x, [1, 10])
+
+
+def dynamic_batch():
+    m = Model("dynamic_batch", [1, 2, 4, 4])
+    x = m.op("Conv", ["input", m.w(3, 2, 3, 3), m.w(3)], pads=[1, 1, 1, 1])
+    x = m.op("Relu", [x])
+    x = m.op("Flatten", [x])
+    m.save(x, ["N", 48], in_dims=["N", 2, 4, 4])
+
+
+def dynamic_spatial():
+    m = Model("dynamic_spatial", [1, 2, 6, 6])
+    x = m.op("Conv", ["input", m.w(3, 2, 3, 3), m.w(3)], pads=[1, 1, 1, 1])
+    x = m.op("GlobalAveragePool", [x])
+    m.save(x, ["N", 3, 1, 1], in_dims=["N", 2, "H", "W"])
+
+
+def unsupported_ops():
+    """A real transpose and an op ompqc lacks: both must be reported by name."""
+    m = Model("unsupported_ops", [1, 2, 3, 4])
+    x = m.op("Conv", ["input", m.w(4, 2, 1, 1)])
+    x = m.op("Transpose", [x], perm=[0, 1, 3, 2])
+    x = m.op("Erf", [x])
+    x = m.op("Flatten", [x])
+    m.save(x, [1, 48])
+
+
+for make in [conv_variants, conv1d, batchnorm_affine, activations, pools, pad_se_hardswish, dynamic_batch,
+             dynamic_spatial, unsupported_ops]:
+    make()
+print("wrote", sorted(f for f in os.listdir(HERE) if f.endswith(".onnx")))
