@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
+
 use serde::Serialize;
 
 use ompqc::data::{load_labels, load_samples};
@@ -51,8 +52,12 @@ enum Command {
 struct ModelOpts {
     /// The full input shape for models with dynamic dimensions, e.g. 1,3,48,192.
     #[arg(long, value_parser = parse_shape)]
-    input_shape: Option<Vec<usize>>,
+    input_shape: Option<Shape>,
 }
+
+/// A comma-separated shape (a newtype, so clap takes it as one value).
+#[derive(Clone, Debug)]
+struct Shape(Vec<usize>);
 
 #[derive(Args)]
 struct InputMap {
@@ -63,15 +68,16 @@ struct InputMap {
     input_offset: f32,
 }
 
-fn parse_shape(s: &str) -> std::result::Result<Vec<usize>, String> {
+fn parse_shape(s: &str) -> std::result::Result<Shape, String> {
     s.split(',')
         .map(|d| d.trim().parse::<usize>().map_err(|_| format!("'{d}' is not a dimension (expected e.g. 1,3,48,192)")))
-        .collect()
+        .collect::<std::result::Result<_, _>>()
+        .map(Shape)
 }
 
 impl ModelOpts {
     fn import_options(&self) -> ImportOptions {
-        ImportOptions { input_shape: self.input_shape.clone() }
+        ImportOptions { input_shape: self.input_shape.as_ref().map(|s| s.0.clone()) }
     }
 }
 
@@ -132,11 +138,26 @@ fn run(cli: Cli) -> Result<()> {
     }
 }
 
+/// Parses the command line; a usage error becomes one line naming the option, with exit code 2.
+fn parse() -> Result<Cli> {
+    Cli::try_parse().map_err(|e| {
+        if !e.use_stderr() {
+            e.exit(); // --help and --version print and exit 0
+        }
+        // clap's message runs until the blank line before its usage hint.
+        let text = e.to_string();
+        let message: Vec<&str> = text.lines().take_while(|l| !l.trim().is_empty()).map(str::trim).collect();
+        Error::input(message.join(" ").trim_start_matches("error: ").to_string())
+    })
+}
+
 fn main() -> ExitCode {
-    // A panic is a bug in ompqc: report it on one line with exit code 1 instead of a backtrace dump.
-    std::panic::set_hook(Box::new(|_| {}));
-    let cli = Cli::parse();
-    match std::panic::catch_unwind(|| run(cli)) {
+    // A panic is a bug in ompqc: report it on one line with exit code 1 instead of a backtrace dump
+    // (OMPQC_DEBUG=1 keeps Rust's panic report, for debugging ompqc itself).
+    if std::env::var_os("OMPQC_DEBUG").is_none() {
+        std::panic::set_hook(Box::new(|_| {}));
+    }
+    match std::panic::catch_unwind(|| parse().and_then(run)) {
         Ok(Ok(())) => ExitCode::SUCCESS,
         Ok(Err(e)) => {
             eprintln!("ompqc: {e}");

@@ -60,7 +60,7 @@ pub fn tract_outputs(model: &Path, samples: &Samples) -> Vec<f32> {
     for i in 0..samples.n {
         let input = Tensor::from_shape(&samples.sample_shape, samples.sample(i)).unwrap();
         let result = runnable.run(tvec!(input.into())).unwrap();
-        out.extend_from_slice(result[0].cast_to::<f32>().unwrap().as_slice::<f32>().unwrap());
+        out.extend(result[0].cast_to::<f32>().unwrap().to_plain_array_view::<f32>().unwrap().iter().copied());
     }
     out
 }
