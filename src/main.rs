@@ -13,7 +13,11 @@ use ompqc::report::inspect::inspect;
 use ompqc::{exec, Error, Result};
 
 #[derive(Parser)]
-#[command(name = "ompqc", version, about = "Mixed-precision quantizing compiler from ONNX to integer C and Rust for microcontrollers")]
+#[command(
+    name = "ompqc",
+    version,
+    about = "Mixed-precision quantizing compiler from ONNX to integer C and Rust for microcontrollers"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -70,19 +74,26 @@ struct InputMap {
 
 fn parse_shape(s: &str) -> std::result::Result<Shape, String> {
     s.split(',')
-        .map(|d| d.trim().parse::<usize>().map_err(|_| format!("'{d}' is not a dimension (expected e.g. 1,3,48,192)")))
+        .map(|d| {
+            d.trim()
+                .parse::<usize>()
+                .map_err(|_| format!("'{d}' is not a dimension (expected e.g. 1,3,48,192)"))
+        })
         .collect::<std::result::Result<_, _>>()
         .map(Shape)
 }
 
 impl ModelOpts {
     fn import_options(&self) -> ImportOptions {
-        ImportOptions { input_shape: self.input_shape.as_ref().map(|s| s.0.clone()) }
+        ImportOptions {
+            input_shape: self.input_shape.as_ref().map(|s| s.0.clone()),
+        }
     }
 }
 
 fn print_json(value: &impl Serialize) -> Result<()> {
-    let text = serde_json::to_string_pretty(value).map_err(|e| Error::internal(format!("JSON output: {e}")))?;
+    let text = serde_json::to_string_pretty(value)
+        .map_err(|e| Error::internal(format!("JSON output: {e}")))?;
     println!("{text}");
     Ok(())
 }
@@ -107,34 +118,84 @@ struct Prediction {
     top1: Option<f64>,
 }
 
-fn cmd_predict(model: &Path, inputs: &Path, labels: Option<&Path>, opts: &ModelOpts, map: &InputMap, json: bool) -> Result<()> {
+fn cmd_predict(
+    model: &Path,
+    inputs: &Path,
+    labels: Option<&Path>,
+    opts: &ModelOpts,
+    map: &InputMap,
+    json: bool,
+) -> Result<()> {
     let graph = import::load(model, &opts.import_options())?;
-    let samples = load_samples(inputs, graph.input_shape(), map.input_scale, map.input_offset)?;
+    let samples = load_samples(
+        inputs,
+        graph.input_shape(),
+        map.input_scale,
+        map.input_offset,
+    )?;
     let labels = labels.map(|l| load_labels(l, samples.n)).transpose()?;
     let predictions = exec::run(&graph, &samples)?.top1();
     let top1 = labels.map(|l| {
-        let correct = predictions.iter().zip(&l).filter(|(p, y)| **p as i64 == **y).count();
+        let correct = predictions
+            .iter()
+            .zip(&l)
+            .filter(|(p, y)| **p as i64 == **y)
+            .count();
         correct as f64 / samples.n.max(1) as f64
     });
-    let result = Prediction { model: model.display().to_string(), inputs: samples.n, predictions, top1 };
+    let result = Prediction {
+        model: model.display().to_string(),
+        inputs: samples.n,
+        predictions,
+        top1,
+    };
     if json {
         return print_json(&result);
     }
-    let shown: Vec<String> = result.predictions.iter().take(32).map(|p| p.to_string()).collect();
-    let more = if result.inputs > 32 { format!(" ... ({} in all)", result.inputs) } else { String::new() };
+    let shown: Vec<String> = result
+        .predictions
+        .iter()
+        .take(32)
+        .map(|p| p.to_string())
+        .collect();
+    let more = if result.inputs > 32 {
+        format!(" ... ({} in all)", result.inputs)
+    } else {
+        String::new()
+    };
     println!("top-1 classes: {}{more}", shown.join(" "));
     if let Some(t) = result.top1 {
-        println!("float top-1 accuracy: {:.2}% of {}", 100.0 * t, result.inputs);
+        println!(
+            "float top-1 accuracy: {:.2}% of {}",
+            100.0 * t,
+            result.inputs
+        );
     }
     Ok(())
 }
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Inspect { model, model_opts, json } => cmd_inspect(&model, &model_opts, json),
-        Command::Predict { model, inputs, labels, model_opts, input_map, json } => {
-            cmd_predict(&model, &inputs, labels.as_deref(), &model_opts, &input_map, json)
-        }
+        Command::Inspect {
+            model,
+            model_opts,
+            json,
+        } => cmd_inspect(&model, &model_opts, json),
+        Command::Predict {
+            model,
+            inputs,
+            labels,
+            model_opts,
+            input_map,
+            json,
+        } => cmd_predict(
+            &model,
+            &inputs,
+            labels.as_deref(),
+            &model_opts,
+            &input_map,
+            json,
+        ),
     }
 }
 
@@ -146,7 +207,11 @@ fn parse() -> Result<Cli> {
         }
         // clap's message runs until the blank line before its usage hint.
         let text = e.to_string();
-        let message: Vec<&str> = text.lines().take_while(|l| !l.trim().is_empty()).map(str::trim).collect();
+        let message: Vec<&str> = text
+            .lines()
+            .take_while(|l| !l.trim().is_empty())
+            .map(str::trim)
+            .collect();
         Error::input(message.join(" ").trim_start_matches("error: ").to_string())
     })
 }

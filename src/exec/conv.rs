@@ -5,10 +5,23 @@ use super::{chw, for_each_sample};
 use crate::ir::{Clamp, Conv, Dense};
 
 /// The output positions `o` in 0..n_out whose input index `o * stride + offset` lies in 0..len.
-pub(crate) fn valid_range(n_out: usize, stride: usize, offset: isize, len: usize) -> std::ops::Range<usize> {
+pub(crate) fn valid_range(
+    n_out: usize,
+    stride: usize,
+    offset: isize,
+    len: usize,
+) -> std::ops::Range<usize> {
     let (s, len) = (stride as isize, len as isize);
-    let lo = if offset >= 0 { 0 } else { (-offset + s - 1) / s };
-    let hi = if len - 1 - offset < 0 { 0 } else { (len - 1 - offset) / s + 1 };
+    let lo = if offset >= 0 {
+        0
+    } else {
+        (-offset + s - 1) / s
+    };
+    let hi = if len - 1 - offset < 0 {
+        0
+    } else {
+        (len - 1 - offset) / s + 1
+    };
     let (lo, hi) = (lo.max(0) as usize, (hi.max(0) as usize).min(n_out));
     lo..hi.max(lo)
 }
@@ -19,7 +32,14 @@ fn clamp_all(out: &mut [f32], act: Clamp) {
     }
 }
 
-pub fn conv(c: &Conv, input: &[f32], in_shape: &[usize], out_shape: &[usize], n: usize, out: &mut [f32]) {
+pub fn conv(
+    c: &Conv,
+    input: &[f32],
+    in_shape: &[usize],
+    out_shape: &[usize],
+    n: usize,
+    out: &mut [f32],
+) {
     let (ci, h, w) = chw(in_shape);
     let (co, ho, wo) = chw(out_shape);
     let in_len = ci * h * w;
@@ -28,9 +48,10 @@ pub fn conv(c: &Conv, input: &[f32], in_shape: &[usize], out_shape: &[usize], n:
         for (ch, row) in y.chunks_mut(ho * wo).enumerate() {
             row.fill(c.bias[ch]);
         }
-        let pointwise = c.kernel == [1, 1] && c.strides == [1, 1] && c.pads == [0; 4] && c.groups == 1;
+        let pointwise =
+            c.kernel == [1, 1] && c.strides == [1, 1] && c.pads == [0; 4] && c.groups == 1;
         if pointwise {
-            gemm(co, ci, ho * wo, &c.weight, x, (h * w, 1), 1.0, y);
+            gemm((co, ci, ho * wo), &c.weight, x, (h * w, 1), 1.0, y);
         } else if c.is_depthwise() {
             depthwise(c, x, (h, w), (ho, wo), y);
         } else {
@@ -88,14 +109,22 @@ fn grouped(c: &Conv, x: &[f32], (h, w): (usize, usize), (ho, wo): (usize, usize)
                     for oy in rows.clone() {
                         let iy = ((oy * c.strides[0]) as isize + y_off) as usize;
                         for ox in cols.clone() {
-                            dst[oy * wo + ox] = plane[iy * w + ((ox * c.strides[1]) as isize + x_off) as usize];
+                            dst[oy * wo + ox] =
+                                plane[iy * w + ((ox * c.strides[1]) as isize + x_off) as usize];
                         }
                     }
                 }
             }
         }
         let weights = &c.weight[g * cout_g * k..(g + 1) * cout_g * k];
-        gemm(cout_g, k, ho * wo, weights, &col, (ho * wo, 1), 1.0, &mut y[g * cout_g * ho * wo..(g + 1) * cout_g * ho * wo]);
+        gemm(
+            (cout_g, k, ho * wo),
+            weights,
+            &col,
+            (ho * wo, 1),
+            1.0,
+            &mut y[g * cout_g * ho * wo..(g + 1) * cout_g * ho * wo],
+        );
     }
 }
 
@@ -105,7 +134,7 @@ pub fn dense(d: &Dense, input: &[f32], out: &mut [f32]) {
     for row in out.chunks_mut(d.n_out) {
         row.copy_from_slice(&d.bias);
     }
-    gemm(rows, d.k, d.n_out, input, &d.weight, (1, d.k), 1.0, out);
+    gemm((rows, d.k, d.n_out), input, &d.weight, (1, d.k), 1.0, out);
     clamp_all(out, d.act);
 }
 
@@ -122,7 +151,11 @@ mod tests {
                         let r = valid_range(n_out, stride, offset, len);
                         for o in 0..n_out {
                             let i = (o * stride) as isize + offset;
-                            assert_eq!(r.contains(&o), i >= 0 && i < len as isize, "{n_out} {stride} {offset} {len} {o}");
+                            assert_eq!(
+                                r.contains(&o),
+                                i >= 0 && i < len as isize,
+                                "{n_out} {stride} {offset} {len} {o}"
+                            );
                         }
                     }
                 }

@@ -1,10 +1,23 @@
 //! Row-major matrix products through matrixmultiply.
 
-/// c[m x n] = a[m x k] * b + beta * c, where b is [k x n] read with strides (row, column).
-pub fn gemm(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], b_strides: (usize, usize), beta: f32, c: &mut [f32]) {
-    assert!(a.len() >= m * k && c.len() >= m * n, "gemm operands too small");
+/// c[m x n] = a[m x k] * b + beta * c for dimensions (m, k, n), where b is [k x n] read with strides (row, column).
+pub fn gemm(
+    (m, k, n): (usize, usize, usize),
+    a: &[f32],
+    b: &[f32],
+    b_strides: (usize, usize),
+    beta: f32,
+    c: &mut [f32],
+) {
+    assert!(
+        a.len() >= m * k && c.len() >= m * n,
+        "gemm operands too small"
+    );
     if m > 0 && n > 0 && k > 0 {
-        assert!(b.len() > (k - 1) * b_strides.0 + (n - 1) * b_strides.1, "gemm operand b too small");
+        assert!(
+            b.len() > (k - 1) * b_strides.0 + (n - 1) * b_strides.1,
+            "gemm operand b too small"
+        );
     }
     // SAFETY: the asserts above keep every index matrixmultiply forms inside the three slices.
     unsafe {

@@ -30,7 +30,9 @@ impl Outputs {
 }
 
 pub fn argmax(v: &[f32]) -> usize {
-    v.iter().enumerate().fold(0, |best, (i, &x)| if x > v[best] { i } else { best })
+    v.iter()
+        .enumerate()
+        .fold(0, |best, (i, &x)| if x > v[best] { i } else { best })
 }
 
 /// Runs the graph on every sample.
@@ -40,7 +42,11 @@ pub fn run(graph: &Graph, input: &Samples) -> Result<Outputs> {
 
 /// Runs the graph, calling `observe(node index, values)` with each node's output for the whole batch
 /// (sample-major) as soon as it is computed. Tensors are freed after their last use.
-pub fn run_observed(graph: &Graph, input: &Samples, observe: &mut dyn FnMut(usize, &[f32])) -> Result<Outputs> {
+pub fn run_observed(
+    graph: &Graph,
+    input: &Samples,
+    observe: &mut dyn FnMut(usize, &[f32]),
+) -> Result<Outputs> {
     if input.sample_shape != graph.input_shape() {
         return Err(Error::input(format!(
             "inputs of shape {:?} do not fit the model input {:?}",
@@ -54,13 +60,29 @@ pub fn run_observed(graph: &Graph, input: &Samples, observe: &mut dyn FnMut(usiz
     values[graph.input] = Some(input.data.clone());
     for (ix, node) in graph.nodes.iter().enumerate() {
         let out_len = graph.tensor(node.output).elems();
-        let shapes: Vec<&[usize]> = node.inputs.iter().map(|&t| graph.tensor(t).shape.as_slice()).collect();
+        let shapes: Vec<&[usize]> = node
+            .inputs
+            .iter()
+            .map(|&t| graph.tensor(t).shape.as_slice())
+            .collect();
         let out_shape = graph.tensor(node.output).shape.as_slice();
-        let result = if node.op == Op::Reshape && last_use[node.inputs[0]] == ix && node.inputs[0] != graph.output {
-            values[node.inputs[0]].take().expect("inputs are computed before use")
+        let result = if node.op == Op::Reshape
+            && last_use[node.inputs[0]] == ix
+            && node.inputs[0] != graph.output
+        {
+            values[node.inputs[0]]
+                .take()
+                .expect("inputs are computed before use")
         } else {
-            let ins: Vec<&[f32]> =
-                node.inputs.iter().map(|&t| values[t].as_deref().expect("inputs are computed before use")).collect();
+            let ins: Vec<&[f32]> = node
+                .inputs
+                .iter()
+                .map(|&t| {
+                    values[t]
+                        .as_deref()
+                        .expect("inputs are computed before use")
+                })
+                .collect();
             let mut out = vec![0.0f32; n * out_len];
             compute(&node.op, &ins, &shapes, out_shape, n, &mut out);
             out
@@ -73,8 +95,14 @@ pub fn run_observed(graph: &Graph, input: &Samples, observe: &mut dyn FnMut(usiz
             }
         }
     }
-    let data = values[graph.output].take().ok_or_else(|| Error::internal("the graph output was never computed"))?;
-    Ok(Outputs { n, sample_len: graph.tensor(graph.output).elems(), data })
+    let data = values[graph.output]
+        .take()
+        .ok_or_else(|| Error::internal("the graph output was never computed"))?;
+    Ok(Outputs {
+        n,
+        sample_len: graph.tensor(graph.output).elems(),
+        data,
+    })
 }
 
 /// For each tensor, the index of the last node reading it.
@@ -89,14 +117,28 @@ fn last_uses(graph: &Graph) -> Vec<usize> {
 }
 
 /// One op on a batch: `ins[i]` holds `n` samples of shape `shapes[i]`, `out` n samples of `out_shape`.
-fn compute(op: &Op, ins: &[&[f32]], shapes: &[&[usize]], out_shape: &[usize], n: usize, out: &mut [f32]) {
+fn compute(
+    op: &Op,
+    ins: &[&[f32]],
+    shapes: &[&[usize]],
+    out_shape: &[usize],
+    n: usize,
+    out: &mut [f32],
+) {
     match op {
         Op::Conv(c) => conv::conv(c, ins[0], shapes[0], out_shape, n, out),
         Op::Dense(d) => conv::dense(d, ins[0], out),
         Op::Affine(a) => elementwise::affine(a, ins[0], out_shape, out),
-        Op::Add { act } => elementwise::binary(ins, shapes, out_shape, n, out, |a, b| act.apply(a + b)),
-        Op::Mul { act } => elementwise::binary(ins, shapes, out_shape, n, out, |a, b| act.apply(a * b)),
-        Op::Unary(f) => out.iter_mut().zip(ins[0]).for_each(|(o, &x)| *o = f.apply(x)),
+        Op::Add { act } => {
+            elementwise::binary(ins, shapes, out_shape, n, out, |a, b| act.apply(a + b))
+        }
+        Op::Mul { act } => {
+            elementwise::binary(ins, shapes, out_shape, n, out, |a, b| act.apply(a * b))
+        }
+        Op::Unary(f) => out
+            .iter_mut()
+            .zip(ins[0])
+            .for_each(|(o, &x)| *o = f.apply(x)),
         Op::MaxPool(p) => pool::pool(p, true, ins[0], shapes[0], out_shape, out),
         Op::AvgPool(p) => pool::pool(p, false, ins[0], shapes[0], out_shape, out),
         Op::GlobalAvgPool => pool::global_average(ins[0], shapes[0], n, out),
@@ -112,7 +154,9 @@ pub(crate) fn chw(shape: &[usize]) -> (usize, usize, usize) {
     match shape {
         [_, c, w] => (*c, 1, *w),
         [_, c, h, w] => (*c, *h, *w),
-        _ => panic!("spatial op on a tensor of shape {shape:?}; the importer only builds rank 3 and 4"),
+        _ => panic!(
+            "spatial op on a tensor of shape {shape:?}; the importer only builds rank 3 and 4"
+        ),
     }
 }
 
@@ -134,14 +178,21 @@ pub(crate) fn for_each_sample(out: &mut [f32], n: usize, f: impl Fn(usize, &mut 
     let len = out.len() / n;
     let threads = threads().min(n);
     if threads <= 1 || len == 0 {
-        out.chunks_mut(len.max(1)).enumerate().for_each(|(s, o)| f(s, o));
+        out.chunks_mut(len.max(1))
+            .enumerate()
+            .for_each(|(s, o)| f(s, o));
         return;
     }
     let per = n.div_ceil(threads);
     std::thread::scope(|scope| {
         for (t, chunk) in out.chunks_mut(per * len).enumerate() {
             let f = &f;
-            scope.spawn(move || chunk.chunks_mut(len).enumerate().for_each(|(j, o)| f(t * per + j, o)));
+            scope.spawn(move || {
+                chunk
+                    .chunks_mut(len)
+                    .enumerate()
+                    .for_each(|(j, o)| f(t * per + j, o))
+            });
         }
     });
 }

@@ -8,8 +8,14 @@ pub struct Clamp {
 }
 
 impl Clamp {
-    pub const NONE: Clamp = Clamp { min: f32::NEG_INFINITY, max: f32::INFINITY };
-    pub const RELU: Clamp = Clamp { min: 0.0, max: f32::INFINITY };
+    pub const NONE: Clamp = Clamp {
+        min: f32::NEG_INFINITY,
+        max: f32::INFINITY,
+    };
+    pub const RELU: Clamp = Clamp {
+        min: 0.0,
+        max: f32::INFINITY,
+    };
 
     pub fn is_none(&self) -> bool {
         *self == Clamp::NONE
@@ -17,7 +23,10 @@ impl Clamp {
 
     /// The clamp equal to applying `self`, then `then`.
     pub fn then(self, then: Clamp) -> Clamp {
-        Clamp { min: self.min.max(then.min).min(then.max), max: self.max.min(then.max).max(then.min) }
+        Clamp {
+            min: self.min.max(then.min).min(then.max),
+            max: self.max.min(then.max).max(then.min),
+        }
     }
 
     #[inline]
@@ -147,20 +156,31 @@ pub enum Op {
     Dense(Dense),
     Affine(Affine),
     /// Elementwise sum of two tensors with numpy broadcasting, then a clamp.
-    Add { act: Clamp },
+    Add {
+        act: Clamp,
+    },
     /// Elementwise product of two tensors with numpy broadcasting (squeeze-excite gates), then a clamp.
-    Mul { act: Clamp },
+    Mul {
+        act: Clamp,
+    },
     Unary(UnaryFn),
     MaxPool(Pool),
     AvgPool(Pool),
     /// Mean over every axis after the channel axis; output [1, C, 1, 1] (or [1, C] for `keep_dims: false`).
     GlobalAvgPool,
     /// Constant padding of the spatial axes: [top, left, bottom, right].
-    Pad { pads: [usize; 4], value: f32 },
-    Concat { axis: usize },
+    Pad {
+        pads: [usize; 4],
+        value: f32,
+    },
+    Concat {
+        axis: usize,
+    },
     /// Same elements, new shape (Flatten, Reshape, Squeeze, Unsqueeze, size-1 Transposes).
     Reshape,
-    Softmax { axis: usize },
+    Softmax {
+        axis: usize,
+    },
 }
 
 impl Op {
@@ -225,19 +245,42 @@ impl Op {
                     c.kernel[1],
                     c.strides[0],
                     c.strides[1],
-                    if c.dilations != [1, 1] { format!(" d{}x{}", c.dilations[0], c.dilations[1]) } else { String::new() },
-                    if c.groups > 1 { format!(" g{}", c.groups) } else { String::new() },
+                    if c.dilations != [1, 1] {
+                        format!(" d{}x{}", c.dilations[0], c.dilations[1])
+                    } else {
+                        String::new()
+                    },
+                    if c.groups > 1 {
+                        format!(" g{}", c.groups)
+                    } else {
+                        String::new()
+                    },
                     c.c_in,
                     c.c_out
                 ),
                 &c.act,
             ),
             Op::Dense(d) => with_act(format!("{}->{}", d.k, d.n_out), &d.act),
-            Op::Affine(a) => with_act(format!("per-{}", if a.scale.len() > 1 { "channel" } else { "tensor" }), &a.act),
-            Op::Add { act } | Op::Mul { act } => act.describe().map(|a| format!("+{a}")).unwrap_or_default(),
+            Op::Affine(a) => with_act(
+                format!(
+                    "per-{}",
+                    if a.scale.len() > 1 {
+                        "channel"
+                    } else {
+                        "tensor"
+                    }
+                ),
+                &a.act,
+            ),
+            Op::Add { act } | Op::Mul { act } => {
+                act.describe().map(|a| format!("+{a}")).unwrap_or_default()
+            }
             Op::Unary(f) => f.name(),
             Op::MaxPool(p) | Op::AvgPool(p) => {
-                format!("k{}x{} s{}x{}", p.kernel[0], p.kernel[1], p.strides[0], p.strides[1])
+                format!(
+                    "k{}x{} s{}x{}",
+                    p.kernel[0], p.kernel[1], p.strides[0], p.strides[1]
+                )
             }
             Op::Pad { pads, value } => format!("{pads:?} value {value}"),
             Op::Concat { axis } => format!("axis {axis}"),

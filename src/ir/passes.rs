@@ -66,8 +66,12 @@ fn replace_uses(graph: &mut Graph, from: TensorId, to: TensorId) {
 
 /// Pad(0) -> Conv becomes a Conv with larger pads.
 fn fold_pad_into_conv(graph: &mut Graph, ix: usize) -> bool {
-    let Some(p) = sole_producer(graph, ix, 0) else { return false };
-    let (Op::Pad { pads, value }, Op::Conv(_)) = (&graph.nodes[p].op, &graph.nodes[ix].op) else { return false };
+    let Some(p) = sole_producer(graph, ix, 0) else {
+        return false;
+    };
+    let (Op::Pad { pads, value }, Op::Conv(_)) = (&graph.nodes[p].op, &graph.nodes[ix].op) else {
+        return false;
+    };
     if *value != 0.0 {
         return false;
     }
@@ -86,16 +90,27 @@ fn fold_pad_into_conv(graph: &mut Graph, ix: usize) -> bool {
 /// Conv/Dense/Affine -> Affine becomes one op: the affine's scale goes into the weights (or the earlier scale)
 /// and its shift into the bias.
 fn fold_affine_into_producer(graph: &mut Graph, ix: usize) -> bool {
-    let Op::Affine(affine) = &graph.nodes[ix].op else { return false };
-    let Some(p) = sole_producer(graph, ix, 0) else { return false };
+    let Op::Affine(affine) = &graph.nodes[ix].op else {
+        return false;
+    };
+    let Some(p) = sole_producer(graph, ix, 0) else {
+        return false;
+    };
     let rank = graph.tensor(graph.nodes[ix].output).shape.len();
-    let Affine { scale, shift, axis, act } = affine.clone();
+    let Affine {
+        scale,
+        shift,
+        axis,
+        act,
+    } = affine.clone();
     let per = |v: &[f32], c: usize| if v.len() == 1 { v[0] } else { v[c] };
     match &mut graph.nodes[p].op {
         Op::Conv(conv) if conv.act.is_none() && (scale.len() == 1 || axis == 1) => {
             let k = conv.k();
             for c in 0..conv.c_out {
-                conv.weight[c * k..(c + 1) * k].iter_mut().for_each(|w| *w *= per(&scale, c));
+                conv.weight[c * k..(c + 1) * k]
+                    .iter_mut()
+                    .for_each(|w| *w *= per(&scale, c));
                 conv.bias[c] = conv.bias[c] * per(&scale, c) + per(&shift, c);
             }
             conv.act = act;
@@ -103,17 +118,35 @@ fn fold_affine_into_producer(graph: &mut Graph, ix: usize) -> bool {
         Op::Dense(dense) if dense.act.is_none() && (scale.len() == 1 || axis + 1 == rank) => {
             let k = dense.k;
             for o in 0..dense.n_out {
-                dense.weight[o * k..(o + 1) * k].iter_mut().for_each(|w| *w *= per(&scale, o));
+                dense.weight[o * k..(o + 1) * k]
+                    .iter_mut()
+                    .for_each(|w| *w *= per(&scale, o));
                 dense.bias[o] = dense.bias[o] * per(&scale, o) + per(&shift, o);
             }
             dense.act = act;
         }
-        Op::Affine(first) if first.act.is_none() && (first.axis == axis || first.scale.len() == 1 || scale.len() == 1) => {
+        Op::Affine(first)
+            if first.act.is_none()
+                && (first.axis == axis || first.scale.len() == 1 || scale.len() == 1) =>
+        {
             let n = first.scale.len().max(scale.len());
-            let new_axis = if first.scale.len() > 1 { first.axis } else { axis };
-            let s: Vec<f32> = (0..n).map(|c| per(&first.scale, c) * per(&scale, c)).collect();
-            let t: Vec<f32> = (0..n).map(|c| per(&first.shift, c) * per(&scale, c) + per(&shift, c)).collect();
-            *first = Affine { scale: s, shift: t, axis: new_axis, act };
+            let new_axis = if first.scale.len() > 1 {
+                first.axis
+            } else {
+                axis
+            };
+            let s: Vec<f32> = (0..n)
+                .map(|c| per(&first.scale, c) * per(&scale, c))
+                .collect();
+            let t: Vec<f32> = (0..n)
+                .map(|c| per(&first.shift, c) * per(&scale, c) + per(&shift, c))
+                .collect();
+            *first = Affine {
+                scale: s,
+                shift: t,
+                axis: new_axis,
+                act,
+            };
         }
         _ => return false,
     }
@@ -123,9 +156,15 @@ fn fold_affine_into_producer(graph: &mut Graph, ix: usize) -> bool {
 
 /// X -> Relu/Clip becomes X with a fused clamp, for every op that has one.
 fn fuse_clamp_into_producer(graph: &mut Graph, ix: usize) -> bool {
-    let Op::Unary(UnaryFn::Clamp(clamp)) = graph.nodes[ix].op else { return false };
-    let Some(p) = sole_producer(graph, ix, 0) else { return false };
-    let Some(act) = graph.nodes[p].op.act_mut() else { return false };
+    let Op::Unary(UnaryFn::Clamp(clamp)) = graph.nodes[ix].op else {
+        return false;
+    };
+    let Some(p) = sole_producer(graph, ix, 0) else {
+        return false;
+    };
+    let Some(act) = graph.nodes[p].op.act_mut() else {
+        return false;
+    };
     *act = act.then(clamp);
     absorb(graph, ix, p);
     true
@@ -142,7 +181,9 @@ fn fuse_hard_swish(graph: &mut Graph, ix: usize) -> bool {
     let sixth = 1.0 / 6.0;
     let (div, mul) = match &graph.nodes[ix].op {
         Op::Affine(_) if is_scalar_affine(&graph.nodes[ix].op, sixth, 0.0, Clamp::NONE) => {
-            let Some(m) = sole_producer(graph, ix, 0) else { return false };
+            let Some(m) = sole_producer(graph, ix, 0) else {
+                return false;
+            };
             (Some(ix), m)
         }
         Op::Mul { act } if act.is_none() => (None, ix),
@@ -154,7 +195,9 @@ fn fuse_hard_swish(graph: &mut Graph, ix: usize) -> bool {
     let relu6 = Clamp { min: 0.0, max: 6.0 };
     for (x_in, gate_in) in [(0, 1), (1, 0)] {
         let x = graph.nodes[mul].inputs[x_in];
-        let Some(g) = sole_producer(graph, mul, gate_in) else { continue };
+        let Some(g) = sole_producer(graph, mul, gate_in) else {
+            continue;
+        };
         let gate = &graph.nodes[g];
         let matches = gate.inputs == [x]
             && match (&gate.op, div) {
@@ -208,7 +251,9 @@ fn drop_reshape(graph: &mut Graph, ix: usize) -> bool {
 fn remove_dead_nodes(graph: &mut Graph) -> bool {
     let before = graph.nodes.len();
     loop {
-        let dead = (0..graph.nodes.len()).rev().find(|&i| graph.use_count(graph.nodes[i].output) == 0);
+        let dead = (0..graph.nodes.len())
+            .rev()
+            .find(|&i| graph.use_count(graph.nodes[i].output) == 0);
         match dead {
             Some(i) => {
                 graph.nodes.remove(i);
