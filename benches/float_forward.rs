@@ -33,48 +33,28 @@ fn time(reps: usize, mut f: impl FnMut()) -> Duration {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with("--"))
-        .collect();
+    let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
     let model = args.first().map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../shared/eval/random_arch/mobilenetv2_1.0_224.onnx")
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/eval/random_arch/mobilenetv2_1.0_224.onnx")
     });
     let batch: usize = args.get(1).and_then(|b| b.parse().ok()).unwrap_or(32);
     if !model.is_file() {
-        eprintln!(
-            "float_forward: skipped: {} not found (pass a model path)",
-            model.display()
-        );
+        eprintln!("float_forward: skipped: {} not found (pass a model path)", model.display());
         return;
     }
     let graph = import::load(&model, &ImportOptions::default()).expect("import");
     let shape = graph.input_shape().to_vec();
     let len: usize = shape.iter().product();
-    let data = (0..batch * len)
-        .map(|i| ((i * 7919) % 1000) as f32 / 500.0 - 1.0)
-        .collect();
-    let samples = Samples {
-        n: batch,
-        sample_shape: shape.clone(),
-        data,
-    };
+    let data = (0..batch * len).map(|i| ((i * 7919) % 1000) as f32 / 500.0 - 1.0).collect();
+    let samples = Samples { n: batch, sample_shape: shape.clone(), data };
 
     let plan = tract_onnx::onnx()
         .model_for_path(&model)
-        .and_then(|m| {
-            m.with_input_fact(
-                0,
-                InferenceFact::dt_shape(f32::datum_type(), shape.as_slice()),
-            )
-        })
+        .and_then(|m| m.with_input_fact(0, InferenceFact::dt_shape(f32::datum_type(), shape.as_slice())))
         .and_then(|m| m.into_optimized())
         .and_then(|m| m.into_runnable())
         .expect("tract");
-    let inputs: Vec<Tensor> = (0..batch)
-        .map(|i| Tensor::from_shape(&shape, samples.sample(i)).unwrap())
-        .collect();
+    let inputs: Vec<Tensor> = (0..batch).map(|i| Tensor::from_shape(&shape, samples.sample(i)).unwrap()).collect();
 
     let reps = 3;
     let tract = time(reps, || {
@@ -92,28 +72,14 @@ fn main() {
     });
     let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
     let macs = graph.total_macs() as f64 * batch as f64;
-    println!(
-        "model {} batch {batch}, {:.1} M MACs per sample",
-        model.display(),
-        graph.total_macs() as f64 / 1e6
-    );
+    println!("model {} batch {batch}, {:.1} M MACs per sample", model.display(), graph.total_macs() as f64 / 1e6);
     for (name, d) in [
         ("tract (1 thread)", tract),
         ("ompqc (1 thread)", ours_1),
         (&format!("ompqc ({cores} threads)") as &str, ours_all),
     ] {
-        println!(
-            "{name:<20} {:>9.1} ms   {:>6.2} GMAC/s",
-            d.as_secs_f64() * 1e3,
-            macs / d.as_secs_f64() / 1e9
-        );
+        println!("{name:<20} {:>9.1} ms   {:>6.2} GMAC/s", d.as_secs_f64() * 1e3, macs / d.as_secs_f64() / 1e9);
     }
-    println!(
-        "ratio ompqc/tract, 1 thread: {:.2}x the time",
-        ours_1.as_secs_f64() / tract.as_secs_f64()
-    );
-    println!(
-        "ratio ompqc/tract, {cores} threads: {:.2}x the time",
-        ours_all.as_secs_f64() / tract.as_secs_f64()
-    );
+    println!("ratio ompqc/tract, 1 thread: {:.2}x the time", ours_1.as_secs_f64() / tract.as_secs_f64());
+    println!("ratio ompqc/tract, {cores} threads: {:.2}x the time", ours_all.as_secs_f64() / tract.as_secs_f64());
 }

@@ -21,17 +21,11 @@ pub type Result<T> = std::result::Result<T, Error>;
 
 impl Error {
     pub fn input(message: impl Into<String>) -> Error {
-        Error {
-            kind: ErrorKind::Input,
-            message: message.into(),
-        }
+        Error { kind: ErrorKind::Input, message: message.into() }
     }
 
     pub fn internal(message: impl Into<String>) -> Error {
-        Error {
-            kind: ErrorKind::Internal,
-            message: message.into(),
-        }
+        Error { kind: ErrorKind::Internal, message: message.into() }
     }
 
     pub fn exit_code(&self) -> i32 {
@@ -43,10 +37,7 @@ impl Error {
 
     /// Prefixes the message with what was being worked on, keeping the kind.
     pub fn context(self, what: impl fmt::Display) -> Error {
-        Error {
-            kind: self.kind,
-            message: format!("{what}: {}", self.message),
-        }
+        Error { kind: self.kind, message: format!("{what}: {}", self.message) }
     }
 }
 

@@ -6,7 +6,12 @@ pub mod data;
 pub mod error;
 pub mod exec;
 pub mod import;
+pub mod interp;
 pub mod ir;
+pub mod measure;
+pub mod observe;
+pub mod parallel;
+pub mod quantize;
 pub mod report;
 
 pub use error::{Error, ErrorKind, Result};

@@ -9,8 +9,11 @@ use serde::Serialize;
 
 use ompqc::data::{load_labels, load_samples};
 use ompqc::import::{self, ImportOptions};
+use ompqc::observe::{observe, RangeMethod};
+use ompqc::quantize::{load_bits_file, quantize, QuantOptions, WeightBits};
+use ompqc::report::eval::EvalReport;
 use ompqc::report::inspect::inspect;
-use ompqc::{exec, Error, Result};
+use ompqc::{exec, measure, Error, Result};
 
 #[derive(Parser)]
 #[command(
@@ -50,6 +53,44 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Quantizes the model and measures the integer model (the reference interpreter) against float on test data:
+    /// top-1, agreement with float, output SQNR and every layer's SQNR.
+    Eval {
+        model: PathBuf,
+        /// Calibration inputs (activation ranges, bias correction).
+        #[arg(long)]
+        calib: PathBuf,
+        /// Test inputs.
+        #[arg(long)]
+        test: PathBuf,
+        /// Integer class labels of the test inputs.
+        #[arg(long)]
+        labels: Option<PathBuf>,
+        #[command(flatten)]
+        quant: QuantArgs,
+        #[command(flatten)]
+        model_opts: ModelOpts,
+        #[command(flatten)]
+        input_map: InputMap,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Args)]
+struct QuantArgs {
+    /// The weight width of every layer with weights (2..8).
+    #[arg(long, value_parser = clap::value_parser!(u8).range(2..=8), conflicts_with = "bits_file")]
+    bits: Option<u8>,
+    /// Per-layer weight widths: a JSON object or TOML table of layer name -> bits; unlisted layers get 8.
+    #[arg(long)]
+    bits_file: Option<PathBuf>,
+    /// How activation ranges are chosen: minmax, percentile[:P] or mse.
+    #[arg(long, default_value = "minmax")]
+    act_range: RangeMethod,
+    /// Do not fold the expected shift caused by weight rounding into the biases.
+    #[arg(long)]
+    no_bias_correction: bool,
 }
 
 #[derive(Args)]
@@ -74,26 +115,19 @@ struct InputMap {
 
 fn parse_shape(s: &str) -> std::result::Result<Shape, String> {
     s.split(',')
-        .map(|d| {
-            d.trim()
-                .parse::<usize>()
-                .map_err(|_| format!("'{d}' is not a dimension (expected e.g. 1,3,48,192)"))
-        })
+        .map(|d| d.trim().parse::<usize>().map_err(|_| format!("'{d}' is not a dimension (expected e.g. 1,3,48,192)")))
         .collect::<std::result::Result<_, _>>()
         .map(Shape)
 }
 
 impl ModelOpts {
     fn import_options(&self) -> ImportOptions {
-        ImportOptions {
-            input_shape: self.input_shape.as_ref().map(|s| s.0.clone()),
-        }
+        ImportOptions { input_shape: self.input_shape.as_ref().map(|s| s.0.clone()) }
     }
 }
 
 fn print_json(value: &impl Serialize) -> Result<()> {
-    let text = serde_json::to_string_pretty(value)
-        .map_err(|e| Error::internal(format!("JSON output: {e}")))?;
+    let text = serde_json::to_string_pretty(value).map_err(|e| Error::internal(format!("JSON output: {e}")))?;
     println!("{text}");
     Ok(())
 }
@@ -127,75 +161,67 @@ fn cmd_predict(
     json: bool,
 ) -> Result<()> {
     let graph = import::load(model, &opts.import_options())?;
-    let samples = load_samples(
-        inputs,
-        graph.input_shape(),
-        map.input_scale,
-        map.input_offset,
-    )?;
+    let samples = load_samples(inputs, graph.input_shape(), map.input_scale, map.input_offset)?;
     let labels = labels.map(|l| load_labels(l, samples.n)).transpose()?;
     let predictions = exec::run(&graph, &samples)?.top1();
     let top1 = labels.map(|l| {
-        let correct = predictions
-            .iter()
-            .zip(&l)
-            .filter(|(p, y)| **p as i64 == **y)
-            .count();
+        let correct = predictions.iter().zip(&l).filter(|(p, y)| **p as i64 == **y).count();
         correct as f64 / samples.n.max(1) as f64
     });
-    let result = Prediction {
-        model: model.display().to_string(),
-        inputs: samples.n,
-        predictions,
-        top1,
-    };
+    let result = Prediction { model: model.display().to_string(), inputs: samples.n, predictions, top1 };
     if json {
         return print_json(&result);
     }
-    let shown: Vec<String> = result
-        .predictions
-        .iter()
-        .take(32)
-        .map(|p| p.to_string())
-        .collect();
-    let more = if result.inputs > 32 {
-        format!(" ... ({} in all)", result.inputs)
-    } else {
-        String::new()
-    };
+    let shown: Vec<String> = result.predictions.iter().take(32).map(|p| p.to_string()).collect();
+    let more = if result.inputs > 32 { format!(" ... ({} in all)", result.inputs) } else { String::new() };
     println!("top-1 classes: {}{more}", shown.join(" "));
     if let Some(t) = result.top1 {
-        println!(
-            "float top-1 accuracy: {:.2}% of {}",
-            100.0 * t,
-            result.inputs
-        );
+        println!("float top-1 accuracy: {:.2}% of {}", 100.0 * t, result.inputs);
     }
     Ok(())
 }
 
+#[allow(clippy::too_many_arguments)]
+fn cmd_eval(
+    model: &Path,
+    calib: &Path,
+    test: &Path,
+    labels: Option<&Path>,
+    quant: &QuantArgs,
+    opts: &ModelOpts,
+    map: &InputMap,
+    json: bool,
+) -> Result<()> {
+    let graph = import::load(model, &opts.import_options())?;
+    let load = |p: &Path| load_samples(p, graph.input_shape(), map.input_scale, map.input_offset);
+    let (calib_set, test_set) = (load(calib)?, load(test)?);
+    let labels = labels.map(|l| load_labels(l, test_set.n)).transpose()?;
+    let per_layer = quant.bits_file.as_deref().map(|f| load_bits_file(f, &graph)).transpose()?.unwrap_or_default();
+    let options = QuantOptions {
+        bits: WeightBits { default: quant.bits.unwrap_or(8), per_layer },
+        bias_correction: !quant.no_bias_correction,
+    };
+    let observations = observe(&graph, &calib_set, quant.act_range)?;
+    let qgraph = quantize(&graph, &observations, &options)?;
+    let comparison = measure::compare(&graph, &qgraph, &test_set, labels.as_deref())?;
+    let report = EvalReport::new(&model.display().to_string(), &graph, &qgraph, &comparison, calib_set.n);
+    if json {
+        print_json(&report)
+    } else {
+        print!("{}", report.to_text());
+        Ok(())
+    }
+}
+
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Inspect {
-            model,
-            model_opts,
-            json,
-        } => cmd_inspect(&model, &model_opts, json),
-        Command::Predict {
-            model,
-            inputs,
-            labels,
-            model_opts,
-            input_map,
-            json,
-        } => cmd_predict(
-            &model,
-            &inputs,
-            labels.as_deref(),
-            &model_opts,
-            &input_map,
-            json,
-        ),
+        Command::Inspect { model, model_opts, json } => cmd_inspect(&model, &model_opts, json),
+        Command::Predict { model, inputs, labels, model_opts, input_map, json } => {
+            cmd_predict(&model, &inputs, labels.as_deref(), &model_opts, &input_map, json)
+        }
+        Command::Eval { model, calib, test, labels, quant, model_opts, input_map, json } => {
+            cmd_eval(&model, &calib, &test, labels.as_deref(), &quant, &model_opts, &input_map, json)
+        }
     }
 }
 
@@ -207,11 +233,7 @@ fn parse() -> Result<Cli> {
         }
         // clap's message runs until the blank line before its usage hint.
         let text = e.to_string();
-        let message: Vec<&str> = text
-            .lines()
-            .take_while(|l| !l.trim().is_empty())
-            .map(str::trim)
-            .collect();
+        let message: Vec<&str> = text.lines().take_while(|l| !l.trim().is_empty()).map(str::trim).collect();
         Error::input(message.join(" ").trim_start_matches("error: ").to_string())
     })
 }

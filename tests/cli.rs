@@ -30,23 +30,10 @@ fn s(p: &Path) -> &str {
 fn assert_input_error(args: &[&str], culprit: &str) -> String {
     let (code, _, err) = run(args);
     assert_eq!(code, 2, "{args:?}: exit code {code}, stderr: {err}");
-    assert_eq!(
-        err.trim_end().lines().count(),
-        1,
-        "{args:?}: expected one line, got: {err}"
-    );
-    assert!(
-        err.starts_with("ompqc: ") || err.starts_with("error: "),
-        "{args:?}: {err}"
-    );
-    assert!(
-        err.contains(culprit),
-        "{args:?}: the message does not name {culprit}: {err}"
-    );
-    assert!(
-        !err.contains("panicked") && !err.contains("RUST_BACKTRACE"),
-        "{args:?}: {err}"
-    );
+    assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: expected one line, got: {err}");
+    assert!(err.starts_with("ompqc: ") || err.starts_with("error: "), "{args:?}: {err}");
+    assert!(err.contains(culprit), "{args:?}: the message does not name {culprit}: {err}");
+    assert!(!err.contains("panicked") && !err.contains("RUST_BACKTRACE"), "{args:?}: {err}");
     err
 }
 
@@ -77,21 +64,12 @@ fn assert_lists_every_layer(model: &Path, extra: &[&str]) {
     let expected = weighted_nodes(model);
     assert!(!expected.is_empty());
     for name in &expected {
-        assert!(
-            names.contains(&name.as_str()),
-            "{}: layer {name} is missing from {names:?}",
-            model.display()
-        );
+        assert!(names.contains(&name.as_str()), "{}: layer {name} is missing from {names:?}", model.display());
     }
     let macs: u64 = layers.iter().map(|l| l["macs"].as_u64().unwrap()).sum();
     assert_eq!(macs, json["total_macs"].as_u64().unwrap());
     assert!(json["unsupported"].as_array().unwrap().is_empty());
-    eprintln!(
-        "{}: {} layers, {} weighted, {macs} MACs",
-        model.display(),
-        layers.len(),
-        expected.len()
-    );
+    eprintln!("{}: {} layers, {} weighted, {macs} MACs", model.display(), layers.len(), expected.len());
 }
 
 #[test]
@@ -99,27 +77,13 @@ fn inspect_the_example() {
     let model = example().join("model.onnx");
     let (code, out, err) = run(&["inspect", s(&model)]);
     assert_eq!(code, 0, "{err}");
-    for layer in [
-        "conv1",
-        "conv2",
-        "block.depthwise",
-        "block.pointwise",
-        "block.add",
-        "pool",
-        "fc",
-    ] {
+    for layer in ["conv1", "conv2", "block.depthwise", "block.pointwise", "block.add", "pool", "fc"] {
         assert!(out.contains(layer), "{layer} missing from:\n{out}");
     }
-    assert!(
-        out.contains("DepthwiseConv") && out.contains("+relu"),
-        "{out}"
-    );
+    assert!(out.contains("DepthwiseConv") && out.contains("+relu"), "{out}");
     let json = inspect_json(&model, &[]);
     // conv1 8x8x8 outputs of 9 MACs, conv2 16x4x4 of 72, depthwise 16x4x4 of 9, pointwise 16x4x4 of 16, fc 10 of 16.
-    assert_eq!(
-        json["total_macs"].as_u64(),
-        Some(512 * 9 + 256 * 72 + 256 * 9 + 256 * 16 + 160)
-    );
+    assert_eq!(json["total_macs"].as_u64(), Some(512 * 9 + 256 * 72 + 256 * 9 + 256 * 16 + 160));
     assert_eq!(json["layers"].as_array().unwrap().len(), 8);
 }
 
@@ -164,11 +128,7 @@ fn predict_reproduces_the_example_accuracy() {
     let json: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(json["inputs"].as_u64(), Some(540));
     let top1 = json["top1"].as_f64().unwrap();
-    assert_eq!(
-        (top1 * 1e4).round() / 1e4,
-        meta["float_top1_numpy"].as_f64().unwrap(),
-        "the numpy trainer's accuracy"
-    );
+    assert_eq!((top1 * 1e4).round() / 1e4, meta["float_top1_numpy"].as_f64().unwrap(), "the numpy trainer's accuracy");
 }
 
 #[test]
@@ -179,40 +139,21 @@ fn bad_models_are_clean_errors() {
     let cases: Vec<(&str, Vec<u8>)> = vec![
         ("empty.onnx", vec![]),
         ("truncated.onnx", model[..model.len() / 2].to_vec()),
-        (
-            "random.onnx",
-            (0..4096u32)
-                .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
-                .collect(),
-        ),
+        ("random.onnx", (0..4096u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect()),
         ("text.onnx", b"this is not a model\n".to_vec()),
     ];
     for (name, bytes) in cases {
         let path = tmp.join(name);
         std::fs::write(&path, bytes).unwrap();
         assert_input_error(&["inspect", s(&path)], name);
-        assert_input_error(
-            &[
-                "predict",
-                s(&path),
-                "--inputs",
-                s(&example().join("test_x.npy")),
-            ],
-            name,
-        );
+        assert_input_error(&["predict", s(&path), "--inputs", s(&example().join("test_x.npy"))], name);
     }
     assert_input_error(&["inspect", s(&tmp.join("missing.onnx"))], "missing.onnx");
     let unsupported = repo().join("tests/models/unsupported_ops.onnx");
     let err = assert_input_error(&["inspect", s(&unsupported)], "unsupported_ops.onnx");
-    assert!(
-        err.contains("'transpose_2' (Transpose") && err.contains("'erf_3' (Erf"),
-        "{err}"
-    );
+    assert!(err.contains("'transpose_2' (Transpose") && err.contains("'erf_3' (Erf"), "{err}");
     let (_, out, _) = run(&["inspect", s(&unsupported)]);
-    assert!(
-        out.contains("2 unsupported nodes") && out.contains("erf_3 (Erf)"),
-        "{out}"
-    );
+    assert!(out.contains("2 unsupported nodes") && out.contains("erf_3 (Erf)"), "{out}");
     std::fs::remove_dir_all(&tmp).unwrap();
 }
 
@@ -239,48 +180,20 @@ fn bad_data_files_are_clean_errors() {
         path
     };
     let wrong_shape = write("wrong_shape.npy", &[4, 1, 8, 9], "|u1", vec![0; 4 * 72]);
-    let err = assert_input_error(
-        &["predict", s(&model), "--inputs", s(&wrong_shape)],
-        "wrong_shape.npy",
-    );
-    assert!(
-        err.contains("[1, 1, 8, 8]"),
-        "the message gives the expected shape: {err}"
-    );
+    let err = assert_input_error(&["predict", s(&model), "--inputs", s(&wrong_shape)], "wrong_shape.npy");
+    assert!(err.contains("[1, 1, 8, 8]"), "the message gives the expected shape: {err}");
     let wrong_dtype = write("wrong_dtype.npy", &[2, 1, 8, 8], "<f8", vec![0; 2 * 64 * 8]);
-    assert_input_error(
-        &["predict", s(&model), "--inputs", s(&wrong_dtype)],
-        "wrong_dtype.npy",
-    );
+    assert_input_error(&["predict", s(&model), "--inputs", s(&wrong_dtype)], "wrong_dtype.npy");
     let short = write("short.npy", &[4, 1, 8, 8], "|u1", vec![0; 10]);
     assert_input_error(&["predict", s(&model), "--inputs", s(&short)], "short.npy");
     let garbage = tmp.join("garbage.npy");
     std::fs::write(&garbage, b"not numpy").unwrap();
-    assert_input_error(
-        &["predict", s(&model), "--inputs", s(&garbage)],
-        "garbage.npy",
-    );
+    assert_input_error(&["predict", s(&model), "--inputs", s(&garbage)], "garbage.npy");
     let inputs = example().join("test_x.npy");
     let labels = write("labels.npy", &[3], "<i4", vec![0; 12]);
-    assert_input_error(
-        &[
-            "predict",
-            s(&model),
-            "--inputs",
-            s(&inputs),
-            "--labels",
-            s(&labels),
-        ],
-        "labels.npy",
-    );
-    assert_input_error(
-        &["inspect", s(&model), "--input-shape", "1,x,8,8"],
-        "--input-shape",
-    );
-    assert_input_error(
-        &["inspect", s(&model), "--input-shape", "1,2,8,8"],
-        "--input-shape",
-    );
+    assert_input_error(&["predict", s(&model), "--inputs", s(&inputs), "--labels", s(&labels)], "labels.npy");
+    assert_input_error(&["inspect", s(&model), "--input-shape", "1,x,8,8"], "--input-shape");
+    assert_input_error(&["inspect", s(&model), "--input-shape", "1,2,8,8"], "--input-shape");
     assert_input_error(&["inspect"], "<MODEL>");
     assert_input_error(&["inspect", s(&model), "--bogus"], "--bogus");
     assert_input_error(&["frobnicate"], "frobnicate");

@@ -31,43 +31,20 @@ fn kinds(g: &Graph) -> Vec<&'static str> {
 #[test]
 fn convolutions_of_every_form_match_tract() {
     let g = check_against_tract("conv_variants", ImportOptions::default());
-    assert_eq!(
-        kinds(&g),
-        [
-            "Conv",
-            "GroupConv",
-            "DepthwiseConv",
-            "Conv",
-            "Conv",
-            "Conv",
-            "Unary"
-        ]
-    );
-    let Op::Conv(c) = &g.nodes[3].op else {
-        panic!()
-    };
+    assert_eq!(kinds(&g), ["Conv", "GroupConv", "DepthwiseConv", "Conv", "Conv", "Conv", "Unary"]);
+    let Op::Conv(c) = &g.nodes[3].op else { panic!() };
     // SAME_UPPER with stride 2 on a 2x3 kernel: the extra pad goes at the end.
     assert_eq!(c.pads, [0, 1, 1, 1]);
-    let Op::Conv(c) = &g.nodes[4].op else {
-        panic!()
-    };
+    let Op::Conv(c) = &g.nodes[4].op else { panic!() };
     assert_eq!(c.pads, [1, 1, 0, 0], "SAME_LOWER puts the extra pad first");
 }
 
 #[test]
 fn one_dimensional_convolutions_match_tract() {
     let g = check_against_tract("conv1d", ImportOptions::default());
-    assert_eq!(
-        kinds(&g),
-        ["Conv", "DepthwiseConv", "MaxPool", "Conv", "Unary"]
-    );
-    let Op::Conv(c) = &g.nodes[0].op else {
-        panic!()
-    };
-    assert_eq!(
-        (c.kernel, c.strides, c.pads, c.act),
-        ([1, 5], [1, 2], [0, 2, 0, 2], ompqc::ir::Clamp::RELU)
-    );
+    assert_eq!(kinds(&g), ["Conv", "DepthwiseConv", "MaxPool", "Conv", "Unary"]);
+    let Op::Conv(c) = &g.nodes[0].op else { panic!() };
+    assert_eq!((c.kernel, c.strides, c.pads, c.act), ([1, 5], [1, 2], [0, 2, 0, 2], ompqc::ir::Clamp::RELU));
 }
 
 #[test]
@@ -76,50 +53,23 @@ fn batchnorm_and_constant_arithmetic_fold() {
     // BN on the input has nothing to fold into; Sub and Div by constants merge into it. The BN after the conv,
     // the Mul and the Add fold into the conv, and the Clip fuses; the final 0.25 - x stays an affine.
     assert_eq!(kinds(&g), ["Affine", "Conv", "Affine"]);
-    let Op::Conv(c) = &g.nodes[1].op else {
-        panic!()
-    };
+    let Op::Conv(c) = &g.nodes[1].op else { panic!() };
     assert_eq!((c.act.min, c.act.max), (-1.0, 2.5));
 }
 
 #[test]
 fn activations_and_concat_match_tract() {
     let g = check_against_tract("activations", ImportOptions::default());
-    let unary: Vec<UnaryFn> = g
-        .nodes
-        .iter()
-        .filter_map(|n| {
-            if let Op::Unary(f) = n.op {
-                Some(f)
-            } else {
-                None
-            }
-        })
-        .collect();
-    assert_eq!(
-        unary.len(),
-        4,
-        "sigmoid, hard sigmoid, hard swish and a clip on a shared tensor stay separate"
-    );
+    let unary: Vec<UnaryFn> =
+        g.nodes.iter().filter_map(|n| if let Op::Unary(f) = n.op { Some(f) } else { None }).collect();
+    assert_eq!(unary.len(), 4, "sigmoid, hard sigmoid, hard swish and a clip on a shared tensor stay separate");
     assert!(kinds(&g).contains(&"Concat"));
 }
 
 #[test]
 fn pools_reductions_and_reshapes_match_tract() {
     let g = check_against_tract("pools", ImportOptions::default());
-    assert_eq!(
-        kinds(&g),
-        [
-            "MaxPool",
-            "AvgPool",
-            "AvgPool",
-            "Concat",
-            "GlobalAvgPool",
-            "Reshape",
-            "Dense",
-            "Softmax"
-        ]
-    );
+    assert_eq!(kinds(&g), ["MaxPool", "AvgPool", "AvgPool", "Concat", "GlobalAvgPool", "Reshape", "Dense", "Softmax"]);
 }
 
 #[test]
@@ -127,22 +77,10 @@ fn pads_fold_hard_swish_fuses_and_squeeze_excite_multiplies() {
     let g = check_against_tract("pad_se_hardswish", ImportOptions::default());
     assert_eq!(
         kinds(&g),
-        [
-            "Conv",
-            "Unary",
-            "GlobalAvgPool",
-            "Conv",
-            "Conv",
-            "Unary",
-            "Mul",
-            "Reshape",
-            "Dense"
-        ],
+        ["Conv", "Unary", "GlobalAvgPool", "Conv", "Conv", "Unary", "Mul", "Reshape", "Dense"],
         "{g:#?}"
     );
-    let Op::Conv(c) = &g.nodes[0].op else {
-        panic!()
-    };
+    let Op::Conv(c) = &g.nodes[0].op else { panic!() };
     assert_eq!(c.pads, [1, 2, 1, 2], "the explicit Pad folds into the conv");
     assert_eq!(g.nodes[1].op, Op::Unary(UnaryFn::HardSwish));
 }
@@ -157,45 +95,23 @@ fn dynamic_batch_is_pinned_to_one() {
 fn dynamic_spatial_dimensions_need_a_shape() {
     let err = import::load(&model("dynamic_spatial"), &ImportOptions::default()).unwrap_err();
     assert_eq!(err.exit_code(), 2);
-    assert!(
-        err.message.contains("--input-shape") && err.message.contains("'input'"),
-        "{}",
-        err.message
-    );
-    let g = check_against_tract(
-        "dynamic_spatial",
-        ImportOptions {
-            input_shape: Some(vec![1, 2, 7, 5]),
-        },
-    );
+    assert!(err.message.contains("--input-shape") && err.message.contains("'input'"), "{}", err.message);
+    let g = check_against_tract("dynamic_spatial", ImportOptions { input_shape: Some(vec![1, 2, 7, 5]) });
     assert_eq!(g.input_shape(), [1, 2, 7, 5]);
-    let err = import::load(
-        &model("dynamic_spatial"),
-        &ImportOptions {
-            input_shape: Some(vec![1, 3, 7, 5]),
-        },
-    )
-    .unwrap_err();
+    let err =
+        import::load(&model("dynamic_spatial"), &ImportOptions { input_shape: Some(vec![1, 3, 7, 5]) }).unwrap_err();
     assert!(err.message.contains("does not fit"), "{}", err.message);
 }
 
 #[test]
 fn every_unsupported_node_is_named() {
     let imported = import::import(&model("unsupported_ops"), &ImportOptions::default()).unwrap();
-    let names: Vec<(&str, &str)> = imported
-        .unsupported
-        .iter()
-        .map(|u| (u.node.as_str(), u.op_type.as_str()))
-        .collect();
+    let names: Vec<(&str, &str)> = imported.unsupported.iter().map(|u| (u.node.as_str(), u.op_type.as_str())).collect();
     assert_eq!(names, [("transpose_2", "Transpose"), ("erf_3", "Erf")]);
     let err = imported.into_graph(&model("unsupported_ops")).unwrap_err();
     assert_eq!(err.exit_code(), 2);
     assert!(!err.message.contains('\n'));
-    assert!(
-        err.message.contains("2 unsupported nodes"),
-        "{}",
-        err.message
-    );
+    assert!(err.message.contains("2 unsupported nodes"), "{}", err.message);
 }
 
 #[test]
@@ -203,28 +119,8 @@ fn the_bundled_example_matches_tract() {
     let dir = repo().join("examples/digits");
     let model = dir.join("model.onnx");
     let graph = import::load(&model, &ImportOptions::default()).unwrap();
-    let samples =
-        ompqc::data::load_samples(&dir.join("test_x.npy"), graph.input_shape(), 0.0625, 0.0)
-            .unwrap();
+    let samples = ompqc::data::load_samples(&dir.join("test_x.npy"), graph.input_shape(), 0.0625, 0.0).unwrap();
     let ours = exec::run(&graph, &samples).unwrap();
-    assert_close(
-        "example",
-        &ours.data,
-        &tract_outputs(&model, &samples),
-        ours.sample_len,
-        1e-4,
-    );
-    assert_eq!(
-        kinds(&graph),
-        [
-            "Conv",
-            "Conv",
-            "DepthwiseConv",
-            "Conv",
-            "Add",
-            "GlobalAvgPool",
-            "Reshape",
-            "Dense"
-        ]
-    );
+    assert_close("example", &ours.data, &tract_outputs(&model, &samples), ours.sample_len, 1e-4);
+    assert_eq!(kinds(&graph), ["Conv", "Conv", "DepthwiseConv", "Conv", "Add", "GlobalAvgPool", "Reshape", "Dense"]);
 }

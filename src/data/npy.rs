@@ -26,17 +26,12 @@ impl Samples {
     /// The first `n` samples.
     pub fn take(&self, n: usize) -> Samples {
         let n = n.min(self.n);
-        Samples {
-            n,
-            sample_shape: self.sample_shape.clone(),
-            data: self.data[..n * self.sample_len()].to_vec(),
-        }
+        Samples { n, sample_shape: self.sample_shape.clone(), data: self.data[..n * self.sample_len()].to_vec() }
     }
 }
 
 fn open(path: &Path) -> Result<npyz::NpyFile<std::io::BufReader<std::fs::File>>> {
-    let file = std::fs::File::open(path)
-        .map_err(|e| Error::input(format!("{}: cannot read: {e}", path.display())))?;
+    let file = std::fs::File::open(path).map_err(|e| Error::input(format!("{}: cannot read: {e}", path.display())))?;
     npyz::NpyFile::new(std::io::BufReader::new(file))
         .map_err(|e| Error::input(format!("{}: not a valid .npy file ({e})", path.display())))
 }
@@ -50,18 +45,11 @@ fn type_str(file: &npyz::NpyFile<impl std::io::Read>) -> String {
 
 /// Loads model inputs stored as uint8, int8 or float32, maps them to floats as `x * scale + offset`, and checks
 /// that each sample has the model's input shape (`input_shape`, batch 1 first; a file may also omit that axis).
-pub fn load_samples(
-    path: &Path,
-    input_shape: &[usize],
-    scale: f32,
-    offset: f32,
-) -> Result<Samples> {
+pub fn load_samples(path: &Path, input_shape: &[usize], scale: f32, offset: f32) -> Result<Samples> {
     let at = |msg: String| Error::input(format!("{}: {msg}", path.display()));
     let file = open(path)?;
     if file.order() != npyz::Order::C {
-        return Err(at(
-            "Fortran-ordered arrays are not supported; save with C order".into(),
-        ));
+        return Err(at("Fortran-ordered arrays are not supported; save with C order".into()));
     }
     let shape: Vec<usize> = file.shape().iter().map(|&d| d as usize).collect();
     let per_sample = &input_shape[1..];
@@ -69,42 +57,20 @@ pub fn load_samples(
     if !fits {
         return Err(at(format!(
             "shape {shape:?} does not fit the model input {input_shape:?}; expected [N, {}]",
-            per_sample
-                .iter()
-                .map(|d| d.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
+            per_sample.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")
         )));
     }
     let n = shape[0];
     let ty = type_str(&file);
     let read_err = |e: std::io::Error| at(format!("cannot read the data ({e})"));
     let raw: Vec<f32> = match ty.as_str() {
-        "|u1" => file
-            .into_vec::<u8>()
-            .map_err(read_err)?
-            .into_iter()
-            .map(f32::from)
-            .collect(),
-        "|i1" => file
-            .into_vec::<i8>()
-            .map_err(read_err)?
-            .into_iter()
-            .map(f32::from)
-            .collect(),
+        "|u1" => file.into_vec::<u8>().map_err(read_err)?.into_iter().map(f32::from).collect(),
+        "|i1" => file.into_vec::<i8>().map_err(read_err)?.into_iter().map(f32::from).collect(),
         "<f4" | ">f4" => file.into_vec::<f32>().map_err(read_err)?,
-        other => {
-            return Err(at(format!(
-                "dtype {other} is not supported (uint8, int8 or float32 are)"
-            )))
-        }
+        other => return Err(at(format!("dtype {other} is not supported (uint8, int8 or float32 are)"))),
     };
     let data = raw.into_iter().map(|v| v * scale + offset).collect();
-    Ok(Samples {
-        n,
-        sample_shape: input_shape.to_vec(),
-        data,
-    })
+    Ok(Samples { n, sample_shape: input_shape.to_vec(), data })
 }
 
 /// Loads integer class labels (any integer dtype), one per sample.
@@ -116,36 +82,14 @@ pub fn load_labels(path: &Path, expected: usize) -> Result<Vec<i64>> {
     let read_err = |e: std::io::Error| at(format!("cannot read the data ({e})"));
     let labels: Vec<i64> = match ty.trim_start_matches(['<', '>', '|']) {
         "i8" => file.into_vec::<i64>().map_err(read_err)?,
-        "i4" => file
-            .into_vec::<i32>()
-            .map_err(read_err)?
-            .into_iter()
-            .map(i64::from)
-            .collect(),
-        "i2" => file
-            .into_vec::<i16>()
-            .map_err(read_err)?
-            .into_iter()
-            .map(i64::from)
-            .collect(),
-        "i1" => file
-            .into_vec::<i8>()
-            .map_err(read_err)?
-            .into_iter()
-            .map(i64::from)
-            .collect(),
-        "u1" => file
-            .into_vec::<u8>()
-            .map_err(read_err)?
-            .into_iter()
-            .map(i64::from)
-            .collect(),
+        "i4" => file.into_vec::<i32>().map_err(read_err)?.into_iter().map(i64::from).collect(),
+        "i2" => file.into_vec::<i16>().map_err(read_err)?.into_iter().map(i64::from).collect(),
+        "i1" => file.into_vec::<i8>().map_err(read_err)?.into_iter().map(i64::from).collect(),
+        "u1" => file.into_vec::<u8>().map_err(read_err)?.into_iter().map(i64::from).collect(),
         other => return Err(at(format!("labels must be integers, found dtype {other}"))),
     };
     if shape.len() != 1 || labels.len() != expected {
-        return Err(at(format!(
-            "labels of shape {shape:?} do not match the {expected} samples"
-        )));
+        return Err(at(format!("labels of shape {shape:?} do not match the {expected} samples")));
     }
     Ok(labels)
 }

@@ -1,27 +1,15 @@
 //! Convolutions (im2col + GEMM, with direct paths for pointwise and depthwise) and dense layers.
 
+use super::chw;
 use super::gemm::gemm;
-use super::{chw, for_each_sample};
 use crate::ir::{Clamp, Conv, Dense};
+use crate::parallel::for_each_sample;
 
 /// The output positions `o` in 0..n_out whose input index `o * stride + offset` lies in 0..len.
-pub(crate) fn valid_range(
-    n_out: usize,
-    stride: usize,
-    offset: isize,
-    len: usize,
-) -> std::ops::Range<usize> {
+pub(crate) fn valid_range(n_out: usize, stride: usize, offset: isize, len: usize) -> std::ops::Range<usize> {
     let (s, len) = (stride as isize, len as isize);
-    let lo = if offset >= 0 {
-        0
-    } else {
-        (-offset + s - 1) / s
-    };
-    let hi = if len - 1 - offset < 0 {
-        0
-    } else {
-        (len - 1 - offset) / s + 1
-    };
+    let lo = if offset >= 0 { 0 } else { (-offset + s - 1) / s };
+    let hi = if len - 1 - offset < 0 { 0 } else { (len - 1 - offset) / s + 1 };
     let (lo, hi) = (lo.max(0) as usize, (hi.max(0) as usize).min(n_out));
     lo..hi.max(lo)
 }
@@ -32,14 +20,7 @@ fn clamp_all(out: &mut [f32], act: Clamp) {
     }
 }
 
-pub fn conv(
-    c: &Conv,
-    input: &[f32],
-    in_shape: &[usize],
-    out_shape: &[usize],
-    n: usize,
-    out: &mut [f32],
-) {
+pub fn conv(c: &Conv, input: &[f32], in_shape: &[usize], out_shape: &[usize], n: usize, out: &mut [f32]) {
     let (ci, h, w) = chw(in_shape);
     let (co, ho, wo) = chw(out_shape);
     let in_len = ci * h * w;
@@ -48,8 +29,7 @@ pub fn conv(
         for (ch, row) in y.chunks_mut(ho * wo).enumerate() {
             row.fill(c.bias[ch]);
         }
-        let pointwise =
-            c.kernel == [1, 1] && c.strides == [1, 1] && c.pads == [0; 4] && c.groups == 1;
+        let pointwise = c.kernel == [1, 1] && c.strides == [1, 1] && c.pads == [0; 4] && c.groups == 1;
         if pointwise {
             gemm((co, ci, ho * wo), &c.weight, x, (h * w, 1), 1.0, y);
         } else if c.is_depthwise() {
@@ -109,8 +89,7 @@ fn grouped(c: &Conv, x: &[f32], (h, w): (usize, usize), (ho, wo): (usize, usize)
                     for oy in rows.clone() {
                         let iy = ((oy * c.strides[0]) as isize + y_off) as usize;
                         for ox in cols.clone() {
-                            dst[oy * wo + ox] =
-                                plane[iy * w + ((ox * c.strides[1]) as isize + x_off) as usize];
+                            dst[oy * wo + ox] = plane[iy * w + ((ox * c.strides[1]) as isize + x_off) as usize];
                         }
                     }
                 }

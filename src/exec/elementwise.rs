@@ -4,21 +4,13 @@ use crate::ir::Affine;
 
 /// (outer, len, inner) around `axis` of a per-sample shape (batch axis of 1 included).
 fn split(shape: &[usize], axis: usize) -> (usize, usize, usize) {
-    (
-        shape[..axis].iter().product(),
-        shape[axis],
-        shape[axis + 1..].iter().product(),
-    )
+    (shape[..axis].iter().product(), shape[axis], shape[axis + 1..].iter().product())
 }
 
 pub fn affine(a: &Affine, input: &[f32], shape: &[usize], out: &mut [f32]) {
     let (_, len, inner) = split(shape, a.axis);
     for (i, (o, &x)) in out.iter_mut().zip(input).enumerate() {
-        let c = if a.scale.len() == 1 {
-            0
-        } else {
-            (i / inner) % len
-        };
+        let c = if a.scale.len() == 1 { 0 } else { (i / inner) % len };
         *o = a.act.apply(x * a.scale[c] + a.shift[c]);
     }
 }
@@ -47,24 +39,16 @@ pub fn binary(
 ) {
     let (a, b) = (ins[0], ins[1]);
     if shapes[0] == out_shape && shapes[1] == out_shape {
-        out.iter_mut()
-            .zip(a.iter().zip(b))
-            .for_each(|(o, (&x, &y))| *o = f(x, y));
+        out.iter_mut().zip(a.iter().zip(b)).for_each(|(o, (&x, &y))| *o = f(x, y));
         return;
     }
-    let (sa, sb) = (
-        broadcast_strides(shapes[0], out_shape),
-        broadcast_strides(shapes[1], out_shape),
-    );
+    let (sa, sb) = (broadcast_strides(shapes[0], out_shape), broadcast_strides(shapes[1], out_shape));
     let out_len: usize = out_shape.iter().product();
     let (a_len, b_len) = (a.len() / n, b.len() / n);
     let mut index = vec![0usize; out_shape.len()];
     for s in 0..n {
         index.fill(0);
-        let (a, b) = (
-            &a[s * a_len..(s + 1) * a_len],
-            &b[s * b_len..(s + 1) * b_len],
-        );
+        let (a, b) = (&a[s * a_len..(s + 1) * a_len], &b[s * b_len..(s + 1) * b_len]);
         for o in &mut out[s * out_len..(s + 1) * out_len] {
             let ia: usize = index.iter().zip(&sa).map(|(i, s)| i * s).sum();
             let ib: usize = index.iter().zip(&sb).map(|(i, s)| i * s).sum();
@@ -96,9 +80,7 @@ pub fn softmax(axis: usize, input: &[f32], shape: &[usize], out: &mut [f32]) {
     let (_, len, inner) = split(shape, axis);
     for (block, out_block) in input.chunks(len * inner).zip(out.chunks_mut(len * inner)) {
         for j in 0..inner {
-            let max = (0..len)
-                .map(|i| block[i * inner + j])
-                .fold(f32::NEG_INFINITY, f32::max);
+            let max = (0..len).map(|i| block[i * inner + j]).fold(f32::NEG_INFINITY, f32::max);
             let mut sum = 0.0;
             for i in 0..len {
                 let e = (block[i * inner + j] - max).exp();

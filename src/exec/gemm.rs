@@ -9,15 +9,9 @@ pub fn gemm(
     beta: f32,
     c: &mut [f32],
 ) {
-    assert!(
-        a.len() >= m * k && c.len() >= m * n,
-        "gemm operands too small"
-    );
+    assert!(a.len() >= m * k && c.len() >= m * n, "gemm operands too small");
     if m > 0 && n > 0 && k > 0 {
-        assert!(
-            b.len() > (k - 1) * b_strides.0 + (n - 1) * b_strides.1,
-            "gemm operand b too small"
-        );
+        assert!(b.len() > (k - 1) * b_strides.0 + (n - 1) * b_strides.1, "gemm operand b too small");
     }
     // SAFETY: the asserts above keep every index matrixmultiply forms inside the three slices.
     unsafe {

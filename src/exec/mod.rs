@@ -2,13 +2,14 @@
 //! and the float reference that quantization is measured against.
 
 mod conv;
+pub(crate) use conv::valid_range;
 mod elementwise;
 mod gemm;
 mod pool;
 
 use crate::data::Samples;
 use crate::error::{Error, Result};
-use crate::ir::{Graph, Op};
+use crate::ir::{Graph, Op, TensorId};
 
 /// The outputs of a run: `n` samples of the graph output, sample-major.
 #[derive(Clone, Debug, PartialEq)]
@@ -30,23 +31,31 @@ impl Outputs {
 }
 
 pub fn argmax(v: &[f32]) -> usize {
-    v.iter()
-        .enumerate()
-        .fold(0, |best, (i, &x)| if x > v[best] { i } else { best })
+    v.iter().enumerate().fold(0, |best, (i, &x)| if x > v[best] { i } else { best })
 }
 
-/// Runs the graph on every sample.
+/// Runs the graph on every sample, each core taking a share of the samples through the whole graph (so a
+/// sample's tensors stay in its core's caches).
 pub fn run(graph: &Graph, input: &Samples) -> Result<Outputs> {
-    run_observed(graph, input, &mut |_, _| {})
+    let len = input.sample_len();
+    let parts = crate::parallel::split_samples(input.n, |range| {
+        let part = Samples {
+            n: range.len(),
+            sample_shape: input.sample_shape.clone(),
+            data: input.data[range.start * len..range.end * len].to_vec(),
+        };
+        run_observed(graph, &part, &mut |_, _| {})
+    });
+    let mut data = Vec::new();
+    for part in parts {
+        data.extend(part?.data);
+    }
+    Ok(Outputs { n: input.n, sample_len: graph.tensor(graph.output).elems(), data })
 }
 
-/// Runs the graph, calling `observe(node index, values)` with each node's output for the whole batch
-/// (sample-major) as soon as it is computed. Tensors are freed after their last use.
-pub fn run_observed(
-    graph: &Graph,
-    input: &Samples,
-    observe: &mut dyn FnMut(usize, &[f32]),
-) -> Result<Outputs> {
+/// Runs the graph, calling `observe(tensor, values)` with the input and then each node's output for the whole
+/// batch (sample-major) as soon as it is computed. Tensors are freed after their last use.
+pub fn run_observed(graph: &Graph, input: &Samples, observe: &mut dyn FnMut(TensorId, &[f32])) -> Result<Outputs> {
     if input.sample_shape != graph.input_shape() {
         return Err(Error::input(format!(
             "inputs of shape {:?} do not fit the model input {:?}",
@@ -57,37 +66,22 @@ pub fn run_observed(
     let n = input.n;
     let last_use = last_uses(graph);
     let mut values: Vec<Option<Vec<f32>>> = vec![None; graph.tensors.len()];
+    observe(graph.input, &input.data);
     values[graph.input] = Some(input.data.clone());
     for (ix, node) in graph.nodes.iter().enumerate() {
         let out_len = graph.tensor(node.output).elems();
-        let shapes: Vec<&[usize]> = node
-            .inputs
-            .iter()
-            .map(|&t| graph.tensor(t).shape.as_slice())
-            .collect();
+        let shapes: Vec<&[usize]> = node.inputs.iter().map(|&t| graph.tensor(t).shape.as_slice()).collect();
         let out_shape = graph.tensor(node.output).shape.as_slice();
-        let result = if node.op == Op::Reshape
-            && last_use[node.inputs[0]] == ix
-            && node.inputs[0] != graph.output
-        {
-            values[node.inputs[0]]
-                .take()
-                .expect("inputs are computed before use")
+        let result = if node.op == Op::Reshape && last_use[node.inputs[0]] == ix && node.inputs[0] != graph.output {
+            values[node.inputs[0]].take().expect("inputs are computed before use")
         } else {
-            let ins: Vec<&[f32]> = node
-                .inputs
-                .iter()
-                .map(|&t| {
-                    values[t]
-                        .as_deref()
-                        .expect("inputs are computed before use")
-                })
-                .collect();
+            let ins: Vec<&[f32]> =
+                node.inputs.iter().map(|&t| values[t].as_deref().expect("inputs are computed before use")).collect();
             let mut out = vec![0.0f32; n * out_len];
             compute(&node.op, &ins, &shapes, out_shape, n, &mut out);
             out
         };
-        observe(ix, &result);
+        observe(node.output, &result);
         values[node.output] = Some(result);
         for &t in &node.inputs {
             if last_use[t] == ix && t != graph.output {
@@ -95,14 +89,8 @@ pub fn run_observed(
             }
         }
     }
-    let data = values[graph.output]
-        .take()
-        .ok_or_else(|| Error::internal("the graph output was never computed"))?;
-    Ok(Outputs {
-        n,
-        sample_len: graph.tensor(graph.output).elems(),
-        data,
-    })
+    let data = values[graph.output].take().ok_or_else(|| Error::internal("the graph output was never computed"))?;
+    Ok(Outputs { n, sample_len: graph.tensor(graph.output).elems(), data })
 }
 
 /// For each tensor, the index of the last node reading it.
@@ -117,28 +105,14 @@ fn last_uses(graph: &Graph) -> Vec<usize> {
 }
 
 /// One op on a batch: `ins[i]` holds `n` samples of shape `shapes[i]`, `out` n samples of `out_shape`.
-fn compute(
-    op: &Op,
-    ins: &[&[f32]],
-    shapes: &[&[usize]],
-    out_shape: &[usize],
-    n: usize,
-    out: &mut [f32],
-) {
+fn compute(op: &Op, ins: &[&[f32]], shapes: &[&[usize]], out_shape: &[usize], n: usize, out: &mut [f32]) {
     match op {
         Op::Conv(c) => conv::conv(c, ins[0], shapes[0], out_shape, n, out),
         Op::Dense(d) => conv::dense(d, ins[0], out),
         Op::Affine(a) => elementwise::affine(a, ins[0], out_shape, out),
-        Op::Add { act } => {
-            elementwise::binary(ins, shapes, out_shape, n, out, |a, b| act.apply(a + b))
-        }
-        Op::Mul { act } => {
-            elementwise::binary(ins, shapes, out_shape, n, out, |a, b| act.apply(a * b))
-        }
-        Op::Unary(f) => out
-            .iter_mut()
-            .zip(ins[0])
-            .for_each(|(o, &x)| *o = f.apply(x)),
+        Op::Add { act } => elementwise::binary(ins, shapes, out_shape, n, out, |a, b| act.apply(a + b)),
+        Op::Mul { act } => elementwise::binary(ins, shapes, out_shape, n, out, |a, b| act.apply(a * b)),
+        Op::Unary(f) => out.iter_mut().zip(ins[0]).for_each(|(o, &x)| *o = f.apply(x)),
         Op::MaxPool(p) => pool::pool(p, true, ins[0], shapes[0], out_shape, out),
         Op::AvgPool(p) => pool::pool(p, false, ins[0], shapes[0], out_shape, out),
         Op::GlobalAvgPool => pool::global_average(ins[0], shapes[0], n, out),
@@ -154,45 +128,6 @@ pub(crate) fn chw(shape: &[usize]) -> (usize, usize, usize) {
     match shape {
         [_, c, w] => (*c, 1, *w),
         [_, c, h, w] => (*c, *h, *w),
-        _ => panic!(
-            "spatial op on a tensor of shape {shape:?}; the importer only builds rank 3 and 4"
-        ),
+        _ => panic!("spatial op on a tensor of shape {shape:?}; the importer only builds rank 3 and 4"),
     }
-}
-
-/// Worker threads for a batch: OMPQC_THREADS when set, else one per core.
-pub fn threads() -> usize {
-    std::env::var("OMPQC_THREADS")
-        .ok()
-        .and_then(|t| t.parse().ok())
-        .filter(|&t| t > 0)
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |t| t.get()))
-}
-
-/// Runs `f(sample, out_chunk)` for every sample, spread over the machine's cores. Each sample is computed the same
-/// way whatever the thread count, so results do not depend on it.
-pub(crate) fn for_each_sample(out: &mut [f32], n: usize, f: impl Fn(usize, &mut [f32]) + Sync) {
-    if n == 0 {
-        return;
-    }
-    let len = out.len() / n;
-    let threads = threads().min(n);
-    if threads <= 1 || len == 0 {
-        out.chunks_mut(len.max(1))
-            .enumerate()
-            .for_each(|(s, o)| f(s, o));
-        return;
-    }
-    let per = n.div_ceil(threads);
-    std::thread::scope(|scope| {
-        for (t, chunk) in out.chunks_mut(per * len).enumerate() {
-            let f = &f;
-            scope.spawn(move || {
-                chunk
-                    .chunks_mut(len)
-                    .enumerate()
-                    .for_each(|(j, o)| f(t * per + j, o))
-            });
-        }
-    });
 }

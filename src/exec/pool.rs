@@ -3,14 +3,7 @@
 use super::chw;
 use crate::ir::Pool;
 
-pub fn pool(
-    p: &Pool,
-    max: bool,
-    input: &[f32],
-    in_shape: &[usize],
-    out_shape: &[usize],
-    out: &mut [f32],
-) {
+pub fn pool(p: &Pool, max: bool, input: &[f32], in_shape: &[usize], out_shape: &[usize], out: &mut [f32]) {
     let (_, h, w) = chw(in_shape);
     let (_, ho, wo) = chw(out_shape);
     let [kh, kw] = p.kernel;
@@ -19,14 +12,12 @@ pub fn pool(
             for ox in 0..wo {
                 let (mut acc, mut count) = (if max { f32::NEG_INFINITY } else { 0.0 }, 0usize);
                 for ky in 0..kh {
-                    let iy =
-                        (oy * p.strides[0] + ky * p.dilations[0]) as isize - p.pads[0] as isize;
+                    let iy = (oy * p.strides[0] + ky * p.dilations[0]) as isize - p.pads[0] as isize;
                     if iy < 0 || iy >= h as isize {
                         continue;
                     }
                     for kx in 0..kw {
-                        let ix =
-                            (ox * p.strides[1] + kx * p.dilations[1]) as isize - p.pads[1] as isize;
+                        let ix = (ox * p.strides[1] + kx * p.dilations[1]) as isize - p.pads[1] as isize;
                         if ix < 0 || ix >= w as isize {
                             continue;
                         }
@@ -38,11 +29,7 @@ pub fn pool(
                 out_plane[oy * wo + ox] = if max {
                     acc
                 } else {
-                    let divisor = if p.count_include_pad {
-                        padded_count(p, oy, ox, h, w)
-                    } else {
-                        count
-                    };
+                    let divisor = if p.count_include_pad { padded_count(p, oy, ox, h, w) } else { count };
                     acc / divisor.max(1) as f32
                 };
             }
@@ -70,14 +57,7 @@ pub fn global_average(input: &[f32], in_shape: &[usize], n: usize, out: &mut [f3
     }
 }
 
-pub fn pad(
-    pads: [usize; 4],
-    value: f32,
-    input: &[f32],
-    in_shape: &[usize],
-    out_shape: &[usize],
-    out: &mut [f32],
-) {
+pub fn pad(pads: [usize; 4], value: f32, input: &[f32], in_shape: &[usize], out_shape: &[usize], out: &mut [f32]) {
     let (_, h, w) = chw(in_shape);
     let (_, ho, wo) = chw(out_shape);
     out.fill(value);

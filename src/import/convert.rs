@@ -46,20 +46,12 @@ pub fn convert(ctx: &Ctx) -> Conversion {
         "Add" | "Sub" | "Mul" | "Div" => arithmetic(ctx),
         "Relu" => unary(ctx, UnaryFn::Clamp(Clamp::RELU)),
         "Clip" => clip(ctx),
-        "LeakyRelu" => unary(
-            ctx,
-            UnaryFn::LeakyRelu {
-                alpha: ctx.attr_f("alpha").unwrap_or(0.01),
-            },
-        ),
+        "LeakyRelu" => unary(ctx, UnaryFn::LeakyRelu { alpha: ctx.attr_f("alpha").unwrap_or(0.01) }),
         "Sigmoid" => unary(ctx, UnaryFn::Sigmoid),
         "Tanh" => unary(ctx, UnaryFn::Tanh),
         "HardSigmoid" => unary(
             ctx,
-            UnaryFn::HardSigmoid {
-                alpha: ctx.attr_f("alpha").unwrap_or(0.2),
-                beta: ctx.attr_f("beta").unwrap_or(0.5),
-            },
+            UnaryFn::HardSigmoid { alpha: ctx.attr_f("alpha").unwrap_or(0.2), beta: ctx.attr_f("beta").unwrap_or(0.5) },
         ),
         "HardSwish" => unary(ctx, UnaryFn::HardSwish),
         "MaxPool" => pool(ctx, true),
@@ -79,11 +71,7 @@ pub fn convert(ctx: &Ctx) -> Conversion {
 
 impl Ctx<'_> {
     fn input_name(&self, i: usize) -> Option<&str> {
-        self.node
-            .input
-            .get(i)
-            .map(|s| s.as_str())
-            .filter(|s| !s.is_empty())
+        self.node.input.get(i).map(|s| s.as_str()).filter(|s| !s.is_empty())
     }
 
     /// Input `i`, which must be an activation.
@@ -91,9 +79,7 @@ impl Ctx<'_> {
         match self.inputs.get(i) {
             Some(Some(Value::Tensor(_))) => Ok(i),
             Some(Some(Value::Failed)) => Err(Skip::Upstream),
-            Some(Some(_)) => unsupported(format!(
-                "input {i} is a constant where ompqc expects the running tensor"
-            )),
+            Some(Some(_)) => unsupported(format!("input {i} is a constant where ompqc expects the running tensor")),
             _ => unsupported(format!("input {i} is missing")),
         }
     }
@@ -104,15 +90,11 @@ impl Ctx<'_> {
 
     /// Input `i` as a float constant, with its shape.
     fn const_f32(&self, i: usize, what: &str) -> Result<(Vec<usize>, Vec<f32>), Skip> {
-        let name = self
-            .input_name(i)
-            .ok_or_else(|| Skip::Unsupported(format!("{what} is missing")))?;
+        let name = self.input_name(i).ok_or_else(|| Skip::Unsupported(format!("{what} is missing")))?;
         if !self.is_const(i) {
             return unsupported(format!("{what} '{name}' must be a constant"));
         }
-        self.facts
-            .const_f32(name)
-            .ok_or_else(|| Skip::Unsupported(format!("{what} '{name}' is not numeric")))
+        self.facts.const_f32(name).ok_or_else(|| Skip::Unsupported(format!("{what} '{name}' is not numeric")))
     }
 
     /// Optional input `i` as integers; `None` when absent.
@@ -123,18 +105,12 @@ impl Ctx<'_> {
         if !self.is_const(i) {
             return unsupported(format!("{what} '{name}' must be a constant"));
         }
-        self.facts
-            .const_i64(name)
-            .map(Some)
-            .ok_or_else(|| Skip::Unsupported(format!("{what} '{name}' is not integer")))
+        self.facts.const_i64(name).map(Some).ok_or_else(|| Skip::Unsupported(format!("{what} '{name}' is not integer")))
     }
 
     fn shape_of(&self, name: &str) -> Result<Vec<usize>, Skip> {
         let shape = self.facts.shape(name).ok_or_else(|| {
-            Skip::Unsupported(format!(
-                "the shape of '{name}' could not be inferred{}",
-                self.facts.why()
-            ))
+            Skip::Unsupported(format!("the shape of '{name}' could not be inferred{}", self.facts.why()))
         })?;
         if shape.contains(&0) {
             return unsupported(format!("'{name}' has an empty shape {shape:?}"));
@@ -167,20 +143,15 @@ impl Ctx<'_> {
     }
 
     fn attr_s(&self, name: &str) -> Option<String> {
-        self.attr(name)
-            .map(|a| String::from_utf8_lossy(&a.s).into_owned())
+        self.attr(name).map(|a| String::from_utf8_lossy(&a.s).into_owned())
     }
 
     /// A list attribute of non-negative values of length `n`, or `default` when absent.
     fn attr_dims(&self, name: &str, n: usize, default: usize) -> Result<Vec<usize>, Skip> {
         match self.attr_ints(name) {
             None => Ok(vec![default; n]),
-            Some(v) if v.len() == n && v.iter().all(|&x| x >= 0) => {
-                Ok(v.iter().map(|&x| x as usize).collect())
-            }
-            Some(v) => unsupported(format!(
-                "attribute {name} = {v:?} does not fit {n} spatial axes"
-            )),
+            Some(v) if v.len() == n && v.iter().all(|&x| x >= 0) => Ok(v.iter().map(|&x| x as usize).collect()),
+            Some(v) => unsupported(format!("attribute {name} = {v:?} does not fit {n} spatial axes")),
         }
     }
 }
@@ -219,10 +190,7 @@ fn window(ctx: &Ctx, kernel: &[usize]) -> Result<Window, Skip> {
     let input = ctx.in_shape(0)?;
     let output = ctx.out_shape()?;
     if input.len() != n + 2 || output.len() != n + 2 {
-        return unsupported(format!(
-            "expects a rank-{} input, got shape {input:?}",
-            n + 2
-        ));
+        return unsupported(format!("expects a rank-{} input, got shape {input:?}", n + 2));
     }
     let auto_pad = ctx.attr_s("auto_pad").unwrap_or_default();
     let mut begin = vec![0; n];
@@ -241,11 +209,8 @@ fn window(ctx: &Ctx, kernel: &[usize]) -> Result<Window, Skip> {
                 let span = (kernel[a] - 1) * dilations[a] + 1;
                 let total = ((output[a + 2] - 1) * strides[a] + span).saturating_sub(input[a + 2]);
                 let small = total / 2;
-                (begin[a], end[a]) = if auto_pad == "SAME_UPPER" {
-                    (small, total - small)
-                } else {
-                    (total - small, small)
-                };
+                (begin[a], end[a]) =
+                    if auto_pad == "SAME_UPPER" { (small, total - small) } else { (total - small, small) };
             }
         }
         other => return unsupported(format!("auto_pad {other} is not an ONNX value")),
@@ -265,29 +230,20 @@ fn conv(ctx: &Ctx) -> Conversion {
     let x = ctx.activation(0)?;
     let (wshape, weight) = ctx.const_f32(1, "the weight")?;
     if !(3..=4).contains(&wshape.len()) {
-        return unsupported(format!(
-            "weight of shape {wshape:?}: only 1-D and 2-D convolutions are supported"
-        ));
+        return unsupported(format!("weight of shape {wshape:?}: only 1-D and 2-D convolutions are supported"));
     }
     let in_shape = ctx.in_shape(0)?;
     let groups = ctx.attr_i("group").unwrap_or(1);
     let c_out = wshape[0];
     let c_in = in_shape.get(1).copied().unwrap_or(0);
-    if groups < 1
-        || c_in % groups as usize != 0
-        || c_out % groups as usize != 0
-        || wshape[1] * groups as usize != c_in
+    if groups < 1 || c_in % groups as usize != 0 || c_out % groups as usize != 0 || wshape[1] * groups as usize != c_in
     {
-        return unsupported(format!(
-            "group = {groups} does not fit weight {wshape:?} and input {in_shape:?}"
-        ));
+        return unsupported(format!("group = {groups} does not fit weight {wshape:?} and input {in_shape:?}"));
     }
     let kernel = &wshape[2..];
     if let Some(k) = ctx.attr_ints("kernel_shape") {
         if k.iter().map(|&v| v as usize).ne(kernel.iter().copied()) {
-            return unsupported(format!(
-                "kernel_shape {k:?} disagrees with the weight shape {wshape:?}"
-            ));
+            return unsupported(format!("kernel_shape {k:?} disagrees with the weight shape {wshape:?}"));
         }
     }
     let w = window(ctx, kernel)?;
@@ -296,10 +252,7 @@ fn conv(ctx: &Ctx) -> Conversion {
         None => vec![0.0; c_out],
     };
     if bias.len() != c_out {
-        return unsupported(format!(
-            "bias has {} values for {c_out} output channels",
-            bias.len()
-        ));
+        return unsupported(format!("bias has {} values for {c_out} output channels", bias.len()));
     }
     let conv = Conv {
         weight,
@@ -324,13 +277,7 @@ fn dense_from_kn(k: usize, n_out: usize, w: &[f32], scale: f32, bias: Vec<f32>) 
             weight[o * k + i] = w[i * n_out + o] * scale;
         }
     }
-    Dense {
-        weight,
-        bias,
-        k,
-        n_out,
-        act: Clamp::NONE,
-    }
+    Dense { weight, bias, k, n_out, act: Clamp::NONE }
 }
 
 /// Broadcasts a bias constant (scalar, [n] or [1, n]) to n values.
@@ -338,9 +285,7 @@ fn bias_vector(shape: &[usize], values: Vec<f32>, n: usize, scale: f32) -> Resul
     match values.len() {
         1 => Ok(vec![values[0] * scale; n]),
         len if len == n => Ok(values.into_iter().map(|v| v * scale).collect()),
-        _ => unsupported(format!(
-            "bias of shape {shape:?} does not broadcast to {n} outputs"
-        )),
+        _ => unsupported(format!("bias of shape {shape:?} does not broadcast to {n} outputs")),
     }
 }
 
@@ -356,16 +301,10 @@ fn gemm(ctx: &Ctx) -> Conversion {
     let alpha = ctx.attr_f("alpha").unwrap_or(1.0);
     let beta = ctx.attr_f("beta").unwrap_or(1.0);
     let trans_b = ctx.attr_i("transB").unwrap_or(0) != 0;
-    let (k, n_out) = if trans_b {
-        (bshape[1], bshape[0])
-    } else {
-        (bshape[0], bshape[1])
-    };
+    let (k, n_out) = if trans_b { (bshape[1], bshape[0]) } else { (bshape[0], bshape[1]) };
     let in_shape = ctx.in_shape(0)?;
     if in_shape.len() != 2 || in_shape[1] != k {
-        return unsupported(format!(
-            "A of shape {in_shape:?} does not fit B of shape {bshape:?}"
-        ));
+        return unsupported(format!("A of shape {in_shape:?} does not fit B of shape {bshape:?}"));
     }
     let bias = match ctx.input_name(2) {
         Some(_) => {
@@ -375,13 +314,7 @@ fn gemm(ctx: &Ctx) -> Conversion {
         None => vec![0.0; n_out],
     };
     let dense = if trans_b {
-        Dense {
-            weight: b.iter().map(|v| v * alpha).collect(),
-            bias,
-            k,
-            n_out,
-            act: Clamp::NONE,
-        }
+        Dense { weight: b.iter().map(|v| v * alpha).collect(), bias, k, n_out, act: Clamp::NONE }
     } else {
         dense_from_kn(k, n_out, &b, alpha, bias)
     };
@@ -394,9 +327,7 @@ fn matmul(ctx: &Ctx) -> Conversion {
     }
     let a = ctx.activation(0)?;
     if !ctx.is_const(1) {
-        return unsupported(
-            "products of two activations are not supported (the second input must be a constant)",
-        );
+        return unsupported("products of two activations are not supported (the second input must be a constant)");
     }
     let (bshape, b) = ctx.const_f32(1, "B")?;
     if bshape.len() != 2 {
@@ -404,9 +335,7 @@ fn matmul(ctx: &Ctx) -> Conversion {
     }
     let in_shape = ctx.in_shape(0)?;
     if in_shape.last() != Some(&bshape[0]) {
-        return unsupported(format!(
-            "A of shape {in_shape:?} does not fit B of shape {bshape:?}"
-        ));
+        return unsupported(format!("A of shape {in_shape:?} does not fit B of shape {bshape:?}"));
     }
     let dense = dense_from_kn(bshape[0], bshape[1], &b, 1.0, vec![0.0; bshape[1]]);
     Ok(Converted::Op(Op::Dense(dense), vec![a]))
@@ -422,45 +351,27 @@ fn batch_norm(ctx: &Ctx) -> Conversion {
         }
         Ok(v)
     };
-    let (gamma, beta, mean, var) = (
-        param(1, "scale")?,
-        param(2, "bias")?,
-        param(3, "mean")?,
-        param(4, "variance")?,
-    );
+    let (gamma, beta, mean, var) = (param(1, "scale")?, param(2, "bias")?, param(3, "mean")?, param(4, "variance")?);
     let eps = ctx.attr_f("epsilon").unwrap_or(1e-5);
     let scale: Vec<f32> = (0..c).map(|i| gamma[i] / (var[i] + eps).sqrt()).collect();
     let shift = (0..c).map(|i| beta[i] - mean[i] * scale[i]).collect();
-    Ok(Converted::Op(
-        Op::Affine(Affine {
-            scale,
-            shift,
-            axis: 1,
-            act: Clamp::NONE,
-        }),
-        vec![x],
-    ))
+    Ok(Converted::Op(Op::Affine(Affine { scale, shift, axis: 1, act: Clamp::NONE }), vec![x]))
 }
 
 /// The axis along which a constant broadcasts onto a tensor of rank `rank`: `None` for a scalar-like constant,
 /// `Some(axis)` when exactly one axis has more than one value.
 fn broadcast_axis(cshape: &[usize], rank: usize) -> Result<Option<usize>, Skip> {
     if cshape.len() > rank {
-        return unsupported(format!(
-            "constant of shape {cshape:?} has more axes than the tensor"
-        ));
+        return unsupported(format!("constant of shape {cshape:?} has more axes than the tensor"));
     }
     let offset = rank - cshape.len();
-    let big: Vec<usize> = cshape
-        .iter()
-        .enumerate()
-        .filter(|(_, &d)| d > 1)
-        .map(|(i, _)| i + offset)
-        .collect();
+    let big: Vec<usize> = cshape.iter().enumerate().filter(|(_, &d)| d > 1).map(|(i, _)| i + offset).collect();
     match big.as_slice() {
         [] => Ok(None),
         [a] => Ok(Some(*a)),
-        _ => unsupported(format!("constant of shape {cshape:?} varies along several axes; only per-channel constants fold")),
+        _ => unsupported(format!(
+            "constant of shape {cshape:?} varies along several axes; only per-channel constants fold"
+        )),
     }
 }
 
@@ -475,9 +386,7 @@ fn arithmetic(ctx: &Ctx) -> Conversion {
         return match op {
             "Add" => Ok(Converted::Op(Op::Add { act: Clamp::NONE }, vec![a, b])),
             "Mul" => Ok(Converted::Op(Op::Mul { act: Clamp::NONE }, vec![a, b])),
-            _ => unsupported(format!(
-                "{op} of two activations is not supported (only Add and Mul are)"
-            )),
+            _ => unsupported(format!("{op} of two activations is not supported (only Add and Mul are)")),
         };
     }
     let (xi, ci) = if c1 { (0, 1) } else { (1, 0) };
@@ -485,9 +394,7 @@ fn arithmetic(ctx: &Ctx) -> Conversion {
     let (cshape, c) = ctx.const_f32(ci, "the constant")?;
     let out_shape = ctx.out_shape()?;
     if ctx.in_shape(xi)? != out_shape {
-        return unsupported(format!(
-            "the constant of shape {cshape:?} enlarges the tensor to {out_shape:?}"
-        ));
+        return unsupported(format!("the constant of shape {cshape:?} enlarges the tensor to {out_shape:?}"));
     }
     let axis = broadcast_axis(&cshape, out_shape.len())?;
     let ones = vec![1.0; c.len()];
@@ -502,15 +409,7 @@ fn arithmetic(ctx: &Ctx) -> Conversion {
     };
     // A scalar constant has no axis of its own; channel 1 (or 0 for a vector) keeps the affine well formed.
     let axis = axis.unwrap_or(out_shape.len().saturating_sub(1).min(1));
-    Ok(Converted::Op(
-        Op::Affine(Affine {
-            scale,
-            shift,
-            axis,
-            act: Clamp::NONE,
-        }),
-        vec![x],
-    ))
+    Ok(Converted::Op(Op::Affine(Affine { scale, shift, axis, act: Clamp::NONE }), vec![x]))
 }
 
 fn unary(ctx: &Ctx, f: UnaryFn) -> Conversion {
@@ -526,24 +425,17 @@ fn clip(ctx: &Ctx) -> Conversion {
             None => Ok(default),
             Some(_) => {
                 let (_, v) = ctx.const_f32(i, attr)?;
-                v.first()
-                    .copied()
-                    .ok_or_else(|| Skip::Unsupported(format!("{attr} is empty")))
+                v.first().copied().ok_or_else(|| Skip::Unsupported(format!("{attr} is empty")))
             }
         }
     };
-    let clamp = Clamp {
-        min: bound(1, "min", f32::NEG_INFINITY)?,
-        max: bound(2, "max", f32::INFINITY)?,
-    };
+    let clamp = Clamp { min: bound(1, "min", f32::NEG_INFINITY)?, max: bound(2, "max", f32::INFINITY)? };
     unary(ctx, UnaryFn::Clamp(clamp))
 }
 
 fn pool(ctx: &Ctx, max: bool) -> Conversion {
     let x = ctx.activation(0)?;
-    let kernel = ctx
-        .attr_ints("kernel_shape")
-        .ok_or_else(|| Skip::Unsupported("kernel_shape is missing".into()))?;
+    let kernel = ctx.attr_ints("kernel_shape").ok_or_else(|| Skip::Unsupported("kernel_shape is missing".into()))?;
     if kernel.iter().any(|&k| k < 1) {
         return unsupported(format!("kernel_shape {kernel:?} must be positive"));
     }
@@ -559,14 +451,7 @@ fn pool(ctx: &Ctx, max: bool) -> Conversion {
         pads: w.pads,
         count_include_pad: ctx.attr_i("count_include_pad").unwrap_or(0) != 0,
     };
-    Ok(Converted::Op(
-        if max {
-            Op::MaxPool(pool)
-        } else {
-            Op::AvgPool(pool)
-        },
-        vec![x],
-    ))
+    Ok(Converted::Op(if max { Op::MaxPool(pool) } else { Op::AvgPool(pool) }, vec![x]))
 }
 
 fn global_average_pool(ctx: &Ctx) -> Conversion {
@@ -587,15 +472,10 @@ fn reduce_mean(ctx: &Ctx) -> Conversion {
     let Some(axes) = axes else {
         return unsupported("a mean over all axes is not supported");
     };
-    let mut axes = axes
-        .iter()
-        .map(|&a| axis(a, rank))
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut axes = axes.iter().map(|&a| axis(a, rank)).collect::<Result<Vec<_>, _>>()?;
     axes.sort_unstable();
     if rank < 3 || axes != (2..rank).collect::<Vec<_>>() {
-        return unsupported(format!(
-            "only a mean over the spatial axes is supported (axes {axes:?} of rank {rank})"
-        ));
+        return unsupported(format!("only a mean over the spatial axes is supported (axes {axes:?} of rank {rank})"));
     }
     Ok(Converted::Op(Op::GlobalAvgPool, vec![x]))
 }
@@ -604,9 +484,7 @@ fn reshape(ctx: &Ctx) -> Conversion {
     let x = ctx.activation(0)?;
     let (i, o) = (ctx.in_shape(0)?, ctx.out_shape()?);
     if i.iter().product::<usize>() != o.iter().product::<usize>() {
-        return unsupported(format!(
-            "reshape from {i:?} to {o:?} changes the element count"
-        ));
+        return unsupported(format!("reshape from {i:?} to {o:?} changes the element count"));
     }
     Ok(Converted::Op(Op::Reshape, vec![x]))
 }
@@ -615,18 +493,13 @@ fn transpose(ctx: &Ctx) -> Conversion {
     let x = ctx.activation(0)?;
     let shape = ctx.in_shape(0)?;
     let perm: Vec<usize> = match ctx.attr_ints("perm") {
-        Some(p) => p
-            .iter()
-            .map(|&a| axis(a, shape.len()))
-            .collect::<Result<_, _>>()?,
+        Some(p) => p.iter().map(|&a| axis(a, shape.len())).collect::<Result<_, _>>()?,
         None => (0..shape.len()).rev().collect(),
     };
     // Moving only size-1 axes keeps the elements in memory order: a reshape.
     let moved: Vec<usize> = perm.iter().copied().filter(|&a| shape[a] > 1).collect();
     if moved.windows(2).any(|w| w[0] > w[1]) {
-        return unsupported(format!(
-            "perm {perm:?} reorders axes of size > 1 (shape {shape:?})"
-        ));
+        return unsupported(format!("perm {perm:?} reorders axes of size > 1 (shape {shape:?})"));
     }
     Ok(Converted::Op(Op::Reshape, vec![x]))
 }
@@ -634,9 +507,7 @@ fn transpose(ctx: &Ctx) -> Conversion {
 fn concat(ctx: &Ctx) -> Conversion {
     let rank = ctx.out_shape()?.len();
     let a = axis(ctx.attr_i("axis").unwrap_or(1), rank)?;
-    let inputs = (0..ctx.inputs.len())
-        .map(|i| ctx.activation(i))
-        .collect::<Result<Vec<_>, _>>()?;
+    let inputs = (0..ctx.inputs.len()).map(|i| ctx.activation(i)).collect::<Result<Vec<_>, _>>()?;
     Ok(Converted::Op(Op::Concat { axis: a }, inputs))
 }
 
@@ -647,19 +518,11 @@ fn pad(ctx: &Ctx) -> Conversion {
         return unsupported(format!("mode {mode} is not supported (constant is)"));
     }
     let (pads, value) = if ctx.opset < 11 {
-        (
-            ctx.attr_ints("pads").unwrap_or_default(),
-            ctx.attr_f("value").unwrap_or(0.0),
-        )
+        (ctx.attr_ints("pads").unwrap_or_default(), ctx.attr_f("value").unwrap_or(0.0))
     } else {
         let pads = ctx.const_ints(1, "pads")?.unwrap_or_default();
         let value = match ctx.input_name(2) {
-            Some(_) => ctx
-                .const_f32(2, "constant_value")?
-                .1
-                .first()
-                .copied()
-                .unwrap_or(0.0),
+            Some(_) => ctx.const_f32(2, "constant_value")?.1.first().copied().unwrap_or(0.0),
             None => 0.0,
         };
         (pads, value)
@@ -669,27 +532,13 @@ fn pad(ctx: &Ctx) -> Conversion {
     }
     let rank = ctx.in_shape(0)?.len();
     if pads.len() != 2 * rank || pads.iter().any(|&p| p < 0) {
-        return unsupported(format!(
-            "pads {pads:?} must be {} non-negative values",
-            2 * rank
-        ));
+        return unsupported(format!("pads {pads:?} must be {} non-negative values", 2 * rank));
     }
-    if !(3..=4).contains(&rank)
-        || pads[0] != 0
-        || pads[1] != 0
-        || pads[rank] != 0
-        || pads[rank + 1] != 0
-    {
-        return unsupported(format!(
-            "pads {pads:?}: only spatial padding of 1-D and 2-D tensors is supported"
-        ));
+    if !(3..=4).contains(&rank) || pads[0] != 0 || pads[1] != 0 || pads[rank] != 0 || pads[rank + 1] != 0 {
+        return unsupported(format!("pads {pads:?}: only spatial padding of 1-D and 2-D tensors is supported"));
     }
     let p = |a: usize| pads[a] as usize;
-    let pads = if rank == 3 {
-        [0, p(2), 0, p(5)]
-    } else {
-        [p(2), p(3), p(6), p(7)]
-    };
+    let pads = if rank == 3 { [0, p(2), 0, p(5)] } else { [p(2), p(3), p(6), p(7)] };
     Ok(Converted::Op(Op::Pad { pads, value }, vec![x]))
 }
 
@@ -700,10 +549,7 @@ fn softmax(ctx: &Ctx) -> Conversion {
     let a = axis(ctx.attr_i("axis").unwrap_or(default), shape.len())?;
     // Before opset 13, Softmax normalised over all axes from `axis` on; that equals one axis when the others are 1.
     if ctx.opset < 13 && shape[a + 1..].iter().any(|&d| d > 1) {
-        return unsupported(format!(
-            "opset-{} softmax over several axes of {shape:?}",
-            ctx.opset
-        ));
+        return unsupported(format!("opset-{} softmax over several axes of {shape:?}", ctx.opset));
     }
     Ok(Converted::Op(Op::Softmax { axis: a }, vec![x]))
 }
@@ -711,9 +557,7 @@ fn softmax(ctx: &Ctx) -> Conversion {
 fn cast(ctx: &Ctx) -> Conversion {
     let to = ctx.attr_i("to").unwrap_or(0);
     if to != pb::tensor_proto::DataType::Float as i32 as i64 {
-        return unsupported(format!(
-            "cast of an activation to ONNX type {to} (only float is computed)"
-        ));
+        return unsupported(format!("cast of an activation to ONNX type {to} (only float is computed)"));
     }
     Ok(Converted::Alias(ctx.activation(0)?))
 }

@@ -15,22 +15,17 @@ pub struct Facts {
 }
 
 impl Facts {
-    pub fn analyse(
-        proto: &pb::ModelProto,
-        path: &Path,
-        input: &str,
-        shape: &[usize],
-    ) -> Result<Facts, String> {
+    pub fn analyse(proto: &pb::ModelProto, path: &Path, input: &str, shape: &[usize]) -> Result<Facts, String> {
         let dir = path.parent().and_then(|d| d.to_str());
         let parsed = super::guarded(|| tract_onnx::onnx().parse(proto, dir))?;
         if let Some(name) = parsed.unresolved_inputs.first() {
-            return Err(format!("'{name}' is read by a node but is neither an input, an initializer nor a node output"));
+            return Err(format!(
+                "'{name}' is read by a node but is neither an input, an initializer nor a node output"
+            ));
         }
         let mut model = parsed.model;
-        let input_outlet = *parsed
-            .outlets_by_name
-            .get(input)
-            .ok_or_else(|| format!("input '{input}' is not found in the graph"))?;
+        let input_outlet =
+            *parsed.outlets_by_name.get(input).ok_or_else(|| format!("input '{input}' is not found in the graph"))?;
         let fact = InferenceFact::dt_shape(f32::datum_type(), shape);
         let analysis_error = super::guarded(|| {
             model.set_outlet_fact(input_outlet, fact)?;
@@ -50,11 +45,7 @@ impl Facts {
                 constants.insert(name.clone(), value);
             }
         }
-        Ok(Facts {
-            shapes,
-            constants,
-            analysis_error,
-        })
+        Ok(Facts { shapes, constants, analysis_error })
     }
 
     pub fn shape(&self, name: &str) -> Option<Vec<usize>> {
@@ -69,27 +60,14 @@ impl Facts {
     pub fn const_f32(&self, name: &str) -> Option<(Vec<usize>, Vec<f32>)> {
         let t = self.constant(name)?;
         let t = t.cast_to::<f32>().ok()?;
-        Some((
-            t.shape().to_vec(),
-            t.to_plain_array_view::<f32>()
-                .ok()?
-                .iter()
-                .copied()
-                .collect(),
-        ))
+        Some((t.shape().to_vec(), t.to_plain_array_view::<f32>().ok()?.iter().copied().collect()))
     }
 
     /// A constant as i64 values (shapes, axes, pads).
     pub fn const_i64(&self, name: &str) -> Option<Vec<i64>> {
         let t = self.constant(name)?;
         let t = t.cast_to::<i64>().ok()?;
-        Some(
-            t.to_plain_array_view::<i64>()
-                .ok()?
-                .iter()
-                .copied()
-                .collect(),
-        )
+        Some(t.to_plain_array_view::<i64>().ok()?.iter().copied().collect())
     }
 
     /// ", shape inference stopped: ..." when it did, for messages.

@@ -46,11 +46,8 @@ impl Imported {
         if self.unsupported.is_empty() {
             return Ok(self.graph);
         }
-        let list: Vec<String> = self
-            .unsupported
-            .iter()
-            .map(|u| format!("'{}' ({}: {})", u.node, u.op_type, u.reason))
-            .collect();
+        let list: Vec<String> =
+            self.unsupported.iter().map(|u| format!("'{}' ({}: {})", u.node, u.op_type, u.reason)).collect();
         Err(Error::input(format!(
             "{}: {} unsupported node{}: {}",
             path.display(),
@@ -68,8 +65,7 @@ pub fn load(path: &Path, options: &ImportOptions) -> Result<Graph> {
 
 /// Imports a model, collecting unsupported nodes instead of stopping at the first.
 pub fn import(path: &Path, options: &ImportOptions) -> Result<Imported> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| Error::input(format!("{}: cannot read: {e}", path.display())))?;
+    let bytes = std::fs::read(path).map_err(|e| Error::input(format!("{}: cannot read: {e}", path.display())))?;
     import_bytes(&bytes, path, options)
 }
 
@@ -81,45 +77,29 @@ pub fn import_bytes(bytes: &[u8], path: &Path, options: &ImportOptions) -> Resul
     }
     let proto = guarded(|| tract_onnx::onnx().proto_model_for_read(&mut &bytes[..]))
         .map_err(|e| at(format!("not a valid ONNX model ({e})")))?;
-    let graph = proto
-        .graph
-        .as_ref()
-        .ok_or_else(|| at("the ONNX model has no graph".into()))?;
+    let graph = proto.graph.as_ref().ok_or_else(|| at("the ONNX model has no graph".into()))?;
     let (input, output) = single_input_output(graph).map_err(at)?;
     let input_shape = resolve_input_shape(input, options.input_shape.as_deref()).map_err(at)?;
     let facts = Facts::analyse(&proto, path, &input.name, &input_shape).map_err(at)?;
     let opset = opset_version(&proto);
     let mut builder = Builder::new(&facts, opset);
     let input_id = builder.add_tensor(&input.name, input_shape);
-    builder
-        .values
-        .insert(input.name.clone(), Value::Tensor(input_id));
+    builder.values.insert(input.name.clone(), Value::Tensor(input_id));
     for node in &graph.node {
         builder.node(node);
     }
     let output_id = match builder.values.get(&output.name) {
         Some(Value::Tensor(id)) => *id,
         Some(Value::Const) if builder.unsupported.is_empty() => {
-            return Err(at(format!(
-                "output '{}' does not depend on the input",
-                output.name
-            )));
+            return Err(at(format!("output '{}' does not depend on the input", output.name)));
         }
         _ if builder.unsupported.is_empty() => {
-            return Err(at(format!(
-                "output '{}' is produced by no node",
-                output.name
-            )));
+            return Err(at(format!("output '{}' is produced by no node", output.name)));
         }
         // A failed node upstream left the output undefined; the unsupported list says why.
         _ => builder.add_tensor(&output.name, vec![]),
     };
-    let mut graph = Graph {
-        tensors: builder.tensors,
-        nodes: builder.nodes,
-        input: input_id,
-        output: output_id,
-    };
+    let mut graph = Graph { tensors: builder.tensors, nodes: builder.nodes, input: input_id, output: output_id };
     if builder.unsupported.is_empty() {
         passes::simplify(&mut graph);
     }
@@ -132,9 +112,7 @@ pub fn import_bytes(bytes: &[u8], path: &Path, options: &ImportOptions) -> Resul
 }
 
 /// Runs tract code that may panic on malformed models; a panic becomes an error.
-fn guarded<T>(
-    f: impl FnOnce() -> tract_onnx::prelude::TractResult<T>,
-) -> std::result::Result<T, String> {
+fn guarded<T>(f: impl FnOnce() -> tract_onnx::prelude::TractResult<T>) -> std::result::Result<T, String> {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
         Ok(Ok(v)) => Ok(v),
         Ok(Err(e)) => Err(format!("{e:#}").replace('\n', " ")),
@@ -143,30 +121,15 @@ fn guarded<T>(
 }
 
 fn opset_version(proto: &pb::ModelProto) -> i64 {
-    proto
-        .opset_import
-        .iter()
-        .find(|o| o.domain.is_empty() || o.domain == "ai.onnx")
-        .map(|o| o.version)
-        .unwrap_or(1)
+    proto.opset_import.iter().find(|o| o.domain.is_empty() || o.domain == "ai.onnx").map(|o| o.version).unwrap_or(1)
 }
 
 fn single_input_output(
     graph: &pb::GraphProto,
 ) -> std::result::Result<(&pb::ValueInfoProto, &pb::ValueInfoProto), String> {
-    let inits: std::collections::HashSet<&str> =
-        graph.initializer.iter().map(|t| t.name.as_str()).collect();
-    let inputs: Vec<_> = graph
-        .input
-        .iter()
-        .filter(|i| !inits.contains(i.name.as_str()))
-        .collect();
-    let names = |v: &[&pb::ValueInfoProto]| {
-        v.iter()
-            .map(|i| format!("'{}'", i.name))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
+    let inits: std::collections::HashSet<&str> = graph.initializer.iter().map(|t| t.name.as_str()).collect();
+    let inputs: Vec<_> = graph.input.iter().filter(|i| !inits.contains(i.name.as_str())).collect();
+    let names = |v: &[&pb::ValueInfoProto]| v.iter().map(|i| format!("'{}'", i.name)).collect::<Vec<_>>().join(", ");
     if inputs.len() != 1 {
         return Err(format!(
             "ompqc compiles models with one input; this one has {} ({})",
@@ -193,15 +156,9 @@ fn declared_dims(input: &pb::ValueInfoProto) -> std::result::Result<Vec<Option<u
         return Err(format!("input '{}' is not a tensor", input.name));
     };
     if tt.elem_type != pb::tensor_proto::DataType::Float as i32 {
-        return Err(format!(
-            "input '{}' is not float32 (ONNX element type {})",
-            input.name, tt.elem_type
-        ));
+        return Err(format!("input '{}' is not float32 (ONNX element type {})", input.name, tt.elem_type));
     }
-    let shape = tt
-        .shape
-        .as_ref()
-        .ok_or_else(|| format!("input '{}' has no shape", input.name))?;
+    let shape = tt.shape.as_ref().ok_or_else(|| format!("input '{}' has no shape", input.name))?;
     Ok(shape
         .dim
         .iter()
@@ -212,48 +169,27 @@ fn declared_dims(input: &pb::ValueInfoProto) -> std::result::Result<Vec<Option<u
         .collect())
 }
 
-fn resolve_input_shape(
-    input: &pb::ValueInfoProto,
-    given: Option<&[usize]>,
-) -> std::result::Result<Vec<usize>, String> {
+fn resolve_input_shape(input: &pb::ValueInfoProto, given: Option<&[usize]>) -> std::result::Result<Vec<usize>, String> {
     let dims = declared_dims(input)?;
     let show = |d: &[Option<usize>]| {
-        d.iter()
-            .map(|x| x.map_or("?".to_string(), |v| v.to_string()))
-            .collect::<Vec<_>>()
-            .join(",")
+        d.iter().map(|x| x.map_or("?".to_string(), |v| v.to_string())).collect::<Vec<_>>().join(",")
     };
     if let Some(given) = given {
-        if given.len() != dims.len()
-            || given
-                .iter()
-                .zip(&dims)
-                .any(|(g, d)| *g == 0 || d.is_some_and(|d| d != *g))
-        {
+        if given.len() != dims.len() || given.iter().zip(&dims).any(|(g, d)| *g == 0 || d.is_some_and(|d| d != *g)) {
             return Err(format!(
                 "--input-shape {} does not fit input '{}' of shape [{}]",
-                given
-                    .iter()
-                    .map(|v| v.to_string())
-                    .collect::<Vec<_>>()
-                    .join(","),
+                given.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(","),
                 input.name,
                 show(&dims)
             ));
         }
         if given[0] != 1 {
-            return Err(format!(
-                "--input-shape: the batch dimension must be 1 (got {})",
-                given[0]
-            ));
+            return Err(format!("--input-shape: the batch dimension must be 1 (got {})", given[0]));
         }
         return Ok(given.to_vec());
     }
     if dims.is_empty() {
-        return Err(format!(
-            "input '{}' is a scalar; ompqc needs a batched tensor",
-            input.name
-        ));
+        return Err(format!("input '{}' is a scalar; ompqc needs a batched tensor", input.name));
     }
     let mut shape = Vec::with_capacity(dims.len());
     for (axis, d) in dims.iter().enumerate() {
@@ -262,19 +198,16 @@ fn resolve_input_shape(
             (0, None) => shape.push(1), // dynamic batch: pinned to 1
             _ => {
                 return Err(format!(
-                    "input '{}' has dynamic dimensions [{}]; give the shape with --input-shape (e.g. --input-shape 1,{})",
-                    input.name,
-                    show(&dims),
-                    dims[1..].iter().map(|d| d.map_or("N".to_string(), |v| v.to_string())).collect::<Vec<_>>().join(",")
-                ))
+                "input '{}' has dynamic dimensions [{}]; give the shape with --input-shape (e.g. --input-shape 1,{})",
+                input.name,
+                show(&dims),
+                dims[1..].iter().map(|d| d.map_or("N".to_string(), |v| v.to_string())).collect::<Vec<_>>().join(",")
+            ))
             }
         }
     }
     if shape[0] != 1 {
-        return Err(format!(
-            "input '{}' has batch dimension {}; ompqc compiles batch 1",
-            input.name, shape[0]
-        ));
+        return Err(format!("input '{}' has batch dimension {}; ompqc compiles batch 1", input.name, shape[0]));
     }
     Ok(shape)
 }
@@ -305,21 +238,11 @@ struct Builder<'a> {
 
 impl<'a> Builder<'a> {
     fn new(facts: &'a Facts, opset: i64) -> Builder<'a> {
-        Builder {
-            facts,
-            opset,
-            tensors: vec![],
-            nodes: vec![],
-            values: HashMap::new(),
-            unsupported: vec![],
-        }
+        Builder { facts, opset, tensors: vec![], nodes: vec![], values: HashMap::new(), unsupported: vec![] }
     }
 
     fn add_tensor(&mut self, name: &str, shape: Vec<usize>) -> TensorId {
-        self.tensors.push(TensorInfo {
-            name: name.to_string(),
-            shape,
-        });
+        self.tensors.push(TensorInfo { name: name.to_string(), shape });
         self.tensors.len() - 1
     }
 
@@ -327,19 +250,12 @@ impl<'a> Builder<'a> {
         let name = if !node.name.is_empty() {
             node.name.clone()
         } else {
-            node.output
-                .first()
-                .cloned()
-                .unwrap_or_else(|| format!("{}#{}", node.op_type, self.nodes.len()))
+            node.output.first().cloned().unwrap_or_else(|| format!("{}#{}", node.op_type, self.nodes.len()))
         };
         let outputs: Vec<&String> = node.output.iter().filter(|o| !o.is_empty()).collect();
         if outputs.is_empty() {
             let reason = "the node has no output".to_string();
-            self.unsupported.push(Unsupported {
-                node: name,
-                op_type: node.op_type.clone(),
-                reason,
-            });
+            self.unsupported.push(Unsupported { node: name, op_type: node.op_type.clone(), reason });
             return;
         }
         // Constant subgraphs were evaluated by tract: nothing to emit.
@@ -365,50 +281,29 @@ impl<'a> Builder<'a> {
             .collect();
         let upstream_failed = inputs.iter().flatten().any(|v| matches!(v, Value::Failed));
         let odd_input = inputs.iter().flatten().find_map(|v| match v {
-            Value::Secondary(of) => Some(format!(
-                "reads a secondary output of '{of}', which ompqc does not compute"
-            )),
+            Value::Secondary(of) => Some(format!("reads a secondary output of '{of}', which ompqc does not compute")),
             Value::Missing(n) => Some(format!("reads '{n}', which no earlier node produces")),
             _ => None,
         });
-        let result = match convert::convert(&convert::Ctx {
-            node,
-            facts: self.facts,
-            opset: self.opset,
-            inputs: &inputs,
-        }) {
-            Err(convert::Skip::UnknownOp) => Err(convert::Skip::Unsupported(
-                "ompqc has no such operator".into(),
-            )),
-            _ if upstream_failed => Err(convert::Skip::Upstream),
-            _ if odd_input.is_some() => {
-                Err(convert::Skip::Unsupported(odd_input.unwrap_or_default()))
-            }
-            result => result,
-        };
+        let result =
+            match convert::convert(&convert::Ctx { node, facts: self.facts, opset: self.opset, inputs: &inputs }) {
+                Err(convert::Skip::UnknownOp) => Err(convert::Skip::Unsupported("ompqc has no such operator".into())),
+                _ if upstream_failed => Err(convert::Skip::Upstream),
+                _ if odd_input.is_some() => Err(convert::Skip::Unsupported(odd_input.unwrap_or_default())),
+                result => result,
+            };
         match result {
             Ok(convert::Converted::Alias(i)) => {
-                let v = inputs[i]
-                    .clone()
-                    .unwrap_or(Value::Missing(node.input[i].clone()));
+                let v = inputs[i].clone().unwrap_or(Value::Missing(node.input[i].clone()));
                 self.values.insert(outputs[0].clone(), v);
                 for o in &outputs[1..] {
-                    self.values
-                        .insert((*o).clone(), Value::Secondary(name.clone()));
+                    self.values.insert((*o).clone(), Value::Secondary(name.clone()));
                 }
             }
             Ok(convert::Converted::Op(op, activation_inputs)) => {
                 let Some(shape) = self.facts.shape(outputs[0]) else {
-                    let reason = format!(
-                        "the shape of '{}' could not be inferred{}",
-                        outputs[0],
-                        self.facts.why()
-                    );
-                    self.unsupported.push(Unsupported {
-                        node: name,
-                        op_type: node.op_type.clone(),
-                        reason,
-                    });
+                    let reason = format!("the shape of '{}' could not be inferred{}", outputs[0], self.facts.why());
+                    self.unsupported.push(Unsupported { node: name, op_type: node.op_type.clone(), reason });
                     self.values.insert(outputs[0].clone(), Value::Failed);
                     return;
                 };
@@ -420,25 +315,15 @@ impl<'a> Builder<'a> {
                         _ => unreachable!("convert only lists activation inputs"),
                     })
                     .collect();
-                self.nodes.push(Node {
-                    name: name.clone(),
-                    op,
-                    inputs: ins,
-                    output: out,
-                });
+                self.nodes.push(Node { name: name.clone(), op, inputs: ins, output: out });
                 self.values.insert(outputs[0].clone(), Value::Tensor(out));
                 for o in &outputs[1..] {
-                    self.values
-                        .insert((*o).clone(), Value::Secondary(name.clone()));
+                    self.values.insert((*o).clone(), Value::Secondary(name.clone()));
                 }
             }
             Err(skip) => {
                 if let convert::Skip::Unsupported(reason) = skip {
-                    self.unsupported.push(Unsupported {
-                        node: name,
-                        op_type: node.op_type.clone(),
-                        reason,
-                    });
+                    self.unsupported.push(Unsupported { node: name, op_type: node.op_type.clone(), reason });
                 }
                 for o in outputs {
                     self.values.insert(o.clone(), Value::Failed);

@@ -8,6 +8,7 @@
 
 mod ops;
 pub mod passes;
+pub mod quant;
 
 pub use ops::*;
 
@@ -60,11 +61,7 @@ impl Graph {
 
     /// The nodes reading tensor `id`.
     pub fn consumers(&self, id: TensorId) -> impl Iterator<Item = usize> + '_ {
-        self.nodes
-            .iter()
-            .enumerate()
-            .filter(move |(_, n)| n.inputs.contains(&id))
-            .map(|(i, _)| i)
+        self.nodes.iter().enumerate().filter(move |(_, n)| n.inputs.contains(&id)).map(|(i, _)| i)
     }
 
     /// How many readers tensor `id` has, counting the graph output as one.

@@ -8,14 +8,8 @@ pub struct Clamp {
 }
 
 impl Clamp {
-    pub const NONE: Clamp = Clamp {
-        min: f32::NEG_INFINITY,
-        max: f32::INFINITY,
-    };
-    pub const RELU: Clamp = Clamp {
-        min: 0.0,
-        max: f32::INFINITY,
-    };
+    pub const NONE: Clamp = Clamp { min: f32::NEG_INFINITY, max: f32::INFINITY };
+    pub const RELU: Clamp = Clamp { min: 0.0, max: f32::INFINITY };
 
     pub fn is_none(&self) -> bool {
         *self == Clamp::NONE
@@ -23,10 +17,7 @@ impl Clamp {
 
     /// The clamp equal to applying `self`, then `then`.
     pub fn then(self, then: Clamp) -> Clamp {
-        Clamp {
-            min: self.min.max(then.min).min(then.max),
-            max: self.max.min(then.max).max(then.min),
-        }
+        Clamp { min: self.min.max(then.min).min(then.max), max: self.max.min(then.max).max(then.min) }
     }
 
     #[inline]
@@ -250,37 +241,18 @@ impl Op {
                     } else {
                         String::new()
                     },
-                    if c.groups > 1 {
-                        format!(" g{}", c.groups)
-                    } else {
-                        String::new()
-                    },
+                    if c.groups > 1 { format!(" g{}", c.groups) } else { String::new() },
                     c.c_in,
                     c.c_out
                 ),
                 &c.act,
             ),
             Op::Dense(d) => with_act(format!("{}->{}", d.k, d.n_out), &d.act),
-            Op::Affine(a) => with_act(
-                format!(
-                    "per-{}",
-                    if a.scale.len() > 1 {
-                        "channel"
-                    } else {
-                        "tensor"
-                    }
-                ),
-                &a.act,
-            ),
-            Op::Add { act } | Op::Mul { act } => {
-                act.describe().map(|a| format!("+{a}")).unwrap_or_default()
-            }
+            Op::Affine(a) => with_act(format!("per-{}", if a.scale.len() > 1 { "channel" } else { "tensor" }), &a.act),
+            Op::Add { act } | Op::Mul { act } => act.describe().map(|a| format!("+{a}")).unwrap_or_default(),
             Op::Unary(f) => f.name(),
             Op::MaxPool(p) | Op::AvgPool(p) => {
-                format!(
-                    "k{}x{} s{}x{}",
-                    p.kernel[0], p.kernel[1], p.strides[0], p.strides[1]
-                )
+                format!("k{}x{} s{}x{}", p.kernel[0], p.kernel[1], p.strides[0], p.strides[1])
             }
             Op::Pad { pads, value } => format!("{pads:?} value {value}"),
             Op::Concat { axis } => format!("axis {axis}"),

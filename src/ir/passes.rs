@@ -6,13 +6,8 @@ use super::{Affine, Clamp, Graph, Op, TensorId, UnaryFn};
 type Rule = fn(&mut Graph, usize) -> bool;
 
 /// Folding and fusion after import. Order matters only for speed: every rule runs until none applies.
-const RULES: &[Rule] = &[
-    fold_pad_into_conv,
-    fold_affine_into_producer,
-    fuse_clamp_into_producer,
-    fuse_hard_swish,
-    drop_reshape,
-];
+const RULES: &[Rule] =
+    &[fold_pad_into_conv, fold_affine_into_producer, fuse_clamp_into_producer, fuse_hard_swish, drop_reshape];
 
 pub fn simplify(graph: &mut Graph) {
     loop {
@@ -97,20 +92,13 @@ fn fold_affine_into_producer(graph: &mut Graph, ix: usize) -> bool {
         return false;
     };
     let rank = graph.tensor(graph.nodes[ix].output).shape.len();
-    let Affine {
-        scale,
-        shift,
-        axis,
-        act,
-    } = affine.clone();
+    let Affine { scale, shift, axis, act } = affine.clone();
     let per = |v: &[f32], c: usize| if v.len() == 1 { v[0] } else { v[c] };
     match &mut graph.nodes[p].op {
         Op::Conv(conv) if conv.act.is_none() && (scale.len() == 1 || axis == 1) => {
             let k = conv.k();
             for c in 0..conv.c_out {
-                conv.weight[c * k..(c + 1) * k]
-                    .iter_mut()
-                    .for_each(|w| *w *= per(&scale, c));
+                conv.weight[c * k..(c + 1) * k].iter_mut().for_each(|w| *w *= per(&scale, c));
                 conv.bias[c] = conv.bias[c] * per(&scale, c) + per(&shift, c);
             }
             conv.act = act;
@@ -118,35 +106,19 @@ fn fold_affine_into_producer(graph: &mut Graph, ix: usize) -> bool {
         Op::Dense(dense) if dense.act.is_none() && (scale.len() == 1 || axis + 1 == rank) => {
             let k = dense.k;
             for o in 0..dense.n_out {
-                dense.weight[o * k..(o + 1) * k]
-                    .iter_mut()
-                    .for_each(|w| *w *= per(&scale, o));
+                dense.weight[o * k..(o + 1) * k].iter_mut().for_each(|w| *w *= per(&scale, o));
                 dense.bias[o] = dense.bias[o] * per(&scale, o) + per(&shift, o);
             }
             dense.act = act;
         }
         Op::Affine(first)
-            if first.act.is_none()
-                && (first.axis == axis || first.scale.len() == 1 || scale.len() == 1) =>
+            if first.act.is_none() && (first.axis == axis || first.scale.len() == 1 || scale.len() == 1) =>
         {
             let n = first.scale.len().max(scale.len());
-            let new_axis = if first.scale.len() > 1 {
-                first.axis
-            } else {
-                axis
-            };
-            let s: Vec<f32> = (0..n)
-                .map(|c| per(&first.scale, c) * per(&scale, c))
-                .collect();
-            let t: Vec<f32> = (0..n)
-                .map(|c| per(&first.shift, c) * per(&scale, c) + per(&shift, c))
-                .collect();
-            *first = Affine {
-                scale: s,
-                shift: t,
-                axis: new_axis,
-                act,
-            };
+            let new_axis = if first.scale.len() > 1 { first.axis } else { axis };
+            let s: Vec<f32> = (0..n).map(|c| per(&first.scale, c) * per(&scale, c)).collect();
+            let t: Vec<f32> = (0..n).map(|c| per(&first.shift, c) * per(&scale, c) + per(&shift, c)).collect();
+            *first = Affine { scale: s, shift: t, axis: new_axis, act };
         }
         _ => return false,
     }
@@ -251,9 +223,7 @@ fn drop_reshape(graph: &mut Graph, ix: usize) -> bool {
 fn remove_dead_nodes(graph: &mut Graph) -> bool {
     let before = graph.nodes.len();
     loop {
-        let dead = (0..graph.nodes.len())
-            .rev()
-            .find(|&i| graph.use_count(graph.nodes[i].output) == 0);
+        let dead = (0..graph.nodes.len()).rev().find(|&i| graph.use_count(graph.nodes[i].output) == 0);
         match dead {
             Some(i) => {
                 graph.nodes.remove(i);

@@ -44,11 +44,7 @@ pub fn inspect(model: &str, imported: &Imported) -> Inspection {
             name: n.name.clone(),
             op: n.op.kind().to_string(),
             details: n.op.details(),
-            inputs: n
-                .inputs
-                .iter()
-                .map(|&t| g.tensor(t).shape.clone())
-                .collect(),
+            inputs: n.inputs.iter().map(|&t| g.tensor(t).shape.clone()).collect(),
             output: g.tensor(n.output).shape.clone(),
             params: n.op.params(),
             macs: g.macs(ix),
@@ -57,17 +53,11 @@ pub fn inspect(model: &str, imported: &Imported) -> Inspection {
     let unsupported = imported
         .unsupported
         .iter()
-        .map(
-            |Unsupported {
-                 node,
-                 op_type,
-                 reason,
-             }| UnsupportedRow {
-                name: node.clone(),
-                op_type: op_type.clone(),
-                reason: reason.clone(),
-            },
-        )
+        .map(|Unsupported { node, op_type, reason }| UnsupportedRow {
+            name: node.clone(),
+            op_type: op_type.clone(),
+            reason: reason.clone(),
+        })
         .collect();
     Inspection {
         model: model.to_string(),
@@ -81,13 +71,7 @@ pub fn inspect(model: &str, imported: &Imported) -> Inspection {
 }
 
 fn shape(s: &[usize]) -> String {
-    format!(
-        "[{}]",
-        s.iter()
-            .map(|d| d.to_string())
-            .collect::<Vec<_>>()
-            .join(",")
-    )
+    format!("[{}]", s.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(","))
 }
 
 /// Groups digits by thousands: 12,501,120.
@@ -115,12 +99,7 @@ impl Inspection {
             "MACs".into(),
         ]];
         for (i, l) in self.layers.iter().enumerate() {
-            let ins = l
-                .inputs
-                .iter()
-                .map(|s| shape(s))
-                .collect::<Vec<_>>()
-                .join(" ");
+            let ins = l.inputs.iter().map(|s| shape(s)).collect::<Vec<_>>().join(" ");
             rows.push([
                 i.to_string(),
                 l.name.clone(),
@@ -131,15 +110,8 @@ impl Inspection {
                 thousands(l.macs),
             ]);
         }
-        let widths: Vec<usize> = (0..7)
-            .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
-            .collect();
-        let mut out = format!(
-            "model {}: input {} -> output {}\n",
-            self.model,
-            shape(&self.input),
-            shape(&self.output)
-        );
+        let widths: Vec<usize> = (0..7).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
+        let mut out = format!("model {}: input {} -> output {}\n", self.model, shape(&self.input), shape(&self.output));
         for r in &rows {
             let line: Vec<String> = r
                 .iter()

@@ -29,10 +29,7 @@ pub fn meta(dir: &Path) -> serde_json::Value {
 /// (scale, offset) mapping stored input values to the float model input.
 pub fn input_map(meta: &serde_json::Value) -> (f32, f32) {
     let d = &meta["input_dequant"];
-    (
-        d["scale"].as_f64().unwrap() as f32,
-        d["offset"].as_f64().unwrap() as f32,
-    )
+    (d["scale"].as_f64().unwrap() as f32, d["offset"].as_f64().unwrap() as f32)
 }
 
 /// Deterministic inputs uniform in [-1, 1) (xorshift), for models without test data.
@@ -47,11 +44,7 @@ pub fn random_samples(shape: &[usize], n: usize, seed: u64) -> Samples {
             (state >> 40) as f32 / (1u64 << 23) as f32 - 1.0
         })
         .collect();
-    Samples {
-        n,
-        sample_shape: shape.to_vec(),
-        data,
-    }
+    Samples { n, sample_shape: shape.to_vec(), data }
 }
 
 /// tract's float outputs for every sample, sample-major.
@@ -67,49 +60,25 @@ pub fn tract_outputs(model: &Path, samples: &Samples) -> Vec<f32> {
     for i in 0..samples.n {
         let input = Tensor::from_shape(&samples.sample_shape, samples.sample(i)).unwrap();
         let result = runnable.run(tvec!(input.into())).unwrap();
-        out.extend(
-            result[0]
-                .cast_to::<f32>()
-                .unwrap()
-                .to_plain_array_view::<f32>()
-                .unwrap()
-                .iter()
-                .copied(),
-        );
+        out.extend(result[0].cast_to::<f32>().unwrap().to_plain_array_view::<f32>().unwrap().iter().copied());
     }
     out
 }
 
 /// Asserts that every sample of `ours` is within `rel` of `reference`, relative to the largest magnitude of that
 /// reference sample. Returns the worst relative error seen.
-pub fn assert_close(
-    what: &str,
-    ours: &[f32],
-    reference: &[f32],
-    sample_len: usize,
-    rel: f32,
-) -> f32 {
+pub fn assert_close(what: &str, ours: &[f32], reference: &[f32], sample_len: usize, rel: f32) -> f32 {
     assert_eq!(ours.len(), reference.len(), "{what}: output sizes differ");
     let mut worst = 0.0f32;
-    for (s, (a, b)) in ours
-        .chunks(sample_len)
-        .zip(reference.chunks(sample_len))
-        .enumerate()
-    {
-        let magnitude = b
-            .iter()
-            .fold(0.0f32, |m, v| m.max(v.abs()))
-            .max(f32::MIN_POSITIVE);
-        let diff = a
-            .iter()
-            .zip(b)
-            .fold(0.0f32, |m, (x, y)| m.max((x - y).abs()));
-        assert!(
-            a.iter().all(|v| v.is_finite()),
-            "{what}: sample {s} has non-finite outputs"
-        );
+    for (s, (a, b)) in ours.chunks(sample_len).zip(reference.chunks(sample_len)).enumerate() {
+        let magnitude = b.iter().fold(0.0f32, |m, v| m.max(v.abs())).max(f32::MIN_POSITIVE);
+        let diff = a.iter().zip(b).fold(0.0f32, |m, (x, y)| m.max((x - y).abs()));
+        assert!(a.iter().all(|v| v.is_finite()), "{what}: sample {s} has non-finite outputs");
         let err = diff / magnitude;
-        assert!(err <= rel, "{what}: sample {s}: max |diff| {diff} is {err:e} of the magnitude {magnitude} (limit {rel:e})");
+        assert!(
+            err <= rel,
+            "{what}: sample {s}: max |diff| {diff} is {err:e} of the magnitude {magnitude} (limit {rel:e})"
+        );
         worst = worst.max(err);
     }
     worst

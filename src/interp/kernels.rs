@@ -1,0 +1,300 @@
+//! The reference kernels, one per op family, on channels-last int8 tensors.
+
+use crate::ir::quant::{Layout, QAdd, QConv, QDense, QGraph, QMul, QNode, QOp};
+use crate::ir::Pool;
+use crate::parallel::for_each_sample;
+use crate::quantize::fixed_point::{rounded_div, Multiplier};
+
+pub fn compute(graph: &QGraph, node: &QNode, ins: &[&[i8]], n: usize, out: &mut [i8]) {
+    let shape = |i: usize| graph.tensor(node.inputs[i]).shape.as_slice();
+    let zero = |i: usize| graph.tensor(node.inputs[i]).q.zero_point;
+    let out_t = graph.tensor(node.output);
+    let z_out = out_t.q.zero_point;
+    match &node.op {
+        QOp::Conv(c) => conv(c, ins[0], shape(0), zero(0), &out_t.shape, z_out, n, out),
+        QOp::Dense(d) => dense(d, ins[0], zero(0), z_out, n, out),
+        QOp::Add(a) => {
+            broadcast(ins, [shape(0), shape(1)], &out_t.shape, n, out, |x, y| add(a, x, y, [zero(0), zero(1)], z_out))
+        }
+        QOp::Mul(m) => {
+            broadcast(ins, [shape(0), shape(1)], &out_t.shape, n, out, |x, y| mul(m, x, y, [zero(0), zero(1)], z_out))
+        }
+        QOp::Table(t) => out.iter_mut().zip(ins[0]).for_each(|(o, &x)| *o = t[(x as i32 + 128) as usize]),
+        QOp::MaxPool(p) => pool(p, true, ins[0], shape(0), zero(0), &out_t.shape, out),
+        QOp::AvgPool(p) => pool(p, false, ins[0], shape(0), zero(0), &out_t.shape, out),
+        QOp::GlobalAvgPool => global_average(ins[0], shape(0), n, out),
+        QOp::Pad { pads, value } => pad(*pads, *value, ins[0], shape(0), &out_t.shape, out),
+        QOp::Concat { axis, requant } => {
+            let zeros: Vec<i32> = (0..ins.len()).map(zero).collect();
+            let shapes: Vec<&[usize]> = (0..ins.len()).map(shape).collect();
+            concat(*axis, requant, &zeros, z_out, ins, &shapes, n, out)
+        }
+        QOp::Reshape => reshape(ins[0], shape(0), &out_t.shape, out),
+        QOp::Softmax { axis, exp_table } => softmax(*axis, exp_table, ins[0], shape(0), out),
+    }
+}
+
+/// (height, width, channels) of a rank-2 ([1, C]), rank-3 ([1, C, L]) or rank-4 logical shape.
+fn hwc(shape: &[usize]) -> (usize, usize, usize) {
+    match shape {
+        [_, c] => (1, 1, *c),
+        [_, c, w] => (1, *w, *c),
+        [_, c, h, w] => (*h, *w, *c),
+        _ => panic!("spatial op on shape {shape:?}; the quantizer only builds ranks 2 to 4"),
+    }
+}
+
+#[inline]
+fn requantize(acc: i32, m: Multiplier, z_out: i32, lo: i32, hi: i32) -> i8 {
+    (z_out + m.apply(acc)).clamp(lo, hi) as i8
+}
+
+#[allow(clippy::too_many_arguments)]
+fn conv(
+    c: &QConv,
+    input: &[i8],
+    in_shape: &[usize],
+    z_in: i32,
+    out_shape: &[usize],
+    z_out: i32,
+    n: usize,
+    out: &mut [i8],
+) {
+    let (h, w, ci) = hwc(in_shape);
+    let (ho, wo, co) = hwc(out_shape);
+    let weights: Vec<i32> = c.weights.unpack().into_iter().map(i32::from).collect();
+    let [kh, kw] = c.kernel;
+    let (cin_g, cout_g) = (c.c_in / c.groups, c.c_out / c.groups);
+    let k = kh * kw * cin_g;
+    for_each_sample(out, n, |s, y| {
+        let x: Vec<i32> = input[s * h * w * ci..(s + 1) * h * w * ci].iter().map(|&v| v as i32 - z_in).collect();
+        for oy in 0..ho {
+            for ox in 0..wo {
+                for oc in 0..co {
+                    let g = oc / cout_g;
+                    let row = &weights[oc * k..(oc + 1) * k];
+                    let mut acc = c.bias[oc];
+                    for ky in 0..kh {
+                        let iy = (oy * c.strides[0] + ky * c.dilations[0]) as isize - c.pads[0] as isize;
+                        if iy < 0 || iy >= h as isize {
+                            continue;
+                        }
+                        for kx in 0..kw {
+                            let ix = (ox * c.strides[1] + kx * c.dilations[1]) as isize - c.pads[1] as isize;
+                            if ix < 0 || ix >= w as isize {
+                                continue;
+                            }
+                            let xs = &x[(iy as usize * w + ix as usize) * ci + g * cin_g..][..cin_g];
+                            let ws = &row[(ky * kw + kx) * cin_g..][..cin_g];
+                            acc += xs.iter().zip(ws).map(|(a, b)| a * b).sum::<i32>();
+                        }
+                    }
+                    y[(oy * wo + ox) * co + oc] = requantize(acc, c.multipliers[oc], z_out, c.act_min, c.act_max);
+                }
+            }
+        }
+    });
+}
+
+fn dense(d: &QDense, input: &[i8], z_in: i32, z_out: i32, n: usize, out: &mut [i8]) {
+    let (k, n_out) = (d.weights.k, d.weights.rows);
+    let weights: Vec<i32> = d.weights.unpack().into_iter().map(i32::from).collect();
+    for_each_sample(out, n, |s, y| {
+        let x: Vec<i32> = input[s * k..(s + 1) * k].iter().map(|&v| v as i32 - z_in).collect();
+        for (o, y) in y.iter_mut().enumerate().take(n_out) {
+            let acc = d.bias[o] + x.iter().zip(&weights[o * k..(o + 1) * k]).map(|(a, b)| a * b).sum::<i32>();
+            *y = requantize(acc, d.multipliers[o], z_out, d.act_min, d.act_max);
+        }
+    });
+}
+
+#[inline]
+fn add(a: &QAdd, x: i8, y: i8, z: [i32; 2], z_out: i32) -> i8 {
+    let scaled = |v: i8, i: usize| a.input_multipliers[i].apply((v as i32 - z[i]) << a.left_shift);
+    let sum = scaled(x, 0) + scaled(y, 1);
+    requantize(sum, a.output_multiplier, z_out, a.act_min, a.act_max)
+}
+
+#[inline]
+fn mul(m: &QMul, x: i8, y: i8, z: [i32; 2], z_out: i32) -> i8 {
+    requantize((x as i32 - z[0]) * (y as i32 - z[1]), m.output_multiplier, z_out, m.act_min, m.act_max)
+}
+
+/// Strides of a storage shape broadcast onto `out` (same rank), 0 along broadcast axes.
+fn broadcast_strides(shape: &[usize], out: &[usize]) -> Vec<usize> {
+    let mut strides = vec![0; out.len()];
+    let mut stride = 1;
+    for a in (0..shape.len()).rev() {
+        if shape[a] != 1 {
+            strides[a] = stride;
+        }
+        stride *= shape[a];
+    }
+    strides
+}
+
+/// An elementwise binary op with numpy broadcasting over the storage shapes (inputs of the output's rank).
+fn broadcast(
+    ins: &[&[i8]],
+    shapes: [&[usize]; 2],
+    out_shape: &[usize],
+    n: usize,
+    out: &mut [i8],
+    f: impl Fn(i8, i8) -> i8,
+) {
+    let (a, b) = (ins[0], ins[1]);
+    if shapes[0] == out_shape && shapes[1] == out_shape {
+        out.iter_mut().zip(a.iter().zip(b)).for_each(|(o, (&x, &y))| *o = f(x, y));
+        return;
+    }
+    let so = Layout::storage_shape(out_shape);
+    let (sa, sb) = (
+        broadcast_strides(&Layout::storage_shape(shapes[0]), &so),
+        broadcast_strides(&Layout::storage_shape(shapes[1]), &so),
+    );
+    let out_len: usize = so.iter().product();
+    let (a_len, b_len) = (a.len() / n, b.len() / n);
+    let mut index = vec![0usize; so.len()];
+    for s in 0..n {
+        index.fill(0);
+        for o in &mut out[s * out_len..(s + 1) * out_len] {
+            let ia: usize = index.iter().zip(&sa).map(|(i, s)| i * s).sum();
+            let ib: usize = index.iter().zip(&sb).map(|(i, s)| i * s).sum();
+            *o = f(a[s * a_len + ia], b[s * b_len + ib]);
+            for ax in (0..index.len()).rev() {
+                index[ax] += 1;
+                if index[ax] < so[ax] {
+                    break;
+                }
+                index[ax] = 0;
+            }
+        }
+    }
+}
+
+/// Window positions inside the padded input, for count_include_pad (a ceil-mode window hanging past the padding
+/// counts only what is inside it).
+fn padded_count(p: &Pool, oy: usize, ox: usize, h: usize, w: usize) -> i32 {
+    let span = |o: usize, a: usize, len: usize| {
+        let start = o * p.strides[a];
+        (start + p.kernel[a]).min(len + p.pads[a] + p.pads[a + 2]).saturating_sub(start)
+    };
+    (span(oy, 0, h) * span(ox, 1, w)) as i32
+}
+
+fn pool(p: &Pool, max: bool, input: &[i8], in_shape: &[usize], z_in: i32, out_shape: &[usize], out: &mut [i8]) {
+    let (h, w, c) = hwc(in_shape);
+    let (ho, wo, _) = hwc(out_shape);
+    for (x, y) in input.chunks(h * w * c).zip(out.chunks_mut(ho * wo * c)) {
+        for oy in 0..ho {
+            for ox in 0..wo {
+                for ch in 0..c {
+                    let (mut acc, mut count) = (if max { -128 } else { 0 }, 0i32);
+                    for ky in 0..p.kernel[0] {
+                        let iy = (oy * p.strides[0] + ky * p.dilations[0]) as isize - p.pads[0] as isize;
+                        if iy < 0 || iy >= h as isize {
+                            continue;
+                        }
+                        for kx in 0..p.kernel[1] {
+                            let ix = (ox * p.strides[1] + kx * p.dilations[1]) as isize - p.pads[1] as isize;
+                            if ix < 0 || ix >= w as isize {
+                                continue;
+                            }
+                            let v = x[(iy as usize * w + ix as usize) * c + ch] as i32;
+                            acc = if max { acc.max(v) } else { acc + v };
+                            count += 1;
+                        }
+                    }
+                    y[(oy * wo + ox) * c + ch] = if max {
+                        acc as i8
+                    } else if p.count_include_pad {
+                        // Padding holds the real value 0, which is the zero point.
+                        let total = padded_count(p, oy, ox, h, w);
+                        rounded_div(acc + (total - count) * z_in, total.max(1)).clamp(-128, 127) as i8
+                    } else {
+                        rounded_div(acc, count.max(1)).clamp(-128, 127) as i8
+                    };
+                }
+            }
+        }
+    }
+}
+
+fn global_average(input: &[i8], in_shape: &[usize], n: usize, out: &mut [i8]) {
+    let c = in_shape[1];
+    let pixels: usize = in_shape[2..].iter().product();
+    for s in 0..n {
+        let x = &input[s * pixels * c..(s + 1) * pixels * c];
+        for ch in 0..c {
+            let sum: i32 = (0..pixels).map(|p| x[p * c + ch] as i32).sum();
+            out[s * c + ch] = rounded_div(sum, pixels as i32).clamp(-128, 127) as i8;
+        }
+    }
+}
+
+fn pad(pads: [usize; 4], value: i8, input: &[i8], in_shape: &[usize], out_shape: &[usize], out: &mut [i8]) {
+    let (h, w, c) = hwc(in_shape);
+    let (ho, wo, _) = hwc(out_shape);
+    out.fill(value);
+    for (x, y) in input.chunks(h * w * c).zip(out.chunks_mut(ho * wo * c)) {
+        for iy in 0..h {
+            let dst = ((iy + pads[0]) * wo + pads[1]) * c;
+            y[dst..dst + w * c].copy_from_slice(&x[iy * w * c..(iy + 1) * w * c]);
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn concat(
+    axis: usize,
+    requant: &[Option<Multiplier>],
+    zeros: &[i32],
+    z_out: i32,
+    ins: &[&[i8]],
+    shapes: &[&[usize]],
+    n: usize,
+    out: &mut [i8],
+) {
+    let rank = shapes[0].len();
+    let a = Layout::storage_axis(axis, rank);
+    let storage: Vec<Vec<usize>> = shapes.iter().map(|s| Layout::storage_shape(s)).collect();
+    let outer: usize = n * storage[0][..a].iter().product::<usize>();
+    let mut pos = 0;
+    for o in 0..outer {
+        for (i, input) in ins.iter().enumerate() {
+            let block: usize = storage[i][a..].iter().product();
+            for &q in &input[o * block..(o + 1) * block] {
+                out[pos] = match requant[i] {
+                    None => q,
+                    Some(m) => (z_out + m.apply(q as i32 - zeros[i])).clamp(-128, 127) as i8,
+                };
+                pos += 1;
+            }
+        }
+    }
+}
+
+fn reshape(input: &[i8], in_shape: &[usize], out_shape: &[usize], out: &mut [i8]) {
+    let len: usize = in_shape.iter().product();
+    for (x, y) in input.chunks(len).zip(out.chunks_mut(len)) {
+        let logical = Layout::to_logical(x, in_shape);
+        y.copy_from_slice(&Layout::to_storage(&logical, out_shape));
+    }
+}
+
+fn softmax(axis: usize, exp_table: &[i32], input: &[i8], shape: &[usize], out: &mut [i8]) {
+    let storage = Layout::storage_shape(shape);
+    let a = Layout::storage_axis(axis, shape.len());
+    let (len, inner) = (storage[a], storage[a + 1..].iter().product::<usize>());
+    for (x, y) in input.chunks(len * inner).zip(out.chunks_mut(len * inner)) {
+        for j in 0..inner {
+            let max = (0..len).map(|i| x[i * inner + j] as i32).max().unwrap_or(0);
+            let e = |i: usize| exp_table[(max - x[i * inner + j] as i32) as usize] as i64;
+            let sum: i64 = (0..len).map(e).sum();
+            for i in 0..len {
+                let p = (e(i) * 256 + sum / 2) / sum;
+                y[i * inner + j] = (p - 128).clamp(-128, 127) as i8;
+            }
+        }
+    }
+}

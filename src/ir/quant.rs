@@ -1,0 +1,267 @@
+//! The integer IR: what the quantizer produces, the interpreter defines the numbers of, and the emitters lower.
+//!
+//! Every tensor is int8 with one (scale, zero point). Shapes are the float IR's logical shapes (NCHW); storage is
+//! channels last (NHWC, or NLC for 1-D): see `Layout`. Weights are packed (SPEC.md section 2) with rows in the
+//! order the kernels read them: [kernel_y][kernel_x][input channel of the group].
+
+use super::{Pool, TensorId};
+use crate::quantize::fixed_point::Multiplier;
+use crate::quantize::pack::PackedWeights;
+
+/// real = scale * (q - zero_point), q in [-128, 127].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct QParams {
+    pub scale: f32,
+    pub zero_point: i32,
+}
+
+impl QParams {
+    pub fn quantize(&self, x: f32) -> i8 {
+        ((x / self.scale).round() + self.zero_point as f32).clamp(-128.0, 127.0) as i8
+    }
+
+    pub fn dequantize(&self, q: i8) -> f32 {
+        self.scale * (q as i32 - self.zero_point) as f32
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct QTensor {
+    pub name: String,
+    pub shape: Vec<usize>,
+    pub q: QParams,
+}
+
+impl QTensor {
+    pub fn elems(&self) -> usize {
+        self.shape.iter().product()
+    }
+}
+
+/// Convolution (and per-channel affine, as a 1x1 depthwise convolution).
+#[derive(Clone, Debug, PartialEq)]
+pub struct QConv {
+    /// c_out rows of kernel_h * kernel_w * c_in / groups, ordered [ky][kx][ci].
+    pub weights: PackedWeights,
+    pub bias: Vec<i32>,
+    /// Per output channel: s_in * s_w[c] / s_out.
+    pub multipliers: Vec<Multiplier>,
+    pub c_in: usize,
+    pub c_out: usize,
+    pub groups: usize,
+    pub kernel: [usize; 2],
+    pub strides: [usize; 2],
+    pub dilations: [usize; 2],
+    /// [top, left, bottom, right].
+    pub pads: [usize; 4],
+    pub act_min: i32,
+    pub act_max: i32,
+}
+
+/// Fully connected over the last axis of a [1, K] tensor.
+#[derive(Clone, Debug, PartialEq)]
+pub struct QDense {
+    /// n_out rows of k.
+    pub weights: PackedWeights,
+    pub bias: Vec<i32>,
+    pub multipliers: Vec<Multiplier>,
+    pub act_min: i32,
+    pub act_max: i32,
+}
+
+/// TFLite's int8 ADD: both inputs scaled to a common fixed-point scale after a left shift, summed, requantized.
+#[derive(Clone, Debug, PartialEq)]
+pub struct QAdd {
+    pub left_shift: i32,
+    pub input_multipliers: [Multiplier; 2],
+    pub output_multiplier: Multiplier,
+    pub act_min: i32,
+    pub act_max: i32,
+}
+
+/// TFLite's int8 MUL: the product of the zero-point-corrected inputs, requantized.
+#[derive(Clone, Debug, PartialEq)]
+pub struct QMul {
+    pub output_multiplier: Multiplier,
+    pub act_min: i32,
+    pub act_max: i32,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum QOp {
+    Conv(QConv),
+    Dense(QDense),
+    Add(QAdd),
+    Mul(QMul),
+    /// out = table[in + 128]: every elementwise nonlinearity and per-tensor affine.
+    Table(Vec<i8>),
+    /// Output parameters equal the input's.
+    MaxPool(Pool),
+    /// Output parameters equal the input's: a rounded division of the window sum.
+    AvgPool(Pool),
+    /// Mean over the spatial axes, output parameters equal to the input's.
+    GlobalAvgPool,
+    /// Constant spatial padding with a quantized value; output parameters equal the input's.
+    Pad {
+        pads: [usize; 4],
+        value: i8,
+    },
+    /// Each input requantized to the output parameters (`None`: already equal).
+    Concat {
+        axis: usize,
+        requant: Vec<Option<Multiplier>>,
+    },
+    /// The same elements in the new logical shape (a permutation in storage when the layout changes).
+    Reshape,
+    /// Output scale 1/256, zero point -128. `exp_table[d]` = round(2^16 * exp(-s_in * d)) for d = max - x.
+    Softmax {
+        axis: usize,
+        exp_table: Vec<i32>,
+    },
+}
+
+impl QOp {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            QOp::Conv(c) if c.groups > 1 && c.groups == c.c_in && c.c_in == c.c_out => "DepthwiseConv",
+            QOp::Conv(c) if c.groups > 1 => "GroupConv",
+            QOp::Conv(_) => "Conv",
+            QOp::Dense(_) => "Dense",
+            QOp::Add(_) => "Add",
+            QOp::Mul(_) => "Mul",
+            QOp::Table(_) => "Table",
+            QOp::MaxPool(_) => "MaxPool",
+            QOp::AvgPool(_) => "AvgPool",
+            QOp::GlobalAvgPool => "GlobalAvgPool",
+            QOp::Pad { .. } => "Pad",
+            QOp::Concat { .. } => "Concat",
+            QOp::Reshape => "Reshape",
+            QOp::Softmax { .. } => "Softmax",
+        }
+    }
+
+    /// The packed weights, for ops that have them.
+    pub fn weights(&self) -> Option<&PackedWeights> {
+        match self {
+            QOp::Conv(c) => Some(&c.weights),
+            QOp::Dense(d) => Some(&d.weights),
+            _ => None,
+        }
+    }
+
+    /// Flash bytes of the constants: packed weights, int32 bias, per-channel int32 multiplier and int8 shift
+    /// (SPEC.md section 2), or the table.
+    pub fn constant_bytes(&self) -> usize {
+        match self {
+            QOp::Conv(QConv { weights: w, .. }) | QOp::Dense(QDense { weights: w, .. }) => {
+                crate::quantize::pack::layer_bytes(w.rows, w.k, w.bits)
+            }
+            QOp::Table(t) => t.len(),
+            QOp::Softmax { exp_table, .. } => exp_table.len() * 4,
+            _ => 0,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct QNode {
+    pub name: String,
+    pub op: QOp,
+    pub inputs: Vec<TensorId>,
+    pub output: TensorId,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct QGraph {
+    pub tensors: Vec<QTensor>,
+    pub nodes: Vec<QNode>,
+    pub input: TensorId,
+    pub output: TensorId,
+}
+
+impl QGraph {
+    pub fn tensor(&self, id: TensorId) -> &QTensor {
+        &self.tensors[id]
+    }
+
+    pub fn input_params(&self) -> QParams {
+        self.tensors[self.input].q
+    }
+
+    pub fn output_params(&self) -> QParams {
+        self.tensors[self.output].q
+    }
+}
+
+/// Channels-last storage of a logical NCHW-style shape: axis 1 moves to the end for rank >= 3.
+#[derive(Clone, Copy, Debug)]
+pub struct Layout;
+
+impl Layout {
+    /// The storage position of logical axis `a` in a tensor of rank `rank`.
+    pub fn storage_axis(a: usize, rank: usize) -> usize {
+        match a {
+            _ if rank < 3 => a,
+            1 => rank - 1,
+            0 => 0,
+            a => a - 1,
+        }
+    }
+
+    /// The storage shape (channels last).
+    pub fn storage_shape(shape: &[usize]) -> Vec<usize> {
+        let mut s = shape.to_vec();
+        if s.len() >= 3 {
+            let c = s.remove(1);
+            s.push(c);
+        }
+        s
+    }
+
+    /// For each storage index, the logical (row-major) index of the same element, for one sample.
+    pub fn storage_to_logical(shape: &[usize]) -> Vec<usize> {
+        let len: usize = shape.iter().product();
+        if shape.len() < 3 || shape[1] == 1 || shape[2..].iter().product::<usize>() == 1 {
+            return (0..len).collect();
+        }
+        let (c, plane) = (shape[1], shape[2..].iter().product::<usize>());
+        (0..len).map(|s| (s % c) * plane + s / c).collect()
+    }
+
+    /// Reorders one sample from logical to storage order.
+    pub fn to_storage<T: Copy>(logical: &[T], shape: &[usize]) -> Vec<T> {
+        Self::storage_to_logical(shape).iter().map(|&l| logical[l]).collect()
+    }
+
+    /// Reorders one sample from storage to logical order.
+    pub fn to_logical<T: Copy + Default>(storage: &[T], shape: &[usize]) -> Vec<T> {
+        let mut out = vec![T::default(); storage.len()];
+        for (s, l) in Self::storage_to_logical(shape).into_iter().enumerate() {
+            out[l] = storage[s];
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn channels_last_round_trip() {
+        let shape = [1, 3, 2, 2];
+        let logical: Vec<i32> = (0..12).collect();
+        let storage = Layout::to_storage(&logical, &shape);
+        assert_eq!(storage[..6], [0, 4, 8, 1, 5, 9]);
+        assert_eq!(Layout::to_logical(&storage, &shape), logical);
+        assert_eq!(Layout::storage_shape(&shape), [1, 2, 2, 3]);
+        assert_eq!((Layout::storage_axis(1, 4), Layout::storage_axis(2, 4), Layout::storage_axis(1, 2)), (3, 1, 1));
+    }
+
+    #[test]
+    fn quantize_rounds_and_saturates() {
+        let q = QParams { scale: 0.5, zero_point: -10 };
+        assert_eq!((q.quantize(1.2), q.quantize(-1.0), q.quantize(1000.0), q.quantize(-1000.0)), (-8, -12, 127, -128));
+        assert_eq!(q.dequantize(-8), 1.0);
+    }
+}

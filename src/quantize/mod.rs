@@ -1,0 +1,301 @@
+//! Float IR + observations -> integer IR (SPEC.md section 2). Node i and tensor t of the integer graph are node i
+//! and tensor t of the float graph, so float and integer results can be compared layer by layer.
+
+mod bits;
+pub mod fixed_point;
+pub mod pack;
+mod weights;
+
+pub use bits::{load_bits_file, WeightBits};
+
+use crate::error::{Error, Result};
+use crate::ir::quant::{QAdd, QConv, QDense, QGraph, QMul, QNode, QOp, QParams, QTensor};
+use crate::ir::{Affine, Clamp, Conv, Dense, Graph, Node, Op};
+use crate::observe::Observations;
+use fixed_point::Multiplier;
+use pack::PackedWeights;
+use weights::{quantize_rows, requantize_row};
+
+#[derive(Clone, Debug)]
+pub struct QuantOptions {
+    pub bits: WeightBits,
+    /// Fold the expected output shift caused by weight rounding into each channel's bias.
+    pub bias_correction: bool,
+}
+
+impl Default for QuantOptions {
+    fn default() -> Self {
+        QuantOptions { bits: WeightBits::uniform(8), bias_correction: true }
+    }
+}
+
+impl QParams {
+    /// Asymmetric int8 parameters covering [lo, hi] (widened to include 0).
+    pub fn from_range(lo: f32, hi: f32) -> QParams {
+        let (lo, hi) = (lo.min(0.0) as f64, hi.max(0.0) as f64);
+        if hi - lo < 1e-12 {
+            return QParams { scale: 1.0 / 256.0, zero_point: 0 };
+        }
+        let scale = (hi - lo) / 255.0;
+        let zero_point = (-128.0 - lo / scale).round().clamp(-128.0, 127.0) as i32;
+        QParams { scale: scale as f32, zero_point }
+    }
+}
+
+/// The output parameters every softmax gets (TFLite's convention).
+pub const SOFTMAX_OUTPUT: QParams = QParams { scale: 1.0 / 256.0, zero_point: -128 };
+
+pub fn quantize(graph: &Graph, obs: &Observations, options: &QuantOptions) -> Result<QGraph> {
+    let params = tensor_params(graph, obs);
+    let tensors = graph
+        .tensors
+        .iter()
+        .zip(&params)
+        .map(|(t, &q)| QTensor { name: t.name.clone(), shape: t.shape.clone(), q })
+        .collect();
+    let nodes = graph
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(ix, node)| {
+            let ctx = Lowering { graph, node, params: &params, mean: obs.input_means[ix].as_deref(), options };
+            Ok(QNode { name: node.name.clone(), op: ctx.lower()?, inputs: node.inputs.clone(), output: node.output })
+        })
+        .collect::<Result<_>>()?;
+    Ok(QGraph { tensors, nodes, input: graph.input, output: graph.output })
+}
+
+/// Each tensor's parameters: from its observed range, except where the op keeps its input's (pools, pads,
+/// reshapes: they move values without changing them) and for softmax outputs.
+fn tensor_params(graph: &Graph, obs: &Observations) -> Vec<QParams> {
+    let from_obs = |t: usize| QParams::from_range(obs.ranges[t].0, obs.ranges[t].1);
+    let mut params: Vec<QParams> = (0..graph.tensors.len()).map(from_obs).collect();
+    for node in &graph.nodes {
+        params[node.output] = match node.op {
+            Op::MaxPool(_) | Op::AvgPool(_) | Op::GlobalAvgPool | Op::Pad { .. } | Op::Reshape => {
+                params[node.inputs[0]]
+            }
+            Op::Softmax { .. } => SOFTMAX_OUTPUT,
+            _ => params[node.output],
+        };
+    }
+    params
+}
+
+/// The integer bounds of a fused clamp on an output with parameters `q`.
+fn act_bounds(act: Clamp, q: QParams) -> (i32, i32) {
+    let bound = |v: f32, default: i32| {
+        if v.is_finite() {
+            ((v / q.scale).round() as i64 + q.zero_point as i64).clamp(-128, 127) as i32
+        } else {
+            default
+        }
+    };
+    (bound(act.min, -128), bound(act.max, 127))
+}
+
+/// A 256-entry table mapping each int8 input to f's quantized output.
+fn table(f: impl Fn(f32) -> f32, q_in: QParams, q_out: QParams) -> Vec<i8> {
+    (-128..=127).map(|q| q_out.quantize(f(q_in.dequantize(q as i8)))).collect()
+}
+
+struct Lowering<'a> {
+    graph: &'a Graph,
+    node: &'a Node,
+    params: &'a [QParams],
+    mean: Option<&'a [f64]>,
+    options: &'a QuantOptions,
+}
+
+impl Lowering<'_> {
+    fn q_in(&self, i: usize) -> QParams {
+        self.params[self.node.inputs[i]]
+    }
+
+    fn q_out(&self) -> QParams {
+        self.params[self.node.output]
+    }
+
+    fn rank(&self, i: usize) -> usize {
+        self.graph.tensor(self.node.inputs[i]).shape.len()
+    }
+
+    fn error(&self, msg: impl std::fmt::Display) -> Error {
+        Error::input(format!("layer '{}' ({}): {msg}", self.node.name, self.node.op.kind()))
+    }
+
+    fn lower(&self) -> Result<QOp> {
+        let (q_in, q_out) = (self.q_in(0), self.q_out());
+        Ok(match &self.node.op {
+            Op::Conv(c) => QOp::Conv(self.conv(c, self.options.bits.for_layer(&self.node.name))?),
+            Op::Dense(d) => QOp::Dense(self.dense(d, self.options.bits.for_layer(&self.node.name))?),
+            Op::Affine(a) => self.affine(a)?,
+            Op::Add { act } => {
+                self.same_rank()?;
+                let (s1, s2, so) = (q_in.scale as f64, self.q_in(1).scale as f64, q_out.scale as f64);
+                let left_shift = 20;
+                let twice_max = 2.0 * s1.max(s2);
+                let (act_min, act_max) = act_bounds(*act, q_out);
+                QOp::Add(QAdd {
+                    left_shift,
+                    input_multipliers: [Multiplier::from_real(s1 / twice_max), Multiplier::from_real(s2 / twice_max)],
+                    output_multiplier: Multiplier::from_real(twice_max / ((1 << left_shift) as f64 * so)),
+                    act_min,
+                    act_max,
+                })
+            }
+            Op::Mul { act } => {
+                self.same_rank()?;
+                let m = q_in.scale as f64 * self.q_in(1).scale as f64 / q_out.scale as f64;
+                let (act_min, act_max) = act_bounds(*act, q_out);
+                QOp::Mul(QMul { output_multiplier: Multiplier::from_real(m), act_min, act_max })
+            }
+            Op::Unary(f) => QOp::Table(table(|x| f.apply(x), q_in, q_out)),
+            Op::MaxPool(p) => QOp::MaxPool(p.clone()),
+            Op::AvgPool(p) => QOp::AvgPool(p.clone()),
+            Op::GlobalAvgPool => QOp::GlobalAvgPool,
+            Op::Pad { pads, value } => QOp::Pad { pads: *pads, value: q_in.quantize(*value) },
+            Op::Concat { axis } => QOp::Concat {
+                axis: *axis,
+                requant: (0..self.node.inputs.len())
+                    .map(|i| self.q_in(i))
+                    .map(|q| (q != q_out).then(|| Multiplier::from_real(q.scale as f64 / q_out.scale as f64)))
+                    .collect(),
+            },
+            Op::Reshape => QOp::Reshape,
+            Op::Softmax { axis } => QOp::Softmax {
+                axis: *axis,
+                exp_table: (0..256)
+                    .map(|d| (65536.0 * (-(q_in.scale as f64) * d as f64).exp()).round() as i32)
+                    .collect(),
+            },
+        })
+    }
+
+    fn same_rank(&self) -> Result<()> {
+        let out = self.graph.tensor(self.node.output).shape.len();
+        if self.rank(0) != out || self.rank(1) != out {
+            return Err(self.error("broadcasting between tensors of different ranks has no integer kernel"));
+        }
+        Ok(())
+    }
+
+    /// Quantized weights (rows of k), int32 biases with bias correction, multipliers, after proving the
+    /// accumulator cannot overflow. `mean_index(row, j)` locates weight j of a row in the mean input patch.
+    fn weighted(
+        &self,
+        rows: usize,
+        k: usize,
+        float: &[f32],
+        bias: &[f32],
+        bits: u8,
+        mean_index: impl Fn(usize, usize) -> usize,
+    ) -> Result<(PackedWeights, Vec<i32>, Vec<Multiplier>)> {
+        if !(2..=8).contains(&bits) {
+            return Err(self.error(format!("{bits}-bit weights: widths 2 to 8 are supported")));
+        }
+        let (q_in, q_out) = (self.q_in(0), self.q_out());
+        let s_in = q_in.scale as f64;
+        let mut q = quantize_rows(float, rows, k, bits);
+        let max_input = (127 - q_in.zero_point).max(q_in.zero_point + 128) as i64;
+        let mut biases = Vec::with_capacity(rows);
+        let mut multipliers = Vec::with_capacity(rows);
+        for r in 0..rows {
+            let row = &float[r * k..(r + 1) * k];
+            // A channel with tiny weights and a real bias: widen its scale until the bias fits in int32 with
+            // headroom (its weights then round to few levels, which is all they carry).
+            let bias_scale_floor = (bias[r] as f64).abs() / (s_in * (1u64 << 30) as f64);
+            if (q.scales[r] as f64) < bias_scale_floor {
+                q.scales[r] = bias_scale_floor as f32;
+                requantize_row(&mut q.values[r * k..(r + 1) * k], row, q.scales[r], bits);
+            }
+            let (values, scale) = (&q.values[r * k..(r + 1) * k], q.scales[r] as f64);
+            let mut b = bias[r] as f64;
+            if let (true, Some(mean)) = (self.options.bias_correction, self.mean) {
+                // The expected output shift that rounding the weights causes, on the calibration inputs.
+                let shift: f64 =
+                    (0..k).map(|j| (values[j] as f64 * scale - row[j] as f64) * mean[mean_index(r, j)]).sum();
+                b -= shift;
+            }
+            let bias_q = (b / (s_in * scale)).round();
+            let bound = values.iter().map(|&v| (v as i64).abs()).sum::<i64>() as f64 * max_input as f64 + bias_q.abs();
+            if !(bound <= i32::MAX as f64) {
+                return Err(self.error(format!(
+                    "the int32 accumulator of output channel {r} could overflow (bound {bound:.0} for K = {k} at \
+                     {bits} bits); this layer cannot be compiled"
+                )));
+            }
+            biases.push(bias_q as i32);
+            multipliers.push(Multiplier::from_real(s_in * scale / q_out.scale as f64));
+        }
+        Ok((PackedWeights::pack(&q.values, rows, k, bits), biases, multipliers))
+    }
+
+    fn conv(&self, c: &Conv, bits: u8) -> Result<QConv> {
+        let [kh, kw] = c.kernel;
+        let cin_g = c.c_in / c.groups;
+        let cout_g = c.c_out / c.groups;
+        let k = kh * kw * cin_g;
+        // ONNX rows are [ci][ky][kx]; the kernels read [ky][kx][ci] (channels last).
+        let mut hwc = vec![0.0f32; c.c_out * k];
+        for o in 0..c.c_out {
+            for ci in 0..cin_g {
+                for t in 0..kh * kw {
+                    hwc[o * k + t * cin_g + ci] = c.weight[(o * cin_g + ci) * kh * kw + t];
+                }
+            }
+        }
+        let mean_index = |r: usize, j: usize| ((r / cout_g) * cin_g + j % cin_g) * kh * kw + j / cin_g;
+        let (weights, bias, multipliers) = self.weighted(c.c_out, k, &hwc, &c.bias, bits, mean_index)?;
+        let (act_min, act_max) = act_bounds(c.act, self.q_out());
+        Ok(QConv {
+            weights,
+            bias,
+            multipliers,
+            c_in: c.c_in,
+            c_out: c.c_out,
+            groups: c.groups,
+            kernel: c.kernel,
+            strides: c.strides,
+            dilations: c.dilations,
+            pads: c.pads,
+            act_min,
+            act_max,
+        })
+    }
+
+    fn dense(&self, d: &Dense, bits: u8) -> Result<QDense> {
+        if self.rank(0) != 2 {
+            return Err(self.error("a dense layer over a tensor of rank > 2 has no integer kernel"));
+        }
+        let (weights, bias, multipliers) = self.weighted(d.n_out, d.k, &d.weight, &d.bias, bits, |_, j| j)?;
+        let (act_min, act_max) = act_bounds(d.act, self.q_out());
+        Ok(QDense { weights, bias, multipliers, act_min, act_max })
+    }
+
+    /// A per-tensor affine is a table; a per-channel one is a 1x1 depthwise convolution with 8-bit weights.
+    fn affine(&self, a: &Affine) -> Result<QOp> {
+        let (q_in, q_out) = (self.q_in(0), self.q_out());
+        if a.scale.len() == 1 {
+            let f = |x: f32| a.act.apply(x * a.scale[0] + a.shift[0]);
+            return Ok(QOp::Table(table(f, q_in, q_out)));
+        }
+        if a.axis != 1 || !(2..=4).contains(&self.rank(0)) {
+            return Err(self.error(format!("a per-channel affine along axis {} has no integer kernel", a.axis)));
+        }
+        let channels = a.scale.len();
+        let conv = Conv {
+            weight: a.scale.clone(),
+            bias: a.shift.clone(),
+            c_in: channels,
+            c_out: channels,
+            groups: channels,
+            kernel: [1, 1],
+            strides: [1, 1],
+            dilations: [1, 1],
+            pads: [0; 4],
+            act: a.act,
+        };
+        Ok(QOp::Conv(self.conv(&conv, 8)?))
+    }
+}

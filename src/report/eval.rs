@@ -1,0 +1,123 @@
+//! The report of `ompqc eval`: accuracy of the integer model against float, and where it is lost.
+
+use serde::Serialize;
+
+use super::inspect::thousands;
+use crate::ir::quant::QGraph;
+use crate::ir::Graph;
+use crate::measure::Comparison;
+use crate::quantize::pack::layer_bytes;
+
+#[derive(Serialize, Debug)]
+pub struct EvalLayer {
+    pub name: String,
+    pub op: String,
+    /// The weight width, for layers with weights.
+    pub bits: Option<u8>,
+    pub weight_bytes: usize,
+    pub macs: u64,
+    pub sqnr_db: Option<f64>,
+}
+
+#[derive(Serialize, Debug)]
+pub struct EvalReport {
+    pub model: String,
+    pub samples: usize,
+    pub calibration_samples: usize,
+    pub float_top1: Option<f64>,
+    pub quant_top1: Option<f64>,
+    pub agreement: f64,
+    pub output_sqnr_db: Option<f64>,
+    /// Flash of all weighted layers as quantized (packed weights, biases, requantization constants).
+    pub weight_bytes: usize,
+    /// The same at 8 bits everywhere.
+    pub int8_weight_bytes: usize,
+    /// The flash budget the widths were chosen under (none for fixed widths).
+    pub budget_bytes: Option<usize>,
+    pub layers: Vec<EvalLayer>,
+}
+
+fn db(v: Option<f64>) -> String {
+    v.map_or("exact".into(), |v| format!("{v:.1} dB"))
+}
+
+fn percent(v: Option<f64>) -> String {
+    v.map_or("-".into(), |v| format!("{:.2}%", 100.0 * v))
+}
+
+impl EvalReport {
+    pub fn new(
+        model: &str,
+        graph: &Graph,
+        qgraph: &QGraph,
+        cmp: &Comparison,
+        calibration_samples: usize,
+    ) -> EvalReport {
+        let layers: Vec<EvalLayer> = qgraph
+            .nodes
+            .iter()
+            .zip(&cmp.layers)
+            .enumerate()
+            .map(|(ix, (node, err))| {
+                let w = node.op.weights();
+                EvalLayer {
+                    name: node.name.clone(),
+                    op: graph.nodes[ix].op.kind().to_string(),
+                    bits: w.map(|w| w.bits),
+                    weight_bytes: w.map_or(0, |_| node.op.constant_bytes()),
+                    macs: graph.macs(ix),
+                    sqnr_db: err.sqnr_db,
+                }
+            })
+            .collect();
+        let int8_weight_bytes =
+            qgraph.nodes.iter().filter_map(|n| n.op.weights()).map(|w| layer_bytes(w.rows, w.k, 8)).sum();
+        EvalReport {
+            model: model.to_string(),
+            samples: cmp.samples,
+            calibration_samples,
+            float_top1: cmp.float_top1,
+            quant_top1: cmp.quant_top1,
+            agreement: cmp.agreement,
+            output_sqnr_db: cmp.output_sqnr_db,
+            weight_bytes: layers.iter().map(|l| l.weight_bytes).sum(),
+            int8_weight_bytes,
+            budget_bytes: None,
+            layers,
+        }
+    }
+
+    pub fn to_text(&self) -> String {
+        let mut out = format!(
+            "model {}: {} test samples, {} calibration samples\n\
+             weights      {} bytes ({:.1}% of the {} bytes at 8 bits)\n\
+             float top-1  {}\nquant top-1  {}\nagreement    {:.2}% of top-1 classes equal float's\noutput SQNR  {}\n\n",
+            self.model,
+            self.samples,
+            self.calibration_samples,
+            thousands(self.weight_bytes as u64),
+            100.0 * self.weight_bytes as f64 / self.int8_weight_bytes.max(1) as f64,
+            thousands(self.int8_weight_bytes as u64),
+            percent(self.float_top1),
+            percent(self.quant_top1),
+            100.0 * self.agreement,
+            db(self.output_sqnr_db),
+        );
+        let name_w = self.layers.iter().map(|l| l.name.len()).max().unwrap_or(5).max(5);
+        out.push_str(&format!(
+            "{:>3}  {:<name_w$}  {:<13}  {:>4}  {:>12}  {:>10}\n",
+            "#", "layer", "op", "bits", "weight bytes", "SQNR"
+        ));
+        for (i, l) in self.layers.iter().enumerate() {
+            let bits = l.bits.map_or("-".into(), |b| b.to_string());
+            let bytes = if l.bits.is_some() { thousands(l.weight_bytes as u64) } else { "-".into() };
+            out.push_str(&format!(
+                "{i:>3}  {:<name_w$}  {:<13}  {bits:>4}  {bytes:>12}  {:>10}\n",
+                l.name,
+                l.op,
+                db(l.sqnr_db)
+            ));
+        }
+        out
+    }
+}
