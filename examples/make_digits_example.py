@@ -194,7 +194,7 @@ def main():
     meta = {
         "source": "sklearn.datasets.load_digits (UCI optdigits, CC BY 4.0); 70/30 stratified split, random_state=0; "
                   "calib = the first 64 training images",
-        "input_scale": scale, "input_offset": 0.0,
+        "input_dequant": {"scale": scale, "offset": 0.0},
         "n_calib": 64, "n_test": int(len(y_test)), "float_top1_numpy": round(float(test_acc), 4),
     }
     with open(os.path.join(OUT, "meta.json"), "w") as f:

@@ -199,3 +199,96 @@ fn bad_data_files_are_clean_errors() {
     assert_input_error(&["frobnicate"], "frobnicate");
     std::fs::remove_dir_all(&tmp).unwrap();
 }
+
+fn eval_args<'a>(dir: &'a Path, test: &'a str) -> Vec<String> {
+    vec![
+        "eval".into(),
+        s(&dir.join("model.onnx")).into(),
+        "--calib".into(),
+        s(&dir.join("calib_x.npy")).into(),
+        "--test".into(),
+        test.into(),
+        "--input-scale".into(),
+        "0.0625".into(),
+    ]
+}
+
+#[test]
+fn eval_reports_accuracy_and_every_layer() {
+    let dir = example();
+    let test = dir.join("test_x.npy");
+    let mut args = eval_args(&dir, s(&test));
+    args.extend(["--labels".into(), s(&dir.join("test_y.npy")).into(), "--bits".into(), "4".into(), "--json".into()]);
+    let args: Vec<&str> = args.iter().map(|a| a.as_str()).collect();
+    let (code, out, err) = run(&args);
+    assert_eq!(code, 0, "{err}");
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    for field in ["float_top1", "quant_top1", "agreement", "weight_bytes", "budget_bytes", "layers", "output_sqnr_db"] {
+        assert!(json.get(field).is_some(), "eval --json lacks {field}: {out}");
+    }
+    let layers = json["layers"].as_array().unwrap();
+    assert_eq!(layers.len(), 8);
+    let weighted: Vec<&serde_json::Value> = layers.iter().filter(|l| !l["bits"].is_null()).collect();
+    assert_eq!(weighted.len(), 5);
+    assert!(weighted.iter().all(|l| l["bits"] == 4 && l["weight_bytes"].as_u64().unwrap() > 0));
+    let total: u64 = layers.iter().map(|l| l["weight_bytes"].as_u64().unwrap()).sum();
+    assert_eq!(json["weight_bytes"].as_u64(), Some(total));
+    // conv1: 8 rows of 9 weights: ceil(36/8) = 5 bytes a row, plus 9 bytes of bias and requantization per row.
+    assert_eq!(layers[0]["weight_bytes"].as_u64(), Some(8 * (5 + 9)));
+    assert!(json["quant_top1"].as_f64().unwrap() > 0.85);
+}
+
+#[test]
+fn eval_rejects_bad_data_and_bits_files() {
+    let dir = example();
+    let tmp = std::env::temp_dir().join(format!("ompqc-eval-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    let model = dir.join("model.onnx");
+    // A test set of another model's shape.
+    let mnist_like = tmp.join("mnist_like.npy");
+    let mut npy = b"\x93NUMPY\x01\x00".to_vec();
+    let mut header = "{'descr': '|u1', 'fortran_order': False, 'shape': (2, 1, 28, 28), }".to_string();
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    npy.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    npy.extend_from_slice(header.as_bytes());
+    npy.extend(std::iter::repeat_n(0u8, 2 * 28 * 28));
+    std::fs::write(&mnist_like, npy).unwrap();
+    let args = eval_args(&dir, s(&mnist_like));
+    let args: Vec<&str> = args.iter().map(|a| a.as_str()).collect();
+    assert_input_error(&args, "mnist_like.npy");
+
+    let test = dir.join("test_x.npy");
+    for (file, text, culprit) in [
+        ("unknown.json", r#"{"conv1": 4, "conv9": 2}"#, "conv9"),
+        ("unknown.toml", "conv1 = 4\n\"block.add\" = 2\n", "block.add"),
+        ("width.toml", "fc = 9\n", "9 bits"),
+        ("broken.json", "{conv1: 4", "broken.json"),
+    ] {
+        let path = tmp.join(file);
+        std::fs::write(&path, text).unwrap();
+        let mut args = eval_args(&dir, s(&test));
+        args.extend(["--bits-file".into(), s(&path).into()]);
+        let args: Vec<&str> = args.iter().map(|a| a.as_str()).collect();
+        let err = assert_input_error(&args, culprit);
+        assert!(err.contains(file), "{err}");
+    }
+    let good = tmp.join("good.toml");
+    std::fs::write(&good, "conv1 = 8\n\"block.pointwise\" = 2\nfc = 4\n").unwrap();
+    let mut args = eval_args(&dir, s(&test));
+    args.extend(["--bits-file".into(), s(&good).into(), "--json".into()]);
+    let args: Vec<&str> = args.iter().map(|a| a.as_str()).collect();
+    let (code, out, err) = run(&args);
+    assert_eq!(code, 0, "{err}");
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let bits: Vec<Option<u64>> = json["layers"].as_array().unwrap().iter().map(|l| l["bits"].as_u64()).collect();
+    assert_eq!(bits, [Some(8), Some(8), Some(8), Some(2), None, None, None, Some(4)]);
+    let mut args = eval_args(&dir, s(&test));
+    args.extend(["--bits".into(), "9".into()]);
+    let args: Vec<&str> = args.iter().map(|a| a.as_str()).collect();
+    assert_input_error(&args, "--bits");
+    let _ = model;
+    std::fs::remove_dir_all(&tmp).unwrap();
+}

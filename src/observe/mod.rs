@@ -168,7 +168,7 @@ fn clip_range((lo, hi): (f32, f32), hist: &[u64], method: RangeMethod) -> (f32, 
                     })
                     .sum()
             };
-            let best = (0..=70)
+            let best = (0..100)
                 .map(|i| 1.0 - i as f64 / 100.0)
                 .map(|r| (error(lo as f64 * r, hi as f64 * r), r))
                 .fold((f64::INFINITY, 1.0), |best, c| if c.0 < best.0 { c } else { best });
@@ -193,12 +193,17 @@ mod tests {
     }
 
     #[test]
-    fn mse_clips_a_long_tail() {
-        let mut hist = vec![0u64; BINS];
-        hist[BINS / 2..BINS / 2 + 20].iter_mut().for_each(|h| *h = 1000);
-        hist[BINS - 1] = 1;
-        let (_, hi) = clip_range((-1.0, 1.0), &hist, RangeMethod::Mse);
-        assert!(hi < 0.9, "{hi}");
+    fn mse_balances_rounding_against_clipping() {
+        // n values near 0 and one at the top of [0, 1]: the error at clip c is n (c/255)^2 / 12 + (1 - c)^2,
+        // least at c = 1 / (1 + n / (12 * 255^2)).
+        for n in [1_000u64, 100_000, 10_000_000] {
+            let mut hist = vec![0u64; BINS];
+            hist[0] = n;
+            hist[BINS - 1] = 1;
+            let (_, hi) = clip_range((0.0, 1.0), &hist, RangeMethod::Mse);
+            let best = 1.0 / (1.0 + n as f64 / (12.0 * 255.0 * 255.0));
+            assert!((hi as f64 - best).abs() <= 0.011, "n {n}: clip {hi}, best {best}");
+        }
         assert_eq!("percentile:99.9".parse(), Ok(RangeMethod::Percentile(99.9)));
         assert!("bogus".parse::<RangeMethod>().is_err());
     }

@@ -219,7 +219,7 @@ impl Lowering<'_> {
             }
             let bias_q = (b / (s_in * scale)).round();
             let bound = values.iter().map(|&v| (v as i64).abs()).sum::<i64>() as f64 * max_input as f64 + bias_q.abs();
-            if !(bound <= i32::MAX as f64) {
+            if bound.is_nan() || bound > i32::MAX as f64 {
                 return Err(self.error(format!(
                     "the int32 accumulator of output channel {r} could overflow (bound {bound:.0} for K = {k} at \
                      {bits} bits); this layer cannot be compiled"
