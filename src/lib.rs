@@ -13,5 +13,7 @@ pub mod observe;
 pub mod parallel;
 pub mod quantize;
 pub mod report;
+pub mod search;
+pub mod target;
 
 pub use error::{Error, ErrorKind, Result};

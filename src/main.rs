@@ -7,12 +7,16 @@ use clap::{Args, Parser, Subcommand};
 
 use serde::Serialize;
 
-use ompqc::data::{load_labels, load_samples};
+use ompqc::data::{load_labels, load_samples, Samples};
 use ompqc::import::{self, ImportOptions};
+use ompqc::ir::Graph;
 use ompqc::observe::{observe, RangeMethod};
 use ompqc::quantize::{load_bits_file, quantize, QuantOptions, WeightBits};
-use ompqc::report::eval::EvalReport;
-use ompqc::report::inspect::inspect;
+use ompqc::report::eval::{EvalReport, EvalTable};
+use ompqc::report::inspect::{inspect, thousands};
+use ompqc::report::plots;
+use ompqc::search::{self, Allocator, Budget, SearchOptions, Tap};
+use ompqc::target::Target;
 use ompqc::{exec, measure, Error, Result};
 
 #[derive(Parser)]
@@ -67,6 +71,10 @@ enum Command {
         #[arg(long)]
         labels: Option<PathBuf>,
         #[command(flatten)]
+        bits: BitsArgs,
+        #[command(flatten)]
+        search: SearchArgs,
+        #[command(flatten)]
         quant: QuantArgs,
         #[command(flatten)]
         model_opts: ModelOpts,
@@ -75,16 +83,75 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Chooses each layer's weight width for a target and a flash budget (OMPQ and the baselines) and prints the
+    /// numbers behind the choice.
+    Search {
+        model: PathBuf,
+        /// Calibration inputs: the first --samples drive the search, the rest score `auto`'s candidates.
+        #[arg(long)]
+        calib: PathBuf,
+        #[command(flatten)]
+        search: SearchArgs,
+        #[command(flatten)]
+        quant: QuantArgs,
+        /// Write the ORM heat map and the bit allocation as SVG files into this directory.
+        #[arg(long)]
+        plot: Option<PathBuf>,
+        #[command(flatten)]
+        model_opts: ModelOpts,
+        #[command(flatten)]
+        input_map: InputMap,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The bundled targets.
+    Targets {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Args)]
+struct BitsArgs {
+    /// The weight width of every layer with weights (2..8), instead of a search.
+    #[arg(long, value_parser = clap::value_parser!(u8).range(2..=8), conflicts_with_all = ["bits_file", "allocator", "flash_budget"])]
+    bits: Option<u8>,
+    /// Per-layer weight widths, instead of a search: a JSON object or TOML table of layer name -> bits; unlisted
+    /// layers get 8.
+    #[arg(long, conflicts_with_all = ["allocator", "flash_budget"])]
+    bits_file: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct SearchArgs {
+    /// The target device: a bundled name (see `ompqc targets`) or a .toml file.
+    #[arg(long, default_value = "host")]
+    target: String,
+    /// Weight flash budget: bytes (65536, 48KiB, 1.5MiB) or a percentage of the 8-bit weights (50%).
+    #[arg(long)]
+    flash_budget: Option<String>,
+    /// ompq, size-only, uniform, sensitivity or auto (the default: the best of the four on held-out samples).
+    #[arg(long)]
+    allocator: Option<String>,
+    /// Calibration samples for the ORM features and sensitivities; the remaining ones score `auto`.
+    #[arg(long, default_value_t = 32)]
+    samples: usize,
+    /// OMPQ's beta in theta = exp(-beta * gamma).
+    #[arg(long, default_value_t = 1.0)]
+    beta: f64,
+    /// Use the debiased CKA estimator.
+    #[arg(long)]
+    debiased: bool,
+    /// Which tensor represents a layer: block (after the residual add it feeds) or layer.
+    #[arg(long, default_value = "block", value_parser = ["block", "layer"])]
+    tap: String,
+    /// Layers kept at 8 bits: first, last, layer names, or none.
+    #[arg(long, default_value = "first,last")]
+    pin: String,
 }
 
 #[derive(Args)]
 struct QuantArgs {
-    /// The weight width of every layer with weights (2..8).
-    #[arg(long, value_parser = clap::value_parser!(u8).range(2..=8), conflicts_with = "bits_file")]
-    bits: Option<u8>,
-    /// Per-layer weight widths: a JSON object or TOML table of layer name -> bits; unlisted layers get 8.
-    #[arg(long)]
-    bits_file: Option<PathBuf>,
     /// How activation ranges are chosen: minmax, percentile[:P] or mse.
     #[arg(long, default_value = "minmax")]
     act_range: RangeMethod,
@@ -181,36 +248,150 @@ fn cmd_predict(
     Ok(())
 }
 
+/// The model and its data sets, loaded with the same input mapping.
+struct Loaded {
+    graph: Graph,
+    calib: Samples,
+}
+
+fn load_model_and_calib(model: &Path, calib: &Path, opts: &ModelOpts, map: &InputMap) -> Result<Loaded> {
+    let graph = import::load(model, &opts.import_options())?;
+    let calib = load_samples(calib, graph.input_shape(), map.input_scale, map.input_offset)?;
+    Ok(Loaded { graph, calib })
+}
+
+impl QuantArgs {
+    fn options(&self, bits: WeightBits) -> QuantOptions {
+        QuantOptions { bits, bias_correction: !self.no_bias_correction }
+    }
+}
+
+/// What `--allocator` asks for: one allocator, or (eval only) all of them side by side.
+enum Wanted {
+    One(Allocator),
+    All,
+}
+
+impl SearchArgs {
+    fn setup(&self, quant: QuantOptions, allow_all: bool) -> Result<(Target, Option<Budget>, Wanted, SearchOptions)> {
+        let target = Target::load(&self.target)?;
+        let budget = self.flash_budget.as_deref().map(Budget::parse).transpose()?;
+        let wanted = match self.allocator.as_deref() {
+            Some("all") if allow_all => Wanted::All,
+            Some(a) => Wanted::One(a.parse().map_err(|e: String| Error::input(format!("--allocator {e}")))?),
+            None => Wanted::One(Allocator::Auto),
+        };
+        let pins = self.pin.parse().map_err(|e: String| Error::input(format!("--pin {e}")))?;
+        let tap = if self.tap == "layer" { Tap::Layer } else { Tap::Block };
+        let options =
+            SearchOptions { samples: self.samples, beta: self.beta, debiased: self.debiased, tap, pins, quant };
+        Ok((target, budget, wanted, options))
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 fn cmd_eval(
     model: &Path,
     calib: &Path,
     test: &Path,
     labels: Option<&Path>,
+    bits: &BitsArgs,
+    search_args: &SearchArgs,
     quant: &QuantArgs,
     opts: &ModelOpts,
     map: &InputMap,
     json: bool,
 ) -> Result<()> {
-    let graph = import::load(model, &opts.import_options())?;
-    let load = |p: &Path| load_samples(p, graph.input_shape(), map.input_scale, map.input_offset);
-    let (calib_set, test_set) = (load(calib)?, load(test)?);
+    let Loaded { graph, calib: calib_set } = load_model_and_calib(model, calib, opts, map)?;
+    let test_set = load_samples(test, graph.input_shape(), map.input_scale, map.input_offset)?;
     let labels = labels.map(|l| load_labels(l, test_set.n)).transpose()?;
-    let per_layer = quant.bits_file.as_deref().map(|f| load_bits_file(f, &graph)).transpose()?.unwrap_or_default();
-    let options = QuantOptions {
-        bits: WeightBits { default: quant.bits.unwrap_or(8), per_layer },
-        bias_correction: !quant.no_bias_correction,
-    };
     let observations = observe(&graph, &calib_set, quant.act_range)?;
-    let qgraph = quantize(&graph, &observations, &options)?;
-    let comparison = measure::compare(&graph, &qgraph, &test_set, labels.as_deref())?;
-    let report = EvalReport::new(&model.display().to_string(), &graph, &qgraph, &comparison, calib_set.n);
-    if json {
-        print_json(&report)
-    } else {
-        print!("{}", report.to_text());
-        Ok(())
+    let name = model.display().to_string();
+    let evaluate = |widths: WeightBits| -> Result<EvalReport> {
+        let qgraph = quantize(&graph, &observations, &quant.options(widths))?;
+        let comparison = measure::compare(&graph, &qgraph, &test_set, labels.as_deref())?;
+        Ok(EvalReport::new(&name, &graph, &qgraph, &comparison, calib_set.n))
+    };
+    let searching = bits.bits.is_none()
+        && bits.bits_file.is_none()
+        && (search_args.allocator.is_some() || search_args.flash_budget.is_some());
+    if !searching {
+        let per_layer = bits.bits_file.as_deref().map(|f| load_bits_file(f, &graph)).transpose()?.unwrap_or_default();
+        let report = evaluate(WeightBits { default: bits.bits.unwrap_or(8), per_layer })?;
+        return if json { print_json(&report) } else { Ok(print!("{}", report.to_text())) };
     }
+    let (target, budget, wanted, options) = search_args.setup(quant.options(WeightBits::uniform(8)), true)?;
+    let allocator = match wanted {
+        Wanted::One(a) => a,
+        Wanted::All => Allocator::Auto,
+    };
+    let result = search::search(&graph, &observations, &calib_set, &target, budget, allocator, &options)?;
+    match wanted {
+        Wanted::One(_) => {
+            let mut report = evaluate(result.plan().weight_bits())?;
+            report.budget_bytes = Some(result.budget_bytes);
+            report.allocator = Some(result.plan().allocator.name().to_string());
+            if json {
+                print_json(&report)
+            } else {
+                Ok(print!("{}", report.to_text()))
+            }
+        }
+        Wanted::All => {
+            let reports = result.candidates.iter().map(|p| evaluate(p.weight_bits())).collect::<Result<Vec<_>>>()?;
+            let table = EvalTable::new(&name, &result, &reports);
+            if json {
+                print_json(&table)
+            } else {
+                Ok(print!("{}", table.to_text()))
+            }
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn cmd_search(
+    model: &Path,
+    calib: &Path,
+    search_args: &SearchArgs,
+    quant: &QuantArgs,
+    plot: Option<&Path>,
+    opts: &ModelOpts,
+    map: &InputMap,
+    json: bool,
+) -> Result<()> {
+    let Loaded { graph, calib } = load_model_and_calib(model, calib, opts, map)?;
+    let observations = observe(&graph, &calib, quant.act_range)?;
+    let (target, budget, wanted, options) = search_args.setup(quant.options(WeightBits::uniform(8)), false)?;
+    let Wanted::One(allocator) = wanted else { unreachable!("search takes one allocator") };
+    let result = search::search(&graph, &observations, &calib, &target, budget, allocator, &options)?;
+    if let Some(dir) = plot {
+        plots::write(dir, &result)?;
+    }
+    if json {
+        print_json(&result)
+    } else {
+        Ok(print!("{}", ompqc::report::search::to_text(&model.display().to_string(), &result)))
+    }
+}
+
+fn cmd_targets(json: bool) -> Result<()> {
+    let targets = Target::built_in();
+    if json {
+        return print_json(&targets);
+    }
+    for t in targets {
+        println!(
+            "{:<14} {:<15} weights {:?}  flash {:>9}  RAM {:>8}  {}",
+            t.name,
+            t.architecture,
+            t.weight_bits,
+            thousands(t.flash_bytes as u64),
+            thousands(t.ram_bytes as u64),
+            t.description
+        );
+    }
+    Ok(())
 }
 
 fn run(cli: Cli) -> Result<()> {
@@ -219,9 +400,13 @@ fn run(cli: Cli) -> Result<()> {
         Command::Predict { model, inputs, labels, model_opts, input_map, json } => {
             cmd_predict(&model, &inputs, labels.as_deref(), &model_opts, &input_map, json)
         }
-        Command::Eval { model, calib, test, labels, quant, model_opts, input_map, json } => {
-            cmd_eval(&model, &calib, &test, labels.as_deref(), &quant, &model_opts, &input_map, json)
+        Command::Eval { model, calib, test, labels, bits, search, quant, model_opts, input_map, json } => {
+            cmd_eval(&model, &calib, &test, labels.as_deref(), &bits, &search, &quant, &model_opts, &input_map, json)
         }
+        Command::Search { model, calib, search, quant, plot, model_opts, input_map, json } => {
+            cmd_search(&model, &calib, &search, &quant, plot.as_deref(), &model_opts, &input_map, json)
+        }
+        Command::Targets { json } => cmd_targets(json),
     }
 }
 

@@ -93,6 +93,30 @@ pub fn run_observed(graph: &Graph, input: &Samples, observe: &mut dyn FnMut(Tens
     Ok(Outputs { n, sample_len: graph.tensor(graph.output).elems(), data })
 }
 
+/// Every tensor's values on the batch (the input included), kept for `run_suffix`.
+pub fn run_keep_all(graph: &Graph, input: &Samples) -> Result<Vec<Vec<f32>>> {
+    let mut values = vec![Vec::new(); graph.tensors.len()];
+    run_observed(graph, input, &mut |t, v| values[t] = v.to_vec())?;
+    Ok(values)
+}
+
+/// The graph output on a batch of `n` samples when node `from` computes `op` instead of its own op. Tensors
+/// computed before `from` are read from `stored` (from `run_keep_all` on the same batch), so only the nodes from
+/// `from` on run again.
+pub fn run_suffix(graph: &Graph, stored: &[Vec<f32>], n: usize, from: usize, op: &Op) -> Vec<f32> {
+    let mut fresh: Vec<Option<Vec<f32>>> = vec![None; graph.tensors.len()];
+    for (ix, node) in graph.nodes.iter().enumerate().skip(from) {
+        let ins: Vec<&[f32]> =
+            node.inputs.iter().map(|&t| fresh[t].as_deref().unwrap_or(stored[t].as_slice())).collect();
+        let shapes: Vec<&[usize]> = node.inputs.iter().map(|&t| graph.tensor(t).shape.as_slice()).collect();
+        let mut out = vec![0.0f32; n * graph.tensor(node.output).elems()];
+        let op = if ix == from { op } else { &node.op };
+        compute(op, &ins, &shapes, &graph.tensor(node.output).shape, n, &mut out);
+        fresh[node.output] = Some(out);
+    }
+    fresh[graph.output].take().unwrap_or_else(|| stored[graph.output].clone())
+}
+
 /// For each tensor, the index of the last node reading it.
 fn last_uses(graph: &Graph) -> Vec<usize> {
     let mut last = vec![0; graph.tensors.len()];

@@ -58,6 +58,27 @@ impl Energy {
     }
 }
 
+/// How close an integer model is to float on some samples: top-1 agreement and the mean output error (KL of the
+/// class probabilities, or MSE for regression).
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct Score {
+    pub agreement: f64,
+    pub divergence: f64,
+}
+
+pub fn score(graph: &Graph, qgraph: &QGraph, samples: &Samples) -> Result<Score> {
+    let float = exec::run(graph, samples)?;
+    let input = interp::quantize_input(qgraph, samples)?;
+    let quant = interp::dequantize(qgraph, qgraph.output, &interp::run(qgraph, &input, samples.n));
+    let len = float.sample_len;
+    let agree = float.data.chunks(len).zip(quant.chunks(len)).filter(|(f, q)| argmax(f) == argmax(q)).count();
+    let task = crate::search::Task::of(graph);
+    Ok(Score {
+        agreement: agree as f64 / samples.n.max(1) as f64,
+        divergence: crate::search::output_error(graph, task, &float.data, &quant),
+    })
+}
+
 pub fn compare(graph: &Graph, qgraph: &QGraph, test: &Samples, labels: Option<&[i64]>) -> Result<Comparison> {
     let mut layers = vec![Energy::default(); graph.nodes.len()];
     let mut output = Energy::default();

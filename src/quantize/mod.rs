@@ -3,10 +3,12 @@
 
 mod bits;
 pub mod fixed_point;
+mod layer;
 pub mod pack;
 mod weights;
 
 pub use bits::{load_bits_file, WeightBits};
+pub use layer::{fake_quantize, quantize_layer, LayerRows};
 
 use crate::error::{Error, Result};
 use crate::ir::quant::{QAdd, QConv, QDense, QGraph, QMul, QNode, QOp, QParams, QTensor};
@@ -14,7 +16,6 @@ use crate::ir::{Affine, Clamp, Conv, Dense, Graph, Node, Op};
 use crate::observe::Observations;
 use fixed_point::Multiplier;
 use pack::PackedWeights;
-use weights::{quantize_rows, requantize_row};
 
 #[derive(Clone, Debug)]
 pub struct QuantOptions {
@@ -180,45 +181,24 @@ impl Lowering<'_> {
         Ok(())
     }
 
-    /// Quantized weights (rows of k), int32 biases with bias correction, multipliers, after proving the
-    /// accumulator cannot overflow. `mean_index(row, j)` locates weight j of a row in the mean input patch.
-    fn weighted(
-        &self,
-        rows: usize,
-        k: usize,
-        float: &[f32],
-        bias: &[f32],
-        bits: u8,
-        mean_index: impl Fn(usize, usize) -> usize,
-    ) -> Result<(PackedWeights, Vec<i32>, Vec<Multiplier>)> {
+    /// Packed weights, int32 biases and multipliers of a layer, after proving its accumulator cannot overflow.
+    fn weighted(&self, layer: &LayerRows, bits: u8) -> Result<(PackedWeights, Vec<i32>, Vec<Multiplier>)> {
         if !(2..=8).contains(&bits) {
             return Err(self.error(format!("{bits}-bit weights: widths 2 to 8 are supported")));
         }
         let (q_in, q_out) = (self.q_in(0), self.q_out());
         let s_in = q_in.scale as f64;
-        let mut q = quantize_rows(float, rows, k, bits);
-        let max_input = (127 - q_in.zero_point).max(q_in.zero_point + 128) as i64;
+        let mean = self.mean.filter(|_| self.options.bias_correction);
+        let q = quantize_layer(layer, bits, s_in, mean);
+        let (rows, k) = (layer.rows, layer.k);
+        let max_input = (127 - q_in.zero_point).max(q_in.zero_point + 128) as f64;
         let mut biases = Vec::with_capacity(rows);
         let mut multipliers = Vec::with_capacity(rows);
         for r in 0..rows {
-            let row = &float[r * k..(r + 1) * k];
-            // A channel with tiny weights and a real bias: widen its scale until the bias fits in int32 with
-            // headroom (its weights then round to few levels, which is all they carry).
-            let bias_scale_floor = (bias[r] as f64).abs() / (s_in * (1u64 << 30) as f64);
-            if (q.scales[r] as f64) < bias_scale_floor {
-                q.scales[r] = bias_scale_floor as f32;
-                requantize_row(&mut q.values[r * k..(r + 1) * k], row, q.scales[r], bits);
-            }
-            let (values, scale) = (&q.values[r * k..(r + 1) * k], q.scales[r] as f64);
-            let mut b = bias[r] as f64;
-            if let (true, Some(mean)) = (self.options.bias_correction, self.mean) {
-                // The expected output shift that rounding the weights causes, on the calibration inputs.
-                let shift: f64 =
-                    (0..k).map(|j| (values[j] as f64 * scale - row[j] as f64) * mean[mean_index(r, j)]).sum();
-                b -= shift;
-            }
-            let bias_q = (b / (s_in * scale)).round();
-            let bound = values.iter().map(|&v| (v as i64).abs()).sum::<i64>() as f64 * max_input as f64 + bias_q.abs();
+            let scale = q.scales[r] as f64;
+            let bias_q = (q.bias[r] / (s_in * scale)).round();
+            let weight_sum: i64 = q.values[r * k..(r + 1) * k].iter().map(|&v| (v as i64).abs()).sum();
+            let bound = weight_sum as f64 * max_input + bias_q.abs();
             if bound.is_nan() || bound > i32::MAX as f64 {
                 return Err(self.error(format!(
                     "the int32 accumulator of output channel {r} could overflow (bound {bound:.0} for K = {k} at \
@@ -232,21 +212,7 @@ impl Lowering<'_> {
     }
 
     fn conv(&self, c: &Conv, bits: u8) -> Result<QConv> {
-        let [kh, kw] = c.kernel;
-        let cin_g = c.c_in / c.groups;
-        let cout_g = c.c_out / c.groups;
-        let k = kh * kw * cin_g;
-        // ONNX rows are [ci][ky][kx]; the kernels read [ky][kx][ci] (channels last).
-        let mut hwc = vec![0.0f32; c.c_out * k];
-        for o in 0..c.c_out {
-            for ci in 0..cin_g {
-                for t in 0..kh * kw {
-                    hwc[o * k + t * cin_g + ci] = c.weight[(o * cin_g + ci) * kh * kw + t];
-                }
-            }
-        }
-        let mean_index = |r: usize, j: usize| ((r / cout_g) * cin_g + j % cin_g) * kh * kw + j / cin_g;
-        let (weights, bias, multipliers) = self.weighted(c.c_out, k, &hwc, &c.bias, bits, mean_index)?;
+        let (weights, bias, multipliers) = self.weighted(&LayerRows::conv(c), bits)?;
         let (act_min, act_max) = act_bounds(c.act, self.q_out());
         Ok(QConv {
             weights,
@@ -268,7 +234,7 @@ impl Lowering<'_> {
         if self.rank(0) != 2 {
             return Err(self.error("a dense layer over a tensor of rank > 2 has no integer kernel"));
         }
-        let (weights, bias, multipliers) = self.weighted(d.n_out, d.k, &d.weight, &d.bias, bits, |_, j| j)?;
+        let (weights, bias, multipliers) = self.weighted(&LayerRows::dense(d), bits)?;
         let (act_min, act_max) = act_bounds(d.act, self.q_out());
         Ok(QDense { weights, bias, multipliers, act_min, act_max })
     }

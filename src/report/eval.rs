@@ -34,6 +34,8 @@ pub struct EvalReport {
     pub int8_weight_bytes: usize,
     /// The flash budget the widths were chosen under (none for fixed widths).
     pub budget_bytes: Option<usize>,
+    /// The allocator that chose the widths (none for fixed widths).
+    pub allocator: Option<String>,
     pub layers: Vec<EvalLayer>,
 }
 
@@ -83,26 +85,32 @@ impl EvalReport {
             weight_bytes: layers.iter().map(|l| l.weight_bytes).sum(),
             int8_weight_bytes,
             budget_bytes: None,
+            allocator: None,
             layers,
         }
     }
 
     pub fn to_text(&self) -> String {
-        let mut out = format!(
-            "model {}: {} test samples, {} calibration samples\n\
+        let chosen = match (&self.allocator, self.budget_bytes) {
+            (Some(a), Some(b)) => format!("widths chosen by {a} under a budget of {} bytes\n", thousands(b as u64)),
+            _ => String::new(),
+        };
+        let mut out = chosen
+            + &format!(
+                "model {}: {} test samples, {} calibration samples\n\
              weights      {} bytes ({:.1}% of the {} bytes at 8 bits)\n\
              float top-1  {}\nquant top-1  {}\nagreement    {:.2}% of top-1 classes equal float's\noutput SQNR  {}\n\n",
-            self.model,
-            self.samples,
-            self.calibration_samples,
-            thousands(self.weight_bytes as u64),
-            100.0 * self.weight_bytes as f64 / self.int8_weight_bytes.max(1) as f64,
-            thousands(self.int8_weight_bytes as u64),
-            percent(self.float_top1),
-            percent(self.quant_top1),
-            100.0 * self.agreement,
-            db(self.output_sqnr_db),
-        );
+                self.model,
+                self.samples,
+                self.calibration_samples,
+                thousands(self.weight_bytes as u64),
+                100.0 * self.weight_bytes as f64 / self.int8_weight_bytes.max(1) as f64,
+                thousands(self.int8_weight_bytes as u64),
+                percent(self.float_top1),
+                percent(self.quant_top1),
+                100.0 * self.agreement,
+                db(self.output_sqnr_db),
+            );
         let name_w = self.layers.iter().map(|l| l.name.len()).max().unwrap_or(5).max(5);
         out.push_str(&format!(
             "{:>3}  {:<name_w$}  {:<13}  {:>4}  {:>12}  {:>10}\n",
@@ -116,6 +124,85 @@ impl EvalReport {
                 l.name,
                 l.op,
                 db(l.sqnr_db)
+            ));
+        }
+        out
+    }
+}
+
+/// One row per allocator: `eval --allocator all`.
+#[derive(Serialize, Debug)]
+pub struct EvalRow {
+    pub allocator: String,
+    pub weight_bytes: usize,
+    pub quant_top1: Option<f64>,
+    pub agreement: f64,
+    pub output_sqnr_db: Option<f64>,
+    /// Whether `auto` keeps this plan.
+    pub auto: bool,
+}
+
+#[derive(Serialize, Debug)]
+pub struct EvalTable {
+    pub model: String,
+    pub target: String,
+    pub budget_bytes: usize,
+    pub int8_weight_bytes: usize,
+    pub samples: usize,
+    pub float_top1: Option<f64>,
+    pub allocators: Vec<EvalRow>,
+}
+
+impl EvalTable {
+    pub fn new(model: &str, result: &crate::search::SearchResult, reports: &[EvalReport]) -> EvalTable {
+        EvalTable {
+            model: model.to_string(),
+            target: result.target.clone(),
+            budget_bytes: result.budget_bytes,
+            int8_weight_bytes: result.int8_weight_bytes,
+            samples: reports.first().map_or(0, |r| r.samples),
+            float_top1: reports.first().and_then(|r| r.float_top1),
+            allocators: result
+                .candidates
+                .iter()
+                .zip(reports)
+                .enumerate()
+                .map(|(i, (plan, r))| EvalRow {
+                    allocator: plan.allocator.name().to_string(),
+                    weight_bytes: r.weight_bytes,
+                    quant_top1: r.quant_top1,
+                    agreement: r.agreement,
+                    output_sqnr_db: r.output_sqnr_db,
+                    auto: i == result.chosen,
+                })
+                .collect(),
+        }
+    }
+
+    pub fn to_text(&self) -> String {
+        let mut out = format!(
+            "model {}, target {}: budget {} bytes ({:.1}% of {} at 8 bits), {} test samples, float top-1 {}\n",
+            self.model,
+            self.target,
+            thousands(self.budget_bytes as u64),
+            100.0 * self.budget_bytes as f64 / self.int8_weight_bytes.max(1) as f64,
+            thousands(self.int8_weight_bytes as u64),
+            self.samples,
+            percent(self.float_top1)
+        );
+        out.push_str(&format!(
+            "{:<12}  {:>12}  {:>8}  {:>9}  {:>10}\n",
+            "allocator", "weight bytes", "top-1", "agreement", "SQNR"
+        ));
+        for r in &self.allocators {
+            out.push_str(&format!(
+                "{:<12}  {:>12}  {:>8}  {:>8.2}%  {:>10}{}\n",
+                r.allocator,
+                thousands(r.weight_bytes as u64),
+                percent(r.quant_top1),
+                100.0 * r.agreement,
+                db(r.output_sqnr_db),
+                if r.auto { "  <- auto" } else { "" }
             ));
         }
         out

@@ -2,3 +2,5 @@
 
 pub mod eval;
 pub mod inspect;
+pub mod plots;
+pub mod search;

@@ -1,0 +1,73 @@
+//! `search --plot DIR`: the ORM heat map and the per-layer bit allocation, as SVG (plotters).
+
+use std::path::Path;
+
+use plotters::prelude::*;
+
+use crate::error::{Error, Result};
+use crate::search::SearchResult;
+
+fn failed(e: impl std::fmt::Display) -> Error {
+    Error::internal(format!("plotting: {e}"))
+}
+
+pub fn write(dir: &Path, result: &SearchResult) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::input(format!("{}: cannot create: {e}", dir.display())))?;
+    heat_map(&dir.join("orm.svg"), result).map_err(failed)?;
+    allocation(&dir.join("bits.svg"), result).map_err(failed)?;
+    Ok(())
+}
+
+/// White (0) to dark blue (1).
+fn shade(v: f64) -> RGBColor {
+    let t = v.clamp(0.0, 1.0);
+    let lerp = |a: f64, b: f64| (a + (b - a) * t) as u8;
+    RGBColor(lerp(255.0, 8.0), lerp(255.0, 48.0), lerp(255.0, 107.0))
+}
+
+fn heat_map(path: &Path, r: &SearchResult) -> std::result::Result<(), Box<dyn std::error::Error>> {
+    let n = r.orm.len();
+    let root = SVGBackend::new(path, (760, 700)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(format!("ORM (linear CKA) between the {n} layers"), ("sans-serif", 18))
+        .margin(10)
+        .x_label_area_size(30)
+        .y_label_area_size(40)
+        .build_cartesian_2d(0..n, 0..n)?;
+    chart.configure_mesh().disable_mesh().x_desc("layer").y_desc("layer").draw()?;
+    chart.draw_series(r.orm.iter().enumerate().flat_map(|(i, row)| {
+        row.iter().enumerate().map(move |(j, &v)| Rectangle::new([(j, n - 1 - i), (j + 1, n - i)], shade(v).filled()))
+    }))?;
+    root.present()?;
+    Ok(())
+}
+
+fn allocation(path: &Path, r: &SearchResult) -> std::result::Result<(), Box<dyn std::error::Error>> {
+    let plan = r.plan();
+    let n = r.layers.len();
+    let root = SVGBackend::new(path, (900, 420)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(
+            format!("{} plan: {} of {} bytes of weights", plan.allocator.name(), plan.weight_bytes, r.budget_bytes),
+            ("sans-serif", 18),
+        )
+        .margin(10)
+        .x_label_area_size(30)
+        .y_label_area_size(40)
+        .build_cartesian_2d(0..n, 0u32..9)?;
+    chart.configure_mesh().disable_x_mesh().x_desc("layer (execution order)").y_desc("weight bits").draw()?;
+    chart.draw_series(r.layers.iter().enumerate().map(|(i, l)| {
+        let bits = plan.bits[&l.name] as u32;
+        let color = match bits {
+            8 => RGBColor(49, 130, 189),
+            4 => RGBColor(253, 174, 107),
+            2 => RGBColor(222, 45, 38),
+            _ => RGBColor(150, 150, 150),
+        };
+        Rectangle::new([(i, 0), (i + 1, bits)], color.filled())
+    }))?;
+    root.present()?;
+    Ok(())
+}
