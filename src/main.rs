@@ -193,6 +193,16 @@ impl ModelOpts {
     }
 }
 
+/// Prints one JSON document, or the text report.
+fn emit(json: bool, value: &impl Serialize, text: impl FnOnce() -> String) -> Result<()> {
+    if json {
+        print_json(value)
+    } else {
+        print!("{}", text());
+        Ok(())
+    }
+}
+
 fn print_json(value: &impl Serialize) -> Result<()> {
     let text = serde_json::to_string_pretty(value).map_err(|e| Error::internal(format!("JSON output: {e}")))?;
     println!("{text}");
@@ -318,7 +328,7 @@ fn cmd_eval(
     if !searching {
         let per_layer = bits.bits_file.as_deref().map(|f| load_bits_file(f, &graph)).transpose()?.unwrap_or_default();
         let report = evaluate(WeightBits { default: bits.bits.unwrap_or(8), per_layer })?;
-        return if json { print_json(&report) } else { Ok(print!("{}", report.to_text())) };
+        return emit(json, &report, || report.to_text());
     }
     let (target, budget, wanted, options) = search_args.setup(quant.options(WeightBits::uniform(8)), true)?;
     let allocator = match wanted {
@@ -331,20 +341,12 @@ fn cmd_eval(
             let mut report = evaluate(result.plan().weight_bits())?;
             report.budget_bytes = Some(result.budget_bytes);
             report.allocator = Some(result.plan().allocator.name().to_string());
-            if json {
-                print_json(&report)
-            } else {
-                Ok(print!("{}", report.to_text()))
-            }
+            emit(json, &report, || report.to_text())
         }
         Wanted::All => {
             let reports = result.candidates.iter().map(|p| evaluate(p.weight_bits())).collect::<Result<Vec<_>>>()?;
             let table = EvalTable::new(&name, &result, &reports);
-            if json {
-                print_json(&table)
-            } else {
-                Ok(print!("{}", table.to_text()))
-            }
+            emit(json, &table, || table.to_text())
         }
     }
 }
@@ -368,11 +370,7 @@ fn cmd_search(
     if let Some(dir) = plot {
         plots::write(dir, &result)?;
     }
-    if json {
-        print_json(&result)
-    } else {
-        Ok(print!("{}", ompqc::report::search::to_text(&model.display().to_string(), &result)))
-    }
+    emit(json, &result, || ompqc::report::search::to_text(&model.display().to_string(), &result))
 }
 
 fn cmd_targets(json: bool) -> Result<()> {

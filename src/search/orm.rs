@@ -104,14 +104,20 @@ fn hsic_unbiased(k: &[f64], l: &[f64], n: usize) -> f64 {
     (trace + sk * sl / ((n - 1.0) * (n - 2.0)) - 2.0 / (n - 2.0) * cross) / (n * (n - 3.0))
 }
 
+/// An inner product of two Gram matrices of n samples.
+type Inner = fn(&[f64], &[f64], usize) -> f64;
+
 /// The orthogonality matrix: CKA between every pair of layers (1 on the diagonal).
 pub fn orm(grams: &[Vec<f64>], n: usize, debiased: bool) -> Vec<Vec<f64>> {
     let l = grams.len();
-    let (inner, grams): (Box<dyn Fn(&[f64], &[f64]) -> f64>, Vec<Vec<f64>>) = if debiased {
-        (Box::new(move |a, b| hsic_unbiased(a, b, n)), grams.to_vec())
+    // Biased: the Frobenius product of centred Grams. Debiased: the unbiased HSIC of the raw Grams.
+    let frobenius = |a: &[f64], b: &[f64], _: usize| a.iter().zip(b).map(|(x, y)| x * y).sum();
+    let (inner, grams): (Inner, Vec<Vec<f64>>) = if debiased {
+        (hsic_unbiased, grams.to_vec())
     } else {
-        (Box::new(|a, b| a.iter().zip(b).map(|(x, y)| x * y).sum()), grams.iter().map(|g| centred(g, n)).collect())
+        (frobenius, grams.iter().map(|g| centred(g, n)).collect())
     };
+    let inner = |a: &[f64], b: &[f64]| inner(a, b, n);
     let norms: Vec<f64> = grams.iter().map(|g| inner(g, g).max(0.0).sqrt()).collect();
     let mut m = vec![vec![0.0; l]; l];
     for i in 0..l {
