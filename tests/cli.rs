@@ -5,7 +5,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{eval_dir, ompqc, repo};
+use common::{eval_dir, ompqc, repo, write_npy};
 use tract_onnx::prelude::Framework;
 
 fn example() -> PathBuf {
@@ -243,19 +243,9 @@ fn eval_rejects_bad_data_and_bits_files() {
     let dir = example();
     let tmp = std::env::temp_dir().join(format!("ompqc-eval-{}", std::process::id()));
     std::fs::create_dir_all(&tmp).unwrap();
-    let model = dir.join("model.onnx");
     // A test set of another model's shape.
     let mnist_like = tmp.join("mnist_like.npy");
-    let mut npy = b"\x93NUMPY\x01\x00".to_vec();
-    let mut header = "{'descr': '|u1', 'fortran_order': False, 'shape': (2, 1, 28, 28), }".to_string();
-    while (10 + header.len() + 1) % 64 != 0 {
-        header.push(' ');
-    }
-    header.push('\n');
-    npy.extend_from_slice(&(header.len() as u16).to_le_bytes());
-    npy.extend_from_slice(header.as_bytes());
-    npy.extend(std::iter::repeat_n(0u8, 2 * 28 * 28));
-    std::fs::write(&mnist_like, npy).unwrap();
+    write_npy(&mnist_like, "|u1", &[2, 1, 28, 28], &[0; 2 * 28 * 28]);
     let args = eval_args(&dir, s(&mnist_like));
     let args: Vec<&str> = args.iter().map(|a| a.as_str()).collect();
     assert_input_error(&args, "mnist_like.npy");
@@ -289,6 +279,5 @@ fn eval_rejects_bad_data_and_bits_files() {
     args.extend(["--bits".into(), "9".into()]);
     let args: Vec<&str> = args.iter().map(|a| a.as_str()).collect();
     assert_input_error(&args, "--bits");
-    let _ = model;
     std::fs::remove_dir_all(&tmp).unwrap();
 }

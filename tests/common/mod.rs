@@ -88,3 +88,18 @@ pub fn assert_close(what: &str, ours: &[f32], reference: &[f32], sample_len: usi
 pub fn ompqc() -> std::process::Command {
     std::process::Command::new(env!("CARGO_BIN_EXE_ompqc"))
 }
+
+/// Writes a .npy file of raw little-endian `data` with the given dtype descriptor (`|u1`, `<f4`, ...) and shape.
+pub fn write_npy(path: &Path, descr: &str, shape: &[usize], data: &[u8]) {
+    let dims: String = shape.iter().map(|d| format!("{d},")).collect();
+    let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': ({dims}), }}");
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+    bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    bytes.extend_from_slice(header.as_bytes());
+    bytes.extend_from_slice(data);
+    std::fs::write(path, bytes).unwrap();
+}
