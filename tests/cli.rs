@@ -233,8 +233,8 @@ fn eval_reports_accuracy_and_every_layer() {
     assert!(weighted.iter().all(|l| l["bits"] == 4 && l["weight_bytes"].as_u64().unwrap() > 0));
     let total: u64 = layers.iter().map(|l| l["weight_bytes"].as_u64().unwrap()).sum();
     assert_eq!(json["weight_bytes"].as_u64(), Some(total));
-    // conv1: 8 rows of 9 weights: ceil(36/8) = 5 bytes a row, plus 9 bytes of bias and requantization per row.
-    assert_eq!(layers[0]["weight_bytes"].as_u64(), Some(8 * (5 + 9)));
+    // conv1: 8 rows of 9 four-bit weights, ceil(36/8) = 5 bytes a row.
+    assert_eq!(layers[0]["weight_bytes"].as_u64(), Some(8 * 5));
     assert!(json["quant_top1"].as_f64().unwrap() > 0.85);
 }
 

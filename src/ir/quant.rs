@@ -149,12 +149,13 @@ impl QOp {
         }
     }
 
-    /// Flash bytes of the constants: packed weights, int32 bias, per-channel int32 multiplier and int8 shift
-    /// (SPEC.md section 2), or the table.
+    /// Flash bytes of all constants: packed weights plus the per-channel int32 bias, int32 multiplier and int8
+    /// shift (SPEC.md section 2), or the table.
     pub fn constant_bytes(&self) -> usize {
+        use crate::quantize::pack::{channel_constant_bytes, weight_bytes};
         match self {
             QOp::Conv(QConv { weights: w, .. }) | QOp::Dense(QDense { weights: w, .. }) => {
-                crate::quantize::pack::layer_bytes(w.rows, w.k, w.bits)
+                weight_bytes(w.rows, w.k, w.bits) + channel_constant_bytes(w.rows)
             }
             QOp::Table(t) => t.len(),
             QOp::Softmax { exp_table, .. } => exp_table.len() * 4,

@@ -17,10 +17,16 @@ pub fn row_bytes(k: usize, bits: u8) -> usize {
     (k * bits as usize).div_ceil(8)
 }
 
-/// Flash bytes of a weighted layer (SPEC.md section 2): `rows` packed rows of `k` weights at `bits`, plus per row
-/// an int32 bias, an int32 multiplier and an int8 shift.
-pub fn layer_bytes(rows: usize, k: usize, bits: u8) -> usize {
-    rows * (row_bytes(k, bits) + 4 + 4 + 1)
+/// Weight bytes of a layer (SPEC.md section 2): `rows` packed rows of `k` weights at `bits`. Budgets and the
+/// search count these.
+pub fn weight_bytes(rows: usize, k: usize, bits: u8) -> usize {
+    rows * row_bytes(k, bits)
+}
+
+/// The flash a layer needs besides its weights, whatever their width: per output channel an int32 bias, an int32
+/// multiplier and an int8 shift.
+pub fn channel_constant_bytes(rows: usize) -> usize {
+    rows * (4 + 4 + 1)
 }
 
 /// The representable range of a signed b-bit weight.

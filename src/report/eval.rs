@@ -6,7 +6,7 @@ use super::inspect::thousands;
 use crate::ir::quant::QGraph;
 use crate::ir::Graph;
 use crate::measure::Comparison;
-use crate::quantize::pack::layer_bytes;
+use crate::quantize::pack::weight_bytes;
 
 #[derive(Serialize, Debug)]
 pub struct EvalLayer {
@@ -28,8 +28,10 @@ pub struct EvalReport {
     pub quant_top1: Option<f64>,
     pub agreement: f64,
     pub output_sqnr_db: Option<f64>,
-    /// Flash of all weighted layers as quantized (packed weights, biases, requantization constants).
+    /// Packed weights of all layers as quantized (what flash budgets count).
     pub weight_bytes: usize,
+    /// All constants in flash: packed weights, per-channel biases and requantization constants, tables.
+    pub constant_bytes: usize,
     /// The same at 8 bits everywhere.
     pub int8_weight_bytes: usize,
     /// The flash budget the widths were chosen under (none for fixed widths).
@@ -66,14 +68,15 @@ impl EvalReport {
                     name: node.name.clone(),
                     op: graph.nodes[ix].op.kind().to_string(),
                     bits: w.map(|w| w.bits),
-                    weight_bytes: w.map_or(0, |_| node.op.constant_bytes()),
+                    weight_bytes: w.map_or(0, |w| weight_bytes(w.rows, w.k, w.bits)),
                     macs: graph.macs(ix),
                     sqnr_db: err.sqnr_db,
                 }
             })
             .collect();
         let int8_weight_bytes =
-            qgraph.nodes.iter().filter_map(|n| n.op.weights()).map(|w| layer_bytes(w.rows, w.k, 8)).sum();
+            qgraph.nodes.iter().filter_map(|n| n.op.weights()).map(|w| weight_bytes(w.rows, w.k, 8)).sum();
+        let constant_bytes = qgraph.nodes.iter().map(|n| n.op.constant_bytes()).sum();
         EvalReport {
             model: model.to_string(),
             samples: cmp.samples,
@@ -83,6 +86,7 @@ impl EvalReport {
             agreement: cmp.agreement,
             output_sqnr_db: cmp.output_sqnr_db,
             weight_bytes: layers.iter().map(|l| l.weight_bytes).sum(),
+            constant_bytes,
             int8_weight_bytes,
             budget_bytes: None,
             allocator: None,
@@ -98,7 +102,7 @@ impl EvalReport {
         let mut out = chosen
             + &format!(
                 "model {}: {} test samples, {} calibration samples\n\
-             weights      {} bytes ({:.1}% of the {} bytes at 8 bits)\n\
+             weights      {} bytes ({:.1}% of the {} bytes at 8 bits); constants in flash {} bytes\n\
              float top-1  {}\nquant top-1  {}\nagreement    {:.2}% of top-1 classes equal float's\noutput SQNR  {}\n\n",
                 self.model,
                 self.samples,
@@ -106,6 +110,7 @@ impl EvalReport {
                 thousands(self.weight_bytes as u64),
                 100.0 * self.weight_bytes as f64 / self.int8_weight_bytes.max(1) as f64,
                 thousands(self.int8_weight_bytes as u64),
+                thousands(self.constant_bytes as u64),
                 percent(self.float_top1),
                 percent(self.quant_top1),
                 100.0 * self.agreement,

@@ -22,7 +22,7 @@ use crate::error::{Error, Result};
 use crate::ir::{Graph, Op};
 use crate::measure::{self, Score};
 use crate::observe::Observations;
-use crate::quantize::pack::layer_bytes;
+use crate::quantize::pack::weight_bytes;
 use crate::quantize::{quantize, LayerRows, QuantOptions, WeightBits};
 use crate::target::Target;
 use knapsack::Choice;
@@ -203,7 +203,7 @@ struct Problem {
 
 impl Problem {
     fn bytes(&self, l: &LayerInfo, bits: u8) -> usize {
-        layer_bytes(l.rows, l.k, bits)
+        weight_bytes(l.rows, l.k, bits)
     }
 
     fn free(&self) -> impl Iterator<Item = &LayerInfo> {
@@ -318,7 +318,7 @@ fn fixed_bytes(graph: &Graph) -> usize {
         .nodes
         .iter()
         .map(|n| match &n.op {
-            Op::Affine(a) if a.scale.len() > 1 => layer_bytes(a.scale.len(), 1, 8),
+            Op::Affine(a) if a.scale.len() > 1 => weight_bytes(a.scale.len(), 1, 8),
             _ => 0,
         })
         .sum()
@@ -345,20 +345,20 @@ pub fn search(
     let widths = target.widths();
     let mut layers = layers(graph, &options.pins)?;
     let fixed = fixed_bytes(graph);
-    let int8 = fixed + layers.iter().map(|l| layer_bytes(l.rows, l.k, 8)).sum::<usize>();
+    let int8 = fixed + layers.iter().map(|l| weight_bytes(l.rows, l.k, 8)).sum::<usize>();
     let budget_bytes = budget.map_or(target.flash_bytes.min(int8), |b| b.bytes(int8));
     let min_bytes = fixed
         + layers
             .iter()
-            .map(|l| layer_bytes(l.rows, l.k, if l.pinned.is_some() { 8 } else { widths[0] }))
+            .map(|l| weight_bytes(l.rows, l.k, if l.pinned.is_some() { 8 } else { widths[0] }))
             .sum::<usize>();
     if budget_bytes < min_bytes {
         let mut largest: Vec<&LayerInfo> = layers.iter().collect();
-        largest.sort_by_key(|l| std::cmp::Reverse(layer_bytes(l.rows, l.k, 8)));
+        largest.sort_by_key(|l| std::cmp::Reverse(weight_bytes(l.rows, l.k, 8)));
         let top: Vec<String> = largest
             .iter()
             .take(3)
-            .map(|l| format!("{} ({} bytes at 8 bits)", l.name, layer_bytes(l.rows, l.k, 8)))
+            .map(|l| format!("{} ({} bytes at 8 bits)", l.name, weight_bytes(l.rows, l.k, 8)))
             .collect();
         return Err(Error::input(format!(
             "--flash-budget: {budget_bytes} bytes is below the smallest achievable weight size, {min_bytes} bytes \
@@ -420,8 +420,7 @@ pub fn search(
                         max_bits: *widths.last().unwrap() as f64,
                     })
                     .collect();
-                let overhead: usize = problem.free().map(|l| layer_bytes(l.rows, 0, 8)).sum();
-                let capacity = budget_bytes as f64 - (problem.pinned_bytes() + overhead) as f64;
+                let capacity = budget_bytes as f64 - problem.pinned_bytes() as f64;
                 lp_result = lp::solve(&lp_layers, capacity);
                 let values: Vec<Vec<f64>> = c.iter().map(|c| widths.iter().map(|&b| c * b as f64).collect()).collect();
                 let (values, scale) = integer_values(&values);
