@@ -38,7 +38,8 @@ fn main() {
     println!("model {}, N = {n}: calibration (activation ranges) {:.2} s", model.display(), t.elapsed().as_secs_f64());
     for allocator in [Allocator::Ompq, Allocator::Sensitivity] {
         let t = Instant::now();
-        let r = search(&graph, &obs, &calib, &target, Some(Budget::Percent(62.5)), allocator, &options).expect("search");
+        let r =
+            search(&graph, &obs, &calib, &target, Some(Budget::Percent(62.5)), allocator, &options).expect("search");
         let total = t.elapsed().as_secs_f64();
         println!("search --allocator {}: {total:.2} s in all, {} layers", allocator.name(), r.layers.len());
         for phase in &r.timings {

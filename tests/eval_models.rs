@@ -6,7 +6,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{assert_close, eval_dir, input_map, meta, random_samples, tract_outputs};
+use common::{assert_close, auc, eval_dir, input_map, meta, random_samples, tract_outputs};
 use ompqc::data::{load_labels, load_samples, Samples};
 use ompqc::exec;
 use ompqc::import::{self, ImportOptions};
@@ -105,24 +105,6 @@ fn digits_models() {
             assert_figure(t, figure, 1);
         }
     }
-}
-
-/// ROC AUC of scores against binary labels (1 = positive), ties counted half.
-fn auc(scores: &[f64], labels: &[i64]) -> f64 {
-    let (mut pairs, mut wins) = (0.0, 0.0);
-    for (s1, _) in scores.iter().zip(labels).filter(|(_, &y)| y == 1) {
-        for (s0, _) in scores.iter().zip(labels).filter(|(_, &y)| y == 0) {
-            pairs += 1.0;
-            wins += if s1 > s0 {
-                1.0
-            } else if s1 == s0 {
-                0.5
-            } else {
-                0.0
-            };
-        }
-    }
-    wins / pairs
 }
 
 #[test]

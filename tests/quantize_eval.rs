@@ -5,7 +5,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{eval_dir, input_map, meta, repo};
+use common::{auc, eval_dir, input_map, meta, repo};
 use ompqc::data::{load_labels, load_samples, Samples};
 use ompqc::import::{self, ImportOptions};
 use ompqc::ir::Graph;
@@ -96,23 +96,6 @@ fn scores(inputs: &Samples, outputs: &[f32], per_file: usize) -> Vec<f64> {
                 / per_file as f64
         })
         .collect()
-}
-
-fn auc(scores: &[f64], labels: &[i64]) -> f64 {
-    let (mut pairs, mut wins) = (0.0, 0.0);
-    for (s1, _) in scores.iter().zip(labels).filter(|(_, &y)| y == 1) {
-        for (s0, _) in scores.iter().zip(labels).filter(|(_, &y)| y == 0) {
-            pairs += 1.0;
-            wins += if s1 > s0 {
-                1.0
-            } else if s1 == s0 {
-                0.5
-            } else {
-                0.0
-            };
-        }
-    }
-    wins / pairs
 }
 
 #[test]

@@ -15,20 +15,6 @@ pub fn affine(a: &Affine, input: &[f32], shape: &[usize], out: &mut [f32]) {
     }
 }
 
-/// Strides of `shape` right-aligned onto a shape of rank `rank`, 0 along broadcast axes.
-fn broadcast_strides(shape: &[usize], out: &[usize]) -> Vec<usize> {
-    let mut strides = vec![0; out.len()];
-    let offset = out.len() - shape.len();
-    let mut stride = 1;
-    for a in (0..shape.len()).rev() {
-        if shape[a] != 1 {
-            strides[a + offset] = stride;
-        }
-        stride *= shape[a];
-    }
-    strides
-}
-
 pub fn binary(
     ins: &[&[f32]],
     shapes: &[&[usize]],
@@ -42,24 +28,11 @@ pub fn binary(
         out.iter_mut().zip(a.iter().zip(b)).for_each(|(o, (&x, &y))| *o = f(x, y));
         return;
     }
-    let (sa, sb) = (broadcast_strides(shapes[0], out_shape), broadcast_strides(shapes[1], out_shape));
-    let out_len: usize = out_shape.iter().product();
+    let offsets = crate::ir::broadcast::offsets(shapes[0], shapes[1], out_shape);
     let (a_len, b_len) = (a.len() / n, b.len() / n);
-    let mut index = vec![0usize; out_shape.len()];
-    for s in 0..n {
-        index.fill(0);
-        let (a, b) = (&a[s * a_len..(s + 1) * a_len], &b[s * b_len..(s + 1) * b_len]);
-        for o in &mut out[s * out_len..(s + 1) * out_len] {
-            let ia: usize = index.iter().zip(&sa).map(|(i, s)| i * s).sum();
-            let ib: usize = index.iter().zip(&sb).map(|(i, s)| i * s).sum();
-            *o = f(a[ia], b[ib]);
-            for ax in (0..index.len()).rev() {
-                index[ax] += 1;
-                if index[ax] < out_shape[ax] {
-                    break;
-                }
-                index[ax] = 0;
-            }
+    for (s, out) in out.chunks_mut(offsets.len()).enumerate() {
+        for (o, &(ia, ib)) in out.iter_mut().zip(&offsets) {
+            *o = f(a[s * a_len + ia], b[s * b_len + ib]);
         }
     }
 }

@@ -120,19 +120,6 @@ fn mul(m: &QMul, x: i8, y: i8, z: [i32; 2], z_out: i32) -> i8 {
     requantize((x as i32 - z[0]) * (y as i32 - z[1]), m.output_multiplier, z_out, m.act_min, m.act_max)
 }
 
-/// Strides of a storage shape broadcast onto `out` (same rank), 0 along broadcast axes.
-fn broadcast_strides(shape: &[usize], out: &[usize]) -> Vec<usize> {
-    let mut strides = vec![0; out.len()];
-    let mut stride = 1;
-    for a in (0..shape.len()).rev() {
-        if shape[a] != 1 {
-            strides[a] = stride;
-        }
-        stride *= shape[a];
-    }
-    strides
-}
-
 /// An elementwise binary op with numpy broadcasting over the storage shapes (inputs of the output's rank).
 fn broadcast(
     ins: &[&[i8]],
@@ -147,39 +134,14 @@ fn broadcast(
         out.iter_mut().zip(a.iter().zip(b)).for_each(|(o, (&x, &y))| *o = f(x, y));
         return;
     }
-    let so = Layout::storage_shape(out_shape);
-    let (sa, sb) = (
-        broadcast_strides(&Layout::storage_shape(shapes[0]), &so),
-        broadcast_strides(&Layout::storage_shape(shapes[1]), &so),
-    );
-    let out_len: usize = so.iter().product();
+    let storage = |s: &[usize]| Layout::storage_shape(s);
+    let offsets = crate::ir::broadcast::offsets(&storage(shapes[0]), &storage(shapes[1]), &storage(out_shape));
     let (a_len, b_len) = (a.len() / n, b.len() / n);
-    let mut index = vec![0usize; so.len()];
-    for s in 0..n {
-        index.fill(0);
-        for o in &mut out[s * out_len..(s + 1) * out_len] {
-            let ia: usize = index.iter().zip(&sa).map(|(i, s)| i * s).sum();
-            let ib: usize = index.iter().zip(&sb).map(|(i, s)| i * s).sum();
+    for (s, out) in out.chunks_mut(offsets.len()).enumerate() {
+        for (o, &(ia, ib)) in out.iter_mut().zip(&offsets) {
             *o = f(a[s * a_len + ia], b[s * b_len + ib]);
-            for ax in (0..index.len()).rev() {
-                index[ax] += 1;
-                if index[ax] < so[ax] {
-                    break;
-                }
-                index[ax] = 0;
-            }
         }
     }
-}
-
-/// Window positions inside the padded input, for count_include_pad (a ceil-mode window hanging past the padding
-/// counts only what is inside it).
-fn padded_count(p: &Pool, oy: usize, ox: usize, h: usize, w: usize) -> i32 {
-    let span = |o: usize, a: usize, len: usize| {
-        let start = o * p.strides[a];
-        (start + p.kernel[a]).min(len + p.pads[a] + p.pads[a + 2]).saturating_sub(start)
-    };
-    (span(oy, 0, h) * span(ox, 1, w)) as i32
 }
 
 fn pool(p: &Pool, max: bool, input: &[i8], in_shape: &[usize], z_in: i32, out_shape: &[usize], out: &mut [i8]) {
@@ -189,30 +151,19 @@ fn pool(p: &Pool, max: bool, input: &[i8], in_shape: &[usize], z_in: i32, out_sh
         for oy in 0..ho {
             for ox in 0..wo {
                 for ch in 0..c {
-                    let (mut acc, mut count) = (if max { -128 } else { 0 }, 0i32);
-                    for ky in 0..p.kernel[0] {
-                        let iy = (oy * p.strides[0] + ky * p.dilations[0]) as isize - p.pads[0] as isize;
-                        if iy < 0 || iy >= h as isize {
-                            continue;
-                        }
-                        for kx in 0..p.kernel[1] {
-                            let ix = (ox * p.strides[1] + kx * p.dilations[1]) as isize - p.pads[1] as isize;
-                            if ix < 0 || ix >= w as isize {
-                                continue;
-                            }
-                            let v = x[(iy as usize * w + ix as usize) * c + ch] as i32;
-                            acc = if max { acc.max(v) } else { acc + v };
-                            count += 1;
-                        }
-                    }
+                    let values = p.window(oy, ox, h, w).map(|(iy, ix)| x[(iy * w + ix) * c + ch] as i32);
                     y[(oy * wo + ox) * c + ch] = if max {
-                        acc as i8
-                    } else if p.count_include_pad {
-                        // Padding holds the real value 0, which is the zero point.
-                        let total = padded_count(p, oy, ox, h, w);
-                        rounded_div(acc + (total - count) * z_in, total.max(1)).clamp(-128, 127) as i8
+                        values.fold(-128, i32::max) as i8
                     } else {
-                        rounded_div(acc, count.max(1)).clamp(-128, 127) as i8
+                        let (sum, count) = values.fold((0, 0), |(s, n), v| (s + v, n + 1));
+                        // With count_include_pad, padding holds the real value 0: the zero point.
+                        let (sum, divisor) = if p.count_include_pad {
+                            let total = p.padded_count(oy, ox, h, w) as i32;
+                            (sum + (total - count) * z_in, total)
+                        } else {
+                            (sum, count)
+                        };
+                        rounded_div(sum, divisor.max(1)).clamp(-128, 127) as i8
                     };
                 }
             }

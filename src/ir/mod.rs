@@ -6,6 +6,7 @@
 //! produces their input. Other nonlinearities stay `Unary` nodes: in integer form they are tables applied to a
 //! quantized tensor, so they need a tensor of their own.
 
+pub mod broadcast;
 mod ops;
 pub mod passes;
 pub mod quant;

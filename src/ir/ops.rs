@@ -141,6 +141,29 @@ pub struct Pool {
     pub count_include_pad: bool,
 }
 
+impl Pool {
+    /// The input positions (y, x) of output (oy, ox)'s window that lie inside an h x w input.
+    pub fn window(&self, oy: usize, ox: usize, h: usize, w: usize) -> impl Iterator<Item = (usize, usize)> + '_ {
+        let at = move |o: usize, k: usize, a: usize, len: usize| {
+            let i = (o * self.strides[a] + k * self.dilations[a]) as isize - self.pads[a] as isize;
+            (0..len as isize).contains(&i).then_some(i as usize)
+        };
+        (0..self.kernel[0])
+            .filter_map(move |ky| at(oy, ky, 0, h))
+            .flat_map(move |iy| (0..self.kernel[1]).filter_map(move |kx| at(ox, kx, 1, w)).map(move |ix| (iy, ix)))
+    }
+
+    /// Window positions inside the padded input (ONNX's count_include_pad divisor; a ceil-mode window hanging
+    /// past the padding counts only what is inside it).
+    pub fn padded_count(&self, oy: usize, ox: usize, h: usize, w: usize) -> usize {
+        let span = |o: usize, a: usize, len: usize| {
+            let start = o * self.strides[a];
+            (start + self.kernel[a]).min(len + self.pads[a] + self.pads[a + 2]).saturating_sub(start)
+        };
+        span(oy, 0, h) * span(ox, 1, w)
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum Op {
     Conv(Conv),

@@ -2,6 +2,9 @@
 //! the SQNR of every layer's output (integer network from the quantized input vs float network from the float
 //! input), so a user sees where accuracy is lost.
 
+mod divergence;
+
+pub use divergence::{output_error, Task};
 use serde::Serialize;
 
 use crate::data::Samples;
@@ -72,10 +75,9 @@ pub fn score(graph: &Graph, qgraph: &QGraph, samples: &Samples) -> Result<Score>
     let quant = interp::dequantize(qgraph, qgraph.output, &interp::run(qgraph, &input, samples.n));
     let len = float.sample_len;
     let agree = float.data.chunks(len).zip(quant.chunks(len)).filter(|(f, q)| argmax(f) == argmax(q)).count();
-    let task = crate::search::Task::of(graph);
     Ok(Score {
         agreement: agree as f64 / samples.n.max(1) as f64,
-        divergence: crate::search::output_error(graph, task, &float.data, &quant),
+        divergence: output_error(graph, Task::of(graph), &float.data, &quant),
     })
 }
 

@@ -15,12 +15,11 @@ use serde::Serialize;
 
 pub use budget::Budget;
 pub use orm::Tap;
-pub use sensitivity::{output_error, Task};
 
 use crate::data::Samples;
 use crate::error::{Error, Result};
 use crate::ir::{Graph, Op};
-use crate::measure::{self, Score};
+use crate::measure::{self, Score, Task};
 use crate::observe::Observations;
 use crate::quantize::pack::weight_bytes;
 use crate::quantize::{quantize, LayerRows, QuantOptions, WeightBits};

@@ -103,3 +103,21 @@ pub fn write_npy(path: &Path, descr: &str, shape: &[usize], data: &[u8]) {
     bytes.extend_from_slice(data);
     std::fs::write(path, bytes).unwrap();
 }
+
+/// ROC AUC of scores against binary labels (1 = positive), ties counted half.
+pub fn auc(scores: &[f64], labels: &[i64]) -> f64 {
+    let (mut pairs, mut wins) = (0.0, 0.0);
+    for (s1, _) in scores.iter().zip(labels).filter(|(_, &y)| y == 1) {
+        for (s0, _) in scores.iter().zip(labels).filter(|(_, &y)| y == 0) {
+            pairs += 1.0;
+            wins += if s1 > s0 {
+                1.0
+            } else if s1 == s0 {
+                0.5
+            } else {
+                0.0
+            };
+        }
+    }
+    wins / pairs
+}
