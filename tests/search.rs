@@ -193,3 +193,44 @@ fn search_prints_the_numbers_behind_the_plan() {
     assert!(json["lp_objective"].as_f64().is_some() && json["layers"][1]["c"].as_f64().is_some());
     std::fs::remove_dir_all(&plots).unwrap();
 }
+
+#[test]
+fn eval_compares_every_allocator_under_one_budget() {
+    let dir = repo().join("examples/digits");
+    let s = |p: &str| dir.join(p).to_str().unwrap().to_string();
+    let (model, calib, test, labels) = (s("model.onnx"), s("calib_x.npy"), s("test_x.npy"), s("test_y.npy"));
+    let args = [
+        "eval",
+        &model,
+        "--calib",
+        &calib,
+        "--test",
+        &test,
+        "--labels",
+        &labels,
+        "--input-scale",
+        "0.0625",
+        "--target",
+        "cortex-m4",
+        "--flash-budget",
+        "62.5%",
+        "--allocator",
+        "all",
+        "--json",
+    ];
+    let (code, out, err) = run(&args);
+    assert_eq!(code, 0, "{err}");
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let rows = json["allocators"].as_array().unwrap();
+    let names: Vec<&str> = rows.iter().map(|r| r["allocator"].as_str().unwrap()).collect();
+    assert_eq!(names, ["sensitivity", "ompq", "size-only", "uniform"]);
+    assert_eq!(rows.iter().filter(|r| r["auto"] == true).count(), 1);
+    let budget = json["budget_bytes"].as_u64().unwrap();
+    assert_eq!(budget, 1784 * 625 / 1000);
+    assert!(rows.iter().all(|r| r["weight_bytes"].as_u64().unwrap() <= budget && r["quant_top1"].as_f64().is_some()));
+    // --bits and a search are exclusive.
+    let mut both = args.to_vec();
+    both.extend(["--bits", "4"]);
+    let (code, _, err) = run(&both);
+    assert_eq!(code, 2, "{err}");
+}
