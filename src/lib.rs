@@ -2,7 +2,9 @@
 //! for the target device. The modules follow the pipeline: import -> (observe -> search -> quantize -> plan ->
 //! emit) -> report; `exec` runs the float IR.
 
+pub mod compile;
 pub mod data;
+pub mod emit;
 pub mod error;
 pub mod exec;
 pub mod import;
@@ -11,8 +13,10 @@ pub mod ir;
 pub mod measure;
 pub mod observe;
 pub mod parallel;
+pub mod plan;
 pub mod quantize;
 pub mod report;
+pub mod run;
 pub mod search;
 pub mod target;
 

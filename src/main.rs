@@ -104,6 +104,51 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Quantizes the model with widths chosen for the target and generates C: DIR/c/ (NAME.h, NAME.c,
+    /// NAME_weights.c and the kernels), DIR/report.txt and DIR/report.json.
+    Compile {
+        model: PathBuf,
+        /// Calibration inputs (required unless the model is the bundled example).
+        #[arg(long)]
+        calib: Option<PathBuf>,
+        #[command(flatten)]
+        bits: BitsArgs,
+        #[command(flatten)]
+        search: SearchArgs,
+        #[command(flatten)]
+        quant: QuantArgs,
+        /// Prefix of the generated files and symbols (a C identifier); default: the model file's stem.
+        #[arg(long)]
+        name: Option<String>,
+        /// The output directory (default: NAME_ompqc).
+        #[arg(short = 'o', long = "output")]
+        output: Option<PathBuf>,
+        #[command(flatten)]
+        model_opts: ModelOpts,
+        #[command(flatten)]
+        input_map: InputMap,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Builds a compiled model with a harness, runs it on inputs and compares every output byte with the
+    /// reference interpreter.
+    Run {
+        /// An `ompqc compile` output directory.
+        dir: PathBuf,
+        /// Where to run: host (the build machine's gcc, under AddressSanitizer and UBSan).
+        #[arg(long, default_value = "host")]
+        target: String,
+        /// Inputs (.npy); default: the calibration data the model was compiled with.
+        #[arg(long)]
+        inputs: Option<PathBuf>,
+        /// Build without the sanitizers (faster).
+        #[arg(long)]
+        no_sanitize: bool,
+        #[command(flatten)]
+        input_map: InputMap,
+        #[arg(long)]
+        json: bool,
+    },
     /// The bundled targets.
     Targets {
         #[arg(long)]
@@ -173,11 +218,22 @@ struct Shape(Vec<usize>);
 
 #[derive(Args)]
 struct InputMap {
-    /// Stored values map to the float input as x * scale + offset.
-    #[arg(long, default_value_t = 1.0)]
-    input_scale: f32,
-    #[arg(long, default_value_t = 0.0, allow_hyphen_values = true)]
-    input_offset: f32,
+    /// Stored values map to the float input as x * scale + offset (default 1).
+    #[arg(long)]
+    input_scale: Option<f32>,
+    /// (default 0)
+    #[arg(long, allow_hyphen_values = true)]
+    input_offset: Option<f32>,
+}
+
+impl InputMap {
+    fn scale(&self) -> f32 {
+        self.input_scale.unwrap_or(1.0)
+    }
+
+    fn offset(&self) -> f32 {
+        self.input_offset.unwrap_or(0.0)
+    }
 }
 
 fn parse_shape(s: &str) -> std::result::Result<Shape, String> {
@@ -238,7 +294,7 @@ fn cmd_predict(
     json: bool,
 ) -> Result<()> {
     let graph = import::load(model, &opts.import_options())?;
-    let samples = load_samples(inputs, graph.input_shape(), map.input_scale, map.input_offset)?;
+    let samples = load_samples(inputs, graph.input_shape(), map.scale(), map.offset())?;
     let labels = labels.map(|l| load_labels(l, samples.n)).transpose()?;
     let predictions = exec::run(&graph, &samples)?.top1();
     let top1 = labels.map(|l| {
@@ -266,7 +322,7 @@ struct Loaded {
 
 fn load_model_and_calib(model: &Path, calib: &Path, opts: &ModelOpts, map: &InputMap) -> Result<Loaded> {
     let graph = import::load(model, &opts.import_options())?;
-    let calib = load_samples(calib, graph.input_shape(), map.input_scale, map.input_offset)?;
+    let calib = load_samples(calib, graph.input_shape(), map.scale(), map.offset())?;
     Ok(Loaded { graph, calib })
 }
 
@@ -313,7 +369,7 @@ fn cmd_eval(
     json: bool,
 ) -> Result<()> {
     let Loaded { graph, calib: calib_set } = load_model_and_calib(model, calib, opts, map)?;
-    let test_set = load_samples(test, graph.input_shape(), map.input_scale, map.input_offset)?;
+    let test_set = load_samples(test, graph.input_shape(), map.scale(), map.offset())?;
     let labels = labels.map(|l| load_labels(l, test_set.n)).transpose()?;
     let observations = observe(&graph, &calib_set, quant.act_range)?;
     let name = model.display().to_string();
@@ -373,6 +429,110 @@ fn cmd_search(
     emit(json, &result, || ompqc::report::search::to_text(&model.display().to_string(), &result))
 }
 
+/// The bundled example's calibration set and input scale, when `model` is the bundled example.
+fn example_calibration(model: &Path, bytes: &[u8]) -> Option<(PathBuf, f32)> {
+    const EXAMPLE: &[u8] = include_bytes!("../examples/digits/model.onnx");
+    let calib = model.parent()?.join("calib_x.npy");
+    (bytes == EXAMPLE && calib.is_file()).then_some((calib, 0.0625))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn cmd_compile(
+    model: &Path,
+    calib: Option<&Path>,
+    bits: &BitsArgs,
+    search_args: &SearchArgs,
+    quant: &QuantArgs,
+    name: Option<&str>,
+    output: Option<&Path>,
+    opts: &ModelOpts,
+    map: &InputMap,
+    json: bool,
+) -> Result<()> {
+    let bytes = std::fs::read(model).map_err(|e| Error::input(format!("{}: cannot read: {e}", model.display())))?;
+    let stem = model.file_stem().map(|s| s.to_string_lossy().replace(['-', '.', ' '], "_")).unwrap_or_default();
+    let name = name.map(str::to_string).unwrap_or(stem);
+    ompqc::emit::check_name(&name)?;
+    let (calib, default_scale) = match (calib, example_calibration(model, &bytes)) {
+        (Some(c), _) => (c.to_path_buf(), 1.0),
+        (None, Some(example)) => example,
+        (None, None) => {
+            return Err(Error::input(format!("{}: --calib is required (calibration inputs)", model.display())))
+        }
+    };
+    let (scale, offset) = (map.input_scale.unwrap_or(default_scale), map.offset());
+    let graph = import::load(model, &opts.import_options())?;
+    let calib_set = load_samples(&calib, graph.input_shape(), scale, offset)?;
+    let observations = observe(&graph, &calib_set, quant.act_range)?;
+    let (widths, allocator, budget_bytes, target_name) = if bits.bits.is_some() || bits.bits_file.is_some() {
+        let per_layer = bits.bits_file.as_deref().map(|f| load_bits_file(f, &graph)).transpose()?.unwrap_or_default();
+        let target = Target::load(&search_args.target)?;
+        (WeightBits { default: bits.bits.unwrap_or(8), per_layer }, None, None, target.name)
+    } else {
+        let (target, budget, wanted, options) = search_args.setup(quant.options(WeightBits::uniform(8)), false)?;
+        let Wanted::One(allocator) = wanted else { unreachable!("compile takes one allocator") };
+        let r = search::search(&graph, &observations, &calib_set, &target, budget, allocator, &options)?;
+        (r.plan().weight_bits(), Some(r.plan().allocator.name().to_string()), Some(r.budget_bytes), target.name)
+    };
+    let provenance = ompqc::emit::Provenance {
+        target: target_name,
+        model_file: model.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default(),
+        model_hash: ompqc::emit::sha256_hex(&bytes),
+    };
+    let origin = ompqc::compile::Origin {
+        allocator,
+        budget_bytes,
+        calibration: calib.display().to_string(),
+        input_scale: scale,
+        input_offset: offset,
+    };
+    let compiled = ompqc::compile::compile(&graph, &observations, &quant.options(widths), &name, &provenance, &origin)?;
+    let dir = output.map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from(format!("{name}_ompqc")));
+    ompqc::emit::write_output_dir(&dir, &compiled.files)?;
+    emit(json, &compiled.report, || format!("{}wrote {}\n", compiled.report.to_text(), dir.display()))
+}
+
+fn cmd_run(
+    dir: &Path,
+    target: &str,
+    inputs: Option<&Path>,
+    no_sanitize: bool,
+    map: &InputMap,
+    json: bool,
+) -> Result<()> {
+    if target != "host" {
+        return Err(Error::input(format!("--target {target}: `run` builds for the host only so far")));
+    }
+    let report_path = dir.join("report.json");
+    let report: ompqc::report::compile::CompileReport = std::fs::read_to_string(&report_path)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .ok_or_else(|| Error::input(format!("{}: not an `ompqc compile` output directory", dir.display())))?;
+    let qgraph = ompqc::run::load_qgraph(dir)?;
+    let inputs = inputs.map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from(&report.calibration));
+    let shape = qgraph.tensor(qgraph.input).shape.clone();
+    let scale = map.input_scale.unwrap_or(report.input_scale);
+    let offset = map.input_offset.unwrap_or(report.input_offset);
+    let samples = load_samples(&inputs, &shape, scale, offset)?;
+    let quantized = ompqc::interp::quantize_input(&qgraph, &samples)?;
+    let result = ompqc::run::run_host(dir, &report.name, &qgraph, &quantized, samples.n, !no_sanitize)?;
+    emit(json, &result, || {
+        format!(
+            "{} inputs on the host: {} ({} mismatched output bytes of {}); {} MACs per inference\n",
+            result.inputs,
+            if result.bit_exact { "bit-exact with the interpreter" } else { "DIFFERENT from the interpreter" },
+            result.mismatched_bytes,
+            result.inputs * qgraph.tensor(qgraph.output).elems(),
+            thousands(result.macs)
+        )
+    })?;
+    if result.bit_exact {
+        Ok(())
+    } else {
+        Err(Error::internal(format!("{} output bytes differ from the interpreter", result.mismatched_bytes)))
+    }
+}
+
 fn cmd_targets(json: bool) -> Result<()> {
     let targets = Target::built_in();
     if json {
@@ -403,6 +563,23 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Search { model, calib, search, quant, plot, model_opts, input_map, json } => {
             cmd_search(&model, &calib, &search, &quant, plot.as_deref(), &model_opts, &input_map, json)
+        }
+        Command::Compile { model, calib, bits, search, quant, name, output, model_opts, input_map, json } => {
+            cmd_compile(
+                &model,
+                calib.as_deref(),
+                &bits,
+                &search,
+                &quant,
+                name.as_deref(),
+                output.as_deref(),
+                &model_opts,
+                &input_map,
+                json,
+            )
+        }
+        Command::Run { dir, target, inputs, no_sanitize, input_map, json } => {
+            cmd_run(&dir, &target, inputs.as_deref(), no_sanitize, &input_map, json)
         }
         Command::Targets { json } => cmd_targets(json),
     }

@@ -130,7 +130,7 @@ impl UnaryFn {
 }
 
 /// A 2-D pooling window (1-D pools use a window of height 1).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Pool {
     pub kernel: [usize; 2],
     pub strides: [usize; 2],

@@ -9,7 +9,7 @@ use crate::quantize::fixed_point::Multiplier;
 use crate::quantize::pack::PackedWeights;
 
 /// real = scale * (q - zero_point), q in [-128, 127].
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct QParams {
     pub scale: f32,
     pub zero_point: i32,
@@ -25,7 +25,7 @@ impl QParams {
     }
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct QTensor {
     pub name: String,
     pub shape: Vec<usize>,
@@ -39,7 +39,7 @@ impl QTensor {
 }
 
 /// Convolution (and per-channel affine, as a 1x1 depthwise convolution).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct QConv {
     /// c_out rows of kernel_h * kernel_w * c_in / groups, ordered [ky][kx][ci].
     pub weights: PackedWeights,
@@ -59,7 +59,7 @@ pub struct QConv {
 }
 
 /// Fully connected over the last axis of a [1, K] tensor.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct QDense {
     /// n_out rows of k.
     pub weights: PackedWeights,
@@ -70,7 +70,7 @@ pub struct QDense {
 }
 
 /// TFLite's int8 ADD: both inputs scaled to a common fixed-point scale after a left shift, summed, requantized.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct QAdd {
     pub left_shift: i32,
     pub input_multipliers: [Multiplier; 2],
@@ -80,14 +80,14 @@ pub struct QAdd {
 }
 
 /// TFLite's int8 MUL: the product of the zero-point-corrected inputs, requantized.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct QMul {
     pub output_multiplier: Multiplier,
     pub act_min: i32,
     pub act_max: i32,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum QOp {
     Conv(QConv),
     Dense(QDense),
@@ -164,7 +164,7 @@ impl QOp {
     }
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct QNode {
     pub name: String,
     pub op: QOp,
@@ -172,7 +172,7 @@ pub struct QNode {
     pub output: TensorId,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct QGraph {
     pub tensors: Vec<QTensor>,
     pub nodes: Vec<QNode>,

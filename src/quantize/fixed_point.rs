@@ -2,7 +2,7 @@
 //! generated Rust) reproduces bit for bit. SPEC.md section 2.
 
 /// A real multiplier M as m0 * 2^(shift - 31) with m0 in [2^30, 2^31) (or 0 for M = 0).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Multiplier {
     pub m0: i32,
     pub shift: i32,

@@ -3,7 +3,7 @@
 //! significant bit first. For b = 8 that is one int8 per byte, for b = 4 the earlier element in the low nibble
 //! (CMSIS-NN's order), for b = 2 element j in bits 2*(j%4)..2*(j%4)+1 of byte j/4.
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PackedWeights {
     pub bits: u8,
     pub rows: usize,

@@ -1,5 +1,6 @@
 //! What ompqc prints: tables for people, JSON for programs.
 
+pub mod compile;
 pub mod eval;
 pub mod inspect;
 pub mod plots;

@@ -1,0 +1,44 @@
+//! Code generation from the integer IR and its memory plan. The text lives in templates/ (askama); this module
+//! computes what goes into it.
+
+pub mod c;
+mod output;
+
+pub use output::write_output_dir;
+
+use crate::error::{Error, Result};
+
+/// What the generated files record about their origin.
+#[derive(Clone, Debug)]
+pub struct Provenance {
+    pub target: String,
+    /// The model's file name (not its path, so that outputs do not depend on where the model lies).
+    pub model_file: String,
+    /// sha256 of the model file, hex.
+    pub model_hash: String,
+}
+
+/// Checks that `name` can prefix C (and Rust) identifiers.
+pub fn check_name(name: &str) -> Result<()> {
+    const C_KEYWORDS: &[&str] = &[
+        "auto", "break", "case", "char", "const", "continue", "default", "do", "double", "else", "enum", "extern",
+        "float", "for", "goto", "if", "inline", "int", "long", "register", "restrict", "return", "short", "signed",
+        "sizeof", "static", "struct", "switch", "typedef", "union", "unsigned", "void", "volatile", "while",
+    ];
+    let mut chars = name.chars();
+    let valid = chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !C_KEYWORDS.contains(&name);
+    if !valid {
+        return Err(Error::input(format!(
+            "--name {name}: not a C identifier (letters, digits and _, not starting with a digit)"
+        )));
+    }
+    Ok(())
+}
+
+/// sha256 of bytes, hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,45 @@
+//! Writing an output directory all at once: into a temporary sibling first, renamed into place when complete, so
+//! a failure never leaves a half-written directory that looks finished.
+
+use std::path::Path;
+
+use crate::error::{Error, Result};
+
+/// The file that marks a directory as ompqc's output (and so replaceable).
+pub const MARKER: &str = "report.json";
+
+/// Writes `files` (relative path, contents) as directory `dir`, replacing an earlier ompqc output there.
+pub fn write_output_dir(dir: &Path, files: &[(String, Vec<u8>)]) -> Result<()> {
+    let at = |e: std::io::Error| Error::input(format!("{}: cannot write the output: {e}", dir.display()));
+    if dir.exists() {
+        let ours = dir.join(MARKER).is_file();
+        let empty = dir.read_dir().map(|mut d| d.next().is_none()).unwrap_or(false);
+        if !ours && !empty {
+            return Err(Error::input(format!(
+                "{}: exists and is not an ompqc output directory (no {MARKER}); refusing to overwrite it",
+                dir.display()
+            )));
+        }
+    }
+    let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
+    let parent = dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let staging = parent.join(format!(".{name}.partial-{}", std::process::id()));
+    let write_all = || -> std::io::Result<()> {
+        std::fs::create_dir_all(&staging)?;
+        for (rel, contents) in files {
+            let path = staging.join(rel);
+            if let Some(p) = path.parent() {
+                std::fs::create_dir_all(p)?;
+            }
+            std::fs::write(path, contents)?;
+        }
+        if dir.exists() {
+            std::fs::remove_dir_all(dir)?;
+        }
+        std::fs::rename(&staging, dir)
+    };
+    write_all().map_err(|e| {
+        let _ = std::fs::remove_dir_all(&staging);
+        at(e)
+    })
+}

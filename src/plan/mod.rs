@@ -1,0 +1,171 @@
+//! The static memory plan: every intermediate tensor (and kernel scratch) gets an offset in one arena. Tensors
+//! that can share storage form one buffer: a reshape that does not move bytes aliases its input, and tables, adds
+//! and multiplies write in place over an input that dies at that step. Buffers are placed by two strategies —
+//! greedy by size and first fit in order of first use — and the smaller arena is kept.
+
+use serde::Serialize;
+
+use crate::ir::quant::{Layout, QGraph, QOp};
+use crate::ir::TensorId;
+
+/// Offsets are multiples of this (word-aligned loads in kernels).
+pub const ALIGN: usize = 4;
+
+/// Where a tensor lives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Place {
+    /// The caller's input buffer (read only).
+    Input,
+    /// The caller's output buffer.
+    Output,
+    /// At this offset in the arena.
+    Arena(usize),
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct MemoryPlan {
+    /// Per tensor.
+    pub places: Vec<Place>,
+    /// Per node: the offset of its scratch in the arena, when it needs any.
+    pub scratch: Vec<Option<usize>>,
+    pub arena_bytes: usize,
+    /// The largest sum of the bytes of buffers live at one step: no plan without more sharing can be smaller.
+    pub peak_live_bytes: usize,
+    pub strategy: &'static str,
+}
+
+/// Whether a reshape between these logical shapes leaves the bytes where they are in channels-last storage.
+pub fn reshape_is_free(from: &[usize], to: &[usize]) -> bool {
+    let identity = |s: &[usize]| Layout::storage_to_logical(s).iter().enumerate().all(|(i, &l)| i == l);
+    identity(from) && identity(to)
+}
+
+/// Scratch bytes a kernel needs: softmax keeps the exponentials of one slice.
+pub fn scratch_bytes(graph: &QGraph, ix: usize) -> usize {
+    let node = &graph.nodes[ix];
+    match &node.op {
+        QOp::Softmax { axis, .. } => 4 * graph.tensor(node.inputs[0]).shape[*axis],
+        _ => 0,
+    }
+}
+
+/// A set of tensors sharing storage (or one kernel's scratch), with its lifetime in steps.
+#[derive(Clone, Debug)]
+struct Buffer {
+    size: usize,
+    first: usize,
+    last: usize,
+    external: Option<Place>,
+}
+
+fn aligned(n: usize) -> usize {
+    n.div_ceil(ALIGN) * ALIGN
+}
+
+pub fn plan(graph: &QGraph) -> MemoryPlan {
+    let n_nodes = graph.nodes.len();
+    // Step 0 is the input; node i runs at step i + 1.
+    let mut last_use = vec![0usize; graph.tensors.len()];
+    for (ix, node) in graph.nodes.iter().enumerate() {
+        node.inputs.iter().for_each(|&t| last_use[t] = ix + 1);
+    }
+    last_use[graph.output] = n_nodes + 1;
+    let mut buffer_of: Vec<usize> = vec![usize::MAX; graph.tensors.len()];
+    let mut buffers: Vec<Buffer> = Vec::new();
+    fn new_buffer(buffers: &mut Vec<Buffer>, size: usize, first: usize, last: usize) -> usize {
+        buffers.push(Buffer { size, first, last, external: None });
+        buffers.len() - 1
+    }
+    buffer_of[graph.input] = new_buffer(&mut buffers, graph.tensor(graph.input).elems(), 0, last_use[graph.input]);
+    let mut scratch_buffers = vec![None; n_nodes];
+    for (ix, node) in graph.nodes.iter().enumerate() {
+        let step = ix + 1;
+        let out = node.output;
+        let size = graph.tensor(out).elems();
+        let shares = shared_input(graph, ix).map(|t| buffer_of[t]).filter(|&b| {
+            let in_place = !matches!(node.op, QOp::Reshape);
+            // Writing over an input needs that input's buffer to die here and not to be the caller's input.
+            !in_place || (buffers[b].last == step && buffer_of[graph.input] != b)
+        });
+        buffer_of[out] = match shares {
+            Some(b) => {
+                buffers[b].last = buffers[b].last.max(last_use[out]);
+                b
+            }
+            None => new_buffer(&mut buffers, size, step, last_use[out]),
+        };
+        let scratch = scratch_bytes(graph, ix);
+        if scratch > 0 {
+            scratch_buffers[ix] = Some(new_buffer(&mut buffers, scratch, step, step));
+        }
+    }
+    buffers[buffer_of[graph.input]].external = Some(Place::Input);
+    buffers[buffer_of[graph.output]].external = Some(Place::Output);
+
+    let internal: Vec<usize> = (0..buffers.len()).filter(|&b| buffers[b].external.is_none()).collect();
+    let peak_live_bytes = (0..=n_nodes + 1)
+        .map(|s| {
+            internal.iter().filter(|&&b| buffers[b].first <= s && s <= buffers[b].last).map(|&b| buffers[b].size).sum()
+        })
+        .max()
+        .unwrap_or(0);
+    let by_size = {
+        let mut order = internal.clone();
+        order.sort_by_key(|&b| (std::cmp::Reverse(buffers[b].size), buffers[b].first, b));
+        place(&buffers, &order)
+    };
+    let by_first_use = {
+        let mut order = internal.clone();
+        order.sort_by_key(|&b| (buffers[b].first, std::cmp::Reverse(buffers[b].size), b));
+        place(&buffers, &order)
+    };
+    let ((offsets, arena_bytes), strategy) =
+        if by_first_use.1 < by_size.1 { (by_first_use, "first fit by first use") } else { (by_size, "greedy by size") };
+    let place_of = |b: usize| buffers[b].external.unwrap_or_else(|| Place::Arena(offsets[b]));
+    MemoryPlan {
+        places: buffer_of.iter().map(|&b| place_of(b)).collect(),
+        scratch: scratch_buffers.iter().map(|b| b.map(|b| offsets[b])).collect(),
+        arena_bytes,
+        peak_live_bytes,
+        strategy,
+    }
+}
+
+/// The input tensor whose storage node `ix`'s output may take over: a reshape that moves no bytes aliases its
+/// input; an elementwise op of equal input and output shapes may overwrite its first such input.
+fn shared_input(graph: &QGraph, ix: usize) -> Option<TensorId> {
+    let node = &graph.nodes[ix];
+    let out_shape = &graph.tensor(node.output).shape;
+    match node.op {
+        QOp::Reshape if reshape_is_free(&graph.tensor(node.inputs[0]).shape, out_shape) => Some(node.inputs[0]),
+        QOp::Table(_) | QOp::Add(_) | QOp::Mul(_) => {
+            node.inputs.iter().copied().find(|&t| graph.tensor(t).shape == *out_shape)
+        }
+        _ => None,
+    }
+}
+
+/// Places buffers in `order`, each at the lowest aligned offset clear of every placed buffer alive at the same
+/// time. Returns offsets (by buffer index) and the arena size.
+fn place(buffers: &[Buffer], order: &[usize]) -> (Vec<usize>, usize) {
+    let mut offsets = vec![0usize; buffers.len()];
+    let mut placed: Vec<usize> = Vec::new();
+    let mut arena = 0;
+    for &b in order {
+        let overlaps = |o: usize| buffers[o].first <= buffers[b].last && buffers[b].first <= buffers[o].last;
+        let mut busy: Vec<(usize, usize)> =
+            placed.iter().filter(|&&o| overlaps(o)).map(|&o| (offsets[o], offsets[o] + buffers[o].size)).collect();
+        busy.sort_unstable();
+        let mut at = 0;
+        for (start, end) in busy {
+            if at + buffers[b].size <= start {
+                break;
+            }
+            at = at.max(aligned(end));
+        }
+        offsets[b] = at;
+        arena = arena.max(at + buffers[b].size);
+        placed.push(b);
+    }
+    (offsets, aligned(arena))
+}

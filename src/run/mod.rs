@@ -1,0 +1,128 @@
+//! Running generated code and comparing every output byte with the reference interpreter. The host harness builds
+//! the generated C with the host's gcc (`CC` overrides it) under AddressSanitizer and UndefinedBehaviorSanitizer.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use askama::Template;
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::interp;
+use crate::ir::quant::QGraph;
+
+/// The integer model an output directory was compiled from, kept beside the code.
+pub const QGRAPH_FILE: &str = "model.qgraph.json";
+
+#[derive(Template)]
+#[template(path = "c/harness.c.txt", escape = "none")]
+struct Harness<'a> {
+    version: &'a str,
+    name: &'a str,
+    guard: &'a str,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct RunResult {
+    pub target: String,
+    pub inputs: usize,
+    pub mismatched_bytes: usize,
+    pub bit_exact: bool,
+    /// (input, byte) of the first difference.
+    pub first_mismatch: Option<(usize, usize)>,
+    pub macs: u64,
+}
+
+pub fn load_qgraph(dir: &Path) -> Result<QGraph> {
+    let path = dir.join(QGRAPH_FILE);
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        Error::input(format!("{}: cannot read ({e}); is this an `ompqc compile` output?", path.display()))
+    })?;
+    serde_json::from_str(&text).map_err(|e| Error::input(format!("{}: not a compiled model ({e})", path.display())))
+}
+
+/// The C compiler for host builds.
+fn host_cc() -> String {
+    std::env::var("CC").ok().filter(|c| !c.is_empty()).unwrap_or_else(|| "gcc".into())
+}
+
+/// Flags every host build of generated code uses: the code must be warning-free C99.
+pub const STRICT_FLAGS: &[&str] = &["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic"];
+
+/// Builds the C in `c_dir` (model `name`) with the harness into `build`, returns the executable.
+fn build_host(c_dir: &Path, name: &str, build: &Path, sanitize: bool) -> Result<PathBuf> {
+    let harness = Harness { version: env!("CARGO_PKG_VERSION"), name, guard: &name.to_ascii_uppercase() }
+        .render()
+        .map_err(|e| Error::internal(format!("rendering the harness: {e}")))?;
+    let harness_path = build.join("harness.c");
+    std::fs::write(&harness_path, harness).map_err(|e| Error::internal(format!("{}: {e}", harness_path.display())))?;
+    let exe = build.join("harness");
+    let mut sources: Vec<PathBuf> = std::fs::read_dir(c_dir)
+        .map_err(|e| Error::input(format!("{}: {e}", c_dir.display())))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "c"))
+        .collect();
+    sources.sort();
+    let cc = host_cc();
+    let mut cmd = Command::new(&cc);
+    cmd.args(STRICT_FLAGS).args(["-O1", "-g"]);
+    if sanitize {
+        cmd.args(["-fsanitize=address,undefined", "-fno-sanitize-recover=all"]);
+    }
+    cmd.arg("-I").arg(c_dir).args(&sources).arg(&harness_path).arg("-o").arg(&exe);
+    let out = cmd
+        .output()
+        .map_err(|e| Error::input(format!("cannot run the host C compiler '{cc}' ({e}); install gcc or set CC")))?;
+    if !out.status.success() {
+        let log = String::from_utf8_lossy(&out.stderr);
+        let first = log.lines().find(|l| l.contains("error")).unwrap_or(log.lines().next().unwrap_or(""));
+        return Err(Error::internal(format!("the generated C does not compile with {cc}: {first}")));
+    }
+    Ok(exe)
+}
+
+/// Builds the generated C of `dir`, runs it on `input` (quantized, `n` samples in storage order) and compares every
+/// output byte with the interpreter.
+pub fn run_host(dir: &Path, name: &str, graph: &QGraph, input: &[i8], n: usize, sanitize: bool) -> Result<RunResult> {
+    let build = std::env::temp_dir().join(format!("ompqc-run-{}-{}", std::process::id(), unique()));
+    std::fs::create_dir_all(&build).map_err(|e| Error::internal(format!("{}: {e}", build.display())))?;
+    let result = (|| {
+        let exe = build_host(&dir.join("c"), name, &build, sanitize)?;
+        let (inputs, outputs) = (build.join("inputs.bin"), build.join("outputs.bin"));
+        let bytes: Vec<u8> = input.iter().map(|&v| v as u8).collect();
+        std::fs::write(&inputs, bytes).map_err(|e| Error::internal(format!("{}: {e}", inputs.display())))?;
+        let out = Command::new(&exe)
+            .arg(&inputs)
+            .arg(&outputs)
+            .arg(n.to_string())
+            .output()
+            .map_err(|e| Error::internal(format!("running the harness: {e}")))?;
+        if !out.status.success() {
+            let log = String::from_utf8_lossy(&out.stderr);
+            let first = log.lines().find(|l| l.contains("ERROR") || l.contains("runtime error")).unwrap_or("");
+            return Err(Error::internal(format!("the generated code failed on the host ({}): {first}", out.status)));
+        }
+        let got = std::fs::read(&outputs).map_err(|e| Error::internal(format!("{}: {e}", outputs.display())))?;
+        let expected: Vec<u8> = interp::run(graph, input, n).into_iter().map(|v| v as u8).collect();
+        let len = graph.tensor(graph.output).elems().max(1);
+        let mismatched = got.iter().zip(&expected).filter(|(a, b)| a != b).count() + got.len().abs_diff(expected.len());
+        let first = got.iter().zip(&expected).position(|(a, b)| a != b).map(|i| (i / len, i % len));
+        let macs = crate::report::compile::qgraph_macs(graph);
+        Ok(RunResult {
+            target: "host".into(),
+            inputs: n,
+            mismatched_bytes: mismatched,
+            bit_exact: mismatched == 0,
+            first_mismatch: first,
+            macs,
+        })
+    })();
+    let _ = std::fs::remove_dir_all(&build);
+    result
+}
+
+fn unique() -> usize {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}

@@ -1,0 +1,325 @@
+//! Generated C: warning-free C99, clean under AddressSanitizer and UBSan, and equal to the reference interpreter on
+//! every test input, byte for byte, for every model with test data at 8, 4 and 2 bits and at an `ompq` plan at 50%
+//! of the 8-bit weights. Also: the arena against the peak of live tensors, the weight bytes in the object file,
+//! byte-identical outputs across runs, and clean errors.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{eval_dir, input_map, meta, ompqc, repo};
+use ompqc::compile::{compile, Compilation, Origin};
+use ompqc::data::{load_samples, Samples};
+use ompqc::emit::{sha256_hex, write_output_dir, Provenance};
+use ompqc::import::{self, ImportOptions};
+use ompqc::interp;
+use ompqc::ir::Graph;
+use ompqc::observe::{observe, Observations, RangeMethod};
+use ompqc::quantize::{QuantOptions, WeightBits};
+use ompqc::run::run_host;
+use ompqc::search::{search, Allocator, Budget, SearchOptions};
+use ompqc::target::Target;
+
+struct Model {
+    file: PathBuf,
+    graph: Graph,
+    obs: Observations,
+    calib: Samples,
+    test: Samples,
+}
+
+fn load(file: &Path, test: Samples) -> Model {
+    let dir = file.parent().unwrap();
+    let graph = import::load(file, &ImportOptions::default()).unwrap();
+    let (scale, offset) = input_map(&meta(dir));
+    let calib = load_samples(&dir.join("calib_x.npy"), graph.input_shape(), scale, offset).unwrap();
+    let obs = observe(&graph, &calib, RangeMethod::MinMax).unwrap();
+    Model { file: file.to_path_buf(), graph, obs, calib, test }
+}
+
+fn test_set(dir: &Path, graph_shape: &[usize]) -> Samples {
+    let (scale, offset) = input_map(&meta(dir));
+    load_samples(&dir.join("test_x.npy"), graph_shape, scale, offset).unwrap()
+}
+
+fn compile_with(m: &Model, bits: WeightBits, name: &str) -> Compilation {
+    let provenance = Provenance {
+        target: "host".into(),
+        model_file: m.file.file_name().unwrap().to_string_lossy().into(),
+        model_hash: sha256_hex(&std::fs::read(&m.file).unwrap()),
+    };
+    let options = QuantOptions { bits, ..QuantOptions::default() };
+    compile(&m.graph, &m.obs, &options, name, &provenance, &Origin::default()).unwrap()
+}
+
+fn temp(tag: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("ompqc-emit-{}-{tag}", std::process::id()))
+}
+
+/// Compiles at 8, 4 and 2 bits and at an ompq plan at 50%, runs every test input under the sanitizers and
+/// compares with the interpreter. Returns the 8-bit compilation.
+fn bit_exact_everywhere(label: &str, m: &Model) -> Compilation {
+    let target = Target::load("host").unwrap();
+    let ompq = search(
+        &m.graph,
+        &m.obs,
+        &m.calib,
+        &target,
+        Some(Budget::Percent(50.0)),
+        Allocator::Ompq,
+        &SearchOptions::default(),
+    )
+    .unwrap()
+    .plan()
+    .weight_bits();
+    let mut eight = None;
+    for (tag, bits) in [
+        ("w8", WeightBits::uniform(8)),
+        ("w4", WeightBits::uniform(4)),
+        ("w2", WeightBits::uniform(2)),
+        ("ompq50", ompq),
+    ] {
+        let compiled = compile_with(m, bits, "net");
+        let dir = temp(&format!("{label}-{tag}"));
+        write_output_dir(&dir, &compiled.files).unwrap();
+        let input = interp::quantize_input(&compiled.qgraph, &m.test).unwrap();
+        let r = run_host(&dir, "net", &compiled.qgraph, &input, m.test.n, true).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        eprintln!(
+            "{label} {tag}: {} inputs, {} mismatched bytes; weights {} B, arena {} B (peak live {} B, {})",
+            r.inputs,
+            r.mismatched_bytes,
+            compiled.report.weight_bytes,
+            compiled.plan.arena_bytes,
+            compiled.plan.peak_live_bytes,
+            compiled.plan.strategy
+        );
+        assert!(r.bit_exact && r.inputs == m.test.n, "{label} {tag}: first mismatch at {:?}", r.first_mismatch);
+        if tag == "w8" {
+            eight = Some(compiled);
+        }
+    }
+    eight.unwrap()
+}
+
+fn eval_model(folder: &str) -> Option<Model> {
+    let dir = eval_dir(folder)?.join(folder);
+    let graph = import::load(&dir.join("model.onnx"), &ImportOptions::default()).unwrap();
+    let test = test_set(&dir, graph.input_shape());
+    Some(load(&dir.join("model.onnx"), test))
+}
+
+fn mlperf(folder: &str) {
+    let Some(m) = eval_model(folder) else { return };
+    let c = bit_exact_everywhere(folder, &m);
+    let ratio = c.plan.arena_bytes as f64 / c.plan.peak_live_bytes as f64;
+    eprintln!("{folder}: arena {} B, peak live {} B, ratio {ratio:.3}", c.plan.arena_bytes, c.plan.peak_live_bytes);
+    assert!(
+        ratio <= 1.10,
+        "{folder}: arena {} is more than 1.10 x the peak of live tensors {}",
+        c.plan.arena_bytes,
+        c.plan.peak_live_bytes
+    );
+}
+
+#[test]
+fn resnet8_c_is_bit_exact() {
+    mlperf("mlperf_tiny_resnet8_cifar10");
+}
+
+#[test]
+fn dscnn_c_is_bit_exact() {
+    mlperf("mlperf_tiny_dscnn_kws");
+}
+
+#[test]
+fn vww_c_is_bit_exact() {
+    mlperf("mlperf_tiny_mobilenetv1_vww");
+}
+
+#[test]
+fn fc_autoencoder_c_is_bit_exact() {
+    let folder = "mlperf_tiny_fc_autoencoder_ad";
+    let Some(dir) = eval_dir(folder).map(|d| d.join(folder)) else { return };
+    let bytes = std::fs::read(dir.join("test_x.npy")).unwrap();
+    let files = npyz::NpyFile::new(&bytes[..]).unwrap().into_vec::<f32>().unwrap();
+    // The model sees 640-value windows every 128 values: every window of every test file.
+    let mut data = Vec::new();
+    for file in files.chunks(25600) {
+        (0..196).for_each(|w| data.extend_from_slice(&file[w * 128..w * 128 + 640]));
+    }
+    let test = Samples { n: data.len() / 640, sample_shape: vec![1, 640], data };
+    let m = load(&dir.join("model.onnx"), test);
+    let c = bit_exact_everywhere(folder, &m);
+    assert!(c.plan.arena_bytes as f64 <= 1.10 * c.plan.peak_live_bytes as f64);
+}
+
+#[test]
+fn small_models_c_is_bit_exact() {
+    for folder in ["mnist_lenet5", "digits_lenet_cnn", "digits_mlp", "digits_mobilenet_ds_residual"] {
+        if let Some(m) = eval_model(folder) {
+            bit_exact_everywhere(folder, &m);
+        }
+    }
+}
+
+fn example() -> Model {
+    let dir = repo().join("examples/digits");
+    let graph = import::load(&dir.join("model.onnx"), &ImportOptions::default()).unwrap();
+    let test = test_set(&dir, graph.input_shape());
+    load(&dir.join("model.onnx"), test)
+}
+
+#[test]
+fn example_c_is_bit_exact_and_its_object_holds_the_packed_weights() {
+    let m = example();
+    bit_exact_everywhere("example", &m);
+    // The packed bytes in the compiled object are the bytes the search counted.
+    let compiled = compile_with(
+        &m,
+        WeightBits { default: 4, per_layer: [("conv1".to_string(), 8), ("fc".into(), 2)].into() },
+        "net",
+    );
+    let dir = temp("object");
+    write_output_dir(&dir, &compiled.files).unwrap();
+    let object = dir.join("net_weights.o");
+    let status = std::process::Command::new("gcc")
+        .args(["-std=c99", "-O2", "-c"])
+        .arg(dir.join("c/net_weights.c"))
+        .arg("-o")
+        .arg(&object)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    use object::{Object, ObjectSymbol};
+    let data = std::fs::read(&object).unwrap();
+    let file = object::File::parse(&*data).unwrap();
+    let in_object: u64 =
+        file.symbols().filter(|s| s.name().is_ok_and(|n| n.ends_with("_weights"))).map(|s| s.size()).sum();
+    let search_counted: usize = m
+        .graph
+        .nodes
+        .iter()
+        .filter_map(|n| ompqc::quantize::LayerRows::of(&n.op).map(|r| (n.name.clone(), r)))
+        .map(|(name, r)| {
+            let bits = match name.as_str() {
+                "conv1" => 8,
+                "fc" => 2,
+                _ => 4,
+            };
+            ompqc::quantize::pack::weight_bytes(r.rows, r.k, bits)
+        })
+        .sum();
+    assert_eq!(in_object as usize, search_counted);
+    assert_eq!(compiled.report.weight_bytes, search_counted);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn outputs_are_byte_identical_and_record_their_origin() {
+    let model = repo().join("examples/digits/model.onnx");
+    let run = |dir: &Path| {
+        let out = ompqc()
+            .arg("compile")
+            .arg(&model)
+            .args(["--target", "cortex-m4", "--flash-budget", "60%", "--name", "digits", "-o"])
+            .arg(dir)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    };
+    let (a, b) = (temp("det-a"), temp("det-b"));
+    run(&a);
+    run(&b);
+    let mut files: Vec<PathBuf> = walk(&a);
+    files.sort();
+    assert!(files.len() >= 8, "{files:?}");
+    for f in &files {
+        let rel = f.strip_prefix(&a).unwrap();
+        assert!(std::fs::read(f).unwrap() == std::fs::read(b.join(rel)).unwrap(), "{} differs", rel.display());
+    }
+    let header = std::fs::read_to_string(a.join("c/digits.h")).unwrap();
+    let hash = sha256_hex(&std::fs::read(&model).unwrap());
+    let version = format!("ompqc {}", env!("CARGO_PKG_VERSION"));
+    for needle in [version.as_str(), "cortex-m4", hash.as_str(), "conv1: 8 bits", "DIGITS_ARENA_SIZE"] {
+        assert!(header.contains(needle), "header lacks {needle}:\n{header}");
+    }
+    let run_out = ompqc().arg("run").arg(&a).args(["--json"]).output().unwrap();
+    assert!(run_out.status.success(), "{}", String::from_utf8_lossy(&run_out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&run_out.stdout).unwrap();
+    assert_eq!(
+        (json["bit_exact"].as_bool(), json["mismatched_bytes"].as_u64(), json["inputs"].as_u64()),
+        (Some(true), Some(0), Some(64))
+    );
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(a.join("report.json")).unwrap()).unwrap();
+    for field in ["target", "weight_bytes", "arena_bytes", "peak_live_bytes", "macs", "layers"] {
+        assert!(report.get(field).is_some(), "report.json lacks {field}");
+    }
+    assert_eq!(report["layers"][0]["name"], "conv1");
+    for d in [a, b] {
+        std::fs::remove_dir_all(d).unwrap();
+    }
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+#[test]
+fn bad_compile_requests_are_clean_errors() {
+    let model = repo().join("examples/digits/model.onnx");
+    let compile = |extra: &[&str]| {
+        let out = ompqc().arg("compile").arg(&model).args(extra).output().unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let blocker = temp("blocker");
+    std::fs::write(&blocker, "a file, not a directory").unwrap();
+    let under_file = blocker.join("out");
+    let (code, err) = compile(&["-o", under_file.to_str().unwrap()]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("cannot write") && err.trim_end().lines().count() == 1, "{err}");
+    assert!(!under_file.exists());
+    let parent = std::env::temp_dir();
+    let leftovers = std::fs::read_dir(&parent)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains(&format!("partial-{}", std::process::id())))
+        .count();
+    assert_eq!(leftovers, 0, "a partial output directory was left behind");
+    std::fs::remove_file(&blocker).unwrap();
+
+    let out = temp("badname");
+    for name in ["9lives", "my-model", "int", ""] {
+        let (code, err) = compile(&["--name", name, "-o", out.to_str().unwrap()]);
+        assert_eq!(code, Some(2), "{name}: {err}");
+        assert!(err.contains("not a C identifier"), "{err}");
+        assert!(!out.exists());
+    }
+    // A width the C kernels do not pack.
+    let (code, err) = compile(&["--bits", "3", "-o", out.to_str().unwrap()]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("2-, 4- and 8-bit"), "{err}");
+    assert!(!out.exists());
+    // A directory that is not ompqc's is not overwritten.
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("notes.txt"), "mine").unwrap();
+    let (code, err) = compile(&["-o", out.to_str().unwrap()]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("refusing to overwrite"), "{err}");
+    assert_eq!(std::fs::read_to_string(out.join("notes.txt")).unwrap(), "mine");
+    std::fs::remove_dir_all(&out).unwrap();
+    // Another model needs its calibration data.
+    let other = repo().join("tests/models/conv1d.onnx");
+    let out2 = ompqc().arg("compile").arg(&other).output().unwrap();
+    assert_eq!(out2.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out2.stderr).contains("--calib is required"));
+}
