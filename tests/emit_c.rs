@@ -60,18 +60,13 @@ fn temp(tag: &str) -> PathBuf {
 /// compares with the interpreter. Returns the 8-bit compilation.
 fn bit_exact_everywhere(label: &str, m: &Model) -> Compilation {
     let target = Target::load("host").unwrap();
-    let ompq = search(
-        &m.graph,
-        &m.obs,
-        &m.calib,
-        &target,
-        Some(Budget::Percent(50.0)),
-        Allocator::Ompq,
-        &SearchOptions::default(),
-    )
-    .unwrap()
-    .plan()
-    .weight_bits();
+    // With the first and last layers at 8 bits, 50% is out of reach for models whose first layer is most of the
+    // weights (the digits MLP): search those without pins.
+    let ompq_at = |options: &SearchOptions| {
+        search(&m.graph, &m.obs, &m.calib, &target, Some(Budget::Percent(50.0)), Allocator::Ompq, options)
+    };
+    let unpinned = SearchOptions { pins: "none".parse().unwrap(), ..SearchOptions::default() };
+    let ompq = ompq_at(&SearchOptions::default()).or_else(|_| ompq_at(&unpinned)).unwrap().plan().weight_bits();
     let mut eight = None;
     for (tag, bits) in [
         ("w8", WeightBits::uniform(8)),

@@ -68,28 +68,33 @@ fn conv(
     let k = kh * kw * cin_g;
     for_each_sample(out, n, |s, y| {
         let x: Vec<i32> = input[s * h * w * ci..(s + 1) * h * w * ci].iter().map(|&v| v as i32 - z_in).collect();
+        let mut acc = vec![0i32; co];
         for oy in 0..ho {
             for ox in 0..wo {
-                for oc in 0..co {
-                    let g = oc / cout_g;
-                    let row = &weights[oc * k..(oc + 1) * k];
-                    let mut acc = c.bias[oc];
-                    for ky in 0..kh {
-                        let iy = (oy * c.strides[0] + ky * c.dilations[0]) as isize - c.pads[0] as isize;
-                        if iy < 0 || iy >= h as isize {
+                acc.copy_from_slice(&c.bias);
+                // Integer sums do not depend on their order (the overflow proof bounds every partial sum), so the
+                // window is walked once per pixel for all output channels.
+                for ky in 0..kh {
+                    let iy = (oy * c.strides[0] + ky * c.dilations[0]) as isize - c.pads[0] as isize;
+                    if iy < 0 || iy >= h as isize {
+                        continue;
+                    }
+                    for kx in 0..kw {
+                        let ix = (ox * c.strides[1] + kx * c.dilations[1]) as isize - c.pads[1] as isize;
+                        if ix < 0 || ix >= w as isize {
                             continue;
                         }
-                        for kx in 0..kw {
-                            let ix = (ox * c.strides[1] + kx * c.dilations[1]) as isize - c.pads[1] as isize;
-                            if ix < 0 || ix >= w as isize {
-                                continue;
-                            }
-                            let xs = &x[(iy as usize * w + ix as usize) * ci + g * cin_g..][..cin_g];
-                            let ws = &row[(ky * kw + kx) * cin_g..][..cin_g];
-                            acc += xs.iter().zip(ws).map(|(a, b)| a * b).sum::<i32>();
+                        let pixel = &x[(iy as usize * w + ix as usize) * ci..][..ci];
+                        let tap = (ky * kw + kx) * cin_g;
+                        for (oc, a) in acc.iter_mut().enumerate() {
+                            let xs = &pixel[(oc / cout_g) * cin_g..][..cin_g];
+                            let ws = &weights[oc * k + tap..][..cin_g];
+                            *a += xs.iter().zip(ws).map(|(a, b)| a * b).sum::<i32>();
                         }
                     }
-                    y[(oy * wo + ox) * co + oc] = requantize(acc, c.multipliers[oc], z_out, c.act_min, c.act_max);
+                }
+                for (oc, &a) in acc.iter().enumerate() {
+                    y[(oy * wo + ox) * co + oc] = requantize(a, c.multipliers[oc], z_out, c.act_min, c.act_max);
                 }
             }
         }

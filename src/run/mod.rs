@@ -65,7 +65,7 @@ fn build_host(c_dir: &Path, name: &str, build: &Path, sanitize: bool) -> Result<
     sources.sort();
     let cc = host_cc();
     let mut cmd = Command::new(&cc);
-    cmd.args(STRICT_FLAGS).args(["-O1", "-g"]);
+    cmd.args(STRICT_FLAGS).args(["-O2", "-g"]);
     if sanitize {
         cmd.args(["-fsanitize=address,undefined", "-fno-sanitize-recover=all"]);
     }
