@@ -312,6 +312,21 @@ fn bad_compile_requests_are_clean_errors() {
     assert!(err.contains("refusing to overwrite"), "{err}");
     assert_eq!(std::fs::read_to_string(out.join("notes.txt")).unwrap(), "mine");
     std::fs::remove_dir_all(&out).unwrap();
+    // An op the C emitter has no kernel for: a reshape between two channels-last layouts.
+    let reshape = repo().join("tests/models/reshape_4d.onnx");
+    let calib = temp("reshape_calib.npy");
+    common::write_npy(&calib, "<f4", &[4, 2, 4, 4], &[0u8; 4 * 32 * 4]);
+    let out3 = ompqc()
+        .arg("compile")
+        .arg(&reshape)
+        .args(["--calib", calib.to_str().unwrap(), "--bits", "8", "-o", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out3.stderr);
+    assert_eq!(out3.status.code(), Some(2), "{err}");
+    assert!(err.contains("reshape_") && err.contains("C emitter"), "{err}");
+    assert!(!out.exists());
+    std::fs::remove_file(&calib).unwrap();
     // Another model needs its calibration data.
     let other = repo().join("tests/models/conv1d.onnx");
     let out2 = ompqc().arg("compile").arg(&other).output().unwrap();

@@ -163,7 +163,17 @@ def unsupported_ops():
     m.save(x, [1, 48])
 
 
+def reshape_4d():
+    """A reshape between two 4-D shapes with several channels and pixels: the interpreter runs it, the C emitter
+    has no kernel for it yet."""
+    m = Model("reshape_4d", [1, 2, 4, 4])
+    x = m.op("Conv", ["input", m.w(4, 2, 1, 1), m.w(4)])
+    x = m.op("Reshape", [x, m.const([1, 8, 2, 4], np.int64)])
+    x = m.op("Conv", [x, m.w(3, 8, 1, 1), m.w(3)])
+    m.save(x, [1, 3, 2, 4])
+
+
 for make in [conv_variants, conv1d, batchnorm_affine, activations, pools, pad_se_hardswish, dynamic_batch,
-             dynamic_spatial, unsupported_ops]:
+             dynamic_spatial, unsupported_ops, reshape_4d]:
     make()
 print("wrote", sorted(f for f in os.listdir(HERE) if f.endswith(".onnx")))
