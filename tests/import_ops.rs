@@ -34,9 +34,9 @@ fn convolutions_of_every_form_match_tract() {
     assert_eq!(kinds(&g), ["Conv", "GroupConv", "DepthwiseConv", "Conv", "Conv", "Conv", "Unary"]);
     let Op::Conv(c) = &g.nodes[3].op else { panic!() };
     // SAME_UPPER with stride 2 on a 2x3 kernel: the extra pad goes at the end.
-    assert_eq!(c.pads, [0, 1, 1, 1]);
+    assert_eq!(c.window.pads, [0, 1, 1, 1]);
     let Op::Conv(c) = &g.nodes[4].op else { panic!() };
-    assert_eq!(c.pads, [1, 1, 0, 0], "SAME_LOWER puts the extra pad first");
+    assert_eq!(c.window.pads, [1, 1, 0, 0], "SAME_LOWER puts the extra pad first");
 }
 
 #[test]
@@ -44,7 +44,10 @@ fn one_dimensional_convolutions_match_tract() {
     let g = check_against_tract("conv1d", ImportOptions::default());
     assert_eq!(kinds(&g), ["Conv", "DepthwiseConv", "MaxPool", "Conv", "Unary"]);
     let Op::Conv(c) = &g.nodes[0].op else { panic!() };
-    assert_eq!((c.kernel, c.strides, c.pads, c.act), ([1, 5], [1, 2], [0, 2, 0, 2], ompqc::ir::Clamp::RELU));
+    assert_eq!(
+        (c.window.kernel, c.window.strides, c.window.pads, c.act),
+        ([1, 5], [1, 2], [0, 2, 0, 2], ompqc::ir::Clamp::RELU)
+    );
 }
 
 #[test]
@@ -81,7 +84,7 @@ fn pads_fold_hard_swish_fuses_and_squeeze_excite_multiplies() {
         "{g:#?}"
     );
     let Op::Conv(c) = &g.nodes[0].op else { panic!() };
-    assert_eq!(c.pads, [1, 2, 1, 2], "the explicit Pad folds into the conv");
+    assert_eq!(c.window.pads, [1, 2, 1, 2], "the explicit Pad folds into the conv");
     assert_eq!(g.nodes[1].op, Op::Unary(UnaryFn::HardSwish));
 }
 

@@ -220,8 +220,8 @@ impl Emitter<'_> {
         let name = format!("{}_l{ix}", self.p);
         let fields = format!(
             "{in_h}, {in_w}, {in_c}, {out_h}, {out_w}, {out_c}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {w}, {b}, {m}, {s}",
-            c.groups, c.kernel[0], c.kernel[1], c.strides[0], c.strides[1], c.dilations[0], c.dilations[1], c.pads[0],
-            c.pads[1], q_in.zero_point, q_out.zero_point, c.act_min, c.act_max, c.weights.row_bytes()
+            c.groups, c.window.kernel[0], c.window.kernel[1], c.window.strides[0], c.window.strides[1], c.window.dilations[0], c.window.dilations[1], c.window.pads[0],
+            c.window.pads[1], q_in.zero_point, q_out.zero_point, c.act_min, c.act_max, c.weights.row_bytes()
         );
         self.declare_struct("conv", &name, fields);
         if !self.conv_widths.contains(&bits) {
@@ -336,16 +336,16 @@ impl Emitter<'_> {
         let name = format!("{}_l{ix}", self.p);
         let fields = format!(
             "{in_h}, {in_w}, {c}, {out_h}, {out_w}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}",
-            p.kernel[0],
-            p.kernel[1],
-            p.strides[0],
-            p.strides[1],
-            p.dilations[0],
-            p.dilations[1],
-            p.pads[0],
-            p.pads[1],
-            p.pads[2],
-            p.pads[3],
+            p.window.kernel[0],
+            p.window.kernel[1],
+            p.window.strides[0],
+            p.window.strides[1],
+            p.window.dilations[0],
+            p.window.dilations[1],
+            p.window.pads[0],
+            p.window.pads[1],
+            p.window.pads[2],
+            p.window.pads[3],
             i32::from(p.count_include_pad),
             self.graph.tensor(node.inputs[0]).q.zero_point
         );

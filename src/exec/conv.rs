@@ -29,7 +29,8 @@ pub fn conv(c: &Conv, input: &[f32], in_shape: &[usize], out_shape: &[usize], n:
         for (ch, row) in y.chunks_mut(ho * wo).enumerate() {
             row.fill(c.bias[ch]);
         }
-        let pointwise = c.kernel == [1, 1] && c.strides == [1, 1] && c.pads == [0; 4] && c.groups == 1;
+        let pointwise =
+            c.window.kernel == [1, 1] && c.window.strides == [1, 1] && c.window.pads == [0; 4] && c.groups == 1;
         if pointwise {
             gemm((co, ci, ho * wo), &c.weight, x, (h * w, 1), 1.0, y);
         } else if c.is_depthwise() {
@@ -43,22 +44,22 @@ pub fn conv(c: &Conv, input: &[f32], in_shape: &[usize], out_shape: &[usize], n:
 
 /// One channel per group: a direct loop nest, contiguous along the output row.
 fn depthwise(c: &Conv, x: &[f32], (h, w): (usize, usize), (ho, wo): (usize, usize), y: &mut [f32]) {
-    let [kh, kw] = c.kernel;
+    let [kh, kw] = c.window.kernel;
     for ch in 0..c.c_out {
         let plane = &x[ch * h * w..(ch + 1) * h * w];
         let taps = &c.weight[ch * kh * kw..(ch + 1) * kh * kw];
         let out = &mut y[ch * ho * wo..(ch + 1) * ho * wo];
         for ky in 0..kh {
-            let y_off = (ky * c.dilations[0]) as isize - c.pads[0] as isize;
-            for oy in valid_range(ho, c.strides[0], y_off, h) {
-                let iy = (oy * c.strides[0]) as isize + y_off;
+            let y_off = (ky * c.window.dilations[0]) as isize - c.window.pads[0] as isize;
+            for oy in valid_range(ho, c.window.strides[0], y_off, h) {
+                let iy = (oy * c.window.strides[0]) as isize + y_off;
                 let in_row = &plane[iy as usize * w..(iy as usize + 1) * w];
                 let out_row = &mut out[oy * wo..(oy + 1) * wo];
                 for kx in 0..kw {
                     let tap = taps[ky * kw + kx];
-                    let x_off = (kx * c.dilations[1]) as isize - c.pads[1] as isize;
-                    let cols = valid_range(wo, c.strides[1], x_off, w);
-                    let sx = c.strides[1];
+                    let x_off = (kx * c.window.dilations[1]) as isize - c.window.pads[1] as isize;
+                    let cols = valid_range(wo, c.window.strides[1], x_off, w);
+                    let sx = c.window.strides[1];
                     for ox in cols {
                         out_row[ox] += tap * in_row[((ox * sx) as isize + x_off) as usize];
                     }
@@ -70,7 +71,7 @@ fn depthwise(c: &Conv, x: &[f32], (h, w): (usize, usize), (ho, wo): (usize, usiz
 
 /// im2col of one group into `col` ([cin_g * kh * kw] rows of ho * wo), then one GEMM per group.
 fn grouped(c: &Conv, x: &[f32], (h, w): (usize, usize), (ho, wo): (usize, usize), y: &mut [f32]) {
-    let [kh, kw] = c.kernel;
+    let [kh, kw] = c.window.kernel;
     let cin_g = c.c_in / c.groups;
     let cout_g = c.c_out / c.groups;
     let k = cin_g * kh * kw;
@@ -80,16 +81,16 @@ fn grouped(c: &Conv, x: &[f32], (h, w): (usize, usize), (ho, wo): (usize, usize)
         for cg in 0..cin_g {
             let plane = &x[(g * cin_g + cg) * h * w..][..h * w];
             for ky in 0..kh {
-                let y_off = (ky * c.dilations[0]) as isize - c.pads[0] as isize;
-                let rows = valid_range(ho, c.strides[0], y_off, h);
+                let y_off = (ky * c.window.dilations[0]) as isize - c.window.pads[0] as isize;
+                let rows = valid_range(ho, c.window.strides[0], y_off, h);
                 for kx in 0..kw {
-                    let x_off = (kx * c.dilations[1]) as isize - c.pads[1] as isize;
-                    let cols = valid_range(wo, c.strides[1], x_off, w);
+                    let x_off = (kx * c.window.dilations[1]) as isize - c.window.pads[1] as isize;
+                    let cols = valid_range(wo, c.window.strides[1], x_off, w);
                     let dst = &mut col[((cg * kh + ky) * kw + kx) * ho * wo..][..ho * wo];
                     for oy in rows.clone() {
-                        let iy = ((oy * c.strides[0]) as isize + y_off) as usize;
+                        let iy = ((oy * c.window.strides[0]) as isize + y_off) as usize;
                         for ox in cols.clone() {
-                            dst[oy * wo + ox] = plane[iy * w + ((ox * c.strides[1]) as isize + x_off) as usize];
+                            dst[oy * wo + ox] = plane[iy * w + ((ox * c.window.strides[1]) as isize + x_off) as usize];
                         }
                     }
                 }

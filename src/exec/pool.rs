@@ -9,12 +9,12 @@ pub fn pool(p: &Pool, max: bool, input: &[f32], in_shape: &[usize], out_shape: &
     for (plane, out_plane) in input.chunks(h * w).zip(out.chunks_mut(ho * wo)) {
         for oy in 0..ho {
             for ox in 0..wo {
-                let values = p.window(oy, ox, h, w).map(|(iy, ix)| plane[iy * w + ix]);
+                let values = p.window.taps(oy, ox, h, w).map(|(iy, ix)| plane[iy * w + ix]);
                 out_plane[oy * wo + ox] = if max {
                     values.fold(f32::NEG_INFINITY, f32::max)
                 } else {
                     let (sum, count) = values.fold((0.0, 0), |(s, c), v| (s + v, c + 1));
-                    let divisor = if p.count_include_pad { p.padded_count(oy, ox, h, w) } else { count };
+                    let divisor = if p.count_include_pad { p.window.padded_count(oy, ox, h, w) } else { count };
                     sum / divisor.max(1) as f32
                 };
             }

@@ -6,7 +6,7 @@ use tract_onnx::pb;
 
 use super::facts::Facts;
 use super::Value;
-use crate::ir::{Affine, Clamp, Conv, Dense, Op, Pool, UnaryFn};
+use crate::ir::{Affine, Clamp, Conv, Dense, Op, Pool, UnaryFn, Window};
 
 pub enum Converted {
     /// The IR op and the indices of the node inputs that are its activation inputs, in order.
@@ -167,13 +167,6 @@ fn axis(a: i64, rank: usize) -> Result<usize, Skip> {
 
 /// Spatial window geometry shared by Conv and the pools: kernel, strides, dilations and [top, left, bottom, right]
 /// pads, as 2-D (a 1-D op gets a height of 1), with auto_pad resolved against the inferred shapes.
-struct Window {
-    kernel: [usize; 2],
-    strides: [usize; 2],
-    dilations: [usize; 2],
-    pads: [usize; 4],
-}
-
 fn window(ctx: &Ctx, kernel: &[usize]) -> Result<Window, Skip> {
     let n = kernel.len();
     if !(1..=2).contains(&n) {
@@ -254,18 +247,7 @@ fn conv(ctx: &Ctx) -> Conversion {
     if bias.len() != c_out {
         return unsupported(format!("bias has {} values for {c_out} output channels", bias.len()));
     }
-    let conv = Conv {
-        weight,
-        bias,
-        c_in,
-        c_out,
-        groups: groups as usize,
-        kernel: w.kernel,
-        strides: w.strides,
-        dilations: w.dilations,
-        pads: w.pads,
-        act: Clamp::NONE,
-    };
+    let conv = Conv { weight, bias, c_in, c_out, groups: groups as usize, window: w, act: Clamp::NONE };
     Ok(Converted::Op(Op::Conv(conv), vec![x]))
 }
 
@@ -444,13 +426,7 @@ fn pool(ctx: &Ctx, max: bool) -> Conversion {
     if !max && w.dilations != [1, 1] {
         return unsupported("dilated average pooling is not supported");
     }
-    let pool = Pool {
-        kernel: w.kernel,
-        strides: w.strides,
-        dilations: w.dilations,
-        pads: w.pads,
-        count_include_pad: ctx.attr_i("count_include_pad").unwrap_or(0) != 0,
-    };
+    let pool = Pool { window: w, count_include_pad: ctx.attr_i("count_include_pad").unwrap_or(0) != 0 };
     Ok(Converted::Op(if max { Op::MaxPool(pool) } else { Op::AvgPool(pool) }, vec![x]))
 }
 

@@ -63,7 +63,7 @@ fn conv(
     let (h, w, ci) = hwc(in_shape);
     let (ho, wo, co) = hwc(out_shape);
     let weights: Vec<i32> = c.weights.unpack().into_iter().map(i32::from).collect();
-    let [kh, kw] = c.kernel;
+    let [kh, kw] = c.window.kernel;
     let (cin_g, cout_g) = (c.c_in / c.groups, c.c_out / c.groups);
     let k = kh * kw * cin_g;
     for_each_sample(out, n, |s, y| {
@@ -75,12 +75,14 @@ fn conv(
                 // Integer sums do not depend on their order (the overflow proof bounds every partial sum), so the
                 // window is walked once per pixel for all output channels.
                 for ky in 0..kh {
-                    let iy = (oy * c.strides[0] + ky * c.dilations[0]) as isize - c.pads[0] as isize;
+                    let iy =
+                        (oy * c.window.strides[0] + ky * c.window.dilations[0]) as isize - c.window.pads[0] as isize;
                     if iy < 0 || iy >= h as isize {
                         continue;
                     }
                     for kx in 0..kw {
-                        let ix = (ox * c.strides[1] + kx * c.dilations[1]) as isize - c.pads[1] as isize;
+                        let ix = (ox * c.window.strides[1] + kx * c.window.dilations[1]) as isize
+                            - c.window.pads[1] as isize;
                         if ix < 0 || ix >= w as isize {
                             continue;
                         }
@@ -156,14 +158,14 @@ fn pool(p: &Pool, max: bool, input: &[i8], in_shape: &[usize], z_in: i32, out_sh
         for oy in 0..ho {
             for ox in 0..wo {
                 for ch in 0..c {
-                    let values = p.window(oy, ox, h, w).map(|(iy, ix)| x[(iy * w + ix) * c + ch] as i32);
+                    let values = p.window.taps(oy, ox, h, w).map(|(iy, ix)| x[(iy * w + ix) * c + ch] as i32);
                     y[(oy * wo + ox) * c + ch] = if max {
                         values.fold(-128, i32::max) as i8
                     } else {
                         let (sum, count) = values.fold((0, 0), |(s, n), v| (s + v, n + 1));
                         // With count_include_pad, padding holds the real value 0: the zero point.
                         let (sum, divisor) = if p.count_include_pad {
-                            let total = p.padded_count(oy, ox, h, w) as i32;
+                            let total = p.window.padded_count(oy, ox, h, w) as i32;
                             (sum + (total - count) * z_in, total)
                         } else {
                             (sum, count)

@@ -35,6 +35,43 @@ impl Clamp {
     }
 }
 
+/// A 2-D sliding window of a convolution or pooling (1-D ops use a window of height 1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Window {
+    /// [height, width].
+    pub kernel: [usize; 2],
+    pub strides: [usize; 2],
+    pub dilations: [usize; 2],
+    /// [top, left, bottom, right].
+    pub pads: [usize; 4],
+}
+
+impl Window {
+    /// A 1x1 window: stride 1, no padding.
+    pub const POINT: Window = Window { kernel: [1, 1], strides: [1, 1], dilations: [1, 1], pads: [0; 4] };
+
+    /// The input positions (y, x) of output (oy, ox)'s window that lie inside an h x w input.
+    pub fn taps(&self, oy: usize, ox: usize, h: usize, w: usize) -> impl Iterator<Item = (usize, usize)> + '_ {
+        let at = move |o: usize, k: usize, a: usize, len: usize| {
+            let i = (o * self.strides[a] + k * self.dilations[a]) as isize - self.pads[a] as isize;
+            (0..len as isize).contains(&i).then_some(i as usize)
+        };
+        (0..self.kernel[0])
+            .filter_map(move |ky| at(oy, ky, 0, h))
+            .flat_map(move |iy| (0..self.kernel[1]).filter_map(move |kx| at(ox, kx, 1, w)).map(move |ix| (iy, ix)))
+    }
+
+    /// Window positions inside the padded input (ONNX's count_include_pad divisor; a ceil-mode window hanging
+    /// past the padding counts only what is inside it).
+    pub fn padded_count(&self, oy: usize, ox: usize, h: usize, w: usize) -> usize {
+        let span = |o: usize, a: usize, len: usize| {
+            let start = o * self.strides[a];
+            (start + self.kernel[a]).min(len + self.pads[a] + self.pads[a + 2]).saturating_sub(start)
+        };
+        span(oy, 0, h) * span(ox, 1, w)
+    }
+}
+
 /// Convolution, 1-D (kernel height 1 on a [1, C, L] tensor) or 2-D, with any group count.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Conv {
@@ -45,12 +82,7 @@ pub struct Conv {
     pub c_in: usize,
     pub c_out: usize,
     pub groups: usize,
-    /// [height, width].
-    pub kernel: [usize; 2],
-    pub strides: [usize; 2],
-    pub dilations: [usize; 2],
-    /// [top, left, bottom, right].
-    pub pads: [usize; 4],
+    pub window: Window,
     pub act: Clamp,
 }
 
@@ -129,39 +161,12 @@ impl UnaryFn {
     }
 }
 
-/// A 2-D pooling window (1-D pools use a window of height 1).
+/// Max or average pooling.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Pool {
-    pub kernel: [usize; 2],
-    pub strides: [usize; 2],
-    pub dilations: [usize; 2],
-    /// [top, left, bottom, right].
-    pub pads: [usize; 4],
+    pub window: Window,
     /// Average pooling only: whether padded positions count in the divisor.
     pub count_include_pad: bool,
-}
-
-impl Pool {
-    /// The input positions (y, x) of output (oy, ox)'s window that lie inside an h x w input.
-    pub fn window(&self, oy: usize, ox: usize, h: usize, w: usize) -> impl Iterator<Item = (usize, usize)> + '_ {
-        let at = move |o: usize, k: usize, a: usize, len: usize| {
-            let i = (o * self.strides[a] + k * self.dilations[a]) as isize - self.pads[a] as isize;
-            (0..len as isize).contains(&i).then_some(i as usize)
-        };
-        (0..self.kernel[0])
-            .filter_map(move |ky| at(oy, ky, 0, h))
-            .flat_map(move |iy| (0..self.kernel[1]).filter_map(move |kx| at(ox, kx, 1, w)).map(move |ix| (iy, ix)))
-    }
-
-    /// Window positions inside the padded input (ONNX's count_include_pad divisor; a ceil-mode window hanging
-    /// past the padding counts only what is inside it).
-    pub fn padded_count(&self, oy: usize, ox: usize, h: usize, w: usize) -> usize {
-        let span = |o: usize, a: usize, len: usize| {
-            let start = o * self.strides[a];
-            (start + self.kernel[a]).min(len + self.pads[a] + self.pads[a + 2]).saturating_sub(start)
-        };
-        span(oy, 0, h) * span(ox, 1, w)
-    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -255,12 +260,12 @@ impl Op {
             Op::Conv(c) => with_act(
                 format!(
                     "k{}x{} s{}x{}{}{} {}->{}",
-                    c.kernel[0],
-                    c.kernel[1],
-                    c.strides[0],
-                    c.strides[1],
-                    if c.dilations != [1, 1] {
-                        format!(" d{}x{}", c.dilations[0], c.dilations[1])
+                    c.window.kernel[0],
+                    c.window.kernel[1],
+                    c.window.strides[0],
+                    c.window.strides[1],
+                    if c.window.dilations != [1, 1] {
+                        format!(" d{}x{}", c.window.dilations[0], c.window.dilations[1])
                     } else {
                         String::new()
                     },
@@ -275,7 +280,10 @@ impl Op {
             Op::Add { act } | Op::Mul { act } => act.describe().map(|a| format!("+{a}")).unwrap_or_default(),
             Op::Unary(f) => f.name(),
             Op::MaxPool(p) | Op::AvgPool(p) => {
-                format!("k{}x{} s{}x{}", p.kernel[0], p.kernel[1], p.strides[0], p.strides[1])
+                format!(
+                    "k{}x{} s{}x{}",
+                    p.window.kernel[0], p.window.kernel[1], p.window.strides[0], p.window.strides[1]
+                )
             }
             Op::Pad { pads, value } => format!("{pads:?} value {value}"),
             Op::Concat { axis } => format!("axis {axis}"),

@@ -73,7 +73,7 @@ fn fold_pad_into_conv(graph: &mut Graph, ix: usize) -> bool {
     let pads = *pads;
     let pad_input = graph.nodes[p].inputs[0];
     if let Op::Conv(c) = &mut graph.nodes[ix].op {
-        for (a, b) in c.pads.iter_mut().zip(pads) {
+        for (a, b) in c.window.pads.iter_mut().zip(pads) {
             *a += b;
         }
     }

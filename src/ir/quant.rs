@@ -4,7 +4,7 @@
 //! channels last (NHWC, or NLC for 1-D): see `Layout`. Weights are packed (SPEC.md section 2) with rows in the
 //! order the kernels read them: [kernel_y][kernel_x][input channel of the group].
 
-use super::{Pool, TensorId};
+use super::{Pool, TensorId, Window};
 use crate::quantize::fixed_point::Multiplier;
 use crate::quantize::pack::PackedWeights;
 
@@ -49,11 +49,7 @@ pub struct QConv {
     pub c_in: usize,
     pub c_out: usize,
     pub groups: usize,
-    pub kernel: [usize; 2],
-    pub strides: [usize; 2],
-    pub dilations: [usize; 2],
-    /// [top, left, bottom, right].
-    pub pads: [usize; 4],
+    pub window: Window,
     pub act_min: i32,
     pub act_max: i32,
 }

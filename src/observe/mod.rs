@@ -89,21 +89,21 @@ fn mean_input(graph: &Graph, ix: usize, values: &[f32], n: usize) -> Option<Vec<
         Op::Conv(c) => {
             let (ci, h, w) = exec::chw(&graph.tensor(node.inputs[0]).shape);
             let (_, ho, wo) = exec::chw(&graph.tensor(node.output).shape);
-            let [kh, kw] = c.kernel;
+            let [kh, kw] = c.window.kernel;
             let mut means = vec![0.0f64; ci * kh * kw];
             for (s, plane) in values.chunks(h * w).enumerate() {
                 let channel = s % ci;
                 for ky in 0..kh {
-                    let y_off = (ky * c.dilations[0]) as isize - c.pads[0] as isize;
-                    let rows = valid_range(ho, c.strides[0], y_off, h);
+                    let y_off = (ky * c.window.dilations[0]) as isize - c.window.pads[0] as isize;
+                    let rows = valid_range(ho, c.window.strides[0], y_off, h);
                     for kx in 0..kw {
-                        let x_off = (kx * c.dilations[1]) as isize - c.pads[1] as isize;
-                        let cols = valid_range(wo, c.strides[1], x_off, w);
+                        let x_off = (kx * c.window.dilations[1]) as isize - c.window.pads[1] as isize;
+                        let cols = valid_range(wo, c.window.strides[1], x_off, w);
                         let mut sum = 0.0f64;
                         for oy in rows.clone() {
-                            let iy = ((oy * c.strides[0]) as isize + y_off) as usize;
+                            let iy = ((oy * c.window.strides[0]) as isize + y_off) as usize;
                             for ox in cols.clone() {
-                                sum += plane[iy * w + ((ox * c.strides[1]) as isize + x_off) as usize] as f64;
+                                sum += plane[iy * w + ((ox * c.window.strides[1]) as isize + x_off) as usize] as f64;
                             }
                         }
                         means[(channel * kh + ky) * kw + kx] += sum;

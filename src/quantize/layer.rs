@@ -25,7 +25,7 @@ impl LayerRows {
     }
 
     pub fn conv(c: &Conv) -> LayerRows {
-        let taps = c.kernel[0] * c.kernel[1];
+        let taps = c.window.kernel[0] * c.window.kernel[1];
         let cin_g = c.c_in / c.groups;
         let k = taps * cin_g;
         let mut weights = vec![0.0f32; c.c_out * k];

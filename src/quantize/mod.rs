@@ -12,7 +12,7 @@ pub use layer::{fake_quantize, quantize_layer, LayerRows};
 
 use crate::error::{Error, Result};
 use crate::ir::quant::{QAdd, QConv, QDense, QGraph, QMul, QNode, QOp, QParams, QTensor};
-use crate::ir::{Affine, Clamp, Conv, Dense, Graph, Node, Op};
+use crate::ir::{Affine, Clamp, Conv, Dense, Graph, Node, Op, Window};
 use crate::observe::Observations;
 use fixed_point::Multiplier;
 use pack::PackedWeights;
@@ -221,10 +221,7 @@ impl Lowering<'_> {
             c_in: c.c_in,
             c_out: c.c_out,
             groups: c.groups,
-            kernel: c.kernel,
-            strides: c.strides,
-            dilations: c.dilations,
-            pads: c.pads,
+            window: c.window,
             act_min,
             act_max,
         })
@@ -256,10 +253,7 @@ impl Lowering<'_> {
             c_in: channels,
             c_out: channels,
             groups: channels,
-            kernel: [1, 1],
-            strides: [1, 1],
-            dilations: [1, 1],
-            pads: [0; 4],
+            window: Window::POINT,
             act: a.act,
         };
         Ok(QOp::Conv(self.conv(&conv, 8)?))
