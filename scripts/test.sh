@@ -1,14 +1,29 @@
 #!/usr/bin/env bash
-# Runs ompqc's whole test suite. Installs what the suite needs when it is missing (later issues add the cross
-# toolchains and QEMU here), then runs every test. Tests that read ../shared/eval skip with a message without it.
+# Runs ompqc's whole test suite. Installs what the suite needs when it is missing (the host C compiler, the Arm and
+# RISC-V cross toolchains with picolibc, and QEMU; SPEC.md section 4), then runs every test. Tests that read
+# ../shared/eval skip with a message without it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_apt=()
 command -v gcc >/dev/null || need_apt+=(gcc)
+command -v arm-none-eabi-gcc >/dev/null || need_apt+=(gcc-arm-none-eabi)
+[ -f /usr/lib/picolibc/arm-none-eabi/picolibc.specs ] || need_apt+=(picolibc-arm-none-eabi)
+command -v riscv64-unknown-elf-gcc >/dev/null || need_apt+=(gcc-riscv64-unknown-elf)
+[ -f /usr/lib/picolibc/riscv64-unknown-elf/picolibc.specs ] || need_apt+=(picolibc-riscv64-unknown-elf)
+need_qemu=0
+command -v qemu-system-arm >/dev/null || { need_apt+=(qemu-system-arm); need_qemu=1; }
+command -v qemu-system-riscv32 >/dev/null || { need_apt+=(qemu-system-misc); need_qemu=1; }
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "installing: ${need_apt[*]}"
-  apt-get update -qq && apt-get install -y -qq "${need_apt[@]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  # A newer qemu-utils (from backports) breaks the distribution's QEMU system emulators: take the qemu-utils of
+  # the emulators' own release.
+  if [ $need_qemu = 1 ] && dpkg -s qemu-utils >/dev/null 2>&1; then
+    need_apt+=("qemu-utils=$(apt-cache policy qemu-system-common | awk '/Candidate:/ {print $2}')")
+  fi
+  apt-get install -y -qq --no-install-recommends --allow-downgrades "${need_apt[@]}"
 fi
 
 # The benchmarks must keep building; they run only under `cargo bench`.

@@ -2,6 +2,7 @@
 //! for the target device. The modules follow the pipeline: import -> (observe -> search -> quantize -> plan ->
 //! emit) -> report; `exec` runs the float IR.
 
+pub mod build;
 pub mod compile;
 pub mod data;
 pub mod emit;

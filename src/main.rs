@@ -12,6 +12,7 @@ use ompqc::import::{self, ImportOptions};
 use ompqc::ir::Graph;
 use ompqc::observe::{observe, RangeMethod};
 use ompqc::quantize::{load_bits_file, quantize, QuantOptions, WeightBits};
+use ompqc::report::compile::CompileReport;
 use ompqc::report::eval::{EvalReport, EvalTable};
 use ompqc::report::inspect::{inspect, thousands};
 use ompqc::report::plots;
@@ -131,17 +132,30 @@ enum Command {
         json: bool,
     },
     /// Builds a compiled model with a harness, runs it on inputs and compares every output byte with the
-    /// reference interpreter.
+    /// reference interpreter: on the host under the sanitizers, or as firmware under QEMU with instruction counts.
     Run {
         /// An `ompqc compile` output directory.
         dir: PathBuf,
-        /// Where to run: host (the build machine's gcc, under AddressSanitizer and UBSan).
+        /// Where to run: host (the build machine's gcc, under AddressSanitizer and UBSan) or a target with an
+        /// emulator entry (cortex-m0plus, cortex-m3, cortex-m4, cortex-m7, cortex-m33, cortex-m55, rv32imac).
         #[arg(long, default_value = "host")]
         target: String,
         /// Inputs (.npy); default: the calibration data the model was compiled with.
         #[arg(long)]
         inputs: Option<PathBuf>,
-        /// Build without the sanitizers (faster).
+        /// Run at most this many of the inputs.
+        #[arg(long)]
+        limit: Option<usize>,
+        /// The generated code to run.
+        #[arg(long, default_value = "c", value_parser = ["c"])]
+        lang: String,
+        /// Instructions per layer (emulated targets).
+        #[arg(long)]
+        profile: bool,
+        /// Wall-clock limit of each emulator run in seconds (default: scaled with the work).
+        #[arg(long)]
+        timeout: Option<f64>,
+        /// Build without the sanitizers (host; faster).
         #[arg(long)]
         no_sanitize: bool,
         #[command(flatten)]
@@ -149,7 +163,18 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// The bundled targets.
+    /// Compiles a compiled model's C with each target's toolchain at -Os and reports the sizes of the objects and
+    /// of a linked firmware image, across targets.
+    Report {
+        /// An `ompqc compile` output directory.
+        dir: PathBuf,
+        /// Comma-separated target names or files, or `all` (default: the target the model was compiled for).
+        #[arg(long)]
+        targets: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The known targets: bundled, and any in ./targets or $OMPQC_TARGETS.
     Targets {
         #[arg(long)]
         json: bool,
@@ -492,60 +517,152 @@ fn cmd_compile(
     emit(json, &compiled.report, || format!("{}wrote {}\n", compiled.report.to_text(), dir.display()))
 }
 
-fn cmd_run(
-    dir: &Path,
-    target: &str,
-    inputs: Option<&Path>,
-    no_sanitize: bool,
-    map: &InputMap,
-    json: bool,
-) -> Result<()> {
-    if target != "host" {
-        return Err(Error::input(format!("--target {target}: `run` builds for the host only so far")));
-    }
-    let report_path = dir.join("report.json");
-    let report: ompqc::report::compile::CompileReport = std::fs::read_to_string(&report_path)
+/// The compile report of an output directory (it names the model and how it was compiled).
+fn load_compile_report(dir: &Path) -> Result<CompileReport> {
+    std::fs::read_to_string(dir.join("report.json"))
         .ok()
         .and_then(|t| serde_json::from_str(&t).ok())
-        .ok_or_else(|| Error::input(format!("{}: not an `ompqc compile` output directory", dir.display())))?;
+        .ok_or_else(|| Error::input(format!("{}: not an `ompqc compile` output directory", dir.display())))
+}
+
+struct RunOptions<'a> {
+    target: &'a str,
+    inputs: Option<&'a Path>,
+    limit: Option<usize>,
+    profile: bool,
+    timeout: Option<f64>,
+    no_sanitize: bool,
+}
+
+fn cmd_run(dir: &Path, o: &RunOptions, map: &InputMap, json: bool) -> Result<()> {
+    let target = Target::load(o.target)?;
+    if target.name != "host" {
+        ompqc::run::firmware::check_runnable(&target)?;
+    } else if o.profile {
+        return Err(Error::input("--profile counts instructions under an emulator: give an emulated --target"));
+    }
+    let report = load_compile_report(dir)?;
     let qgraph = ompqc::run::load_qgraph(dir)?;
-    let inputs = inputs.map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from(&report.calibration));
+    let inputs = o.inputs.map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from(&report.calibration));
     let shape = qgraph.tensor(qgraph.input).shape.clone();
     let scale = map.input_scale.unwrap_or(report.input_scale);
     let offset = map.input_offset.unwrap_or(report.input_offset);
-    let samples = load_samples(&inputs, &shape, scale, offset)?;
+    let mut samples = load_samples(&inputs, &shape, scale, offset)?;
+    if let Some(limit) = o.limit {
+        if limit == 0 {
+            return Err(Error::input("--limit 0: nothing to run"));
+        }
+        samples = samples.take(limit.min(samples.n));
+    }
     let quantized = ompqc::interp::quantize_input(&qgraph, &samples)?;
-    let result = ompqc::run::run_host(dir, &report.name, &qgraph, &quantized, samples.n, !no_sanitize)?;
-    emit(json, &result, || {
+    let output_bytes = samples.n * qgraph.tensor(qgraph.output).elems();
+    let verdict = |exact: bool, mismatched: usize| {
         format!(
-            "{} inputs on the host: {} ({} mismatched output bytes of {}); {} MACs per inference\n",
-            result.inputs,
-            if result.bit_exact { "bit-exact with the interpreter" } else { "DIFFERENT from the interpreter" },
-            result.mismatched_bytes,
-            result.inputs * qgraph.tensor(qgraph.output).elems(),
-            thousands(result.macs)
+            "{} ({mismatched} mismatched output bytes of {output_bytes})",
+            if exact { "bit-exact with the interpreter" } else { "DIFFERENT from the interpreter" }
         )
-    })?;
-    if result.bit_exact {
+    };
+    let (exact, mismatched) = if target.name == "host" {
+        let result = ompqc::run::run_host(dir, &report.name, &qgraph, &quantized, samples.n, !o.no_sanitize)?;
+        emit(json, &result, || {
+            format!(
+                "{} inputs on the host: {}; {} MACs per inference\n",
+                result.inputs,
+                verdict(result.bit_exact, result.mismatched_bytes),
+                thousands(result.macs)
+            )
+        })?;
+        (result.bit_exact, result.mismatched_bytes)
+    } else {
+        let timeout = match o.timeout {
+            Some(t) if t > 0.0 && t.is_finite() => Some(std::time::Duration::from_secs_f64(t)),
+            Some(t) => return Err(Error::input(format!("--timeout {t}: expected a positive number of seconds"))),
+            None => None,
+        };
+        let request = ompqc::run::firmware::RunRequest {
+            dir,
+            name: &report.name,
+            graph: &qgraph,
+            input: &quantized,
+            n: samples.n,
+            profile: o.profile,
+            timeout,
+        };
+        let result = ompqc::run::firmware::run(&target, &request)?;
+        emit(json, &result, || {
+            let mut text = format!(
+                "{} inputs on {} under QEMU {}: {}\n{} instructions per inference ({} to {}), {} MACs: {:.2} \
+                 instructions per MAC\n",
+                result.inputs,
+                result.target,
+                result.machine,
+                verdict(result.bit_exact, result.mismatched_bytes),
+                thousands(result.instructions_per_inference),
+                thousands(result.instructions_range.0),
+                thousands(result.instructions_range.1),
+                thousands(result.macs),
+                result.instructions_per_mac
+            );
+            for l in result.layers.iter().flatten() {
+                let per_mac =
+                    if l.macs > 0 { format!("{:.2}", l.instructions as f64 / l.macs as f64) } else { "-".into() };
+                text.push_str(&format!(
+                    "  {:<28} {:<14} {:>12} instructions {:>11} MACs {:>7} per MAC\n",
+                    l.name,
+                    l.op,
+                    thousands(l.instructions),
+                    thousands(l.macs),
+                    per_mac
+                ));
+            }
+            text
+        })?;
+        (result.bit_exact, result.mismatched_bytes)
+    };
+    if exact {
         Ok(())
     } else {
-        Err(Error::internal(format!("{} output bytes differ from the interpreter", result.mismatched_bytes)))
+        Err(Error::internal(format!("{mismatched} output bytes differ from the interpreter")))
+    }
+}
+
+fn cmd_report(dir: &Path, targets: Option<&str>, json: bool) -> Result<()> {
+    let compiled = load_compile_report(dir)?;
+    let targets = match targets.map(str::trim) {
+        None => vec![Target::load(&compiled.target)?],
+        Some("all") => Target::all()?,
+        Some(list) => list.split(',').map(|t| Target::load(t.trim())).collect::<Result<Vec<_>>>()?,
+    };
+    let report = ompqc::report::targets::report(dir, &compiled.name, compiled.arena_bytes as u64, &targets);
+    emit(json, &report, || report.to_text())?;
+    match report.targets.iter().find(|r| r.sizes.is_some()) {
+        Some(_) => Ok(()),
+        None => Err(Error::input(format!(
+            "no target could be built: {}",
+            report.targets.iter().filter_map(|r| r.error.as_deref()).collect::<Vec<_>>().join("; ")
+        ))),
     }
 }
 
 fn cmd_targets(json: bool) -> Result<()> {
-    let targets = Target::built_in();
+    let targets = Target::all()?;
     if json {
         return print_json(&targets);
     }
     for t in targets {
+        let installed = if ompqc::build::is_installed(&t.toolchain.cc) { "" } else { " (not installed)" };
+        let emulator = t.emulator.as_ref().map_or("none".to_string(), |e| format!("{} -M {}", e.qemu, e.machine));
         println!(
-            "{:<14} {:<15} weights {:?}  flash {:>9}  RAM {:>8}  {}",
+            "{:<14} {:<15} features [{}]  weights {:?}  flash {:>9}  RAM {:>8}\n{:14} cc {}{installed}; emulator {emulator}\n{:14} {}",
             t.name,
             t.architecture,
+            t.features.join(", "),
             t.weight_bits,
             thousands(t.flash_bytes as u64),
             thousands(t.ram_bytes as u64),
+            "",
+            t.toolchain.cc,
+            "",
             t.description
         );
     }
@@ -578,9 +695,12 @@ fn run(cli: Cli) -> Result<()> {
                 json,
             )
         }
-        Command::Run { dir, target, inputs, no_sanitize, input_map, json } => {
-            cmd_run(&dir, &target, inputs.as_deref(), no_sanitize, &input_map, json)
+        Command::Run { dir, target, inputs, limit, lang: _, profile, timeout, no_sanitize, input_map, json } => {
+            let options =
+                RunOptions { target: &target, inputs: inputs.as_deref(), limit, profile, timeout, no_sanitize };
+            cmd_run(&dir, &options, &input_map, json)
         }
+        Command::Report { dir, targets, json } => cmd_report(&dir, targets.as_deref(), json),
         Command::Targets { json } => cmd_targets(json),
     }
 }

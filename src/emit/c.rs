@@ -366,6 +366,7 @@ impl Emitter<'_> {
 
     fn node(&mut self, ix: usize) -> Result<()> {
         let node = &self.graph.nodes[ix];
+        let calls_before = self.calls.len();
         let (input, output) = (node.inputs[0], node.output);
         let (in_shape, out_shape) = (&self.graph.tensor(input).shape, &self.graph.tensor(output).shape);
         match &node.op {
@@ -473,13 +474,21 @@ impl Emitter<'_> {
                 ));
             }
         }
-        if let Some(last) = self.calls.last_mut() {
+        if self.calls.len() > calls_before {
+            let last = self.calls.last_mut().expect("a call was added");
             if !last.contains("/*") {
                 last.push_str(&format!(" /* {} */", node.name.replace("*/", "* /")));
             }
+            self.calls.push(format!("{}({ix});", layer_hook(self.p)));
         }
         Ok(())
     }
+}
+
+/// The profiling hook the schedule calls after each layer with the layer's node index: an empty macro unless the
+/// build defines it (`ompqc run --profile` does).
+pub fn layer_hook(name: &str) -> String {
+    format!("{}_LAYER_DONE", name.to_ascii_uppercase())
 }
 
 /// The generated C files: (file name, contents), each ending in a newline.

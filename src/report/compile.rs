@@ -48,7 +48,8 @@ pub fn qgraph_macs(graph: &QGraph) -> u64 {
     graph.nodes.iter().map(|n| node_macs(graph, n)).sum()
 }
 
-fn node_macs(graph: &QGraph, node: &crate::ir::quant::QNode) -> u64 {
+/// Multiply-accumulates of one node.
+pub fn node_macs(graph: &QGraph, node: &crate::ir::quant::QNode) -> u64 {
     match &node.op {
         QOp::Conv(c) => (graph.tensor(node.output).elems() * c.weights.k) as u64,
         QOp::Dense(d) => (d.weights.rows * d.weights.k) as u64,

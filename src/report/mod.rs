@@ -5,3 +5,5 @@ pub mod eval;
 pub mod inspect;
 pub mod plots;
 pub mod search;
+pub mod sizes;
+pub mod targets;

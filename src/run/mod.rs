@@ -1,5 +1,8 @@
 //! Running generated code and comparing every output byte with the reference interpreter. The host harness builds
-//! the generated C with the host's gcc (`CC` overrides it) under AddressSanitizer and UndefinedBehaviorSanitizer.
+//! the generated C with the host's gcc (`CC` overrides it) under AddressSanitizer and UndefinedBehaviorSanitizer;
+//! `firmware` builds it for a device and runs it under QEMU.
+
+pub mod firmware;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -42,12 +45,9 @@ pub fn load_qgraph(dir: &Path) -> Result<QGraph> {
 }
 
 /// The C compiler for host builds.
-fn host_cc() -> String {
+pub(crate) fn host_cc() -> String {
     std::env::var("CC").ok().filter(|c| !c.is_empty()).unwrap_or_else(|| "gcc".into())
 }
-
-/// Flags every host build of generated code uses: the code must be warning-free C99.
-pub const STRICT_FLAGS: &[&str] = &["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic"];
 
 /// Builds the C in `c_dir` (model `name`) with the harness into `build`, returns the executable.
 fn build_host(c_dir: &Path, name: &str, build: &Path, sanitize: bool) -> Result<PathBuf> {
@@ -57,15 +57,10 @@ fn build_host(c_dir: &Path, name: &str, build: &Path, sanitize: bool) -> Result<
     let harness_path = build.join("harness.c");
     std::fs::write(&harness_path, harness).map_err(|e| Error::internal(format!("{}: {e}", harness_path.display())))?;
     let exe = build.join("harness");
-    let mut sources: Vec<PathBuf> = std::fs::read_dir(c_dir)
-        .map_err(|e| Error::input(format!("{}: {e}", c_dir.display())))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "c"))
-        .collect();
-    sources.sort();
+    let sources = crate::build::c_sources(c_dir)?;
     let cc = host_cc();
     let mut cmd = Command::new(&cc);
-    cmd.args(STRICT_FLAGS).args(["-O2", "-g"]);
+    cmd.args(crate::build::STRICT_FLAGS).args(["-O2", "-g"]);
     if sanitize {
         cmd.args(["-fsanitize=address,undefined", "-fno-sanitize-recover=all"]);
     }
@@ -121,7 +116,7 @@ pub fn run_host(dir: &Path, name: &str, graph: &QGraph, input: &[i8], n: usize, 
     result
 }
 
-fn unique() -> usize {
+pub(crate) fn unique() -> usize {
     use std::sync::atomic::{AtomicUsize, Ordering};
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     NEXT.fetch_add(1, Ordering::Relaxed)

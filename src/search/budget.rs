@@ -2,6 +2,27 @@
 //! percentage of the all-8-bit weight bytes (`50%`).
 
 use crate::error::{Error, Result};
+use crate::target::Target;
+
+/// Share of the flash left free when no budget is given, for the application's own code and data.
+pub const FLASH_MARGIN: f64 = 0.10;
+
+/// The weight budget when none is given: the target's flash less a margin of `FLASH_MARGIN`, its code reserve and
+/// the model's width-independent constants (per-channel bias, multiplier and shift).
+pub fn default_budget(target: &Target, constant_bytes: usize) -> Result<usize> {
+    let usable = (target.flash_bytes as f64 * (1.0 - FLASH_MARGIN)).floor() as usize;
+    usable.checked_sub(target.code_reserve_bytes + constant_bytes).filter(|&b| b > 0).ok_or_else(|| {
+        Error::input(format!(
+            "target {}: its {} bytes of flash, less {}% margin, {} bytes of code reserve and {} bytes of constants, \
+             leave no room for weights; give --flash-budget",
+            target.name,
+            target.flash_bytes,
+            FLASH_MARGIN * 100.0,
+            target.code_reserve_bytes,
+            constant_bytes
+        ))
+    })
+}
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Budget {
@@ -63,5 +84,15 @@ mod tests {
         for bad in ["", "abc", "12 parsecs", "-5", "0", "0%", "%"] {
             assert!(Budget::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn default_budget_is_the_flash_less_margin_code_and_constants() {
+        let mut t = Target::load("cortex-m4").unwrap();
+        t.flash_bytes = 100_000;
+        t.code_reserve_bytes = 20_000;
+        assert_eq!(default_budget(&t, 5_000).unwrap(), 90_000 - 20_000 - 5_000);
+        let err = default_budget(&t, 70_000).unwrap_err();
+        assert!(err.message.contains("cortex-m4") && err.message.contains("--flash-budget"), "{}", err.message);
     }
 }

@@ -21,7 +21,7 @@ use crate::error::{Error, Result};
 use crate::ir::{Graph, Op};
 use crate::measure::{self, Score, Task};
 use crate::observe::Observations;
-use crate::quantize::pack::weight_bytes;
+use crate::quantize::pack::{channel_constant_bytes, weight_bytes};
 use crate::quantize::{quantize, LayerRows, QuantOptions, WeightBits};
 use crate::target::Target;
 use knapsack::Choice;
@@ -345,7 +345,13 @@ pub fn search(
     let mut layers = layers(graph, &options.pins)?;
     let fixed = fixed_bytes(graph);
     let int8 = fixed + layers.iter().map(|l| weight_bytes(l.rows, l.k, 8)).sum::<usize>();
-    let budget_bytes = budget.map_or(target.flash_bytes.min(int8), |b| b.bytes(int8));
+    let budget_bytes = match budget {
+        Some(b) => b.bytes(int8),
+        None => {
+            let constants = layers.iter().map(|l| channel_constant_bytes(l.rows)).sum();
+            budget::default_budget(target, constants)?.min(int8)
+        }
+    };
     let min_bytes = fixed
         + layers
             .iter()

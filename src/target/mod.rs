@@ -1,7 +1,9 @@
-//! Target devices: what their kernels support (weight and activation widths) and their capacities. The files
-//! under targets/ are compiled into the binary; `--target path/to/file.toml` loads another.
+//! Target devices (SPEC.md section 4): what their kernels support, their capacities, the C toolchain that builds
+//! for them and the emulator that runs them. The files under targets/ are compiled into the binary; a file
+//! dropped into `./targets/` (or the directory `OMPQC_TARGETS` names) adds a target or overrides a bundled one by
+//! name, and `--target path/to/file.toml` loads any file.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
@@ -17,9 +19,48 @@ pub struct Target {
     pub weight_bits: Vec<u8>,
     /// Activation widths; ompqc's kernels use 8.
     pub activation_bits: Vec<u8>,
+    /// ISA features the kernels may use: dsp, fpu, mve (Armv8.1-M Helium), and the RISC-V extensions m, a, c.
+    pub features: Vec<String>,
     pub flash_bytes: usize,
     pub ram_bytes: usize,
+    /// Flash kept for code (ompqc's kernels and the application's runtime) when no flash budget is given.
+    pub code_reserve_bytes: usize,
+    pub toolchain: Toolchain,
+    /// How to run firmware for this target under emulation, when that is possible.
+    pub emulator: Option<Emulator>,
 }
+
+/// The C compiler and its flags for this target.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Toolchain {
+    pub cc: String,
+    /// Code generation flags (C library, CPU, ISA, ABI); optimisation levels are chosen by each command.
+    pub cflags: Vec<String>,
+    /// Link flags of the bare-metal firmware harness (start-up code, semihosting).
+    pub firmware_ldflags: Vec<String>,
+    /// Debian packages that provide the toolchain, named when it is missing.
+    pub packages: Vec<String>,
+}
+
+/// A QEMU system emulator and the memory map the firmware is linked for.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Emulator {
+    pub qemu: String,
+    pub machine: String,
+    /// Extra QEMU arguments.
+    #[serde(default)]
+    pub args: Vec<String>,
+    pub flash: u64,
+    pub flash_size: u64,
+    pub ram: u64,
+    pub ram_size: u64,
+    pub packages: Vec<String>,
+}
+
+/// The ISA features a target file may list.
+const FEATURES: &[&str] = &["dsp", "fpu", "mve", "m", "a", "c"];
 
 /// The bundled target files, by name.
 const BUILT_IN: &[(&str, &str)] = &[
@@ -51,7 +92,22 @@ impl Target {
         if target.flash_bytes == 0 || target.ram_bytes == 0 {
             return bad("flash_bytes and ram_bytes must be positive".into());
         }
+        if let Some(f) = target.features.iter().find(|f| !FEATURES.contains(&f.as_str())) {
+            return bad(format!("features: unknown feature '{f}' (known: {})", FEATURES.join(", ")));
+        }
+        if target.toolchain.cc.trim().is_empty() {
+            return bad("toolchain.cc must name the C compiler".into());
+        }
+        if let Some(e) = &target.emulator {
+            if e.flash_size == 0 || e.ram_size == 0 {
+                return bad("emulator.flash_size and emulator.ram_size must be positive".into());
+            }
+        }
         Ok(target)
+    }
+
+    pub fn has_feature(&self, feature: &str) -> bool {
+        self.features.iter().any(|f| f == feature)
     }
 
     /// A built-in target by name, or a target file by path (anything ending in .toml).
@@ -62,18 +118,49 @@ impl Target {
                 .map_err(|e| Error::input(format!("{}: cannot read: {e}", path.display())))?;
             return Target::parse(&text, &path.display().to_string());
         }
+        if let Some(path) =
+            user_dirs().into_iter().map(|d| d.join(format!("{name_or_path}.toml"))).find(|p| p.is_file())
+        {
+            return Target::load(&path.display().to_string());
+        }
         match BUILT_IN.iter().find(|(name, _)| *name == name_or_path) {
             Some((name, text)) => Target::parse(text, &format!("targets/{name}.toml")),
             None => Err(Error::input(format!(
                 "--target {name_or_path}: unknown target; known targets: {} (or give a path to a .toml file)",
-                BUILT_IN.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+                Target::names().join(", ")
             ))),
         }
     }
 
-    /// Every built-in target.
+    /// The names of every known target: the bundled ones, then those only in the target directories.
+    pub fn names() -> Vec<String> {
+        let mut names: Vec<String> = BUILT_IN.iter().map(|(n, _)| n.to_string()).collect();
+        let mut extra: Vec<String> = user_dirs()
+            .iter()
+            .filter_map(|d| std::fs::read_dir(d).ok())
+            .flatten()
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .filter_map(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+            .filter(|n| !names.contains(n))
+            .collect();
+        extra.sort();
+        extra.dedup();
+        names.extend(extra);
+        names
+    }
+
+    /// Every known target (see `names`).
+    pub fn all() -> Result<Vec<Target>> {
+        Target::names().iter().map(|n| Target::load(n)).collect()
+    }
+
+    /// Every bundled target, as compiled in.
     pub fn built_in() -> Vec<Target> {
-        BUILT_IN.iter().map(|(name, _)| Target::load(name).expect("bundled targets parse")).collect()
+        BUILT_IN
+            .iter()
+            .map(|(name, text)| Target::parse(text, &format!("targets/{name}.toml")).expect("bundled targets parse"))
+            .collect()
     }
 
     /// The weight widths, ascending and without repeats.
@@ -83,6 +170,13 @@ impl Target {
         w.dedup();
         w
     }
+}
+
+/// Directories searched for `NAME.toml` before the bundled targets: `$OMPQC_TARGETS`, then `./targets`.
+fn user_dirs() -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::env::var_os("OMPQC_TARGETS").map(PathBuf::from).into_iter().collect();
+    dirs.push(PathBuf::from("targets"));
+    dirs
 }
 
 #[cfg(test)]
@@ -96,6 +190,7 @@ mod tests {
         for t in targets {
             assert!(t.widths().contains(&8), "{}", t.name);
             assert_eq!(Target::load(&t.name).unwrap(), t);
+            assert_eq!(t.emulator.is_some(), t.name != "host", "{}", t.name);
         }
     }
 
@@ -111,5 +206,10 @@ mod tests {
         let text = include_str!("../../targets/cortex-m4.toml").replace("[2, 4, 8]", "[2, 4]");
         assert!(Target::parse(&text, "m4.toml").unwrap_err().message.contains("include 8"));
         assert!(Target::load("cortex-z9").unwrap_err().message.contains("cortex-m4"));
+        let text = include_str!("../../targets/cortex-m4.toml").replace("cc = \"arm-none-eabi-gcc\"\n", "");
+        let err = Target::parse(&text, "m4.toml").unwrap_err();
+        assert!(err.message.contains("m4.toml") && err.message.contains("cc"), "{}", err.message);
+        let text = include_str!("../../targets/cortex-m4.toml").replace("\"dsp\"", "\"dps\"");
+        assert!(Target::parse(&text, "m4.toml").unwrap_err().message.contains("dps"));
     }
 }

@@ -1,0 +1,178 @@
+//! `ompqc report`: the generated C compiled with each target's toolchain at -Os, the objects (and a linked
+//! firmware image) measured with `object`, one table across targets.
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use super::sizes::{self, Sections, SymbolSize};
+use crate::build;
+use crate::error::{Error, Result};
+use crate::run::firmware;
+use crate::target::Target;
+
+/// Optimisation of size-report builds.
+pub const SIZE_OPT: &str = "-Os";
+
+/// How many of the largest symbols each target lists.
+const LARGEST: usize = 5;
+
+#[derive(Clone, Debug, Serialize)]
+pub struct CrossTargetReport {
+    pub model: String,
+    pub arena: u64,
+    pub targets: Vec<TargetRow>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct TargetRow {
+    pub name: String,
+    #[serde(flatten)]
+    pub sizes: Option<TargetSizes>,
+    /// Why the target could not be built (a missing toolchain, say).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct TargetSizes {
+    /// The model's objects (schedule, weights, kernels).
+    pub text: u64,
+    pub rodata: u64,
+    pub data: u64,
+    pub bss: u64,
+    pub arena: u64,
+    /// text + rodata + data.
+    pub flash_bytes: u64,
+    /// data + bss + arena (the stack is not counted).
+    pub ram_bytes: u64,
+    pub flash_capacity: u64,
+    pub ram_capacity: u64,
+    pub fits: bool,
+    /// The linked firmware harness (model, harness with one input, C library, start-up code), when the target has
+    /// an emulator memory map to link for. Its bss holds the arena.
+    pub image: Option<ImageSizes>,
+    pub largest_symbols: Vec<SymbolSize>,
+    /// Where the objects and the image are kept.
+    pub build_dir: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ImageSizes {
+    #[serde(flatten)]
+    pub sections: Sections,
+    pub flash_bytes: u64,
+    pub ram_bytes: u64,
+}
+
+/// Builds and measures the compiled model in `dir` for every target in `targets`. Objects go to
+/// DIR/build/TARGET/. A target that cannot be built gets its error in its row.
+pub fn report(dir: &Path, name: &str, arena: u64, targets: &[Target]) -> CrossTargetReport {
+    let rows = targets
+        .iter()
+        .map(|t| match measure(dir, name, arena, t) {
+            Ok(sizes) => TargetRow { name: t.name.clone(), sizes: Some(sizes), error: None },
+            Err(e) => TargetRow { name: t.name.clone(), sizes: None, error: Some(e.message) },
+        })
+        .collect();
+    CrossTargetReport { model: name.to_string(), arena, targets: rows }
+}
+
+fn measure(dir: &Path, name: &str, arena: u64, target: &Target) -> Result<TargetSizes> {
+    build::check_toolchain(target)?;
+    let c_dir = dir.join("c");
+    let out = dir.join("build").join(&target.name);
+    if out.exists() {
+        std::fs::remove_dir_all(&out).map_err(|e| Error::internal(format!("{}: {e}", out.display())))?;
+    }
+    let objects = build::compile_objects(target, &build::c_sources(&c_dir)?, &c_dir, &[SIZE_OPT], &out)?;
+    let model = sizes::read(&objects)?;
+    let s = model.sections;
+    let image = if target.emulator.is_some() {
+        let harness_dir = out.join("harness");
+        std::fs::create_dir_all(&harness_dir)
+            .map_err(|e| Error::internal(format!("{}: {e}", harness_dir.display())))?;
+        let (harness, inputs) = (harness_dir.join("ompqc_firmware.c"), harness_dir.join("ompqc_inputs.c"));
+        std::fs::write(&harness, firmware::render_harness(name)?)
+            .and_then(|_| std::fs::write(&inputs, firmware::inputs_source(&[], 0)))
+            .map_err(|e| Error::internal(format!("{}: {e}", harness_dir.display())))?;
+        let mut all = objects.clone();
+        all.extend(build::compile_objects(target, &[harness, inputs], &c_dir, &[SIZE_OPT], &harness_dir)?);
+        let path = out.join("firmware.elf");
+        build::link_firmware(target, &all, &[SIZE_OPT], &path)?;
+        let sections = sizes::read(&[&path])?.sections;
+        Some(ImageSizes { sections, flash_bytes: sections.flash(), ram_bytes: sections.ram() })
+    } else {
+        None
+    };
+    let (flash, ram) = (s.flash(), s.ram() + arena);
+    Ok(TargetSizes {
+        text: s.text,
+        rodata: s.rodata,
+        data: s.data,
+        bss: s.bss,
+        arena,
+        flash_bytes: flash,
+        ram_bytes: ram,
+        flash_capacity: target.flash_bytes as u64,
+        ram_capacity: target.ram_bytes as u64,
+        fits: flash <= target.flash_bytes as u64 && ram <= target.ram_bytes as u64,
+        image,
+        largest_symbols: model.symbols.into_iter().take(LARGEST).collect(),
+        build_dir: out.display().to_string(),
+    })
+}
+
+impl CrossTargetReport {
+    pub fn to_text(&self) -> String {
+        let n = |v: u64| super::inspect::thousands(v);
+        let mut text = format!(
+            "{}: bytes per target at {SIZE_OPT}; flash = text + rodata + data, RAM = data + bss + arena ({} bytes)\n",
+            self.model,
+            n(self.arena)
+        );
+        let header =
+            ["target", "text", "rodata", "data", "bss", "flash", "of", "RAM", "of", "fits", "image flash", "RAM"];
+        let line = |c: &[String]| {
+            format!(
+                "{:<14}{:>9}{:>10}{:>7}{:>7}{:>10}{:>12}{:>10}{:>12}{:>6}{:>13}{:>9}\n",
+                c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], c[11]
+            )
+        };
+        text.push_str(&line(&header.map(String::from)));
+        for row in &self.targets {
+            match (&row.sizes, &row.error) {
+                (Some(s), _) => {
+                    let (image_flash, image_ram) =
+                        s.image.as_ref().map_or(("-".into(), "-".into()), |i| (n(i.flash_bytes), n(i.ram_bytes)));
+                    text.push_str(&line(&[
+                        row.name.clone(),
+                        n(s.text),
+                        n(s.rodata),
+                        n(s.data),
+                        n(s.bss),
+                        n(s.flash_bytes),
+                        n(s.flash_capacity),
+                        n(s.ram_bytes),
+                        n(s.ram_capacity),
+                        (if s.fits { "yes" } else { "NO" }).into(),
+                        image_flash,
+                        image_ram,
+                    ]));
+                }
+                (None, error) => {
+                    text.push_str(&format!("{:<14}not built: {}\n", row.name, error.as_deref().unwrap_or("")));
+                }
+            }
+        }
+        text.push_str("largest symbols:\n");
+        for row in &self.targets {
+            if let Some(s) = &row.sizes {
+                let list: Vec<String> =
+                    s.largest_symbols.iter().map(|y| format!("{} {} ({})", y.name, n(y.size), y.class)).collect();
+                text.push_str(&format!("  {:<14}{}\n", row.name, list.join(", ")));
+            }
+        }
+        text
+    }
+}

@@ -1,0 +1,363 @@
+//! Firmware runs under emulation: the generated C and a bare-metal harness with the inputs embedded, built with
+//! the target's toolchain and run under QEMU with `-icount shift=0`. Outputs come back over semihosting; an
+//! instruction-counting QEMU plugin (templates/qemu) records exact counts at the harness's marks.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use askama::Template;
+use serde::Serialize;
+
+use crate::build;
+use crate::error::{Error, Result};
+use crate::interp;
+use crate::ir::quant::QGraph;
+use crate::report::sizes;
+use crate::target::{Emulator, Target};
+
+#[derive(Template)]
+#[template(path = "c/firmware.c.txt", escape = "none")]
+struct Harness<'a> {
+    version: &'a str,
+    name: &'a str,
+    guard: &'a str,
+}
+
+const PLUGIN_SOURCE: &str = include_str!("../../templates/qemu/icount_plugin.c.txt");
+
+/// Flash kept for the harness, the C library and the start-up code when sizing batches of embedded inputs.
+const HARNESS_FLASH_BYTES: u64 = 64 * 1024;
+
+/// Optimisation of firmware builds: what a user ships for speed.
+pub const FIRMWARE_OPT: &str = "-O2";
+
+#[derive(Clone, Debug, Serialize)]
+pub struct LayerCount {
+    pub name: String,
+    pub op: String,
+    pub macs: u64,
+    pub instructions: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct FirmwareRun {
+    pub target: String,
+    pub machine: String,
+    pub inputs: usize,
+    pub mismatched_bytes: usize,
+    pub bit_exact: bool,
+    /// (input, byte) of the first difference.
+    pub first_mismatch: Option<(usize, usize)>,
+    pub macs: u64,
+    /// The mean over the inputs of the instructions from the call of NAME_run to its return.
+    pub instructions_per_inference: u64,
+    pub instructions_per_mac: f64,
+    /// The fewest and the most instructions any input took.
+    pub instructions_range: (u64, u64),
+    /// Per layer, on the first input (`--profile`).
+    pub layers: Option<Vec<LayerCount>>,
+}
+
+/// What a run needs beyond the compiled directory.
+pub struct RunRequest<'a> {
+    pub dir: &'a Path,
+    pub name: &'a str,
+    pub graph: &'a QGraph,
+    /// Quantized inputs, `n` samples in storage order.
+    pub input: &'a [i8],
+    pub n: usize,
+    pub profile: bool,
+    /// Wall-clock limit per emulator run; `None` scales with the work.
+    pub timeout: Option<Duration>,
+}
+
+/// Checks that the target can run firmware here: an emulator entry, its QEMU and the toolchain installed.
+pub fn check_runnable(target: &Target) -> Result<&Emulator> {
+    let emulator = target.emulator.as_ref().ok_or_else(|| {
+        Error::input(format!("target {}: no emulator entry in its target file, so `run` cannot run it", target.name))
+    })?;
+    build::check_toolchain(target)?;
+    if !build::is_installed(&emulator.qemu) {
+        return Err(Error::input(format!(
+            "target {}: the emulator {} is not installed (Debian: apt-get install {})",
+            target.name,
+            emulator.qemu,
+            emulator.packages.join(" ")
+        )));
+    }
+    Ok(emulator)
+}
+
+/// Builds the firmware for `target`, runs it under QEMU and compares every output byte with the interpreter.
+pub fn run(target: &Target, req: &RunRequest) -> Result<FirmwareRun> {
+    let emulator = check_runnable(target)?;
+    let build_dir = std::env::temp_dir().join(format!("ompqc-fw-{}-{}", std::process::id(), super::unique()));
+    std::fs::create_dir_all(&build_dir).map_err(|e| Error::internal(format!("{}: {e}", build_dir.display())))?;
+    let result = run_in(target, emulator, req, &build_dir);
+    let _ = std::fs::remove_dir_all(&build_dir);
+    result
+}
+
+fn run_in(target: &Target, emulator: &Emulator, req: &RunRequest, build_dir: &Path) -> Result<FirmwareRun> {
+    let graph = req.graph;
+    let (in_size, out_size) = (graph.tensor(graph.input).elems(), graph.tensor(graph.output).elems());
+    let c_dir = req.dir.join("c");
+    let mut flags = vec![FIRMWARE_OPT.to_string()];
+    if req.profile {
+        let hook = build_dir.join("ompqc_profile.h");
+        let text =
+            format!("void ompqc_mark(void);\n#define {}(layer) ompqc_mark()\n", crate::emit::c::layer_hook(req.name));
+        std::fs::write(&hook, text).map_err(|e| Error::internal(format!("{}: {e}", hook.display())))?;
+        flags.extend(["-include".to_string(), hook.display().to_string()]);
+    }
+    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+    let model_objects = build::compile_objects(target, &build::c_sources(&c_dir)?, &c_dir, &flags, build_dir)?;
+    let harness = build_dir.join("ompqc_firmware.c");
+    write(&harness, &render_harness(req.name)?)?;
+    let mut objects = model_objects.clone();
+    objects.extend(build::compile_objects(target, &[harness], &c_dir, &flags, &build_dir.join("harness"))?);
+    let plugin = build_plugin(build_dir)?;
+
+    // Inputs are embedded in flash: as many per image as the emulated board's flash holds.
+    let model_flash = sizes::read(&objects)?.sections.flash();
+    let room = emulator.flash_size.saturating_sub(model_flash + HARNESS_FLASH_BYTES);
+    let per_image = ((room / in_size.max(1) as u64) as usize).clamp(1, req.n.max(1));
+    let hooks = if req.profile { profiled_layers(&c_dir, req.name, graph)? } else { vec![] };
+    let mut outputs = Vec::with_capacity(req.n * out_size);
+    let mut counts: Vec<u64> = Vec::with_capacity(req.n);
+    let mut first_layers: Option<Vec<u64>> = None;
+    for start in (0..req.n).step_by(per_image) {
+        let count = per_image.min(req.n - start);
+        let batch = &req.input[start * in_size..(start + count) * in_size];
+        let image_dir = build_dir.join(format!("image{start}"));
+        let inputs_c = image_dir.join("ompqc_inputs.c");
+        std::fs::create_dir_all(&image_dir).map_err(|e| Error::internal(format!("{}: {e}", image_dir.display())))?;
+        write(&inputs_c, &inputs_source(batch, count))?;
+        let mut image_objects = objects.clone();
+        image_objects.extend(build::compile_objects(target, &[inputs_c], &c_dir, &flags, &image_dir)?);
+        let image = image_dir.join("firmware.elf");
+        build::link_firmware(target, &image_objects, &flags, &image)?;
+        let timeout = req.timeout.unwrap_or_else(|| default_timeout(crate::report::compile::qgraph_macs(graph), count));
+        let marks = emulate(target, emulator, &image, &plugin, &image_dir, timeout)?;
+        let got = std::fs::read(image_dir.join("outputs.bin"))
+            .map_err(|e| Error::internal(format!("target {}: the firmware wrote no outputs ({e})", target.name)))?;
+        if got.len() != count * out_size {
+            return Err(Error::internal(format!(
+                "target {}: the firmware wrote {} output bytes, expected {}",
+                target.name,
+                got.len(),
+                count * out_size
+            )));
+        }
+        outputs.extend(got);
+        let per_input = 2 + hooks.len();
+        if marks.len() != 2 + count * per_input {
+            return Err(Error::internal(format!(
+                "target {}: the instruction counter recorded {} marks, expected {}",
+                target.name,
+                marks.len(),
+                2 + count * per_input
+            )));
+        }
+        let mark_cost = marks[1] - marks[0];
+        for input in marks[2..].chunks(per_input) {
+            counts.push(input[per_input - 1] - input[0] - mark_cost * (per_input as u64 - 1));
+            if first_layers.is_none() && !hooks.is_empty() {
+                first_layers = Some(input.windows(2).take(hooks.len()).map(|w| w[1] - w[0] - mark_cost).collect());
+            }
+        }
+    }
+
+    let expected: Vec<u8> = interp::run(graph, req.input, req.n).into_iter().map(|v| v as u8).collect();
+    let mismatched = outputs.iter().zip(&expected).filter(|(a, b)| a != b).count();
+    let first = outputs.iter().zip(&expected).position(|(a, b)| a != b).map(|i| (i / out_size, i % out_size));
+    let macs = crate::report::compile::qgraph_macs(graph);
+    let mean = counts.iter().sum::<u64>() / counts.len().max(1) as u64;
+    let layers = first_layers.map(|cs| {
+        hooks
+            .iter()
+            .zip(cs)
+            .map(|(&ix, instructions)| {
+                let node = &graph.nodes[ix];
+                LayerCount {
+                    name: node.name.clone(),
+                    op: node.op.kind().to_string(),
+                    macs: node_macs(graph, ix),
+                    instructions,
+                }
+            })
+            .collect()
+    });
+    Ok(FirmwareRun {
+        target: target.name.clone(),
+        machine: emulator.machine.clone(),
+        inputs: req.n,
+        mismatched_bytes: mismatched,
+        bit_exact: mismatched == 0 && outputs.len() == expected.len(),
+        first_mismatch: first,
+        macs,
+        instructions_per_inference: mean,
+        instructions_per_mac: if macs > 0 { mean as f64 / macs as f64 } else { 0.0 },
+        instructions_range: (counts.iter().copied().min().unwrap_or(0), counts.iter().copied().max().unwrap_or(0)),
+        layers,
+    })
+}
+
+/// Renders the firmware harness for model `name`.
+pub fn render_harness(name: &str) -> Result<String> {
+    Harness { version: env!("CARGO_PKG_VERSION"), name, guard: &name.to_ascii_uppercase() }
+        .render()
+        .map_err(|e| Error::internal(format!("rendering the firmware harness: {e}")))
+}
+
+/// The C source embedding `count` inputs.
+pub fn inputs_source(bytes: &[i8], count: usize) -> String {
+    let mut text = format!(
+        "/* Generated by ompqc {}: the inputs the firmware harness runs. */\n#include <stdint.h>\n\n\
+         const unsigned ompqc_input_count = {count};\nconst int8_t ompqc_inputs[{}] = {{\n",
+        env!("CARGO_PKG_VERSION"),
+        bytes.len().max(1)
+    );
+    for line in bytes.chunks(24) {
+        text.push_str("    ");
+        text.push_str(&line.iter().map(|b| b.to_string()).collect::<Vec<_>>().join(", "));
+        text.push_str(",\n");
+    }
+    if bytes.is_empty() {
+        text.push_str("    0,\n");
+    }
+    text.push_str("};\n");
+    text
+}
+
+fn write(path: &Path, text: &str) -> Result<()> {
+    std::fs::write(path, text).map_err(|e| Error::internal(format!("{}: {e}", path.display())))
+}
+
+/// The node indexes the schedule reports to the profiling hook, in order, read from the generated schedule.
+fn profiled_layers(c_dir: &Path, name: &str, graph: &QGraph) -> Result<Vec<usize>> {
+    let path = c_dir.join(format!("{name}.c"));
+    let text = std::fs::read_to_string(&path).map_err(|e| Error::input(format!("{}: {e}", path.display())))?;
+    let call = format!("{}(", crate::emit::c::layer_hook(name));
+    Ok(text
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix(&call)?.strip_suffix(");")?.parse::<usize>().ok())
+        .filter(|&ix| ix < graph.nodes.len())
+        .collect())
+}
+
+fn node_macs(graph: &QGraph, ix: usize) -> u64 {
+    crate::report::compile::node_macs(graph, &graph.nodes[ix])
+}
+
+/// Builds the instruction-counting plugin with the host's C compiler.
+fn build_plugin(build_dir: &Path) -> Result<PathBuf> {
+    let source = build_dir.join("ompqc_icount.c");
+    let plugin = build_dir.join("ompqc_icount.so");
+    write(&source, PLUGIN_SOURCE)?;
+    let cc = super::host_cc();
+    let out = Command::new(&cc)
+        .args(["-shared", "-fPIC", "-O2", "-Wall", "-Wextra", "-Werror", "-o"])
+        .arg(&plugin)
+        .arg(&source)
+        .output()
+        .map_err(|e| Error::input(format!("cannot run the host C compiler '{cc}' for the QEMU plugin ({e})")))?;
+    if !out.status.success() {
+        let log = String::from_utf8_lossy(&out.stderr);
+        return Err(Error::internal(format!("building the QEMU plugin: {}", log.lines().next().unwrap_or(""))));
+    }
+    Ok(plugin)
+}
+
+/// A generous wall-clock limit: QEMU with the counting plugin runs well above 20 M instructions per second here,
+/// and the reference kernels stay below 60 instructions per MAC.
+fn default_timeout(macs: u64, inputs: usize) -> Duration {
+    let instructions = (macs.max(10_000) * 60 * inputs as u64) as f64;
+    Duration::from_secs_f64(30.0 + instructions / 20e6)
+}
+
+/// Runs `image` under QEMU in `dir` (semihosting files land there) and returns the instruction counts at the marks.
+fn emulate(
+    target: &Target,
+    emulator: &Emulator,
+    image: &Path,
+    plugin: &Path,
+    dir: &Path,
+    timeout: Duration,
+) -> Result<Vec<u64>> {
+    let marker = marker_address(image)?;
+    let counts_path = dir.join("counts.txt");
+    let mut child = Command::new(&emulator.qemu)
+        .args(["-M", &emulator.machine])
+        .args(&emulator.args)
+        .args(["-nographic", "-monitor", "none", "-serial", "none"])
+        .args(["-semihosting-config", "enable=on,target=native", "-icount", "shift=0"])
+        .arg("-plugin")
+        .arg(format!("{},marker={marker:#x},out={}", plugin.display(), counts_path.display()))
+        .arg("-kernel")
+        .arg(image)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| Error::input(format!("target {}: cannot start {}: {e}", target.name, emulator.qemu)))?;
+    // The pipes are drained on threads so that a chatty guest cannot block on a full pipe.
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            if let Some(mut p) = pipe {
+                let _ = p.read_to_string(&mut text);
+            }
+            text
+        })
+    };
+    let stdout = drain(child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
+    let stderr = drain(child.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().map_err(|e| Error::internal(format!("waiting for QEMU: {e}")))? {
+            break Some(status);
+        }
+        if started.elapsed() > timeout {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let log = format!("{}{}", stdout.join().unwrap_or_default(), stderr.join().unwrap_or_default());
+    let first_line = log.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("no output").to_string();
+    let Some(status) = status else {
+        return Err(Error::internal(format!(
+            "target {}: the firmware did not finish within {:.0} s under {} (a hang?); last output: {first_line}",
+            target.name,
+            timeout.as_secs_f64(),
+            emulator.machine
+        )));
+    };
+    if !status.success() {
+        return Err(Error::internal(format!(
+            "target {}: the firmware failed under {} ({status}): {first_line}",
+            target.name, emulator.machine
+        )));
+    }
+    let text = std::fs::read_to_string(&counts_path)
+        .map_err(|e| Error::internal(format!("target {}: no instruction counts ({e})", target.name)))?;
+    Ok(text.lines().filter_map(|l| l.trim().parse::<u64>().ok()).collect())
+}
+
+/// The address of the harness's `ompqc_mark`; Thumb symbols carry the mode in bit 0, instructions do not.
+fn marker_address(image: &Path) -> Result<u64> {
+    use object::{Object, ObjectSymbol};
+    let bytes = std::fs::read(image).map_err(|e| Error::internal(format!("{}: {e}", image.display())))?;
+    let file = object::File::parse(&*bytes).map_err(|e| Error::internal(format!("{}: {e}", image.display())))?;
+    let symbol = file
+        .symbols()
+        .find(|s| s.name() == Ok("ompqc_mark"))
+        .ok_or_else(|| Error::internal(format!("{}: no ompqc_mark symbol", image.display())))?;
+    let thumb = file.architecture() == object::Architecture::Arm;
+    Ok(if thumb { symbol.address() & !1 } else { symbol.address() })
+}

@@ -1,0 +1,232 @@
+//! Firmware under QEMU and cross-target size reports: every emulated target runs the generated C bit-exact with
+//! the interpreter (the bundled example always; MLPerf Tiny ResNet-8 and DS-CNN at 8 bits and at an `ompq` plan at
+//! 50% of the int8 weight bytes when ../shared/eval is present), and `report` agrees with binutils' `size`.
+//! The toolchains and QEMU come from scripts/test.sh; without them these tests print why they skip.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use common::{eval_dir, input_map, meta, ompqc, repo};
+use ompqc::target::Target;
+
+/// Every bundled target with an emulator.
+fn emulated() -> Vec<Target> {
+    Target::built_in().into_iter().filter(|t| t.emulator.is_some()).collect()
+}
+
+/// True when every emulated target's toolchain and QEMU are installed; otherwise prints why the caller skips.
+fn tools_present(test: &str) -> bool {
+    let missing: Vec<String> =
+        emulated().iter().filter_map(|t| ompqc::run::firmware::check_runnable(t).err()).map(|e| e.message).collect();
+    if !missing.is_empty() {
+        eprintln!("{test}: skipped: {} (scripts/test.sh installs them)", missing.join("; "));
+    }
+    missing.is_empty()
+}
+
+fn temp(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("ompqc-fw-test-{}-{tag}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn check(out: &Output, what: &str) {
+    assert!(out.status.success(), "{what}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).expect("one JSON document")
+}
+
+/// Compiles `model` into `dir` with extra arguments (widths or a search).
+fn compile(model: &Path, calib: &Path, scale: f32, args: &[&str], dir: &Path) {
+    let out = ompqc()
+        .arg("compile")
+        .arg(model)
+        .arg("--calib")
+        .arg(calib)
+        .args(["--input-scale", &scale.to_string(), "--target", "cortex-m4", "-o"])
+        .arg(dir)
+        .args(args)
+        .output()
+        .unwrap();
+    check(&out, &format!("compile {} {args:?}", model.display()));
+}
+
+/// Runs `dir` on `target` with up to `limit` inputs; returns the JSON result after checking bit-exactness.
+fn run_bit_exact(
+    dir: &Path,
+    target: &str,
+    inputs: &Path,
+    scale: f32,
+    limit: usize,
+    extra: &[&str],
+) -> serde_json::Value {
+    let out = ompqc()
+        .arg("run")
+        .arg(dir)
+        .args(["--target", target, "--limit", &limit.to_string(), "--json", "--input-scale", &scale.to_string()])
+        .arg("--inputs")
+        .arg(inputs)
+        .args(extra)
+        .output()
+        .unwrap();
+    check(&out, &format!("run {} on {target}", dir.display()));
+    let r = json(&out);
+    assert_eq!(r["target"], target);
+    assert_eq!(r["inputs"], limit as u64, "{target}");
+    assert_eq!(r["mismatched_bytes"], 0, "{target}: {r}");
+    assert_eq!(r["bit_exact"], true, "{target}");
+    let (instructions, macs) = (r["instructions_per_inference"].as_u64().unwrap(), r["macs"].as_u64().unwrap());
+    // Portable kernels spend well over one instruction per MAC; a count below that is a counting error.
+    assert!(instructions > macs && macs > 0, "{target}: {instructions} instructions for {macs} MACs");
+    r
+}
+
+#[test]
+fn example_is_bit_exact_on_every_emulated_target_with_a_layer_profile() {
+    if !tools_present("example_is_bit_exact_on_every_emulated_target_with_a_layer_profile") {
+        return;
+    }
+    let example = repo().join("examples/digits");
+    let dir = temp("example");
+    compile(&example.join("model.onnx"), &example.join("calib_x.npy"), 0.0625, &["--flash-budget", "62.5%"], &dir);
+    let mut counts = vec![];
+    for target in emulated() {
+        let r = run_bit_exact(&dir, &target.name, &example.join("test_x.npy"), 0.0625, 24, &[]);
+        counts.push((target.name.clone(), r["instructions_per_inference"].as_u64().unwrap()));
+    }
+    // The Armv7-M/Armv8-M cores run the same Thumb-2 code closely; Armv6-M (M0+) has fewer, narrower instructions.
+    let of = |n: &str| counts.iter().find(|(t, _)| t == n).unwrap().1;
+    assert!(of("cortex-m0plus") > of("cortex-m3"), "{counts:?}");
+
+    // The profile: one entry per scheduled layer, each with instructions; together they are the inference less
+    // the call overhead around them.
+    let r = run_bit_exact(&dir, "cortex-m4", &example.join("test_x.npy"), 0.0625, 2, &["--profile"]);
+    let layers = r["layers"].as_array().unwrap();
+    let compiled: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
+    let scheduled = compiled["layers"].as_array().unwrap().iter().filter(|l| l["op"] != "Reshape").count();
+    assert_eq!(layers.len(), scheduled, "{layers:?}");
+    let sum: u64 = layers.iter().map(|l| l["instructions"].as_u64().unwrap()).sum();
+    let whole = r["instructions_range"][1].as_u64().unwrap();
+    assert!(layers.iter().all(|l| l["instructions"].as_u64().unwrap() > 0));
+    assert!(sum <= whole && sum * 100 >= whole * 99, "layers {sum} of {whole}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// ResNet-8 or DS-CNN at 8 bits and at the ompq plan for 50% of the int8 weight bytes, 20 test inputs on every
+/// emulated target.
+fn mlperf_bit_exact(folder: &str) {
+    let test = format!("mlperf_bit_exact({folder})");
+    let Some(eval) = eval_dir(&test) else { return };
+    if !tools_present(&test) {
+        return;
+    }
+    let d = eval.join(folder);
+    let (scale, _) = input_map(&meta(&d));
+    for (tag, args) in [("w8", vec!["--bits", "8"]), ("ompq50", vec!["--allocator", "ompq", "--flash-budget", "50%"])] {
+        let dir = temp(&format!("{folder}-{tag}"));
+        compile(&d.join("model.onnx"), &d.join("calib_x.npy"), scale, &args, &dir);
+        let compiled: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
+        if tag == "ompq50" {
+            let bits: Vec<u64> =
+                compiled["layers"].as_array().unwrap().iter().filter_map(|l| l["bits"].as_u64()).collect();
+            assert!(bits.iter().any(|&b| b < 8), "{folder}: the 50% plan must mix widths: {bits:?}");
+        }
+        for target in emulated() {
+            let r = run_bit_exact(&dir, &target.name, &d.join("test_x.npy"), scale, 20, &[]);
+            eprintln!(
+                "{folder} {tag} {}: {} instructions per inference, {:.2} per MAC",
+                target.name, r["instructions_per_inference"], r["instructions_per_mac"]
+            );
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+#[test]
+fn resnet8_is_bit_exact_on_every_emulated_target() {
+    mlperf_bit_exact("mlperf_tiny_resnet8_cifar10");
+}
+
+#[test]
+fn dscnn_is_bit_exact_on_every_emulated_target() {
+    mlperf_bit_exact("mlperf_tiny_dscnn_kws");
+}
+
+/// binutils' `size` for the toolchain whose compiler is `cc` (arm-none-eabi-gcc -> arm-none-eabi-size).
+fn size_tool(cc: &str) -> String {
+    format!("{}size", cc.strip_suffix("gcc").unwrap_or(cc))
+}
+
+/// (text, data, bss) as binutils' `size` prints them (Berkeley format), summed over `files`.
+fn binutils_size(tool: &str, files: &[PathBuf]) -> (u64, u64, u64) {
+    let out = std::process::Command::new(tool).args(files).output().unwrap();
+    check(&out, tool);
+    let text = String::from_utf8(out.stdout).unwrap();
+    text.lines().skip(1).fold((0, 0, 0), |acc, line| {
+        let v: Vec<u64> = line.split_whitespace().take(3).map(|f| f.parse().unwrap()).collect();
+        (acc.0 + v[0], acc.1 + v[1], acc.2 + v[2])
+    })
+}
+
+/// `report --targets all`: every figure equals what binutils' `size` prints for the same objects and image.
+fn report_matches_size(dir: &Path) {
+    let out = ompqc().arg("report").arg(dir).args(["--targets", "all", "--json"]).output().unwrap();
+    check(&out, "report");
+    let r = json(&out);
+    let rows = r["targets"].as_array().unwrap();
+    assert_eq!(rows.len(), Target::built_in().len());
+    for row in rows {
+        let name = row["name"].as_str().unwrap();
+        assert!(row.get("error").is_none(), "{name}: {row}");
+        let target = Target::load(name).unwrap();
+        let build = PathBuf::from(row["build_dir"].as_str().unwrap());
+        let objects: Vec<PathBuf> = ["model.o", "model_kernels.o", "model_weights.o"].map(|f| build.join(f)).to_vec();
+        let tool = size_tool(&target.toolchain.cc);
+        let get = |k: &str| row[k].as_u64().unwrap();
+        let (text, data, bss) = binutils_size(&tool, &objects);
+        assert_eq!((get("text") + get("rodata"), get("data"), get("bss")), (text, data, bss), "{name} objects");
+        assert!(get("text") > 0 && get("rodata") > 0, "{name}");
+        assert_eq!(get("flash_bytes"), text + data, "{name}");
+        assert_eq!(get("ram_bytes"), data + bss + get("arena"), "{name}");
+        let fits = get("flash_bytes") <= get("flash_capacity") && get("ram_bytes") <= get("ram_capacity");
+        assert_eq!(row["fits"], fits, "{name}");
+        assert_eq!((get("flash_capacity"), get("ram_capacity")), (target.flash_bytes as u64, target.ram_bytes as u64));
+        if target.emulator.is_some() {
+            let (text, data, bss) = binutils_size(&tool, &[build.join("firmware.elf")]);
+            let image = &row["image"];
+            let img = |k: &str| image[k].as_u64().unwrap();
+            assert_eq!((img("text") + img("rodata"), img("data"), img("bss")), (text, data, bss), "{name} image");
+            // The image holds the model, and its bss the arena.
+            assert!(img("flash_bytes") > get("flash_bytes") && img("bss") >= get("arena"), "{name}: {image}");
+        }
+        let largest = row["largest_symbols"].as_array().unwrap();
+        assert!(!largest.is_empty() && largest.windows(2).all(|w| w[0]["size"].as_u64() >= w[1]["size"].as_u64()));
+    }
+}
+
+#[test]
+fn report_across_targets_equals_binutils_size() {
+    if !tools_present("report_across_targets_equals_binutils_size") {
+        return;
+    }
+    let example = repo().join("examples/digits");
+    let dir = temp("report-example");
+    compile(&example.join("model.onnx"), &example.join("calib_x.npy"), 0.0625, &["--bits", "4"], &dir);
+    report_matches_size(&dir);
+    let _ = std::fs::remove_dir_all(&dir);
+    let Some(eval) = eval_dir("report_across_targets_equals_binutils_size (ResNet-8)") else { return };
+    let d = eval.join("mlperf_tiny_resnet8_cifar10");
+    let (scale, _) = input_map(&meta(&d));
+    for (tag, args) in [("w8", vec!["--bits", "8"]), ("ompq50", vec!["--allocator", "ompq", "--flash-budget", "50%"])] {
+        let dir = temp(&format!("report-resnet8-{tag}"));
+        compile(&d.join("model.onnx"), &d.join("calib_x.npy"), scale, &args, &dir);
+        report_matches_size(&dir);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
