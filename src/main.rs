@@ -507,7 +507,7 @@ fn cmd_compile(
     let origin = ompqc::compile::Origin {
         allocator,
         budget_bytes,
-        calibration: calib.display().to_string(),
+        calibration: std::fs::canonicalize(&calib).unwrap_or(calib.clone()).display().to_string(),
         input_scale: scale,
         input_offset: offset,
     };

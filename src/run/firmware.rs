@@ -332,7 +332,7 @@ fn emulate(
     let first_line = log.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("no output").to_string();
     let Some(status) = status else {
         return Err(Error::internal(format!(
-            "target {}: the firmware did not finish within {:.0} s under {} (a hang?); last output: {first_line}",
+            "target {}: the firmware did not finish within {:.1} s under {} (a hang?); last output: {first_line}",
             target.name,
             timeout.as_secs_f64(),
             emulator.machine

@@ -1,4 +1,4 @@
-//! Firmware under QEMU and cross-target size reports: every emulated target runs the generated C bit-exact with
+//! Targets: firmware under QEMU, cross-target size reports, the default flash budget and clean errors. Firmware: every emulated target runs the generated C bit-exact with
 //! the interpreter (the bundled example always; MLPerf Tiny ResNet-8 and DS-CNN at 8 bits and at an `ompq` plan at
 //! 50% of the int8 weight bytes when ../shared/eval is present), and `report` agrees with binutils' `size`.
 //! The toolchains and QEMU come from scripts/test.sh; without them these tests print why they skip.
@@ -229,4 +229,145 @@ fn report_across_targets_equals_binutils_size() {
         report_matches_size(&dir);
         let _ = std::fs::remove_dir_all(&dir);
     }
+}
+
+/// A copy of the bundled cortex-m4 file with `edit` applied, written to `path`.
+fn m4_variant(path: &Path, edit: impl Fn(String) -> String) -> PathBuf {
+    let text = std::fs::read_to_string(repo().join("targets/cortex-m4.toml")).unwrap();
+    std::fs::write(path, edit(text)).unwrap();
+    path.to_path_buf()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn default_budget_is_the_target_flash_less_margin_code_and_constants() {
+    let example = repo().join("examples/digits");
+    let dir = temp("budget");
+    std::fs::create_dir_all(&dir).unwrap();
+    let tiny = m4_variant(&dir.join("tiny.toml"), |t| {
+        t.replace("flash_bytes = 524288", "flash_bytes = 40000")
+            .replace("code_reserve_bytes = 24576", "code_reserve_bytes = 34000")
+    });
+    let compiled = dir.join("w8");
+    compile(&example.join("model.onnx"), &example.join("calib_x.npy"), 0.0625, &["--bits", "8"], &compiled);
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(compiled.join("report.json")).unwrap()).unwrap();
+    let constants = report["constant_bytes"].as_u64().unwrap() - report["weight_bytes"].as_u64().unwrap();
+    let int8 = report["weight_bytes"].as_u64().unwrap();
+    let search = |target: &Path| {
+        ompqc()
+            .arg("search")
+            .arg(example.join("model.onnx"))
+            .arg("--calib")
+            .arg(example.join("calib_x.npy"))
+            .args(["--input-scale", "0.0625", "--json", "--target"])
+            .arg(target)
+            .output()
+            .unwrap()
+    };
+    let out = search(&tiny);
+    check(&out, "search on the small target");
+    let r = json(&out);
+    // 90% of 40,000 bytes, less the 34,000-byte code reserve and the constants.
+    assert_eq!(r["budget_bytes"].as_u64().unwrap(), 36_000 - 34_000 - constants);
+    assert!(r["budget_bytes"].as_u64().unwrap() < int8);
+    // A big device: the budget is the whole 8-bit model.
+    let out = search(Path::new("cortex-m4"));
+    check(&out, "search on cortex-m4");
+    assert_eq!(json(&out)["budget_bytes"].as_u64().unwrap(), int8);
+    // No room at all: a clean error naming the target and the way out.
+    let none = m4_variant(&dir.join("none.toml"), |t| t.replace("flash_bytes = 524288", "flash_bytes = 20000"));
+    let out = search(&none);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("cortex-m4") && stderr(&out).contains("--flash-budget"), "{}", stderr(&out));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn bad_targets_missing_tools_faults_and_timeouts_are_clean_errors() {
+    let example = repo().join("examples/digits");
+    let dir = temp("errors");
+    std::fs::create_dir_all(&dir).unwrap();
+    let compiled = dir.join("out");
+    compile(&example.join("model.onnx"), &example.join("calib_x.npy"), 0.0625, &["--bits", "8"], &compiled);
+    let run = |target: &str, extra: &[&str]| {
+        ompqc().arg("run").arg(&compiled).args(["--target", target, "--limit", "2"]).args(extra).output().unwrap()
+    };
+    let report = |targets: &str| ompqc().arg("report").arg(&compiled).args(["--targets", targets]).output().unwrap();
+    let expect = |out: Output, code: i32, needles: &[&str]| {
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(code), "{err}");
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+        assert!(needles.iter().all(|n| err.contains(n)), "{needles:?}: {err}");
+    };
+
+    expect(run("cortex-z9", &[]), 2, &["cortex-z9", "unknown target", "cortex-m4"]);
+    expect(report("cortex-m4,cortex-z9"), 2, &["cortex-z9"]);
+    let no_field = m4_variant(&dir.join("nomachine.toml"), |t| t.replace("machine = \"mps2-an386\"\n", ""));
+    expect(run(no_field.to_str().unwrap(), &[]), 2, &["nomachine.toml", "machine"]);
+    expect(run("host", &["--profile"]), 2, &["--profile"]);
+    let no_emulator = m4_variant(&dir.join("noemu.toml"), |t| t[..t.find("[emulator]").unwrap()].to_string());
+    expect(run(no_emulator.to_str().unwrap(), &[]), 2, &["no emulator"]);
+
+    // A toolchain that is not installed: `run` refuses, `report` reports it beside the targets that build.
+    let missing = m4_variant(&dir.join("missing.toml"), |t| {
+        t.replace("name = \"cortex-m4\"", "name = \"missing-cc\"")
+            .replace("cc = \"arm-none-eabi-gcc\"", "cc = \"ompqc-no-such-gcc\"")
+    });
+    let missing = missing.to_str().unwrap();
+    expect(run(missing, &[]), 2, &["missing-cc", "ompqc-no-such-gcc", "not installed", "gcc-arm-none-eabi"]);
+    expect(report(missing), 2, &["no target could be built", "ompqc-no-such-gcc"]);
+    let out = ompqc()
+        .arg("report")
+        .arg(&compiled)
+        .args(["--json", "--targets"])
+        .arg(format!("host,{missing}"))
+        .output()
+        .unwrap();
+    check(&out, "report with one missing toolchain");
+    let rows = json(&out)["targets"].as_array().unwrap().clone();
+    assert!(rows[0].get("error").is_none() && rows[0]["text"].as_u64().unwrap() > 0, "{rows:?}");
+    assert!(rows[1]["error"].as_str().unwrap().contains("not installed") && rows[1].get("text").is_none());
+
+    if tools_present("bad_targets_missing_tools_faults_and_timeouts_are_clean_errors (faults, timeouts)") {
+        // Firmware linked for RAM the board does not have faults at start-up: an error, not a hang.
+        let bad_ram = m4_variant(&dir.join("badram.toml"), |t| t.replace("ram = 0x20000000", "ram = 0x70000000"));
+        expect(run(bad_ram.to_str().unwrap(), &[]), 1, &["firmware failed", "mps2-an386"]);
+        expect(run("cortex-m4", &["--timeout", "0.001"]), 1, &["did not finish within"]);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_file_in_the_targets_directory_adds_a_target() {
+    let dir = temp("dropin");
+    std::fs::create_dir_all(&dir).unwrap();
+    m4_variant(&dir.join("my-board.toml"), |t| {
+        t.replace("name = \"cortex-m4\"", "name = \"my-board\"").replace("ram_bytes = 131072", "ram_bytes = 65536")
+    });
+    let out = ompqc().args(["targets", "--json"]).env("OMPQC_TARGETS", &dir).output().unwrap();
+    check(&out, "targets");
+    let all = json(&out);
+    let names: Vec<&str> = all.as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
+    assert_eq!(names.len(), Target::built_in().len() + 1, "{names:?}");
+    let mine = all.as_array().unwrap().iter().find(|t| t["name"] == "my-board").unwrap();
+    assert_eq!(mine["ram_bytes"], 65536);
+    assert_eq!(mine["emulator"]["machine"], "mps2-an386");
+    assert_eq!(mine["toolchain"]["cc"], "arm-none-eabi-gcc");
+    let example = repo().join("examples/digits");
+    let out = ompqc()
+        .arg("search")
+        .arg(example.join("model.onnx"))
+        .arg("--calib")
+        .arg(example.join("calib_x.npy"))
+        .args(["--input-scale", "0.0625", "--target", "my-board", "--json"])
+        .env("OMPQC_TARGETS", &dir)
+        .output()
+        .unwrap();
+    check(&out, "search --target my-board");
+    assert_eq!(json(&out)["target"], "my-board");
+    let _ = std::fs::remove_dir_all(&dir);
 }
