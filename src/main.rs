@@ -736,6 +736,10 @@ fn main() -> ExitCode {
                 .cloned()
                 .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
                 .unwrap_or_default();
+            // A closed pipe on stdout (`ompqc targets | head`) ends the output; it is not an error of ompqc's.
+            if msg.contains("Broken pipe") {
+                return ExitCode::SUCCESS;
+            }
             eprintln!("ompqc: internal error (please report): {msg}");
             ExitCode::from(1)
         }

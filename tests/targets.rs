@@ -220,14 +220,18 @@ fn report_across_targets_equals_binutils_size() {
     compile(&example.join("model.onnx"), &example.join("calib_x.npy"), 0.0625, &["--bits", "4"], &dir);
     report_matches_size(&dir);
     let _ = std::fs::remove_dir_all(&dir);
-    let Some(eval) = eval_dir("report_across_targets_equals_binutils_size (ResNet-8)") else { return };
-    let d = eval.join("mlperf_tiny_resnet8_cifar10");
-    let (scale, _) = input_map(&meta(&d));
-    for (tag, args) in [("w8", vec!["--bits", "8"]), ("ompq50", vec!["--allocator", "ompq", "--flash-budget", "50%"])] {
-        let dir = temp(&format!("report-resnet8-{tag}"));
-        compile(&d.join("model.onnx"), &d.join("calib_x.npy"), scale, &args, &dir);
-        report_matches_size(&dir);
-        let _ = std::fs::remove_dir_all(&dir);
+    let Some(eval) = eval_dir("report_across_targets_equals_binutils_size (ResNet-8, DS-CNN)") else { return };
+    for folder in ["mlperf_tiny_resnet8_cifar10", "mlperf_tiny_dscnn_kws"] {
+        let d = eval.join(folder);
+        let (scale, _) = input_map(&meta(&d));
+        for (tag, args) in
+            [("w8", vec!["--bits", "8"]), ("ompq50", vec!["--allocator", "ompq", "--flash-budget", "50%"])]
+        {
+            let dir = temp(&format!("report-{folder}-{tag}"));
+            compile(&d.join("model.onnx"), &d.join("calib_x.npy"), scale, &args, &dir);
+            report_matches_size(&dir);
+            let _ = std::fs::remove_dir_all(&dir);
+        }
     }
 }
 
