@@ -3,13 +3,12 @@
 
 use askama::Template;
 
+use super::schedule::{channels_pixels, layer_constants, schedule, Call, Step, Value};
 use super::Provenance;
 use crate::error::{Error, Result};
-use crate::ir::quant::{Layout, QAdd, QConv, QDense, QGraph, QMul, QNode, QOp};
-use crate::ir::Pool;
-use crate::plan::{reshape_is_free, MemoryPlan, Place, ALIGN};
+use crate::ir::quant::{QGraph, QOp};
+use crate::plan::{MemoryPlan, Place, ALIGN};
 use crate::quantize::fixed_point::Multiplier;
-use crate::quantize::pack::PackedWeights;
 
 /// Which optional kernels a model needs.
 #[derive(Default, Clone, Copy)]
@@ -142,27 +141,17 @@ fn c_array(ty: &str, name: &str, values: impl IntoIterator<Item = String>, publi
     )
 }
 
-/// (channels, pixels) of a logical shape in channels-last storage.
-fn channels_pixels(shape: &[usize]) -> (usize, usize) {
-    match shape {
-        [] | [_] => (1, shape.iter().product()),
-        [_, c, rest @ ..] => (*c, rest.iter().product()),
-    }
-}
-
-/// (height, width, channels) as the kernels see a rank-2 to rank-4 tensor.
-fn hwc(shape: &[usize]) -> (usize, usize, usize) {
-    match shape {
-        [_, c] => (1, 1, *c),
-        [_, c, w] => (1, *w, *c),
-        [_, c, h, w] => (*h, *w, *c),
-        _ => (1, 1, shape.iter().product()),
-    }
+/// Kernel parameters as a C initializer list, in the struct's field order.
+fn c_fields(fields: &[(&str, Value)]) -> String {
+    let value = |v: &Value| match v {
+        Value::Int(x) => x.to_string(),
+        Value::Vec4(a) => format!("{{{}, {}, {}, {}}}", a[0], a[1], a[2], a[3]),
+    };
+    fields.iter().map(|(_, v)| value(v)).collect::<Vec<_>>().join(", ")
 }
 
 struct Emitter<'a> {
     graph: &'a QGraph,
-    plan: &'a MemoryPlan,
     p: &'a str,
     uses: Uses,
     conv_widths: Vec<u8>,
@@ -174,20 +163,17 @@ struct Emitter<'a> {
 }
 
 impl Emitter<'_> {
-    fn ptr(&self, tensor: usize) -> String {
-        match self.plan.places[tensor] {
+    fn ptr(place: Place) -> String {
+        match place {
             Place::Input => "input".into(),
             Place::Output => "output".into(),
             Place::Arena(o) => format!("(int8_t *)(arena + {o})"),
         }
     }
 
-    fn unsupported(&self, node: &QNode, why: &str) -> Error {
-        Error::input(format!("layer '{}' ({}): the C emitter {why}", node.name, node.op.kind()))
-    }
-
-    /// Packed weights, biases, multipliers and shifts of layer `ix` as arrays; returns their names.
-    fn weight_arrays(&mut self, ix: usize, w: &PackedWeights, bias: &[i32], mult: &[Multiplier]) -> [String; 4] {
+    /// Packed weights, biases, multipliers and shifts of node `ix` as arrays; returns their names.
+    fn weight_arrays(&mut self, ix: usize) -> [String; 4] {
+        let (w, bias, mult) = layer_constants(&self.graph.nodes[ix]).expect("a layer with weights");
         let base = format!("{}_l{ix}", self.p);
         let names =
             [format!("{base}_weights"), format!("{base}_bias"), format!("{base}_mult"), format!("{base}_shift")];
@@ -198,290 +184,116 @@ impl Emitter<'_> {
         names
     }
 
-    fn declare_struct(&mut self, ty: &str, name: &str, fields: String) {
+    /// Declares node `ix`'s parameter block of type `ty` and returns its name.
+    fn declare_struct(&mut self, ix: usize, ty: &str, fields: String) -> String {
+        let name = format!("{}_l{ix}", self.p);
         self.structs.push(format!("const {}_{ty}_t {name} = {{{fields}}};\n", self.p));
         self.declarations.push(format!("extern const {}_{ty}_t {name};", self.p));
+        name
     }
 
-    fn width(&self, node: &QNode, w: &PackedWeights) -> Result<u8> {
-        if ![2, 4, 8].contains(&w.bits) {
-            return Err(self.unsupported(node, &format!("has kernels for 2-, 4- and 8-bit weights, not {}", w.bits)));
-        }
-        Ok(w.bits)
+    /// Node `ix`'s 256-entry table of C type `ty`, as a public array; returns its name.
+    fn table(&mut self, ix: usize, suffix: &str, ty: &str, values: Vec<String>) -> String {
+        let name = format!("{}_l{ix}_{suffix}", self.p);
+        self.arrays.push(c_array(ty, &name, values, true));
+        self.declarations.push(format!("extern const {ty} {name}[256];"));
+        name
     }
 
-    fn conv(&mut self, ix: usize, node: &QNode, c: &QConv) -> Result<()> {
-        let bits = self.width(node, &c.weights)?;
-        let (in_h, in_w, in_c) = hwc(&self.graph.tensor(node.inputs[0]).shape);
-        let (out_h, out_w, out_c) = hwc(&self.graph.tensor(node.output).shape);
-        let [w, b, m, s] = self.weight_arrays(ix, &c.weights, &c.bias, &c.multipliers);
-        let q_in = self.graph.tensor(node.inputs[0]).q;
-        let q_out = self.graph.tensor(node.output).q;
-        let name = format!("{}_l{ix}", self.p);
-        let fields = format!(
-            "{in_h}, {in_w}, {in_c}, {out_h}, {out_w}, {out_c}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {w}, {b}, {m}, {s}",
-            c.groups, c.window.kernel[0], c.window.kernel[1], c.window.strides[0], c.window.strides[1], c.window.dilations[0], c.window.dilations[1], c.window.pads[0],
-            c.window.pads[1], q_in.zero_point, q_out.zero_point, c.act_min, c.act_max, c.weights.row_bytes()
-        );
-        self.declare_struct("conv", &name, fields);
-        if !self.conv_widths.contains(&bits) {
-            self.conv_widths.push(bits);
-        }
-        self.calls.push(format!(
-            "{}_conv_w{bits}(&{name}, {}, {});",
-            self.p,
-            self.ptr(node.inputs[0]),
-            self.ptr(node.output)
-        ));
-        Ok(())
-    }
-
-    fn dense(&mut self, ix: usize, node: &QNode, d: &QDense) -> Result<()> {
-        let bits = self.width(node, &d.weights)?;
-        let [w, b, m, s] = self.weight_arrays(ix, &d.weights, &d.bias, &d.multipliers);
-        let (q_in, q_out) = (self.graph.tensor(node.inputs[0]).q, self.graph.tensor(node.output).q);
-        let name = format!("{}_l{ix}", self.p);
-        let fields = format!(
-            "{}, {}, {}, {}, {}, {}, {}, {w}, {b}, {m}, {s}",
-            d.weights.k,
-            d.weights.rows,
-            q_in.zero_point,
-            q_out.zero_point,
-            d.act_min,
-            d.act_max,
-            d.weights.row_bytes()
-        );
-        self.declare_struct("dense", &name, fields);
-        if !self.dense_widths.contains(&bits) {
-            self.dense_widths.push(bits);
-        }
-        self.calls.push(format!(
-            "{}_dense_w{bits}(&{name}, {}, {});",
-            self.p,
-            self.ptr(node.inputs[0]),
-            self.ptr(node.output)
-        ));
-        Ok(())
-    }
-
-    /// The 4-D broadcast of a binary op's inputs onto its output, in storage order.
-    fn broadcast_fields(&self, node: &QNode) -> String {
-        let storage4 = |t: usize| {
-            let s = Layout::storage_shape(&self.graph.tensor(t).shape);
-            let mut d = vec![1usize; 4usize.saturating_sub(s.len())];
-            d.extend(s);
-            d
-        };
-        let out = storage4(node.output);
-        let strides = |t: usize| {
-            let d = storage4(t);
-            let mut st = [0usize; 4];
-            let mut stride = 1;
-            for a in (0..4).rev() {
-                st[a] = if d[a] == 1 { 0 } else { stride };
-                stride *= d[a];
-            }
-            st
-        };
-        let list = |v: &[usize]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(", ");
-        let (a, b) = (strides(node.inputs[0]), strides(node.inputs[1]));
-        format!("{{{}}}, {{{}}}, {{{}}}", list(&out), list(&a), list(&b))
-    }
-
-    fn binary(&mut self, ix: usize, node: &QNode, kind: &str, params: [i32; 7], act: (i32, i32)) {
-        let zp = |t: usize| self.graph.tensor(t).q.zero_point;
-        let name = format!("{}_l{ix}", self.p);
-        let p = params.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(", ");
-        let fields = format!(
-            "{}, {}, {}, {}, {}, {}, {p}",
-            self.broadcast_fields(node),
-            zp(node.inputs[0]),
-            zp(node.inputs[1]),
-            zp(node.output),
-            act.0,
-            act.1
-        );
-        self.declare_struct("binary", &name, fields);
-        self.calls.push(format!(
-            "{}_{kind}(&{name}, {}, {}, {});",
-            self.p,
-            self.ptr(node.inputs[0]),
-            self.ptr(node.inputs[1]),
-            self.ptr(node.output)
-        ));
-    }
-
-    fn add(&mut self, ix: usize, node: &QNode, a: &QAdd) {
-        self.uses.add = true;
-        let [ma, mb] = a.input_multipliers;
-        let o = a.output_multiplier;
-        self.binary(
-            ix,
-            node,
-            "add",
-            [a.left_shift, ma.m0, ma.shift, mb.m0, mb.shift, o.m0, o.shift],
-            (a.act_min, a.act_max),
-        );
-    }
-
-    fn mul(&mut self, ix: usize, node: &QNode, m: &QMul) {
-        self.uses.mul = true;
-        let o = m.output_multiplier;
-        self.binary(ix, node, "mul", [0, 0, 0, 0, 0, o.m0, o.shift], (m.act_min, m.act_max));
-    }
-
-    fn pool(&mut self, ix: usize, node: &QNode, p: &Pool, max: bool) {
-        let (in_h, in_w, c) = hwc(&self.graph.tensor(node.inputs[0]).shape);
-        let (out_h, out_w, _) = hwc(&self.graph.tensor(node.output).shape);
-        let name = format!("{}_l{ix}", self.p);
-        let fields = format!(
-            "{in_h}, {in_w}, {c}, {out_h}, {out_w}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}",
-            p.window.kernel[0],
-            p.window.kernel[1],
-            p.window.strides[0],
-            p.window.strides[1],
-            p.window.dilations[0],
-            p.window.dilations[1],
-            p.window.pads[0],
-            p.window.pads[1],
-            p.window.pads[2],
-            p.window.pads[3],
-            i32::from(p.count_include_pad),
-            self.graph.tensor(node.inputs[0]).q.zero_point
-        );
-        self.declare_struct("pool", &name, fields);
-        let kind = if max { "max_pool" } else { "avg_pool" };
-        if max {
-            self.uses.max_pool = true;
-        } else {
-            self.uses.avg_pool = true;
-        }
-        self.calls.push(format!(
-            "{}_{kind}(&{name}, {}, {});",
-            self.p,
-            self.ptr(node.inputs[0]),
-            self.ptr(node.output)
-        ));
-    }
-
-    fn node(&mut self, ix: usize) -> Result<()> {
+    fn step(&mut self, step: &Step) {
+        let (ix, p) = (step.node, self.p);
         let node = &self.graph.nodes[ix];
-        let calls_before = self.calls.len();
-        let (input, output) = (node.inputs[0], node.output);
-        let (in_shape, out_shape) = (&self.graph.tensor(input).shape, &self.graph.tensor(output).shape);
-        match &node.op {
-            QOp::Conv(c) => self.conv(ix, node, c)?,
-            QOp::Dense(d) => self.dense(ix, node, d)?,
-            QOp::Add(a) => self.add(ix, node, a),
-            QOp::Mul(m) => self.mul(ix, node, m),
-            QOp::Table(t) => {
+        let (x, y) = (Self::ptr(step.inputs[0].place), Self::ptr(step.output.place));
+        let call = match &step.call {
+            Call::Conv { bits, params } => {
+                let [w, b, m, s] = self.weight_arrays(ix);
+                let name =
+                    self.declare_struct(ix, "conv", format!("{}, {w}, {b}, {m}, {s}", c_fields(&params.fields())));
+                if !self.conv_widths.contains(bits) {
+                    self.conv_widths.push(*bits);
+                }
+                format!("{p}_conv_w{bits}(&{name}, {x}, {y});")
+            }
+            Call::Dense { bits, params } => {
+                let [w, b, m, s] = self.weight_arrays(ix);
+                let name =
+                    self.declare_struct(ix, "dense", format!("{}, {w}, {b}, {m}, {s}", c_fields(&params.fields())));
+                if !self.dense_widths.contains(bits) {
+                    self.dense_widths.push(*bits);
+                }
+                format!("{p}_dense_w{bits}(&{name}, {x}, {y});")
+            }
+            Call::Add(params) | Call::Mul(params) => {
+                let kind = if matches!(step.call, Call::Add(_)) { "add" } else { "mul" };
+                if kind == "add" {
+                    self.uses.add = true;
+                } else {
+                    self.uses.mul = true;
+                }
+                let name = self.declare_struct(ix, "binary", c_fields(&params.fields()));
+                format!("{p}_{kind}(&{name}, {x}, {}, {y});", Self::ptr(step.inputs[1].place))
+            }
+            Call::Table { n } => {
                 self.uses.table = true;
-                let name = format!("{}_l{ix}_table", self.p);
-                self.arrays.push(c_array("int8_t", &name, t.iter().map(|v| v.to_string()), true));
-                self.declarations.push(format!("extern const int8_t {name}[256];"));
-                let n = self.graph.tensor(output).elems();
-                self.calls.push(format!("{}_table({name}, {}, {}, {n});", self.p, self.ptr(input), self.ptr(output)));
+                let QOp::Table(t) = &node.op else { unreachable!("a table step comes from a table node") };
+                let name = self.table(ix, "table", "int8_t", t.iter().map(|v| v.to_string()).collect());
+                format!("{p}_table({name}, {x}, {y}, {n});")
             }
-            QOp::MaxPool(p) => self.pool(ix, node, p, true),
-            QOp::AvgPool(p) => self.pool(ix, node, p, false),
-            QOp::GlobalAvgPool => {
+            Call::MaxPool(params) | Call::AvgPool(params) => {
+                let kind = if matches!(step.call, Call::MaxPool(_)) { "max_pool" } else { "avg_pool" };
+                if kind == "max_pool" {
+                    self.uses.max_pool = true;
+                } else {
+                    self.uses.avg_pool = true;
+                }
+                let name = self.declare_struct(ix, "pool", c_fields(&params.fields()));
+                format!("{p}_{kind}(&{name}, {x}, {y});")
+            }
+            Call::GlobalAvgPool { pixels, c } => {
                 self.uses.global_avg_pool = true;
-                let (c, pixels) = channels_pixels(in_shape);
-                self.calls.push(format!(
-                    "{}_global_avg_pool({}, {}, {pixels}, {c});",
-                    self.p,
-                    self.ptr(input),
-                    self.ptr(output)
-                ));
+                format!("{p}_global_avg_pool({x}, {y}, {pixels}, {c});")
             }
-            QOp::Pad { pads, value } => {
+            Call::Pad { in_h, in_w, c, out_h, out_w, pad_t, pad_l, value } => {
                 self.uses.pad = true;
-                let ((in_h, in_w, c), (out_h, out_w, _)) = (hwc(in_shape), hwc(out_shape));
-                self.calls.push(format!(
-                    "{}_pad({}, {}, {in_h}, {in_w}, {c}, {out_h}, {out_w}, {}, {}, {value});",
-                    self.p,
-                    self.ptr(input),
-                    self.ptr(output),
-                    pads[0],
-                    pads[1]
-                ));
+                format!("{p}_pad({x}, {y}, {in_h}, {in_w}, {c}, {out_h}, {out_w}, {pad_t}, {pad_l}, {value});")
             }
-            QOp::Concat { axis, requant } => {
+            Call::ConcatPart { offset, outer, block, out_block, requant, in_zp, out_zp } => {
                 self.uses.concat = true;
-                let a = Layout::storage_axis(*axis, out_shape.len());
-                let storage = |t: usize| Layout::storage_shape(&self.graph.tensor(t).shape);
-                let outer: usize = storage(output)[..a].iter().product();
-                let out_block: usize = storage(output)[a..].iter().product();
-                let mut offset = 0;
-                for (i, &t) in node.inputs.iter().enumerate() {
-                    let block: usize = storage(t)[a..].iter().product();
-                    let m = requant[i].unwrap_or(Multiplier { m0: 0, shift: 0 });
-                    self.calls.push(format!(
-                        "{}_concat_part({}, {} + {offset}, {outer}, {block}, {out_block}, {}, {}, {}, {}, {});",
-                        self.p,
-                        self.ptr(t),
-                        self.ptr(output),
-                        i32::from(requant[i].is_some()),
-                        m.m0,
-                        m.shift,
-                        self.graph.tensor(t).q.zero_point,
-                        self.graph.tensor(output).q.zero_point
-                    ));
-                    offset += block;
-                }
+                let m = requant.unwrap_or(Multiplier { m0: 0, shift: 0 });
+                format!(
+                    "{p}_concat_part({x}, {y} + {offset}, {outer}, {block}, {out_block}, {}, {}, {}, {in_zp}, {out_zp});",
+                    i32::from(requant.is_some()),
+                    m.m0,
+                    m.shift
+                )
             }
-            QOp::Reshape if reshape_is_free(in_shape, out_shape) => {
-                // Same bytes: the plan gave both tensors one buffer, unless one of them is the caller's.
-                if self.plan.places[input] != self.plan.places[output] {
-                    let n = self.graph.tensor(output).elems();
-                    self.declarations.push("#include <string.h>".into());
-                    self.calls.push(format!("memcpy({}, {}, {n});", self.ptr(output), self.ptr(input)));
-                }
+            Call::Copy { n } => {
+                self.declarations.push("#include <string.h>".into());
+                format!("memcpy({y}, {x}, {n});")
             }
-            QOp::Reshape => {
-                // A channels-last tensor read in the logical (channels-first) order, or the reverse.
-                let (in_free, out_free) = (reshape_is_free(in_shape, in_shape), reshape_is_free(out_shape, out_shape));
-                let (c_in, p_in) = channels_pixels(in_shape);
-                let (c_out, p_out) = channels_pixels(out_shape);
-                let (rows, cols) = match (in_free, out_free) {
-                    (false, true) => (p_in, c_in),
-                    (true, false) => (c_out, p_out),
-                    _ => return Err(self.unsupported(node, "cannot yet reshape between two channels-last layouts")),
-                };
+            Call::Transpose { rows, cols } => {
                 self.uses.transpose = true;
-                self.calls.push(format!(
-                    "{}_transpose({}, {}, {rows}, {cols});",
-                    self.p,
-                    self.ptr(input),
-                    self.ptr(output)
-                ));
+                format!("{p}_transpose({x}, {y}, {rows}, {cols});")
             }
-            QOp::Softmax { axis, exp_table } => {
+            Call::Softmax { outer, len, inner, scratch } => {
                 self.uses.softmax = true;
-                let name = format!("{}_l{ix}_exp", self.p);
-                self.arrays.push(c_array("int32_t", &name, exp_table.iter().map(|v| v.to_string()), true));
-                self.declarations.push(format!("extern const int32_t {name}[256];"));
-                let storage = Layout::storage_shape(in_shape);
-                let a = Layout::storage_axis(*axis, in_shape.len());
-                let (outer, len, inner) =
-                    (storage[..a].iter().product::<usize>(), storage[a], storage[a + 1..].iter().product::<usize>());
-                let scratch = self.plan.scratch[ix].expect("softmax scratch is planned");
-                self.calls.push(format!(
-                    "{}_softmax({}, {}, {outer}, {len}, {inner}, {name}, (int32_t *)(arena + {scratch}));",
-                    self.p,
-                    self.ptr(input),
-                    self.ptr(output)
-                ));
+                let QOp::Softmax { exp_table, .. } = &node.op else {
+                    unreachable!("a softmax step comes from a softmax node")
+                };
+                let name = self.table(ix, "exp", "int32_t", exp_table.iter().map(|v| v.to_string()).collect());
+                format!("{p}_softmax({x}, {y}, {outer}, {len}, {inner}, {name}, (int32_t *)(arena + {scratch}));")
             }
+        };
+        self.calls.push(call);
+    }
+
+    /// Closes node `ix`'s calls: its name as a comment, then the profiling hook.
+    fn end_node(&mut self, ix: usize) {
+        let last = self.calls.last_mut().expect("a call was added");
+        if !last.contains("/*") {
+            last.push_str(&format!(" /* {} */", self.graph.nodes[ix].name.replace("*/", "* /")));
         }
-        if self.calls.len() > calls_before {
-            let last = self.calls.last_mut().expect("a call was added");
-            if !last.contains("/*") {
-                last.push_str(&format!(" /* {} */", node.name.replace("*/", "* /")));
-            }
-            self.calls.push(format!("{}({ix});", layer_hook(self.p)));
-        }
-        Ok(())
+        self.calls.push(format!("{}({ix});", layer_hook(self.p)));
     }
 }
 
@@ -493,9 +305,9 @@ pub fn layer_hook(name: &str) -> String {
 
 /// The generated C files: (file name, contents), each ending in a newline.
 pub fn emit(graph: &QGraph, plan: &MemoryPlan, name: &str, provenance: &Provenance) -> Result<Vec<(String, String)>> {
+    let steps = schedule(graph, plan)?;
     let mut e = Emitter {
         graph,
-        plan,
         p: name,
         uses: Uses::default(),
         conv_widths: vec![],
@@ -505,8 +317,11 @@ pub fn emit(graph: &QGraph, plan: &MemoryPlan, name: &str, provenance: &Provenan
         declarations: vec![],
         calls: vec![],
     };
-    for ix in 0..graph.nodes.len() {
-        e.node(ix)?;
+    for (i, step) in steps.iter().enumerate() {
+        e.step(step);
+        if Step::ends_node(&steps, i) {
+            e.end_node(step.node);
+        }
     }
     let render = |t: &dyn askama::DynTemplate| {
         let mut text = t.dyn_render().map_err(|err| Error::internal(format!("rendering C: {err}")))?;

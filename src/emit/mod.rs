@@ -3,6 +3,7 @@
 
 pub mod c;
 mod output;
+pub mod schedule;
 
 pub use output::write_output_dir;
 

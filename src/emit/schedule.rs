@@ -1,0 +1,435 @@
+//! The schedule every code generator renders: for each node of the integer graph, in order, which kernel runs with
+//! which parameters on which buffers of the memory plan. The C and Rust emitters only format it.
+
+use crate::error::{Error, Result};
+use crate::ir::quant::{Layout, QGraph, QNode, QOp};
+use crate::ir::Pool;
+use crate::plan::{reshape_is_free, MemoryPlan, Place};
+use crate::quantize::fixed_point::Multiplier;
+use crate::quantize::pack::PackedWeights;
+
+/// A kernel parameter: a number or a 4-vector (broadcast dimensions and strides).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Value {
+    Int(i32),
+    Vec4([i32; 4]),
+}
+
+/// Kernel parameter blocks: named i32 fields, rendered in declaration order (the order of the C structs and the
+/// Rust structs in templates/).
+macro_rules! params {
+    ($(#[$meta:meta])* $name:ident { $($field:ident: $ty:ty),* $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Clone, Debug, PartialEq)]
+        pub struct $name {
+            $(pub $field: $ty),*
+        }
+
+        impl $name {
+            pub fn fields(&self) -> Vec<(&'static str, Value)> {
+                vec![$((stringify!($field), self.$field.into())),*]
+            }
+        }
+    };
+}
+
+impl From<i32> for Value {
+    fn from(v: i32) -> Value {
+        Value::Int(v)
+    }
+}
+
+impl From<[i32; 4]> for Value {
+    fn from(v: [i32; 4]) -> Value {
+        Value::Vec4(v)
+    }
+}
+
+params!(
+    /// Convolution of any group count (depthwise included); weights one packed row per output channel.
+    ConvParams {
+        in_h: i32, in_w: i32, in_c: i32, out_h: i32, out_w: i32, out_c: i32, groups: i32,
+        k_h: i32, k_w: i32, stride_h: i32, stride_w: i32, dil_h: i32, dil_w: i32, pad_t: i32, pad_l: i32,
+        in_zp: i32, out_zp: i32, act_min: i32, act_max: i32, row_bytes: i32,
+    }
+);
+
+params!(DenseParams { k: i32, n_out: i32, in_zp: i32, out_zp: i32, act_min: i32, act_max: i32, row_bytes: i32 });
+
+params!(
+    /// Elementwise add or multiply broadcast over 4 storage dimensions (stride 0 = broadcast).
+    BinaryParams {
+        dims: [i32; 4], a_strides: [i32; 4], b_strides: [i32; 4],
+        a_zp: i32, b_zp: i32, out_zp: i32, act_min: i32, act_max: i32,
+        left_shift: i32, a_mult: i32, a_shift: i32, b_mult: i32, b_shift: i32, out_mult: i32, out_shift: i32,
+    }
+);
+
+params!(PoolParams {
+    in_h: i32,
+    in_w: i32,
+    c: i32,
+    out_h: i32,
+    out_w: i32,
+    k_h: i32,
+    k_w: i32,
+    stride_h: i32,
+    stride_w: i32,
+    dil_h: i32,
+    dil_w: i32,
+    pad_t: i32,
+    pad_l: i32,
+    pad_b: i32,
+    pad_r: i32,
+    count_include_pad: i32,
+    in_zp: i32,
+});
+
+/// A tensor's buffer and its length in bytes.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Operand {
+    pub place: Place,
+    pub len: usize,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Call {
+    Conv {
+        bits: u8,
+        params: ConvParams,
+    },
+    Dense {
+        bits: u8,
+        params: DenseParams,
+    },
+    Add(BinaryParams),
+    Mul(BinaryParams),
+    /// A 256-entry lookup table (the node's).
+    Table {
+        n: usize,
+    },
+    MaxPool(PoolParams),
+    AvgPool(PoolParams),
+    GlobalAvgPool {
+        pixels: usize,
+        c: usize,
+    },
+    Pad {
+        in_h: usize,
+        in_w: usize,
+        c: usize,
+        out_h: usize,
+        out_w: usize,
+        pad_t: usize,
+        pad_l: usize,
+        value: i8,
+    },
+    /// One input of a concatenation, written at byte `offset` of every `out_block` of the output.
+    ConcatPart {
+        offset: usize,
+        outer: usize,
+        block: usize,
+        out_block: usize,
+        requant: Option<Multiplier>,
+        in_zp: i32,
+        out_zp: i32,
+    },
+    Copy {
+        n: usize,
+    },
+    Transpose {
+        rows: usize,
+        cols: usize,
+    },
+    /// Softmax with the node's exponential table and `len` int32 of scratch at arena offset `scratch`.
+    Softmax {
+        outer: usize,
+        len: usize,
+        inner: usize,
+        scratch: usize,
+    },
+}
+
+/// One kernel call: node `node`'s `call` reading `inputs` and writing `output`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Step {
+    pub node: usize,
+    pub call: Call,
+    pub inputs: Vec<Operand>,
+    pub output: Operand,
+}
+
+impl Step {
+    /// Whether this is the node's last step (the profiling hook follows it).
+    pub fn ends_node(steps: &[Step], i: usize) -> bool {
+        steps.get(i + 1).is_none_or(|next| next.node != steps[i].node)
+    }
+}
+
+/// The packed weights, biases and multipliers of a conv or dense node.
+pub fn layer_constants(node: &QNode) -> Option<(&PackedWeights, &[i32], &[Multiplier])> {
+    match &node.op {
+        QOp::Conv(c) => Some((&c.weights, &c.bias, &c.multipliers)),
+        QOp::Dense(d) => Some((&d.weights, &d.bias, &d.multipliers)),
+        _ => None,
+    }
+}
+
+/// Weight widths the kernels unpack.
+pub const KERNEL_WIDTHS: [u8; 3] = [2, 4, 8];
+
+/// (channels, pixels) of a logical shape in channels-last storage.
+pub fn channels_pixels(shape: &[usize]) -> (usize, usize) {
+    match shape {
+        [] | [_] => (1, shape.iter().product()),
+        [_, c, rest @ ..] => (*c, rest.iter().product()),
+    }
+}
+
+/// (height, width, channels) as the kernels see a rank-2 to rank-4 tensor.
+fn hwc(shape: &[usize]) -> (usize, usize, usize) {
+    match shape {
+        [_, c] => (1, 1, *c),
+        [_, c, w] => (1, *w, *c),
+        [_, c, h, w] => (*h, *w, *c),
+        _ => (1, 1, shape.iter().product()),
+    }
+}
+
+fn i(v: usize) -> i32 {
+    v as i32
+}
+
+struct Scheduler<'a> {
+    graph: &'a QGraph,
+    plan: &'a MemoryPlan,
+    steps: Vec<Step>,
+}
+
+impl Scheduler<'_> {
+    fn operand(&self, tensor: usize) -> Operand {
+        Operand { place: self.plan.places[tensor], len: self.graph.tensor(tensor).elems() }
+    }
+
+    fn push(&mut self, node: usize, call: Call, inputs: &[usize]) {
+        let output = self.operand(self.graph.nodes[node].output);
+        let inputs = inputs.iter().map(|&t| self.operand(t)).collect();
+        self.steps.push(Step { node, call, inputs, output });
+    }
+
+    fn unsupported(node: &QNode, why: &str) -> Error {
+        Error::input(format!("layer '{}' ({}): the code generators {why}", node.name, node.op.kind()))
+    }
+
+    fn width(node: &QNode, w: &PackedWeights) -> Result<u8> {
+        if !KERNEL_WIDTHS.contains(&w.bits) {
+            return Err(Self::unsupported(node, &format!("have kernels for 2-, 4- and 8-bit weights, not {}", w.bits)));
+        }
+        Ok(w.bits)
+    }
+
+    /// The 4-D broadcast of a binary op's inputs onto its output, in storage order.
+    fn broadcast(&self, node: &QNode) -> ([i32; 4], [i32; 4], [i32; 4]) {
+        let storage4 = |t: usize| {
+            let s = Layout::storage_shape(&self.graph.tensor(t).shape);
+            let mut d = vec![1usize; 4usize.saturating_sub(s.len())];
+            d.extend(s);
+            [i(d[0]), i(d[1]), i(d[2]), i(d[3])]
+        };
+        let strides = |t: usize| {
+            let d = storage4(t);
+            let mut st = [0i32; 4];
+            let mut stride = 1;
+            for a in (0..4).rev() {
+                st[a] = if d[a] == 1 { 0 } else { stride };
+                stride *= d[a];
+            }
+            st
+        };
+        (storage4(node.output), strides(node.inputs[0]), strides(node.inputs[1]))
+    }
+
+    fn binary(
+        &self,
+        node: &QNode,
+        left_shift: i32,
+        a: Multiplier,
+        b: Multiplier,
+        out: Multiplier,
+        act: (i32, i32),
+    ) -> BinaryParams {
+        let zp = |t: usize| self.graph.tensor(t).q.zero_point;
+        let (dims, a_strides, b_strides) = self.broadcast(node);
+        BinaryParams {
+            dims,
+            a_strides,
+            b_strides,
+            a_zp: zp(node.inputs[0]),
+            b_zp: zp(node.inputs[1]),
+            out_zp: zp(node.output),
+            act_min: act.0,
+            act_max: act.1,
+            left_shift,
+            a_mult: a.m0,
+            a_shift: a.shift,
+            b_mult: b.m0,
+            b_shift: b.shift,
+            out_mult: out.m0,
+            out_shift: out.shift,
+        }
+    }
+
+    fn pool(&self, node: &QNode, p: &Pool) -> PoolParams {
+        let (in_h, in_w, c) = hwc(&self.graph.tensor(node.inputs[0]).shape);
+        let (out_h, out_w, _) = hwc(&self.graph.tensor(node.output).shape);
+        let w = &p.window;
+        PoolParams {
+            in_h: i(in_h),
+            in_w: i(in_w),
+            c: i(c),
+            out_h: i(out_h),
+            out_w: i(out_w),
+            k_h: i(w.kernel[0]),
+            k_w: i(w.kernel[1]),
+            stride_h: i(w.strides[0]),
+            stride_w: i(w.strides[1]),
+            dil_h: i(w.dilations[0]),
+            dil_w: i(w.dilations[1]),
+            pad_t: i(w.pads[0]),
+            pad_l: i(w.pads[1]),
+            pad_b: i(w.pads[2]),
+            pad_r: i(w.pads[3]),
+            count_include_pad: i32::from(p.count_include_pad),
+            in_zp: self.graph.tensor(node.inputs[0]).q.zero_point,
+        }
+    }
+
+    fn node(&mut self, ix: usize) -> Result<()> {
+        let node = &self.graph.nodes[ix];
+        let (input, output) = (node.inputs[0], node.output);
+        let (in_shape, out_shape) = (&self.graph.tensor(input).shape, &self.graph.tensor(output).shape);
+        let (q_in, q_out) = (self.graph.tensor(input).q, self.graph.tensor(output).q);
+        match &node.op {
+            QOp::Conv(c) => {
+                let bits = Self::width(node, &c.weights)?;
+                let ((in_h, in_w, in_c), (out_h, out_w, out_c)) = (hwc(in_shape), hwc(out_shape));
+                let w = &c.window;
+                let params = ConvParams {
+                    in_h: i(in_h),
+                    in_w: i(in_w),
+                    in_c: i(in_c),
+                    out_h: i(out_h),
+                    out_w: i(out_w),
+                    out_c: i(out_c),
+                    groups: i(c.groups),
+                    k_h: i(w.kernel[0]),
+                    k_w: i(w.kernel[1]),
+                    stride_h: i(w.strides[0]),
+                    stride_w: i(w.strides[1]),
+                    dil_h: i(w.dilations[0]),
+                    dil_w: i(w.dilations[1]),
+                    pad_t: i(w.pads[0]),
+                    pad_l: i(w.pads[1]),
+                    in_zp: q_in.zero_point,
+                    out_zp: q_out.zero_point,
+                    act_min: c.act_min,
+                    act_max: c.act_max,
+                    row_bytes: i(c.weights.row_bytes()),
+                };
+                self.push(ix, Call::Conv { bits, params }, &[input]);
+            }
+            QOp::Dense(d) => {
+                let bits = Self::width(node, &d.weights)?;
+                let params = DenseParams {
+                    k: i(d.weights.k),
+                    n_out: i(d.weights.rows),
+                    in_zp: q_in.zero_point,
+                    out_zp: q_out.zero_point,
+                    act_min: d.act_min,
+                    act_max: d.act_max,
+                    row_bytes: i(d.weights.row_bytes()),
+                };
+                self.push(ix, Call::Dense { bits, params }, &[input]);
+            }
+            QOp::Add(a) => {
+                let [ma, mb] = a.input_multipliers;
+                let params = self.binary(node, a.left_shift, ma, mb, a.output_multiplier, (a.act_min, a.act_max));
+                self.push(ix, Call::Add(params), &node.inputs);
+            }
+            QOp::Mul(m) => {
+                let none = Multiplier { m0: 0, shift: 0 };
+                let params = self.binary(node, 0, none, none, m.output_multiplier, (m.act_min, m.act_max));
+                self.push(ix, Call::Mul(params), &node.inputs);
+            }
+            QOp::Table(_) => self.push(ix, Call::Table { n: self.graph.tensor(output).elems() }, &[input]),
+            QOp::MaxPool(p) => self.push(ix, Call::MaxPool(self.pool(node, p)), &[input]),
+            QOp::AvgPool(p) => self.push(ix, Call::AvgPool(self.pool(node, p)), &[input]),
+            QOp::GlobalAvgPool => {
+                let (c, pixels) = channels_pixels(in_shape);
+                self.push(ix, Call::GlobalAvgPool { pixels, c }, &[input]);
+            }
+            QOp::Pad { pads, value } => {
+                let ((in_h, in_w, c), (out_h, out_w, _)) = (hwc(in_shape), hwc(out_shape));
+                let call = Call::Pad { in_h, in_w, c, out_h, out_w, pad_t: pads[0], pad_l: pads[1], value: *value };
+                self.push(ix, call, &[input]);
+            }
+            QOp::Concat { axis, requant } => {
+                let a = Layout::storage_axis(*axis, out_shape.len());
+                let storage = |t: usize| Layout::storage_shape(&self.graph.tensor(t).shape);
+                let outer: usize = storage(output)[..a].iter().product();
+                let out_block: usize = storage(output)[a..].iter().product();
+                let mut offset = 0;
+                for (k, &t) in node.inputs.iter().enumerate() {
+                    let block: usize = storage(t)[a..].iter().product();
+                    let call = Call::ConcatPart {
+                        offset,
+                        outer,
+                        block,
+                        out_block,
+                        requant: requant[k],
+                        in_zp: self.graph.tensor(t).q.zero_point,
+                        out_zp: q_out.zero_point,
+                    };
+                    self.push(ix, call, &[t]);
+                    offset += block;
+                }
+            }
+            QOp::Reshape if reshape_is_free(in_shape, out_shape) => {
+                // Same bytes: the plan gave both tensors one buffer, unless one of them is the caller's.
+                if self.plan.places[input] != self.plan.places[output] {
+                    self.push(ix, Call::Copy { n: self.graph.tensor(output).elems() }, &[input]);
+                }
+            }
+            QOp::Reshape => {
+                // A channels-last tensor read in the logical (channels-first) order, or the reverse.
+                let (in_free, out_free) = (reshape_is_free(in_shape, in_shape), reshape_is_free(out_shape, out_shape));
+                let (c_in, p_in) = channels_pixels(in_shape);
+                let (c_out, p_out) = channels_pixels(out_shape);
+                let (rows, cols) = match (in_free, out_free) {
+                    (false, true) => (p_in, c_in),
+                    (true, false) => (c_out, p_out),
+                    _ => return Err(Self::unsupported(node, "cannot yet reshape between two channels-last layouts")),
+                };
+                self.push(ix, Call::Transpose { rows, cols }, &[input]);
+            }
+            QOp::Softmax { axis, .. } => {
+                let storage = Layout::storage_shape(in_shape);
+                let a = Layout::storage_axis(*axis, in_shape.len());
+                let (outer, len, inner) =
+                    (storage[..a].iter().product::<usize>(), storage[a], storage[a + 1..].iter().product::<usize>());
+                let scratch = self.plan.scratch[ix].expect("softmax scratch is planned");
+                self.push(ix, Call::Softmax { outer, len, inner, scratch }, &[input]);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The kernel calls of `graph` under `plan`, in execution order. A node no kernel implements is an error naming it.
+pub fn schedule(graph: &QGraph, plan: &MemoryPlan) -> Result<Vec<Step>> {
+    let mut s = Scheduler { graph, plan, steps: vec![] };
+    for ix in 0..graph.nodes.len() {
+        s.node(ix)?;
+    }
+    Ok(s.steps)
+}
