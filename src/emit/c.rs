@@ -3,27 +3,12 @@
 
 use askama::Template;
 
-use super::schedule::{channels_pixels, layer_constants, schedule, Call, Step, Value};
+use super::schedule::{channels_pixels, layer_constants, schedule, widths, Call, Step, Uses, Value};
 use super::Provenance;
 use crate::error::{Error, Result};
 use crate::ir::quant::{QGraph, QOp};
 use crate::plan::{MemoryPlan, Place, ALIGN};
 use crate::quantize::fixed_point::Multiplier;
-
-/// Which optional kernels a model needs.
-#[derive(Default, Clone, Copy)]
-struct Uses {
-    add: bool,
-    mul: bool,
-    table: bool,
-    max_pool: bool,
-    avg_pool: bool,
-    global_avg_pool: bool,
-    pad: bool,
-    concat: bool,
-    transpose: bool,
-    softmax: bool,
-}
 
 /// The constants of the weight-unpacking macro for one width.
 struct WeightFormat {
@@ -153,9 +138,6 @@ fn c_fields(fields: &[(&str, Value)]) -> String {
 struct Emitter<'a> {
     graph: &'a QGraph,
     p: &'a str,
-    uses: Uses,
-    conv_widths: Vec<u8>,
-    dense_widths: Vec<u8>,
     arrays: Vec<String>,
     structs: Vec<String>,
     declarations: Vec<String>,
@@ -209,56 +191,36 @@ impl Emitter<'_> {
                 let [w, b, m, s] = self.weight_arrays(ix);
                 let name =
                     self.declare_struct(ix, "conv", format!("{}, {w}, {b}, {m}, {s}", c_fields(&params.fields())));
-                if !self.conv_widths.contains(bits) {
-                    self.conv_widths.push(*bits);
-                }
                 format!("{p}_conv_w{bits}(&{name}, {x}, {y});")
             }
             Call::Dense { bits, params } => {
                 let [w, b, m, s] = self.weight_arrays(ix);
                 let name =
                     self.declare_struct(ix, "dense", format!("{}, {w}, {b}, {m}, {s}", c_fields(&params.fields())));
-                if !self.dense_widths.contains(bits) {
-                    self.dense_widths.push(*bits);
-                }
                 format!("{p}_dense_w{bits}(&{name}, {x}, {y});")
             }
             Call::Add(params) | Call::Mul(params) => {
                 let kind = if matches!(step.call, Call::Add(_)) { "add" } else { "mul" };
-                if kind == "add" {
-                    self.uses.add = true;
-                } else {
-                    self.uses.mul = true;
-                }
                 let name = self.declare_struct(ix, "binary", c_fields(&params.fields()));
                 format!("{p}_{kind}(&{name}, {x}, {}, {y});", Self::ptr(step.inputs[1].place))
             }
             Call::Table { n } => {
-                self.uses.table = true;
                 let QOp::Table(t) = &node.op else { unreachable!("a table step comes from a table node") };
                 let name = self.table(ix, "table", "int8_t", t.iter().map(|v| v.to_string()).collect());
                 format!("{p}_table({name}, {x}, {y}, {n});")
             }
             Call::MaxPool(params) | Call::AvgPool(params) => {
                 let kind = if matches!(step.call, Call::MaxPool(_)) { "max_pool" } else { "avg_pool" };
-                if kind == "max_pool" {
-                    self.uses.max_pool = true;
-                } else {
-                    self.uses.avg_pool = true;
-                }
                 let name = self.declare_struct(ix, "pool", c_fields(&params.fields()));
                 format!("{p}_{kind}(&{name}, {x}, {y});")
             }
             Call::GlobalAvgPool { pixels, c } => {
-                self.uses.global_avg_pool = true;
                 format!("{p}_global_avg_pool({x}, {y}, {pixels}, {c});")
             }
             Call::Pad { in_h, in_w, c, out_h, out_w, pad_t, pad_l, value } => {
-                self.uses.pad = true;
                 format!("{p}_pad({x}, {y}, {in_h}, {in_w}, {c}, {out_h}, {out_w}, {pad_t}, {pad_l}, {value});")
             }
             Call::ConcatPart { offset, outer, block, out_block, requant, in_zp, out_zp } => {
-                self.uses.concat = true;
                 let m = requant.unwrap_or(Multiplier { m0: 0, shift: 0 });
                 format!(
                     "{p}_concat_part({x}, {y} + {offset}, {outer}, {block}, {out_block}, {}, {}, {}, {in_zp}, {out_zp});",
@@ -272,11 +234,9 @@ impl Emitter<'_> {
                 format!("memcpy({y}, {x}, {n});")
             }
             Call::Transpose { rows, cols } => {
-                self.uses.transpose = true;
                 format!("{p}_transpose({x}, {y}, {rows}, {cols});")
             }
             Call::Softmax { outer, len, inner, scratch } => {
-                self.uses.softmax = true;
                 let QOp::Softmax { exp_table, .. } = &node.op else {
                     unreachable!("a softmax step comes from a softmax node")
                 };
@@ -306,17 +266,7 @@ pub fn layer_hook(name: &str) -> String {
 /// The generated C files: (file name, contents), each ending in a newline.
 pub fn emit(graph: &QGraph, plan: &MemoryPlan, name: &str, provenance: &Provenance) -> Result<Vec<(String, String)>> {
     let steps = schedule(graph, plan)?;
-    let mut e = Emitter {
-        graph,
-        p: name,
-        uses: Uses::default(),
-        conv_widths: vec![],
-        dense_widths: vec![],
-        arrays: vec![],
-        structs: vec![],
-        declarations: vec![],
-        calls: vec![],
-    };
+    let mut e = Emitter { graph, p: name, arrays: vec![], structs: vec![], declarations: vec![], calls: vec![] };
     for (i, step) in steps.iter().enumerate() {
         e.step(step);
         if Step::ends_node(&steps, i) {
@@ -330,16 +280,15 @@ pub fn emit(graph: &QGraph, plan: &MemoryPlan, name: &str, provenance: &Provenan
         }
         Ok::<String, Error>(text)
     };
-    e.conv_widths.sort_unstable();
-    e.dense_widths.sort_unstable();
+    let (uses, conv_widths, dense_widths) = (Uses::of(&steps), widths(&steps, true), widths(&steps, false));
     e.declarations.dedup();
     // `#include`s first.
     e.declarations.sort_by_key(|d| !d.starts_with('#'));
     let version = env!("CARGO_PKG_VERSION");
     let guard = name.to_ascii_uppercase();
-    let mut widths: Vec<u8> = e.conv_widths.iter().chain(&e.dense_widths).copied().collect();
-    widths.sort_unstable();
-    widths.dedup();
+    let mut all_widths: Vec<u8> = conv_widths.iter().chain(&dense_widths).copied().collect();
+    all_widths.sort_unstable();
+    all_widths.dedup();
     let (input, output) = (graph.tensor(graph.input), graph.tensor(graph.output));
     let shape = |s: &[usize]| format!("[{}]", s.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", "));
     let layers = graph
@@ -395,9 +344,9 @@ pub fn emit(graph: &QGraph, plan: &MemoryPlan, name: &str, provenance: &Provenan
                 name,
                 p: name,
                 guard: &guard,
-                conv_widths: &e.conv_widths,
-                dense_widths: &e.dense_widths,
-                uses: e.uses,
+                conv_widths: &conv_widths,
+                dense_widths: &dense_widths,
+                uses,
             })?,
         ),
         (
@@ -406,10 +355,10 @@ pub fn emit(graph: &QGraph, plan: &MemoryPlan, name: &str, provenance: &Provenan
                 version,
                 name,
                 p: name,
-                weight_formats: widths.into_iter().map(WeightFormat::new).collect(),
-                conv_widths: &e.conv_widths,
-                dense_widths: &e.dense_widths,
-                uses: e.uses,
+                weight_formats: all_widths.into_iter().map(WeightFormat::new).collect(),
+                conv_widths: &conv_widths,
+                dense_widths: &dense_widths,
+                uses,
             })?,
         ),
     ])

@@ -26,6 +26,9 @@ macro_rules! params {
         }
 
         impl $name {
+            /// (name, Rust type) of every field, in order.
+            pub const FIELDS: &[(&str, &str)] = &[$((stringify!($field), stringify!($ty))),*];
+
             pub fn fields(&self) -> Vec<(&'static str, Value)> {
                 vec![$((stringify!($field), self.$field.into())),*]
             }
@@ -164,6 +167,65 @@ impl Step {
     pub fn ends_node(steps: &[Step], i: usize) -> bool {
         steps.get(i + 1).is_none_or(|next| next.node != steps[i].node)
     }
+}
+
+/// Which kernels a schedule calls.
+#[derive(Default, Clone, Copy, Debug)]
+pub struct Uses {
+    pub conv: bool,
+    pub dense: bool,
+    pub conv_or_dense: bool,
+    pub add: bool,
+    pub mul: bool,
+    pub table: bool,
+    pub max_pool: bool,
+    pub avg_pool: bool,
+    pub global_avg_pool: bool,
+    pub pad: bool,
+    pub concat: bool,
+    pub copy: bool,
+    pub transpose: bool,
+    pub softmax: bool,
+}
+
+impl Uses {
+    pub fn of(steps: &[Step]) -> Uses {
+        let mut u = Uses::default();
+        for step in steps {
+            match step.call {
+                Call::Conv { .. } => u.conv = true,
+                Call::Dense { .. } => u.dense = true,
+                Call::Add(_) => u.add = true,
+                Call::Mul(_) => u.mul = true,
+                Call::Table { .. } => u.table = true,
+                Call::MaxPool(_) => u.max_pool = true,
+                Call::AvgPool(_) => u.avg_pool = true,
+                Call::GlobalAvgPool { .. } => u.global_avg_pool = true,
+                Call::Pad { .. } => u.pad = true,
+                Call::ConcatPart { .. } => u.concat = true,
+                Call::Copy { .. } => u.copy = true,
+                Call::Transpose { .. } => u.transpose = true,
+                Call::Softmax { .. } => u.softmax = true,
+            }
+        }
+        u.conv_or_dense = u.conv || u.dense;
+        u
+    }
+}
+
+/// The weight widths of the conv (`conv` true) or dense steps, ascending.
+pub fn widths(steps: &[Step], conv: bool) -> Vec<u8> {
+    let mut w: Vec<u8> = steps
+        .iter()
+        .filter_map(|s| match s.call {
+            Call::Conv { bits, .. } if conv => Some(bits),
+            Call::Dense { bits, .. } if !conv => Some(bits),
+            _ => None,
+        })
+        .collect();
+    w.sort_unstable();
+    w.dedup();
+    w
 }
 
 /// The packed weights, biases and multipliers of a conv or dense node.
