@@ -1,7 +1,7 @@
-//! The compile pipeline after the search: quantize, plan memory, generate C, and gather everything an output
+//! The compile pipeline after the search: quantize, plan memory, generate C and/or Rust, and gather everything an output
 //! directory holds (the code, the reports, the integer model for `ompqc run`).
 
-use crate::emit::{self, Provenance};
+use crate::emit::{self, Lang, Provenance};
 use crate::error::{Error, Result};
 use crate::ir::Graph;
 use crate::observe::Observations;
@@ -35,11 +35,19 @@ pub fn compile(
     name: &str,
     provenance: &Provenance,
     origin: &Origin,
+    langs: &[Lang],
 ) -> Result<Compilation> {
     emit::check_name(name)?;
     let qgraph = quantize(graph, obs, options)?;
     let plan = plan::plan(&qgraph);
-    let sources = emit::c::emit(&qgraph, &plan, name, provenance)?;
+    let mut files: Vec<(String, Vec<u8>)> = vec![];
+    for &lang in langs {
+        let sources = match lang {
+            Lang::C => emit::c::emit(&qgraph, &plan, name, provenance)?,
+            Lang::Rust => emit::rust::emit(&qgraph, &plan, name, provenance)?,
+        };
+        files.extend(sources.into_iter().map(|(f, text)| (format!("{}/{f}", lang.dir()), text.into_bytes())));
+    }
     let weight_bytes = qgraph.nodes.iter().filter_map(|n| n.op.weights()).map(|w| w.data.len()).sum();
     let report = CompileReport {
         name: name.to_string(),
@@ -59,8 +67,6 @@ pub fn compile(
         input_offset: origin.input_offset,
         layers: CompileReport::layers(&qgraph, &plan),
     };
-    let mut files: Vec<(String, Vec<u8>)> =
-        sources.into_iter().map(|(f, text)| (format!("c/{f}"), text.into_bytes())).collect();
     files.push(("report.txt".into(), report.to_text().into_bytes()));
     files.push(("report.json".into(), to_json(&report)?));
     files.push((QGRAPH_FILE.into(), to_json(&qgraph)?));

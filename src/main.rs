@@ -124,6 +124,9 @@ enum Command {
         /// The output directory (default: NAME_ompqc).
         #[arg(short = 'o', long = "output")]
         output: Option<PathBuf>,
+        /// The languages to generate: c, rust or c,rust (DIR/c/, DIR/rust/).
+        #[arg(long, default_value = "c")]
+        emit: String,
         #[command(flatten)]
         model_opts: ModelOpts,
         #[command(flatten)]
@@ -146,8 +149,8 @@ enum Command {
         /// Run at most this many of the inputs.
         #[arg(long)]
         limit: Option<usize>,
-        /// The generated code to run.
-        #[arg(long, default_value = "c", value_parser = ["c"])]
+        /// The generated code to run: c (DIR/c) or rust (DIR/rust).
+        #[arg(long, default_value = "c", value_parser = ["c", "rust"])]
         lang: String,
         /// Instructions per layer (emulated targets).
         #[arg(long)]
@@ -470,10 +473,12 @@ fn cmd_compile(
     quant: &QuantArgs,
     name: Option<&str>,
     output: Option<&Path>,
+    emit_langs: &str,
     opts: &ModelOpts,
     map: &InputMap,
     json: bool,
 ) -> Result<()> {
+    let langs = ompqc::emit::Lang::parse_list(emit_langs)?;
     let bytes = std::fs::read(model).map_err(|e| Error::input(format!("{}: cannot read: {e}", model.display())))?;
     let stem = model.file_stem().map(|s| s.to_string_lossy().replace(['-', '.', ' '], "_")).unwrap_or_default();
     let name = name.map(str::to_string).unwrap_or(stem);
@@ -511,7 +516,8 @@ fn cmd_compile(
         input_scale: scale,
         input_offset: offset,
     };
-    let compiled = ompqc::compile::compile(&graph, &observations, &quant.options(widths), &name, &provenance, &origin)?;
+    let compiled =
+        ompqc::compile::compile(&graph, &observations, &quant.options(widths), &name, &provenance, &origin, &langs)?;
     let dir = output.map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from(format!("{name}_ompqc")));
     ompqc::emit::write_output_dir(&dir, &compiled.files)?;
     emit(json, &compiled.report, || format!("{}wrote {}\n", compiled.report.to_text(), dir.display()))
@@ -529,6 +535,7 @@ struct RunOptions<'a> {
     target: &'a str,
     inputs: Option<&'a Path>,
     limit: Option<usize>,
+    lang: ompqc::emit::Lang,
     profile: bool,
     timeout: Option<f64>,
     no_sanitize: bool,
@@ -540,6 +547,18 @@ fn cmd_run(dir: &Path, o: &RunOptions, map: &InputMap, json: bool) -> Result<()>
         ompqc::run::firmware::check_runnable(&target)?;
     } else if o.profile {
         return Err(Error::input("--profile counts instructions under an emulator: give an emulated --target"));
+    }
+    if o.profile && o.lang == ompqc::emit::Lang::Rust {
+        return Err(Error::input("--profile measures the layers of the generated C: use --lang c"));
+    }
+    let code = dir.join(o.lang.dir());
+    if !code.is_dir() {
+        return Err(Error::input(format!(
+            "{}: no generated {} here; compile with --emit {}",
+            dir.display(),
+            if o.lang == ompqc::emit::Lang::Rust { "Rust" } else { "C" },
+            o.lang.dir()
+        )));
     }
     let report = load_compile_report(dir)?;
     let qgraph = ompqc::run::load_qgraph(dir)?;
@@ -563,11 +582,12 @@ fn cmd_run(dir: &Path, o: &RunOptions, map: &InputMap, json: bool) -> Result<()>
         )
     };
     let (exact, mismatched) = if target.name == "host" {
-        let result = ompqc::run::run_host(dir, &report.name, &qgraph, &quantized, samples.n, !o.no_sanitize)?;
+        let result = ompqc::run::run_host(dir, &report.name, &qgraph, &quantized, samples.n, o.lang, !o.no_sanitize)?;
         emit(json, &result, || {
             format!(
-                "{} inputs on the host: {}; {} MACs per inference\n",
+                "{} inputs on the host ({}): {}; {} MACs per inference\n",
                 result.inputs,
+                if o.lang == ompqc::emit::Lang::Rust { "Rust" } else { "C" },
                 verdict(result.bit_exact, result.mismatched_bytes),
                 thousands(result.macs)
             )
@@ -583,6 +603,8 @@ fn cmd_run(dir: &Path, o: &RunOptions, map: &InputMap, json: bool) -> Result<()>
             dir,
             name: &report.name,
             graph: &qgraph,
+            arena: report.arena_bytes,
+            lang: o.lang,
             input: &quantized,
             n: samples.n,
             profile: o.profile,
@@ -591,10 +613,11 @@ fn cmd_run(dir: &Path, o: &RunOptions, map: &InputMap, json: bool) -> Result<()>
         let result = ompqc::run::firmware::run(&target, &request)?;
         emit(json, &result, || {
             let mut text = format!(
-                "{} inputs on {} under QEMU {}: {}\n{} instructions per inference ({} to {}), {} MACs: {:.2} \
+                "{} inputs on {} ({}) under QEMU {}: {}\n{} instructions per inference ({} to {}), {} MACs: {:.2} \
                  instructions per MAC\n",
                 result.inputs,
                 result.target,
+                if o.lang == ompqc::emit::Lang::Rust { "Rust" } else { "C" },
                 result.machine,
                 verdict(result.bit_exact, result.mismatched_bytes),
                 thousands(result.instructions_per_inference),
@@ -633,7 +656,9 @@ fn cmd_report(dir: &Path, targets: Option<&str>, json: bool) -> Result<()> {
         Some("all") => Target::all()?,
         Some(list) => list.split(',').map(|t| Target::load(t.trim())).collect::<Result<Vec<_>>>()?,
     };
-    let report = ompqc::report::targets::report(dir, &compiled.name, compiled.arena_bytes as u64, &targets);
+    let qgraph = ompqc::run::load_qgraph(dir)?;
+    let sizes = ompqc::run::firmware::Sizes::of(&qgraph, compiled.arena_bytes);
+    let report = ompqc::report::targets::report(dir, &compiled.name, sizes, &targets);
     emit(json, &report, || report.to_text())?;
     match report.targets.iter().find(|r| r.sizes.is_some()) {
         Some(_) => Ok(()),
@@ -681,7 +706,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Search { model, calib, search, quant, plot, model_opts, input_map, json } => {
             cmd_search(&model, &calib, &search, &quant, plot.as_deref(), &model_opts, &input_map, json)
         }
-        Command::Compile { model, calib, bits, search, quant, name, output, model_opts, input_map, json } => {
+        Command::Compile { model, calib, bits, search, quant, name, output, emit, model_opts, input_map, json } => {
             cmd_compile(
                 &model,
                 calib.as_deref(),
@@ -690,14 +715,16 @@ fn run(cli: Cli) -> Result<()> {
                 &quant,
                 name.as_deref(),
                 output.as_deref(),
+                &emit,
                 &model_opts,
                 &input_map,
                 json,
             )
         }
-        Command::Run { dir, target, inputs, limit, lang: _, profile, timeout, no_sanitize, input_map, json } => {
+        Command::Run { dir, target, inputs, limit, lang, profile, timeout, no_sanitize, input_map, json } => {
+            let lang = if lang == "rust" { ompqc::emit::Lang::Rust } else { ompqc::emit::Lang::C };
             let options =
-                RunOptions { target: &target, inputs: inputs.as_deref(), limit, profile, timeout, no_sanitize };
+                RunOptions { target: &target, inputs: inputs.as_deref(), limit, lang, profile, timeout, no_sanitize };
             cmd_run(&dir, &options, &input_map, json)
         }
         Command::Report { dir, targets, json } => cmd_report(&dir, targets.as_deref(), json),

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use common::{eval_dir, input_map, meta, ompqc, repo};
 use ompqc::compile::{compile, Compilation, Origin};
 use ompqc::data::{load_samples, Samples};
-use ompqc::emit::{sha256_hex, write_output_dir, Provenance};
+use ompqc::emit::{sha256_hex, write_output_dir, Lang, Provenance};
 use ompqc::import::{self, ImportOptions};
 use ompqc::interp;
 use ompqc::ir::Graph;
@@ -49,7 +49,7 @@ fn compile_with(m: &Model, bits: WeightBits, name: &str) -> Compilation {
         model_hash: sha256_hex(&std::fs::read(&m.file).unwrap()),
     };
     let options = QuantOptions { bits, ..QuantOptions::default() };
-    compile(&m.graph, &m.obs, &options, name, &provenance, &Origin::default()).unwrap()
+    compile(&m.graph, &m.obs, &options, name, &provenance, &Origin::default(), &[Lang::C]).unwrap()
 }
 
 fn temp(tag: &str) -> PathBuf {
@@ -78,7 +78,7 @@ fn bit_exact_everywhere(label: &str, m: &Model) -> Compilation {
         let dir = temp(&format!("{label}-{tag}"));
         write_output_dir(&dir, &compiled.files).unwrap();
         let input = interp::quantize_input(&compiled.qgraph, &m.test).unwrap();
-        let r = run_host(&dir, "net", &compiled.qgraph, &input, m.test.n, true).unwrap();
+        let r = run_host(&dir, "net", &compiled.qgraph, &input, m.test.n, Lang::C, true).unwrap();
         std::fs::remove_dir_all(&dir).unwrap();
         eprintln!(
             "{label} {tag}: {} inputs, {} mismatched bytes; weights {} B, arena {} B (peak live {} B, {})",

@@ -3,11 +3,45 @@
 
 pub mod c;
 mod output;
+pub mod rust;
 pub mod schedule;
 
 pub use output::write_output_dir;
 
 use crate::error::{Error, Result};
+
+/// A language ompqc generates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lang {
+    C,
+    Rust,
+}
+
+impl Lang {
+    /// Parses `--emit`: a comma-separated list of `c` and `rust`.
+    pub fn parse_list(text: &str) -> Result<Vec<Lang>> {
+        let mut langs = vec![];
+        for item in text.split(',').map(str::trim) {
+            let lang = match item {
+                "c" => Lang::C,
+                "rust" => Lang::Rust,
+                _ => return Err(Error::input(format!("--emit {text}: '{item}' is not c or rust"))),
+            };
+            if !langs.contains(&lang) {
+                langs.push(lang);
+            }
+        }
+        Ok(langs)
+    }
+
+    /// The output subdirectory of the language's code.
+    pub fn dir(self) -> &'static str {
+        match self {
+            Lang::C => "c",
+            Lang::Rust => "rust",
+        }
+    }
+}
 
 /// What the generated files record about their origin.
 #[derive(Clone, Debug)]

@@ -67,10 +67,11 @@ pub struct ImageSizes {
 
 /// Builds and measures the compiled model in `dir` for every target in `targets`. Objects go to
 /// DIR/build/TARGET/. A target that cannot be built gets its error in its row.
-pub fn report(dir: &Path, name: &str, arena: u64, targets: &[Target]) -> CrossTargetReport {
+pub fn report(dir: &Path, name: &str, sizes: firmware::Sizes, targets: &[Target]) -> CrossTargetReport {
+    let arena = sizes.arena as u64;
     let rows = targets
         .iter()
-        .map(|t| match measure(dir, name, arena, t) {
+        .map(|t| match measure(dir, name, sizes, t) {
             Ok(sizes) => TargetRow { name: t.name.clone(), sizes: Some(sizes), error: None },
             Err(e) => TargetRow { name: t.name.clone(), sizes: None, error: Some(e.message) },
         })
@@ -78,7 +79,8 @@ pub fn report(dir: &Path, name: &str, arena: u64, targets: &[Target]) -> CrossTa
     CrossTargetReport { model: name.to_string(), arena, targets: rows }
 }
 
-fn measure(dir: &Path, name: &str, arena: u64, target: &Target) -> Result<TargetSizes> {
+fn measure(dir: &Path, name: &str, buffers: firmware::Sizes, target: &Target) -> Result<TargetSizes> {
+    let arena = buffers.arena as u64;
     build::check_toolchain(target)?;
     let c_dir = dir.join("c");
     let out = dir.join("build").join(&target.name);
@@ -93,7 +95,7 @@ fn measure(dir: &Path, name: &str, arena: u64, target: &Target) -> Result<Target
         std::fs::create_dir_all(&harness_dir)
             .map_err(|e| Error::internal(format!("{}: {e}", harness_dir.display())))?;
         let (harness, inputs) = (harness_dir.join("ompqc_firmware.c"), harness_dir.join("ompqc_inputs.c"));
-        std::fs::write(&harness, firmware::render_harness(name)?)
+        std::fs::write(&harness, firmware::render_harness(name, buffers)?)
             .and_then(|_| std::fs::write(&inputs, firmware::inputs_source(&[], 0)))
             .map_err(|e| Error::internal(format!("{}: {e}", harness_dir.display())))?;
         let mut all = objects.clone();

@@ -11,6 +11,7 @@ use askama::Template;
 use serde::Serialize;
 
 use crate::build;
+use crate::emit::Lang;
 use crate::error::{Error, Result};
 use crate::interp;
 use crate::ir::quant::QGraph;
@@ -22,7 +23,24 @@ use crate::target::{Emulator, Target};
 struct Harness<'a> {
     version: &'a str,
     name: &'a str,
-    guard: &'a str,
+    input_size: usize,
+    output_size: usize,
+    arena_size: usize,
+    arena_align: usize,
+}
+
+/// The buffer sizes of a compiled model, as the harness declares them.
+#[derive(Clone, Copy, Debug)]
+pub struct Sizes {
+    pub input: usize,
+    pub output: usize,
+    pub arena: usize,
+}
+
+impl Sizes {
+    pub fn of(graph: &QGraph, arena: usize) -> Sizes {
+        Sizes { input: graph.tensor(graph.input).elems(), output: graph.tensor(graph.output).elems(), arena }
+    }
 }
 
 const PLUGIN_SOURCE: &str = include_str!("../../templates/qemu/icount_plugin.c.txt");
@@ -44,6 +62,8 @@ pub struct LayerCount {
 #[derive(Clone, Debug, Serialize)]
 pub struct FirmwareRun {
     pub target: String,
+    /// The generated code that ran: c or rust.
+    pub lang: String,
     pub machine: String,
     pub inputs: usize,
     pub mismatched_bytes: usize,
@@ -65,6 +85,8 @@ pub struct RunRequest<'a> {
     pub dir: &'a Path,
     pub name: &'a str,
     pub graph: &'a QGraph,
+    pub arena: usize,
+    pub lang: Lang,
     /// Quantized inputs, `n` samples in storage order.
     pub input: &'a [i8],
     pub n: usize,
@@ -113,15 +135,26 @@ fn run_in(target: &Target, emulator: &Emulator, req: &RunRequest, build_dir: &Pa
         flags.extend(["-include".to_string(), hook.display().to_string()]);
     }
     let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
-    let model_objects = build::compile_objects(target, &build::c_sources(&c_dir)?, &c_dir, &flags, build_dir)?;
     let harness = build_dir.join("ompqc_firmware.c");
-    write(&harness, &render_harness(req.name)?)?;
-    let mut objects = model_objects.clone();
-    objects.extend(build::compile_objects(target, &[harness], &c_dir, &flags, &build_dir.join("harness"))?);
+    write(&harness, &render_harness(req.name, Sizes::of(graph, req.arena))?)?;
+    let mut objects = build::compile_objects(target, &[harness], build_dir, &flags, &build_dir.join("harness"))?;
+    // The model after the harness: a static library is searched for what the objects before it need.
+    let model_flash = match req.lang {
+        Lang::C => {
+            let model = build::compile_objects(target, &build::c_sources(&c_dir)?, &c_dir, &flags, build_dir)?;
+            objects.extend(model);
+            sizes::read(&objects)?.sections.flash()
+        }
+        Lang::Rust => {
+            let triple = rust_triple(target)?;
+            objects.push(super::rust::build_staticlib(req.dir, req.name, triple, build_dir)?);
+            // The static library is not an ELF object: size the batches by the constants, with room for code.
+            (graph.nodes.iter().map(|n| n.op.constant_bytes()).sum::<usize>() + 64 * 1024) as u64
+        }
+    };
     let plugin = build_plugin(build_dir)?;
 
     // Inputs are embedded in flash: as many per image as the emulated board's flash holds.
-    let model_flash = sizes::read(&objects)?.sections.flash();
     let room = emulator.flash_size.saturating_sub(model_flash + HARNESS_FLASH_BYTES);
     let per_image = ((room / in_size.max(1) as u64) as usize).clamp(1, req.n.max(1));
     let hooks = if req.profile { profiled_layers(&c_dir, req.name, graph)? } else { vec![] };
@@ -136,7 +169,7 @@ fn run_in(target: &Target, emulator: &Emulator, req: &RunRequest, build_dir: &Pa
         std::fs::create_dir_all(&image_dir).map_err(|e| Error::internal(format!("{}: {e}", image_dir.display())))?;
         write(&inputs_c, &inputs_source(batch, count))?;
         let mut image_objects = objects.clone();
-        image_objects.extend(build::compile_objects(target, &[inputs_c], &c_dir, &flags, &image_dir)?);
+        image_objects.insert(0, build::compile_objects(target, &[inputs_c], build_dir, &flags, &image_dir)?.remove(0));
         let image = image_dir.join("firmware.elf");
         build::link_firmware(target, &image_objects, &flags, &image)?;
         let timeout = req.timeout.unwrap_or_else(|| default_timeout(crate::report::compile::qgraph_macs(graph), count));
@@ -192,6 +225,7 @@ fn run_in(target: &Target, emulator: &Emulator, req: &RunRequest, build_dir: &Pa
     });
     Ok(FirmwareRun {
         target: target.name.clone(),
+        lang: req.lang.dir().to_string(),
         machine: emulator.machine.clone(),
         inputs: req.n,
         mismatched_bytes: mismatched,
@@ -206,10 +240,26 @@ fn run_in(target: &Target, emulator: &Emulator, req: &RunRequest, build_dir: &Pa
 }
 
 /// Renders the firmware harness for model `name`.
-pub fn render_harness(name: &str) -> Result<String> {
-    Harness { version: env!("CARGO_PKG_VERSION"), name, guard: &name.to_ascii_uppercase() }
-        .render()
-        .map_err(|e| Error::internal(format!("rendering the firmware harness: {e}")))
+pub fn render_harness(name: &str, sizes: Sizes) -> Result<String> {
+    Harness {
+        version: env!("CARGO_PKG_VERSION"),
+        name,
+        input_size: sizes.input,
+        output_size: sizes.output,
+        arena_size: sizes.arena,
+        arena_align: crate::plan::ALIGN,
+    }
+    .render()
+    .map_err(|e| Error::internal(format!("rendering the firmware harness: {e}")))
+}
+
+/// The Rust target triple of `target`, installed.
+fn rust_triple(target: &Target) -> Result<&str> {
+    let triple = target.toolchain.rust_target.as_deref().ok_or_else(|| {
+        Error::input(format!("target {}: its target file names no rust_target, so it cannot run Rust", target.name))
+    })?;
+    super::rust::check_rust_target(&target.name, triple)?;
+    Ok(triple)
 }
 
 /// The C source embedding `count` inputs.

@@ -1,8 +1,9 @@
 //! Running generated code and comparing every output byte with the reference interpreter. The host harness builds
 //! the generated C with the host's gcc (`CC` overrides it) under AddressSanitizer and UndefinedBehaviorSanitizer;
-//! `firmware` builds it for a device and runs it under QEMU.
+//! `rust` builds the generated crate instead, and `firmware` builds either for a device and runs it under QEMU.
 
 pub mod firmware;
+pub mod rust;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -10,6 +11,7 @@ use std::process::Command;
 use askama::Template;
 use serde::Serialize;
 
+use crate::emit::Lang;
 use crate::error::{Error, Result};
 use crate::interp;
 use crate::ir::quant::QGraph;
@@ -28,6 +30,8 @@ struct Harness<'a> {
 #[derive(Clone, Debug, Serialize)]
 pub struct RunResult {
     pub target: String,
+    /// The generated code that ran: c or rust.
+    pub lang: String,
     pub inputs: usize,
     pub mismatched_bytes: usize,
     pub bit_exact: bool,
@@ -78,11 +82,22 @@ fn build_host(c_dir: &Path, name: &str, build: &Path, sanitize: bool) -> Result<
 
 /// Builds the generated C of `dir`, runs it on `input` (quantized, `n` samples in storage order) and compares every
 /// output byte with the interpreter.
-pub fn run_host(dir: &Path, name: &str, graph: &QGraph, input: &[i8], n: usize, sanitize: bool) -> Result<RunResult> {
+pub fn run_host(
+    dir: &Path,
+    name: &str,
+    graph: &QGraph,
+    input: &[i8],
+    n: usize,
+    lang: Lang,
+    sanitize: bool,
+) -> Result<RunResult> {
     let build = std::env::temp_dir().join(format!("ompqc-run-{}-{}", std::process::id(), unique()));
     std::fs::create_dir_all(&build).map_err(|e| Error::internal(format!("{}: {e}", build.display())))?;
     let result = (|| {
-        let exe = build_host(&dir.join("c"), name, &build, sanitize)?;
+        let exe = match lang {
+            Lang::C => build_host(&dir.join("c"), name, &build, sanitize)?,
+            Lang::Rust => rust::build_host(dir, name, &build)?,
+        };
         let (inputs, outputs) = (build.join("inputs.bin"), build.join("outputs.bin"));
         let bytes: Vec<u8> = input.iter().map(|&v| v as u8).collect();
         std::fs::write(&inputs, bytes).map_err(|e| Error::internal(format!("{}: {e}", inputs.display())))?;
@@ -94,7 +109,10 @@ pub fn run_host(dir: &Path, name: &str, graph: &QGraph, input: &[i8], n: usize, 
             .map_err(|e| Error::internal(format!("running the harness: {e}")))?;
         if !out.status.success() {
             let log = String::from_utf8_lossy(&out.stderr);
-            let first = log.lines().find(|l| l.contains("ERROR") || l.contains("runtime error")).unwrap_or("");
+            let first = log
+                .lines()
+                .find(|l| l.contains("ERROR") || l.contains("runtime error") || l.contains("panicked"))
+                .unwrap_or("");
             return Err(Error::internal(format!("the generated code failed on the host ({}): {first}", out.status)));
         }
         let got = std::fs::read(&outputs).map_err(|e| Error::internal(format!("{}: {e}", outputs.display())))?;
@@ -105,6 +123,7 @@ pub fn run_host(dir: &Path, name: &str, graph: &QGraph, input: &[i8], n: usize, 
         let macs = crate::report::compile::qgraph_macs(graph);
         Ok(RunResult {
             target: "host".into(),
+            lang: lang.dir().into(),
             inputs: n,
             mismatched_bytes: mismatched,
             bit_exact: mismatched == 0,

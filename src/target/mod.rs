@@ -41,6 +41,9 @@ pub struct Toolchain {
     pub firmware_ldflags: Vec<String>,
     /// Debian packages that provide the toolchain, named when it is missing.
     pub packages: Vec<String>,
+    /// The Rust target triple for this device (`ompqc run --lang rust`), when Rust supports it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rust_target: Option<String>,
 }
 
 /// A QEMU system emulator and the memory map the firmware is linked for.

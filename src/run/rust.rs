@@ -1,0 +1,127 @@
+//! Building a generated Rust crate (DIR/rust) with cargo: a host harness binary, or a C-callable static library
+//! that the firmware harness links in place of the generated C.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use askama::Template;
+
+use crate::error::{Error, Result};
+
+#[derive(Template)]
+#[template(path = "rust/harness_Cargo.toml.txt", escape = "none")]
+struct HarnessToml<'a> {
+    version: &'a str,
+    name: &'a str,
+    crate_path: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "rust/harness_main.rs.txt", escape = "none")]
+struct HarnessMain<'a> {
+    version: &'a str,
+    name: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "rust/ffi_Cargo.toml.txt", escape = "none")]
+struct FfiToml<'a> {
+    version: &'a str,
+    name: &'a str,
+    crate_path: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "rust/ffi_lib.rs.txt", escape = "none")]
+struct FfiLib<'a> {
+    version: &'a str,
+    name: &'a str,
+}
+
+const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+fn cargo() -> String {
+    std::env::var("CARGO").ok().filter(|c| !c.is_empty()).unwrap_or_else(|| "cargo".into())
+}
+
+/// The generated crate of `dir`, as a TOML string literal of its absolute path.
+fn crate_path(dir: &Path) -> Result<String> {
+    let path = dir.join("rust");
+    if !path.join("Cargo.toml").is_file() {
+        return Err(Error::input(format!(
+            "{}: no Rust crate here; compile with --emit rust (or --emit c,rust)",
+            dir.display()
+        )));
+    }
+    let path = std::fs::canonicalize(&path).map_err(|e| Error::input(format!("{}: {e}", path.display())))?;
+    Ok(toml::Value::String(path.display().to_string()).to_string())
+}
+
+fn write_all(files: &[(PathBuf, String)]) -> Result<()> {
+    for (path, text) in files {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| Error::internal(format!("{}: {e}", parent.display())))?;
+        }
+        std::fs::write(path, text).map_err(|e| Error::internal(format!("{}: {e}", path.display())))?;
+    }
+    Ok(())
+}
+
+fn render(t: &dyn askama::DynTemplate) -> Result<String> {
+    t.dyn_render().map_err(|e| Error::internal(format!("rendering a Rust harness: {e}")))
+}
+
+/// `cargo build --release` of the package in `dir` with `extra` arguments; target files under `dir/target`.
+fn cargo_build(dir: &Path, extra: &[&str]) -> Result<()> {
+    let cargo = cargo();
+    let out = Command::new(&cargo)
+        .args(["build", "--release", "--offline", "--quiet"])
+        .args(extra)
+        .current_dir(dir)
+        .env("CARGO_TARGET_DIR", dir.join("target"))
+        .env_remove("RUSTFLAGS")
+        .output()
+        .map_err(|e| Error::input(format!("cannot run {cargo} to build the generated Rust ({e}); install Rust")))?;
+    if !out.status.success() {
+        let log = String::from_utf8_lossy(&out.stderr);
+        let first = log.lines().find(|l| l.starts_with("error")).or(log.lines().next()).unwrap_or("");
+        return Err(Error::internal(format!("building the generated Rust with {cargo} failed: {first}")));
+    }
+    Ok(())
+}
+
+/// Builds the host harness for the crate of `dir` (model `name`) in `build`; returns the executable.
+pub fn build_host(dir: &Path, name: &str, build: &Path) -> Result<PathBuf> {
+    let crate_path = crate_path(dir)?;
+    let harness = build.join("rust-harness");
+    write_all(&[
+        (harness.join("Cargo.toml"), render(&HarnessToml { version: VERSION, name, crate_path: &crate_path })?),
+        (harness.join("src/main.rs"), render(&HarnessMain { version: VERSION, name })?),
+    ])?;
+    cargo_build(&harness, &[])?;
+    Ok(harness.join("target/release/ompqc_harness"))
+}
+
+/// Checks that rustup has the standard library of `triple` installed.
+pub fn check_rust_target(target: &str, triple: &str) -> Result<()> {
+    let out = Command::new("rustup").args(["target", "list", "--installed"]).output();
+    let installed = out.as_ref().is_ok_and(|o| String::from_utf8_lossy(&o.stdout).lines().any(|l| l.trim() == triple));
+    if installed {
+        return Ok(());
+    }
+    Err(Error::input(format!(
+        "target {target}: the Rust standard library for {triple} is not installed (rustup target add {triple})"
+    )))
+}
+
+/// Builds the crate of `dir` as a static library exporting `NAME_run` for `triple`; returns the library.
+pub fn build_staticlib(dir: &Path, name: &str, triple: &str, build: &Path) -> Result<PathBuf> {
+    let crate_path = crate_path(dir)?;
+    let ffi = build.join("rust-ffi");
+    write_all(&[
+        (ffi.join("Cargo.toml"), render(&FfiToml { version: VERSION, name, crate_path: &crate_path })?),
+        (ffi.join("src/lib.rs"), render(&FfiLib { version: VERSION, name })?),
+    ])?;
+    cargo_build(&ffi, &["--target", triple])?;
+    Ok(ffi.join("target").join(triple).join("release/libompqc_ffi.a"))
+}
