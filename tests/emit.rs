@@ -1,7 +1,8 @@
-//! Generated C: warning-free C99, clean under AddressSanitizer and UBSan, and equal to the reference interpreter on
-//! every test input, byte for byte, for every model with test data at 8, 4 and 2 bits and at an `ompq` plan at 50%
-//! of the 8-bit weights. Also: the arena against the peak of live tensors, the weight bytes in the object file,
-//! byte-identical outputs across runs, and clean errors.
+//! Generated code: C that is warning-free C99, clean under AddressSanitizer and UBSan, and equal to the reference
+//! interpreter on every test input, byte for byte, for every model with test data at 8, 4 and 2 bits and at an
+//! `ompq` plan at 50% of the 8-bit weights; the generated Rust equal to it at 8 bits and at the `ompq` plan.
+//! Also: the arena against the peak of live tensors, the weight bytes in the object file, byte-identical outputs
+//! across runs, and clean errors.
 
 mod common;
 
@@ -43,13 +44,17 @@ fn test_set(dir: &Path, graph_shape: &[usize]) -> Samples {
 }
 
 fn compile_with(m: &Model, bits: WeightBits, name: &str) -> Compilation {
+    compile_langs(m, bits, name, &[Lang::C])
+}
+
+fn compile_langs(m: &Model, bits: WeightBits, name: &str, langs: &[Lang]) -> Compilation {
     let provenance = Provenance {
         target: "host".into(),
         model_file: m.file.file_name().unwrap().to_string_lossy().into(),
         model_hash: sha256_hex(&std::fs::read(&m.file).unwrap()),
     };
     let options = QuantOptions { bits, ..QuantOptions::default() };
-    compile(&m.graph, &m.obs, &options, name, &provenance, &Origin::default(), &[Lang::C]).unwrap()
+    compile(&m.graph, &m.obs, &options, name, &provenance, &Origin::default(), langs).unwrap()
 }
 
 fn temp(tag: &str) -> PathBuf {
@@ -57,7 +62,8 @@ fn temp(tag: &str) -> PathBuf {
 }
 
 /// Compiles at 8, 4 and 2 bits and at an ompq plan at 50%, runs every test input under the sanitizers and
-/// compares with the interpreter. Returns the 8-bit compilation.
+/// compares with the interpreter; at 8 bits and at the ompq plan the generated Rust too. Returns the 8-bit
+/// compilation.
 fn bit_exact_everywhere(label: &str, m: &Model) -> Compilation {
     let target = Target::load("host").unwrap();
     // With the first and last layers at 8 bits, 50% is out of reach for models whose first layer is most of the
@@ -74,11 +80,17 @@ fn bit_exact_everywhere(label: &str, m: &Model) -> Compilation {
         ("w2", WeightBits::uniform(2)),
         ("ompq50", ompq),
     ] {
-        let compiled = compile_with(m, bits, "net");
+        let langs: &[Lang] = if tag == "w8" || tag == "ompq50" { &[Lang::C, Lang::Rust] } else { &[Lang::C] };
+        let compiled = compile_langs(m, bits, "net", langs);
         let dir = temp(&format!("{label}-{tag}"));
         write_output_dir(&dir, &compiled.files).unwrap();
         let input = interp::quantize_input(&compiled.qgraph, &m.test).unwrap();
         let r = run_host(&dir, "net", &compiled.qgraph, &input, m.test.n, Lang::C, true).unwrap();
+        if langs.contains(&Lang::Rust) {
+            let rust = run_host(&dir, "net", &compiled.qgraph, &input, m.test.n, Lang::Rust, false).unwrap();
+            eprintln!("{label} {tag} Rust: {} inputs, {} mismatched bytes", rust.inputs, rust.mismatched_bytes);
+            assert!(rust.bit_exact && rust.inputs == m.test.n, "{label} {tag} Rust: {:?}", rust.first_mismatch);
+        }
         std::fs::remove_dir_all(&dir).unwrap();
         eprintln!(
             "{label} {tag}: {} inputs, {} mismatched bytes; weights {} B, arena {} B (peak live {} B, {})",

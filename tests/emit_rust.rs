@@ -1,0 +1,225 @@
+//! The generated Rust crate as a Rust user meets it: `cargo fmt --check` and `cargo clippy -D warnings` clean on
+//! crates that use every kernel, byte-identical across runs, bit-exact under QEMU on cortex-m4 when the
+//! thumbv7em-none-eabihf standard library is installed, and clean errors. (Bit-exactness on the host for every
+//! model is in tests/emit.rs.)
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use common::{eval_dir, input_map, meta, ompqc, repo, write_npy};
+
+fn temp(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("ompqc-rust-test-{}-{tag}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn check(out: &Output, what: &str) {
+    assert!(
+        out.status.success(),
+        "{what}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn compile(model: &Path, calib: &Path, scale: f32, args: &[&str], dir: &Path) {
+    let out = ompqc()
+        .arg("compile")
+        .arg(model)
+        .arg("--calib")
+        .arg(calib)
+        .args(["--input-scale", &scale.to_string(), "--emit", "c,rust", "-o"])
+        .arg(dir)
+        .args(args)
+        .output()
+        .unwrap();
+    check(&out, &format!("compile {}", model.display()));
+}
+
+/// Random float calibration inputs for an op-coverage model, from its input shape.
+fn random_calib(model: &Path, dir: &Path) -> PathBuf {
+    let out = ompqc().arg("inspect").arg(model).arg("--json").output().unwrap();
+    check(&out, "inspect");
+    let info: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut shape: Vec<usize> =
+        info["input"].as_array().unwrap().iter().map(|d| d.as_u64().unwrap() as usize).collect();
+    shape[0] = 8;
+    let n: usize = shape.iter().product();
+    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    let data: Vec<u8> = (0..n)
+        .flat_map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            ((state >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0).to_le_bytes()
+        })
+        .collect();
+    let path = dir.join(format!("{}.npy", model.file_stem().unwrap().to_string_lossy()));
+    write_npy(&path, "<f4", &shape, &data);
+    path
+}
+
+fn cargo(args: &[&str], dir: &Path, target_dir: &Path) -> Output {
+    Command::new(env!("CARGO")).args(args).current_dir(dir).env("CARGO_TARGET_DIR", target_dir).output().unwrap()
+}
+
+/// Whether `cargo fmt` and `cargo clippy` are installed; otherwise prints why the caller skips.
+fn lint_tools(test: &str) -> bool {
+    let have =
+        |tool: &str| Command::new(env!("CARGO")).args([tool, "--version"]).output().is_ok_and(|o| o.status.success());
+    let ok = have("fmt") && have("clippy");
+    if !ok {
+        eprintln!("{test}: skipped: cargo fmt or cargo clippy is not installed (rustup component add rustfmt clippy)");
+    }
+    ok
+}
+
+#[test]
+fn generated_crates_pass_rustfmt_and_clippy_for_every_kernel() {
+    if !lint_tools("generated_crates_pass_rustfmt_and_clippy_for_every_kernel") {
+        return;
+    }
+    let root = temp("lint");
+    std::fs::create_dir_all(&root).unwrap();
+    let target_dir = root.join("target");
+    let example = repo().join("examples/digits");
+    let mut crates = vec![];
+    let dir = root.join("example");
+    compile(&example.join("model.onnx"), &example.join("calib_x.npy"), 0.0625, &["--flash-budget", "62.5%"], &dir);
+    crates.push(dir);
+    // Together these use every kernel but the standalone pad (zero pads fold into the convs): convs (grouped,
+    // 1-D, strided, dilated), dense, add, mul, tables, pools, concat, transpose and softmax, at 8 and 2 bits.
+    for model in ["activations", "batchnorm_affine", "conv1d", "conv_variants", "pad_se_hardswish", "pools"] {
+        let file = repo().join(format!("tests/models/{model}.onnx"));
+        let calib = random_calib(&file, &root);
+        for bits in ["8", "2"] {
+            let dir = root.join(format!("{model}-{bits}"));
+            compile(&file, &calib, 1.0, &["--bits", bits], &dir);
+            crates.push(dir);
+        }
+    }
+    let mut kernels = std::collections::BTreeSet::new();
+    for dir in &crates {
+        let krate = dir.join("rust");
+        let lib = std::fs::read_to_string(krate.join("src/lib.rs")).unwrap();
+        kernels.extend(
+            lib.lines().filter_map(|l| l.trim().strip_prefix("kernels::")?.split(['(', ':']).next().map(String::from)),
+        );
+        assert!(lib.contains("#![no_std]") && !lib.contains("unsafe {"), "{}", krate.display());
+        check(&cargo(&["fmt", "--check"], &krate, &target_dir), &format!("cargo fmt --check in {}", krate.display()));
+        let clippy = cargo(&["clippy", "--quiet", "--", "-D", "warnings"], &krate, &target_dir);
+        check(&clippy, &format!("cargo clippy in {}", krate.display()));
+    }
+    let all = [
+        "add",
+        "avg_pool",
+        "concat_part",
+        "conv",
+        "dense",
+        "global_avg_pool",
+        "max_pool",
+        "mul",
+        "softmax",
+        "table",
+        "transpose",
+    ];
+    for k in all {
+        assert!(kernels.contains(k), "no crate used kernel {k}: {kernels:?}");
+    }
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+#[test]
+fn generated_crates_are_byte_identical_across_runs() {
+    let example = repo().join("examples/digits");
+    let (a, b) = (temp("same-a"), temp("same-b"));
+    for dir in [&a, &b] {
+        compile(&example.join("model.onnx"), &example.join("calib_x.npy"), 0.0625, &["--flash-budget", "50%"], dir);
+    }
+    for file in ["Cargo.toml", "rustfmt.toml", "src/lib.rs", "src/kernels.rs", "src/weights.rs"] {
+        let (x, y) =
+            (std::fs::read(a.join("rust").join(file)).unwrap(), std::fs::read(b.join("rust").join(file)).unwrap());
+        assert!(!x.is_empty() && x == y, "rust/{file} differs between two runs");
+    }
+    let _ = std::fs::remove_dir_all(&a);
+    let _ = std::fs::remove_dir_all(&b);
+}
+
+#[test]
+fn rust_errors_are_clean() {
+    let example = repo().join("examples/digits");
+    let dir = temp("errors");
+    let out = ompqc()
+        .arg("compile")
+        .arg(example.join("model.onnx"))
+        .args(["--emit", "c,go", "-o"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("'go' is not c or rust"));
+    assert!(!dir.exists(), "no output directory after a bad --emit");
+    // A directory compiled for C only has no crate to run.
+    let out = ompqc().arg("compile").arg(example.join("model.onnx")).arg("-o").arg(&dir).output().unwrap();
+    check(&out, "compile");
+    let out = ompqc().arg("run").arg(&dir).args(["--lang", "rust"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("--emit rust") && err.trim().lines().count() == 1, "{err}");
+    let out =
+        ompqc().arg("run").arg(&dir).args(["--lang", "rust", "--target", "cortex-m4", "--profile"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--lang c"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn resnet8_rust_is_bit_exact_under_qemu_on_cortex_m4() {
+    let test = "resnet8_rust_is_bit_exact_under_qemu_on_cortex_m4";
+    let Some(eval) = eval_dir(test) else { return };
+    let m4 = ompqc::target::Target::load("cortex-m4").unwrap();
+    let triple = m4.toolchain.rust_target.clone().unwrap();
+    let ready = ompqc::run::firmware::check_runnable(&m4)
+        .and_then(|_| ompqc::run::rust::check_rust_target("cortex-m4", &triple));
+    if let Err(e) = ready {
+        eprintln!("{test}: skipped: {}", e.message);
+        return;
+    }
+    let d = eval.join("mlperf_tiny_resnet8_cifar10");
+    let (scale, _) = input_map(&meta(&d));
+    let dir = temp("resnet8-m4");
+    compile(&d.join("model.onnx"), &d.join("calib_x.npy"), scale, &["--bits", "8"], &dir);
+    let mut counts = vec![];
+    for lang in ["rust", "c"] {
+        let out = ompqc()
+            .arg("run")
+            .arg(&dir)
+            .args([
+                "--target",
+                "cortex-m4",
+                "--lang",
+                lang,
+                "--limit",
+                "5",
+                "--json",
+                "--input-scale",
+                &scale.to_string(),
+            ])
+            .arg("--inputs")
+            .arg(d.join("test_x.npy"))
+            .output()
+            .unwrap();
+        check(&out, &format!("run --lang {lang}"));
+        let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(
+            (r["lang"].as_str(), r["bit_exact"].as_bool(), r["mismatched_bytes"].as_u64()),
+            (Some(lang), Some(true), Some(0))
+        );
+        counts.push(r["instructions_per_inference"].as_u64().unwrap());
+    }
+    eprintln!("{test}: cortex-m4 instructions per inference: Rust {}, C {}", counts[0], counts[1]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
