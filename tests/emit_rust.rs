@@ -8,7 +8,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::{eval_dir, input_map, meta, ompqc, repo, write_npy};
+use common::{check, compile_cli, eval_dir, input_map, meta, ompqc, repo, write_npy};
 
 fn temp(tag: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("ompqc-rust-test-{}-{tag}", std::process::id()));
@@ -16,27 +16,9 @@ fn temp(tag: &str) -> PathBuf {
     dir
 }
 
-fn check(out: &Output, what: &str) {
-    assert!(
-        out.status.success(),
-        "{what}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
+/// Compiles `model` into `dir` as C and Rust with extra arguments.
 fn compile(model: &Path, calib: &Path, scale: f32, args: &[&str], dir: &Path) {
-    let out = ompqc()
-        .arg("compile")
-        .arg(model)
-        .arg("--calib")
-        .arg(calib)
-        .args(["--input-scale", &scale.to_string(), "--emit", "c,rust", "-o"])
-        .arg(dir)
-        .args(args)
-        .output()
-        .unwrap();
-    check(&out, &format!("compile {}", model.display()));
+    compile_cli(model, calib, scale, &[&["--emit", "c,rust"], args].concat(), dir);
 }
 
 /// Random float calibration inputs for an op-coverage model, from its input shape.

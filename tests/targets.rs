@@ -8,7 +8,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use common::{eval_dir, input_map, meta, ompqc, repo};
+use common::{check, compile_cli, eval_dir, input_map, meta, ompqc, repo};
 use ompqc::target::Target;
 
 /// Every bundled target with an emulator.
@@ -32,27 +32,13 @@ fn temp(tag: &str) -> PathBuf {
     dir
 }
 
-fn check(out: &Output, what: &str) {
-    assert!(out.status.success(), "{what}: {}", String::from_utf8_lossy(&out.stderr));
-}
-
 fn json(out: &Output) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).expect("one JSON document")
 }
 
-/// Compiles `model` into `dir` with extra arguments (widths or a search).
+/// Compiles `model` for cortex-m4 into `dir` with extra arguments (widths or a search).
 fn compile(model: &Path, calib: &Path, scale: f32, args: &[&str], dir: &Path) {
-    let out = ompqc()
-        .arg("compile")
-        .arg(model)
-        .arg("--calib")
-        .arg(calib)
-        .args(["--input-scale", &scale.to_string(), "--target", "cortex-m4", "-o"])
-        .arg(dir)
-        .args(args)
-        .output()
-        .unwrap();
-    check(&out, &format!("compile {} {args:?}", model.display()));
+    compile_cli(model, calib, scale, &[&["--target", "cortex-m4"], args].concat(), dir);
 }
 
 /// Runs `dir` on `target` with up to `limit` inputs; returns the JSON result after checking bit-exactness.

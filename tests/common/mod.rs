@@ -121,3 +121,28 @@ pub fn auc(scores: &[f64], labels: &[i64]) -> f64 {
     }
     wins / pairs
 }
+
+/// Asserts that a command succeeded, showing its output otherwise.
+pub fn check(out: &std::process::Output, what: &str) {
+    assert!(
+        out.status.success(),
+        "{what}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// `ompqc compile MODEL --calib CALIB --input-scale SCALE -o DIR ARGS...`, checked.
+pub fn compile_cli(model: &Path, calib: &Path, scale: f32, args: &[&str], dir: &Path) {
+    let out = ompqc()
+        .arg("compile")
+        .arg(model)
+        .arg("--calib")
+        .arg(calib)
+        .args(["--input-scale", &scale.to_string(), "-o"])
+        .arg(dir)
+        .args(args)
+        .output()
+        .unwrap();
+    check(&out, &format!("compile {} {args:?}", model.display()));
+}
