@@ -1,0 +1,98 @@
+//! Instructions per inference under QEMU (exact counts, `-icount shift=0`) and code size, for the MLPerf Tiny
+//! models at uniform W8, W4 and W2, on the targets issue 8 measures: cortex-m3, cortex-m4, cortex-m55 and rv32imac.
+//! Counts are of one test input (they vary by well under 0.1% between inputs); text is the model's code at -Os.
+//!
+//!     cargo bench --bench kernel_instructions [-- MODEL_FOLDER ...]
+//!
+//! Default folders (under ../shared/eval): mlperf_tiny_resnet8_cifar10, mlperf_tiny_dscnn_kws,
+//! mlperf_tiny_mobilenetv1_vww. Needs the cross toolchains and QEMU (scripts/test.sh installs them).
+
+use std::path::{Path, PathBuf};
+
+use ompqc::compile::{compile, Origin};
+use ompqc::data::load_samples;
+use ompqc::emit::{sha256_hex, write_output_dir, Lang, Provenance};
+use ompqc::import::{self, ImportOptions};
+use ompqc::interp;
+use ompqc::observe::{observe, RangeMethod};
+use ompqc::quantize::{QuantOptions, WeightBits};
+use ompqc::report::targets;
+use ompqc::run::firmware::{self, RunRequest, Sizes};
+use ompqc::target::Target;
+
+const TARGETS: [&str; 4] = ["cortex-m3", "cortex-m4", "cortex-m55", "rv32imac"];
+
+/// (scale, offset) of the stored inputs, from the folder's meta.json.
+fn input_map(dir: &Path) -> (f32, f32) {
+    let text = std::fs::read_to_string(dir.join("meta.json")).expect("meta.json");
+    let meta: serde_json::Value = serde_json::from_str(&text).expect("meta.json is JSON");
+    let d = &meta["input_dequant"];
+    (d["scale"].as_f64().unwrap_or(1.0) as f32, d["offset"].as_f64().unwrap_or(0.0) as f32)
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
+    let folders: Vec<String> = if args.is_empty() {
+        ["mlperf_tiny_resnet8_cifar10", "mlperf_tiny_dscnn_kws", "mlperf_tiny_mobilenetv1_vww"]
+            .map(String::from)
+            .to_vec()
+    } else {
+        args
+    };
+    let eval = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/eval");
+    let targets: Vec<Target> = TARGETS.iter().map(|t| Target::load(t).unwrap()).collect();
+    if let Some(e) = targets.iter().find_map(|t| firmware::check_runnable(t).err()) {
+        eprintln!("kernel_instructions: skipped: {}", e.message);
+        return;
+    }
+    println!("{:<30} {:>4}  {:<11} {:>14} {:>8} {:>8}", "model", "bits", "target", "instructions", "per MAC", "text");
+    for folder in folders {
+        let dir = eval.join(&folder);
+        if !dir.join("model.onnx").is_file() {
+            eprintln!("kernel_instructions: skipped {folder}: {} not found", dir.display());
+            continue;
+        }
+        let model = dir.join("model.onnx");
+        let graph = import::load(&model, &ImportOptions::default()).expect("import");
+        let (scale, offset) = input_map(&dir);
+        let calib = load_samples(&dir.join("calib_x.npy"), graph.input_shape(), scale, offset).expect("calib");
+        let test = load_samples(&dir.join("test_x.npy"), graph.input_shape(), scale, offset).expect("test").take(1);
+        let obs = observe(&graph, &calib, RangeMethod::MinMax).expect("observe");
+        for bits in [8, 4, 2] {
+            let provenance = Provenance {
+                target: "cortex-m4".into(),
+                model_file: "model.onnx".into(),
+                model_hash: sha256_hex(&std::fs::read(&model).unwrap()),
+            };
+            let options = QuantOptions { bits: WeightBits::uniform(bits), ..QuantOptions::default() };
+            let c =
+                compile(&graph, &obs, &options, "model", &provenance, &Origin::default(), &[Lang::C]).expect("compile");
+            let out = std::env::temp_dir().join(format!("ompqc-bench-{}-{folder}-w{bits}", std::process::id()));
+            write_output_dir(&out, &c.files).expect("write");
+            let input = interp::quantize_input(&c.qgraph, &test).expect("quantize input");
+            let sizes = Sizes::of(&c.qgraph, c.plan.arena_bytes);
+            let report = targets::report(&out, "model", sizes, &targets);
+            for (target, row) in targets.iter().zip(&report.targets) {
+                let request = RunRequest {
+                    dir: &out,
+                    name: "model",
+                    graph: &c.qgraph,
+                    arena: c.plan.arena_bytes,
+                    lang: Lang::C,
+                    input: &input,
+                    n: 1,
+                    profile: false,
+                    timeout: None,
+                };
+                let r = firmware::run(target, &request).expect("run");
+                assert!(r.bit_exact, "{folder} W{bits} {}: not bit-exact", target.name);
+                let text = row.sizes.as_ref().map_or("-".into(), |s| s.text.to_string());
+                println!(
+                    "{folder:<30} {bits:>4}  {:<11} {:>14} {:>8.2} {:>8}",
+                    target.name, r.instructions_per_inference, r.instructions_per_mac, text
+                );
+            }
+            let _ = std::fs::remove_dir_all(&out);
+        }
+    }
+}
