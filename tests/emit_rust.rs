@@ -151,6 +151,25 @@ fn rust_errors_are_clean() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("--emit rust") && err.trim().lines().count() == 1, "{err}");
+    // A Rust target whose standard library rustup does not have: exit 2 naming the rustup command.
+    let rust_dir = temp("errors-rust");
+    compile_cli(&example.join("model.onnx"), &example.join("calib_x.npy"), 0.0625, &["--emit", "rust"], &rust_dir);
+    let board = rust_dir.with_extension("toml");
+    let text = std::fs::read_to_string(repo().join("targets/cortex-m4.toml")).unwrap();
+    std::fs::write(&board, text.replace("thumbv7em-none-eabihf", "thumbv7em-ompqc-none")).unwrap();
+    if ompqc::run::firmware::check_runnable(&ompqc::target::Target::load(board.to_str().unwrap()).unwrap()).is_ok() {
+        let out = ompqc()
+            .arg("run")
+            .arg(&rust_dir)
+            .args(["--lang", "rust", "--limit", "1", "--target", board.to_str().unwrap()])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.contains("rustup target add thumbv7em-ompqc-none"), "{err}");
+    }
+    let _ = std::fs::remove_dir_all(&rust_dir);
+    let _ = std::fs::remove_file(&board);
     let out =
         ompqc().arg("run").arg(&dir).args(["--lang", "rust", "--target", "cortex-m4", "--profile"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
