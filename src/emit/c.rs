@@ -5,7 +5,7 @@ use askama::Template;
 
 use super::schedule::{channels_pixels, layer_constants, schedule, widths, Call, Step, Uses, Value};
 use super::Provenance;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::ir::quant::{QGraph, QOp};
 use crate::plan::{MemoryPlan, Place, ALIGN};
 use crate::quantize::fixed_point::Multiplier;
@@ -106,12 +106,7 @@ struct WeightsC<'a> {
 
 /// A float as a C literal that reads back to the same f32.
 fn c_float(v: f32) -> String {
-    let s = format!("{v:?}");
-    if s.contains(['.', 'e', 'E']) {
-        format!("{s}f")
-    } else {
-        format!("{s}.0f")
-    }
+    format!("{}f", super::float_literal(v))
 }
 
 /// A C array definition, 16 values a line.
@@ -273,13 +268,7 @@ pub fn emit(graph: &QGraph, plan: &MemoryPlan, name: &str, provenance: &Provenan
             e.end_node(step.node);
         }
     }
-    let render = |t: &dyn askama::DynTemplate| {
-        let mut text = t.dyn_render().map_err(|err| Error::internal(format!("rendering C: {err}")))?;
-        if !text.ends_with('\n') {
-            text.push('\n');
-        }
-        Ok::<String, Error>(text)
-    };
+    let render = |t: &dyn askama::DynTemplate| super::render(t, "C");
     let (uses, conv_widths, dense_widths) = (Uses::of(&steps), widths(&steps, true), widths(&steps, false));
     e.declarations.dedup();
     // `#include`s first.

@@ -72,6 +72,25 @@ pub fn check_name(name: &str) -> Result<()> {
     Ok(())
 }
 
+/// An f32 as a literal that reads back to the same value, in C and Rust (C adds its `f` suffix).
+fn float_literal(v: f32) -> String {
+    let s = format!("{v:?}");
+    if s.contains(['.', 'e', 'E']) {
+        s
+    } else {
+        format!("{s}.0")
+    }
+}
+
+/// Renders a template of generated `language` code, ending in a newline.
+fn render(t: &dyn askama::DynTemplate, language: &str) -> Result<String> {
+    let mut text = t.dyn_render().map_err(|err| Error::internal(format!("rendering {language}: {err}")))?;
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    Ok(text)
+}
+
 /// sha256 of bytes, hex.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;

@@ -9,7 +9,7 @@ use super::schedule::{
     Uses, Value,
 };
 use super::Provenance;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::ir::quant::{QGraph, QOp};
 use crate::plan::{MemoryPlan, Place};
 
@@ -75,16 +75,6 @@ struct LibRs<'a> {
     input_channels: usize,
     output_pixels: usize,
     output_channels: usize,
-}
-
-/// An f32 as a Rust literal that reads back to the same value.
-fn rust_float(v: f32) -> String {
-    let s = format!("{v:?}");
-    if s.contains(['.', 'e', 'E']) {
-        s
-    } else {
-        format!("{s}.0")
-    }
 }
 
 /// A static array, 16 values a line (the weights module is not reformatted).
@@ -285,13 +275,7 @@ pub fn emit(graph: &QGraph, plan: &MemoryPlan, name: &str, provenance: &Provenan
     };
     let blocks: Vec<String> = steps.iter().map(|s| e.step(s)).collect();
     let version = env!("CARGO_PKG_VERSION");
-    let render = |t: &dyn askama::DynTemplate| {
-        let mut text = t.dyn_render().map_err(|err| Error::internal(format!("rendering Rust: {err}")))?;
-        if !text.ends_with('\n') {
-            text.push('\n');
-        }
-        Ok::<String, Error>(text)
-    };
+    let render = |t: &dyn askama::DynTemplate| super::render(t, "Rust");
     let (input, output) = (graph.tensor(graph.input), graph.tensor(graph.output));
     let shape = |s: &[usize]| format!("[{}]", s.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", "));
     let (in_c, in_p) = channels_pixels(&input.shape);
@@ -324,9 +308,9 @@ pub fn emit(graph: &QGraph, plan: &MemoryPlan, name: &str, provenance: &Provenan
                 input_shape: shape(&input.shape),
                 output_rank: output.shape.len(),
                 output_shape: shape(&output.shape),
-                input_scale: rust_float(input.q.scale),
+                input_scale: super::float_literal(input.q.scale),
                 input_zero_point: input.q.zero_point,
-                output_scale: rust_float(output.q.scale),
+                output_scale: super::float_literal(output.q.scale),
                 output_zero_point: output.q.zero_point,
                 steps: blocks,
                 input_pixels: in_p,

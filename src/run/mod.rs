@@ -116,10 +116,7 @@ pub fn run_host(
             return Err(Error::internal(format!("the generated code failed on the host ({}): {first}", out.status)));
         }
         let got = std::fs::read(&outputs).map_err(|e| Error::internal(format!("{}: {e}", outputs.display())))?;
-        let expected: Vec<u8> = interp::run(graph, input, n).into_iter().map(|v| v as u8).collect();
-        let len = graph.tensor(graph.output).elems().max(1);
-        let mismatched = got.iter().zip(&expected).filter(|(a, b)| a != b).count() + got.len().abs_diff(expected.len());
-        let first = got.iter().zip(&expected).position(|(a, b)| a != b).map(|i| (i / len, i % len));
+        let (mismatched, first) = compare(graph, input, n, &got);
         let macs = crate::report::compile::qgraph_macs(graph);
         Ok(RunResult {
             target: "host".into(),
@@ -133,6 +130,16 @@ pub fn run_host(
     })();
     let _ = std::fs::remove_dir_all(&build);
     result
+}
+
+/// Compares `got` (the outputs of `n` inputs) with the interpreter's outputs: the bytes that differ (a missing or
+/// extra byte counts as one) and the (input, byte) of the first difference.
+pub(crate) fn compare(graph: &QGraph, input: &[i8], n: usize, got: &[u8]) -> (usize, Option<(usize, usize)>) {
+    let expected: Vec<u8> = interp::run(graph, input, n).into_iter().map(|v| v as u8).collect();
+    let len = graph.tensor(graph.output).elems().max(1);
+    let mismatched = got.iter().zip(&expected).filter(|(a, b)| a != b).count() + got.len().abs_diff(expected.len());
+    let first = got.iter().zip(&expected).position(|(a, b)| a != b).map(|i| (i / len, i % len));
+    (mismatched, first)
 }
 
 pub(crate) fn unique() -> usize {
