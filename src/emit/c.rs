@@ -3,14 +3,16 @@
 
 use askama::Template;
 
+use super::conv_layout::{self, folded_bias, word_order};
 use super::schedule::{channels_pixels, layer_constants, schedule, widths, Call, Step, Uses, Value};
 use super::Provenance;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::ir::quant::{QGraph, QOp};
 use crate::plan::{MemoryPlan, Place, ALIGN};
 use crate::quantize::fixed_point::Multiplier;
+use crate::quantize::pack::PackedWeights;
 
-/// The constants of the weight-unpacking macro for one width.
+/// The constants of the weight-unpacking code for one width.
 struct WeightFormat {
     bits: u8,
     log_bits: u32,
@@ -18,6 +20,18 @@ struct WeightFormat {
     per_byte_mask: u32,
     mask: u32,
     sign: u32,
+    /// Weights per 32-bit word, their fields, the mask of the top field of each byte and log2 of the DSP scale.
+    group: usize,
+    fields: Vec<Field>,
+    top_mask: String,
+    scale_log: u32,
+}
+
+/// Field `index` of a byte: its lowest bit, and the left shift that moves it to the top of its byte.
+struct Field {
+    index: u32,
+    lo: u32,
+    shift: u32,
 }
 
 impl WeightFormat {
@@ -30,6 +44,12 @@ impl WeightFormat {
             per_byte_mask: per_byte - 1,
             mask: (1 << bits) - 1,
             sign: 1 << (bits - 1),
+            group: conv_layout::group(bits),
+            fields: (0..per_byte)
+                .map(|index| Field { index, lo: index * bits as u32, shift: 8 - bits as u32 * (index + 1) })
+                .collect(),
+            top_mask: format!("0x{:08X}", u32::from_ne_bytes([((0xFFu32 << (8 - bits)) & 0xFF) as u8; 4])),
+            scale_log: 8 - bits as u32,
         }
     }
 }
@@ -53,6 +73,7 @@ struct KernelsC<'a> {
     name: &'a str,
     p: &'a str,
     weight_formats: Vec<WeightFormat>,
+    conv_formats: Vec<WeightFormat>,
     conv_widths: &'a [u8],
     dense_widths: &'a [u8],
     uses: Uses,
@@ -148,9 +169,10 @@ impl Emitter<'_> {
         }
     }
 
-    /// Packed weights, biases, multipliers and shifts of node `ix` as arrays; returns their names.
-    fn weight_arrays(&mut self, ix: usize) -> [String; 4] {
-        let (w, bias, mult) = layer_constants(&self.graph.nodes[ix]).expect("a layer with weights");
+    /// Packed weights, biases, multipliers and shifts of node `ix` as arrays (the weights and biases as given);
+    /// returns their names.
+    fn weight_arrays(&mut self, ix: usize, w: &PackedWeights, bias: &[i32]) -> [String; 4] {
+        let (_, _, mult) = layer_constants(&self.graph.nodes[ix]).expect("a layer with weights");
         let base = format!("{}_l{ix}", self.p);
         let names =
             [format!("{base}_weights"), format!("{base}_bias"), format!("{base}_mult"), format!("{base}_shift")];
@@ -177,19 +199,36 @@ impl Emitter<'_> {
         name
     }
 
-    fn step(&mut self, step: &Step) {
+    fn step(&mut self, step: &Step) -> Result<()> {
         let (ix, p) = (step.node, self.p);
         let node = &self.graph.nodes[ix];
         let (x, y) = (Self::ptr(step.inputs[0].place), Self::ptr(step.output.place));
         let call = match &step.call {
-            Call::Conv { bits, params } => {
-                let [w, b, m, s] = self.weight_arrays(ix);
+            Call::Conv { bits, params, scratch } => {
+                let (w, bias, _) = layer_constants(node).expect("a conv has weights");
+                let QOp::Conv(conv) = &node.op else { unreachable!("a conv step comes from a conv node") };
+                let [w, b, m, s] = if conv.groups == 1 || conv.is_depthwise_3x3() {
+                    // The column and plane kernels' order and bias (emit::conv_layout).
+                    let folded = folded_bias(w, bias, params.in_zp).ok_or_else(|| {
+                        Error::input(format!(
+                            "layer '{}' (Conv): its sums could leave int32 in the {bits}-bit C kernel; compile it \
+                             at a wider weight width",
+                            node.name
+                        ))
+                    })?;
+                    let w = if conv.groups == 1 { word_order(w) } else { w.clone() };
+                    self.weight_arrays(ix, &w, &folded)
+                } else {
+                    self.weight_arrays(ix, w, bias)
+                };
                 let name =
                     self.declare_struct(ix, "conv", format!("{}, {w}, {b}, {m}, {s}", c_fields(&params.fields())));
-                format!("{p}_conv_w{bits}(&{name}, {x}, {y});")
+                let scratch = scratch.map_or("0".into(), |o| format!("arena + {o}"));
+                format!("{p}_conv_w{bits}(&{name}, {x}, {y}, {scratch});")
             }
             Call::Dense { bits, params } => {
-                let [w, b, m, s] = self.weight_arrays(ix);
+                let (w, bias, _) = layer_constants(node).expect("a dense layer has weights");
+                let [w, b, m, s] = self.weight_arrays(ix, w, bias);
                 let name =
                     self.declare_struct(ix, "dense", format!("{}, {w}, {b}, {m}, {s}", c_fields(&params.fields())));
                 format!("{p}_dense_w{bits}(&{name}, {x}, {y});")
@@ -240,6 +279,7 @@ impl Emitter<'_> {
             }
         };
         self.calls.push(call);
+        Ok(())
     }
 
     /// Closes node `ix`'s calls: its name as a comment, then the profiling hook.
@@ -263,7 +303,7 @@ pub fn emit(graph: &QGraph, plan: &MemoryPlan, name: &str, provenance: &Provenan
     let steps = schedule(graph, plan)?;
     let mut e = Emitter { graph, p: name, arrays: vec![], structs: vec![], declarations: vec![], calls: vec![] };
     for (i, step) in steps.iter().enumerate() {
-        e.step(step);
+        e.step(step)?;
         if Step::ends_node(&steps, i) {
             e.end_node(step.node);
         }
@@ -345,6 +385,7 @@ pub fn emit(graph: &QGraph, plan: &MemoryPlan, name: &str, provenance: &Provenan
                 name,
                 p: name,
                 weight_formats: all_widths.into_iter().map(WeightFormat::new).collect(),
+                conv_formats: conv_widths.iter().copied().map(WeightFormat::new).collect(),
                 conv_widths: &conv_widths,
                 dense_widths: &dense_widths,
                 uses,

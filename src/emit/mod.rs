@@ -2,6 +2,7 @@
 //! computes what goes into it.
 
 pub mod c;
+mod conv_layout;
 mod output;
 pub mod rust;
 pub mod schedule;

@@ -178,7 +178,8 @@ impl Emitter<'_> {
         let src = |o: &Operand| if in_place(o) { "Src::Dst".to_string() } else { format!("Src::Slice({})", slice(o)) };
         let x = slice(&step.inputs[0]);
         let call = match &step.call {
-            Call::Conv { bits, params } => {
+            // The Rust kernel walks the window itself: it does not use the column scratch.
+            Call::Conv { bits, params, .. } => {
                 let fields = self.weight_fields(ix);
                 let p = self.item(ix, "", "Conv", struct_literal("Conv", &params.fields(), &fields));
                 format!("kernels::conv::<{bits}>(&{p}, {x}, {y});")

@@ -97,9 +97,11 @@ pub struct Operand {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Call {
+    /// `scratch`: the arena offset of the kernel's scratch, when it needs any (plan::scratch_bytes).
     Conv {
         bits: u8,
         params: ConvParams,
+        scratch: Option<usize>,
     },
     Dense {
         bits: u8,
@@ -398,7 +400,7 @@ impl Scheduler<'_> {
                     act_max: c.act_max,
                     row_bytes: i(c.weights.row_bytes()),
                 };
-                self.push(ix, Call::Conv { bits, params }, &[input]);
+                self.push(ix, Call::Conv { bits, params, scratch: self.plan.scratch[ix] }, &[input]);
             }
             QOp::Dense(d) => {
                 let bits = Self::width(node, &d.weights)?;

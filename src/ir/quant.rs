@@ -54,6 +54,14 @@ pub struct QConv {
     pub act_max: i32,
 }
 
+impl QConv {
+    /// Whether it is a depthwise 3x3 convolution without dilation (one input and one output channel per group).
+    pub fn is_depthwise_3x3(&self) -> bool {
+        let w = &self.window;
+        self.groups == self.c_in && self.groups == self.c_out && w.kernel == [3, 3] && w.dilations == [1, 1]
+    }
+}
+
 /// Fully connected over the last axis of a [1, K] tensor.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct QDense {

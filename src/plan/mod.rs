@@ -40,11 +40,23 @@ pub fn reshape_is_free(from: &[usize], to: &[usize]) -> bool {
     identity(from) && identity(to)
 }
 
-/// Scratch bytes a kernel needs: softmax keeps the exponentials of one slice.
+/// Scratch bytes a kernel needs: softmax keeps the exponentials of one slice; a one-group convolution copies the
+/// windows of two output pixels into columns (K rounded up to 4, as int16 on the DSP); a depthwise 3x3 convolution copies one channel of the input, padded to its
+/// windows, into an int16 plane.
 pub fn scratch_bytes(graph: &QGraph, ix: usize) -> usize {
     let node = &graph.nodes[ix];
     match &node.op {
         QOp::Softmax { axis, .. } => 4 * graph.tensor(node.inputs[0]).shape[*axis],
+        QOp::Conv(c) if c.groups == 1 => 4 * c.weights.k.next_multiple_of(4),
+        QOp::Conv(c) if c.is_depthwise_3x3() => {
+            let (h, w) = match graph.tensor(node.output).shape[..] {
+                [_, _, h, w] => (h, w),
+                [_, _, w] => (1, w),
+                _ => (1, 1),
+            };
+            let [sh, sw] = c.window.strides;
+            (2 * ((h - 1) * sh + 3) * ((w - 1) * sw + 3)).next_multiple_of(4)
+        }
         _ => 0,
     }
 }
