@@ -42,7 +42,7 @@ pub fn reshape_is_free(from: &[usize], to: &[usize]) -> bool {
 
 /// Scratch bytes a kernel needs: softmax keeps the exponentials of one slice; a one-group convolution copies the
 /// windows of two output pixels into columns (K rounded up to 4, as int16 on the DSP); a depthwise 3x3 convolution copies one channel of the input, padded to its
-/// windows, into an int16 plane.
+/// windows, into an int16 plane, and sums a band of at least 32 outputs (whole rows) in int32.
 pub fn scratch_bytes(graph: &QGraph, ix: usize) -> usize {
     let node = &graph.nodes[ix];
     match &node.op {
@@ -55,7 +55,7 @@ pub fn scratch_bytes(graph: &QGraph, ix: usize) -> usize {
                 _ => (1, 1),
             };
             let [sh, sw] = c.window.strides;
-            (2 * ((h - 1) * sh + 3) * ((w - 1) * sw + 3)).next_multiple_of(4)
+            (2 * ((h - 1) * sh + 3) * ((w - 1) * sw + 3)).next_multiple_of(4) + 4 * w * 32usize.div_ceil(w)
         }
         _ => 0,
     }
