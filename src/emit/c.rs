@@ -3,7 +3,7 @@
 
 use askama::Template;
 
-use super::conv_layout::{self, folded_bias, word_order};
+use super::conv_layout::{self, folded_bias};
 use super::schedule::{channels_pixels, layer_constants, schedule, widths, Call, Step, Uses, Value};
 use super::Provenance;
 use crate::error::{Error, Result};
@@ -21,7 +21,7 @@ struct WeightFormat {
     mask: u32,
     sign: u32,
     /// Weights per 32-bit word, their fields, the mask of the top field of each byte and log2 of the DSP scale.
-    group: usize,
+    group: u32,
     fields: Vec<Field>,
     top_mask: String,
     scale_log: u32,
@@ -44,7 +44,7 @@ impl WeightFormat {
             per_byte_mask: per_byte - 1,
             mask: (1 << bits) - 1,
             sign: 1 << (bits - 1),
-            group: conv_layout::group(bits),
+            group: conv_layout::group(bits) as u32,
             fields: (0..per_byte)
                 .map(|index| Field { index, lo: index * bits as u32, shift: 8 - bits as u32 * (index + 1) })
                 .collect(),
@@ -208,7 +208,7 @@ impl Emitter<'_> {
                 let (w, bias, _) = layer_constants(node).expect("a conv has weights");
                 let QOp::Conv(conv) = &node.op else { unreachable!("a conv step comes from a conv node") };
                 let [w, b, m, s] = if conv.groups == 1 || conv.is_depthwise_3x3() {
-                    // The column and plane kernels' order and bias (emit::conv_layout).
+                    // The column and plane kernels' bias (emit::conv_layout).
                     let folded = folded_bias(w, bias, params.in_zp).ok_or_else(|| {
                         Error::input(format!(
                             "layer '{}' (Conv): its sums could leave int32 in the {bits}-bit C kernel; compile it \
@@ -216,8 +216,7 @@ impl Emitter<'_> {
                             node.name
                         ))
                     })?;
-                    let w = if conv.groups == 1 { word_order(w) } else { w.clone() };
-                    self.weight_arrays(ix, &w, &folded)
+                    self.weight_arrays(ix, w, &folded)
                 } else {
                     self.weight_arrays(ix, w, bias)
                 };
