@@ -41,13 +41,14 @@ pub fn reshape_is_free(from: &[usize], to: &[usize]) -> bool {
 }
 
 /// Scratch bytes a kernel needs: softmax keeps the exponentials of one slice; a one-group convolution copies the
-/// windows of two output pixels into columns (K rounded up to 4, as int16 on the DSP); a depthwise 3x3 convolution copies one channel of the input, padded to its
+/// windows of two output pixels into columns (K rounded up to 4, as int16 on the DSP) and, with Helium, sums their
+/// outputs in int32 before requantizing them four lanes at a time; a depthwise 3x3 convolution copies one channel of the input, padded to its
 /// windows, into an int16 plane, and sums a band of at least 32 outputs (whole rows) in int32.
 pub fn scratch_bytes(graph: &QGraph, ix: usize) -> usize {
     let node = &graph.nodes[ix];
     match &node.op {
         QOp::Softmax { axis, .. } => 4 * graph.tensor(node.inputs[0]).shape[*axis],
-        QOp::Conv(c) if c.groups == 1 => 4 * c.weights.k.next_multiple_of(4),
+        QOp::Conv(c) if c.groups == 1 => 4 * c.weights.k.next_multiple_of(4) + 8 * c.c_out,
         QOp::Conv(c) if c.is_depthwise_3x3() => {
             let (h, w) = match graph.tensor(node.output).shape[..] {
                 [_, _, h, w] => (h, w),
