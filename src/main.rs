@@ -678,7 +678,7 @@ fn cmd_targets(json: bool) -> Result<()> {
         let installed = if ompqc::build::is_installed(&t.toolchain.cc) { "" } else { " (not installed)" };
         let emulator = t.emulator.as_ref().map_or("none".to_string(), |e| format!("{} -M {}", e.qemu, e.machine));
         println!(
-            "{:<14} {:<15} features [{}]  weights {:?}  flash {:>9}  RAM {:>8}\n{:14} cc {}{installed}; emulator {emulator}\n{:14} {}",
+            "{:<14} {:<15} features [{}]  weights {:?}  flash {:>9}  RAM {:>8}\n{:14} cc {}{installed}; emulator {emulator}\n{:14} kernels: {}\n{:14} {}",
             t.name,
             t.architecture,
             t.features.join(", "),
@@ -687,6 +687,8 @@ fn cmd_targets(json: bool) -> Result<()> {
             thousands(t.ram_bytes as u64),
             "",
             t.toolchain.cc,
+            "",
+            ompqc::emit::variants::summary(&t),
             "",
             t.description
         );

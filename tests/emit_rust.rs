@@ -8,7 +8,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::{check, compile_cli, eval_dir, input_map, meta, ompqc, repo, write_npy};
+use common::{check, compile_cli, eval_dir, input_map, meta, ompqc, random_calib, repo};
 
 fn temp(tag: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("ompqc-rust-test-{}-{tag}", std::process::id()));
@@ -19,29 +19,6 @@ fn temp(tag: &str) -> PathBuf {
 /// Compiles `model` into `dir` as C and Rust with extra arguments.
 fn compile(model: &Path, calib: &Path, scale: f32, args: &[&str], dir: &Path) {
     compile_cli(model, calib, scale, &[&["--emit", "c,rust"], args].concat(), dir);
-}
-
-/// Random float calibration inputs for an op-coverage model, from its input shape.
-fn random_calib(model: &Path, dir: &Path) -> PathBuf {
-    let out = ompqc().arg("inspect").arg(model).arg("--json").output().unwrap();
-    check(&out, "inspect");
-    let info: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let mut shape: Vec<usize> =
-        info["input"].as_array().unwrap().iter().map(|d| d.as_u64().unwrap() as usize).collect();
-    shape[0] = 8;
-    let n: usize = shape.iter().product();
-    let mut state = 0x2545_F491_4F6C_DD1Du64;
-    let data: Vec<u8> = (0..n)
-        .flat_map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            ((state >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0).to_le_bytes()
-        })
-        .collect();
-    let path = dir.join(format!("{}.npy", model.file_stem().unwrap().to_string_lossy()));
-    write_npy(&path, "<f4", &shape, &data);
-    path
 }
 
 fn cargo(args: &[&str], dir: &Path, target_dir: &Path) -> Output {

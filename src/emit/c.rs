@@ -4,6 +4,7 @@
 use askama::Template;
 
 use super::conv_layout::{self, folded_bias};
+use super::variants::{Isa, Rule, ISAS, RULES};
 use super::schedule::{channels_pixels, layer_constants, schedule, widths, Call, Step, Uses, Value};
 use super::Provenance;
 use crate::error::{Error, Result};
@@ -70,6 +71,8 @@ struct KernelsH<'a> {
 #[template(path = "c/kernels.c.txt", escape = "none")]
 struct KernelsC<'a> {
     version: &'a str,
+    isas: &'a [Isa],
+    rules: &'a [Rule],
     name: &'a str,
     p: &'a str,
     weight_formats: Vec<WeightFormat>,
@@ -381,6 +384,8 @@ pub fn emit(graph: &QGraph, plan: &MemoryPlan, name: &str, provenance: &Provenan
             format!("{name}_kernels.c"),
             render(&KernelsC {
                 version,
+                isas: &ISAS,
+                rules: &RULES,
                 name,
                 p: name,
                 weight_formats: all_widths.into_iter().map(WeightFormat::new).collect(),

@@ -6,6 +6,7 @@ mod conv_layout;
 mod output;
 pub mod rust;
 pub mod schedule;
+pub mod variants;
 
 pub use output::write_output_dir;
 

@@ -146,3 +146,27 @@ pub fn compile_cli(model: &Path, calib: &Path, scale: f32, args: &[&str], dir: &
         .unwrap();
     check(&out, &format!("compile {} {args:?}", model.display()));
 }
+
+/// Eight random float inputs (uniform in [-1, 1), fixed seed) for an op-coverage model, from its input shape,
+/// written as DIR/MODEL.npy.
+pub fn random_calib(model: &Path, dir: &Path) -> PathBuf {
+    let out = ompqc().arg("inspect").arg(model).arg("--json").output().unwrap();
+    check(&out, "inspect");
+    let info: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut shape: Vec<usize> =
+        info["input"].as_array().unwrap().iter().map(|d| d.as_u64().unwrap() as usize).collect();
+    shape[0] = 8;
+    let n: usize = shape.iter().product();
+    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    let data: Vec<u8> = (0..n)
+        .flat_map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            ((state >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0).to_le_bytes()
+        })
+        .collect();
+    let path = dir.join(format!("{}.npy", model.file_stem().unwrap().to_string_lossy()));
+    write_npy(&path, "<f4", &shape, &data);
+    path
+}

@@ -1,0 +1,69 @@
+//! Which kernel variant the generated C runs on a target, as data. The generated C holds every variant, each under
+//! the preprocessor test of its ISA extension, so one output directory builds for every target and the target's
+//! compiler flags choose. This table is the one place that pairs a target file's ISA `features` with those tests
+//! and says which kernel families each variant implements; the portable C implements all of them.
+
+use serde::Serialize;
+
+use crate::target::Target;
+
+/// An ISA extension the kernels have code for.
+#[derive(Debug, Serialize)]
+pub struct Isa {
+    /// As in a target file's `features`.
+    pub feature: &'static str,
+    /// The C preprocessor test that holds when the compiler generates code for it (Arm ACLE's macros).
+    pub guard: &'static str,
+}
+
+pub const ISAS: [Isa; 2] = [
+    Isa { feature: "mve", guard: "defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)" },
+    Isa { feature: "dsp", guard: "defined(__ARM_FEATURE_DSP)" },
+];
+
+/// A kernel family and the ISAs it has a variant for, best first.
+#[derive(Debug, Serialize)]
+pub struct Rule {
+    pub kernel: &'static str,
+    pub variants: &'static [&'static str],
+}
+
+/// `conv`: one-group convolutions at 8, 4 and 2 bits with their columns and requantization; `depthwise3x3`: the
+/// depthwise 3x3 window sums; `add`: the elementwise add of equal shapes.
+pub const RULES: [Rule; 3] = [
+    Rule { kernel: "conv", variants: &["mve", "dsp"] },
+    Rule { kernel: "depthwise3x3", variants: &["dsp"] },
+    Rule { kernel: "add", variants: &["mve"] },
+];
+
+/// The variant of `kernel` that `target` runs: the first the rule lists whose feature the target has, else
+/// "portable".
+pub fn variant(target: &Target, kernel: &str) -> &'static str {
+    RULES
+        .iter()
+        .find(|r| r.kernel == kernel)
+        .and_then(|r| r.variants.iter().find(|v| target.features.iter().any(|f| f == *v)))
+        .copied()
+        .unwrap_or("portable")
+}
+
+/// "kernel: variant" for every family, as `ompqc targets` shows it.
+pub fn summary(target: &Target) -> String {
+    RULES.iter().map(|r| format!("{} {}", r.kernel, variant(target, r.kernel))).collect::<Vec<_>>().join(", ")
+}
+
+/// A C file whose preprocessed text names the variant of each family, in RULES order, as the generated kernels
+/// choose it (the test that the target files' features match their compilers).
+pub fn probe_source() -> String {
+    let mut c = String::new();
+    for isa in &ISAS {
+        c += &format!("#if {}\n#define ISA_{} 1\n#endif\n", isa.guard, isa.feature.to_uppercase());
+    }
+    for rule in &RULES {
+        for (i, v) in rule.variants.iter().enumerate() {
+            c += &format!("#{} defined(ISA_{})\n{} {v}\n", if i == 0 { "if" } else { "elif" }, v.to_uppercase(), rule.kernel);
+        }
+        c += &format!("#else\n{} portable\n#endif\n", rule.kernel);
+    }
+    c
+}
