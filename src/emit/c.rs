@@ -4,8 +4,8 @@
 use askama::Template;
 
 use super::conv_layout::{self, folded_bias};
-use super::variants::{Isa, Rule, ISAS, RULES};
 use super::schedule::{channels_pixels, layer_constants, schedule, widths, Call, Step, Uses, Value};
+use super::variants::{Isa, Rule, ISAS, RULES};
 use super::Provenance;
 use crate::error::{Error, Result};
 use crate::ir::quant::{QGraph, QOp};

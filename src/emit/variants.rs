@@ -61,7 +61,12 @@ pub fn probe_source() -> String {
     }
     for rule in &RULES {
         for (i, v) in rule.variants.iter().enumerate() {
-            c += &format!("#{} defined(ISA_{})\n{} {v}\n", if i == 0 { "if" } else { "elif" }, v.to_uppercase(), rule.kernel);
+            c += &format!(
+                "#{} defined(ISA_{})\n{} {v}\n",
+                if i == 0 { "if" } else { "elif" },
+                v.to_uppercase(),
+                rule.kernel
+            );
         }
         c += &format!("#else\n{} portable\n#endif\n", rule.kernel);
     }
