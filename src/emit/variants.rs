@@ -32,7 +32,7 @@ pub struct Rule {
 /// depthwise 3x3 window sums; `add`: the elementwise add of equal shapes.
 pub const RULES: [Rule; 3] = [
     Rule { kernel: "conv", variants: &["mve", "dsp"] },
-    Rule { kernel: "depthwise3x3", variants: &["dsp"] },
+    Rule { kernel: "depthwise3x3", variants: &["mve", "dsp"] },
     Rule { kernel: "add", variants: &["mve"] },
 ];
 
