@@ -28,12 +28,14 @@ pub struct Rule {
     pub variants: &'static [&'static str],
 }
 
-/// `conv`: one-group convolutions at 8, 4 and 2 bits with their columns and requantization; `depthwise3x3`: the
-/// depthwise 3x3 window sums; `add`: the elementwise add of equal shapes.
-pub const RULES: [Rule; 3] = [
+/// `conv`: one-group convolutions at 8, 4 and 2 bits with their columns and requantization; `depthwise3x3`:
+/// depthwise 3x3 convolutions; `add`: the elementwise add of equal shapes; `pool`: the window sums of average and
+/// global average pooling.
+pub const RULES: [Rule; 4] = [
     Rule { kernel: "conv", variants: &["mve", "dsp"] },
     Rule { kernel: "depthwise3x3", variants: &["mve", "dsp"] },
     Rule { kernel: "add", variants: &["mve"] },
+    Rule { kernel: "pool", variants: &["mve"] },
 ];
 
 /// The variant of `kernel` that `target` runs: the first the rule lists whose feature the target has, else
