@@ -422,3 +422,30 @@ fn kernel_variants_follow_the_target_features_as_each_compiler_sees_them() {
     assert_eq!((of("cortex-m4", "conv"), of("cortex-m4", "add")), ("dsp", "portable"));
     assert_eq!(of("rv32imac", "conv"), "portable");
 }
+
+#[test]
+fn a_store_past_the_output_trips_the_firmware_guards() {
+    if !tools_present("a_store_past_the_output_trips_the_firmware_guards") {
+        return;
+    }
+    // The harness follows the arena and the output with guard bytes and checks them after every inference: a
+    // kernel storing a whole vector where only some lanes are the tensor's fails the run there.
+    let example = repo().join("examples/digits");
+    let dir = temp("guards");
+    compile(&example.join("model.onnx"), &example.join("calib_x.npy"), 0.0625, &["--flash-budget", "62.5%"], &dir);
+    let model_c = dir.join("c/model.c");
+    let text = std::fs::read_to_string(&model_c).unwrap();
+    let overrun = text.replacen("    (void)input;", "    output[MODEL_OUTPUT_SIZE] = 1;\n    (void)input;", 1);
+    assert_ne!(overrun, text);
+    std::fs::write(&model_c, overrun).unwrap();
+    let out = ompqc()
+        .arg("run")
+        .arg(&dir)
+        .args(["--target", "cortex-m4", "--limit", "2", "--input-scale", "0.0625", "--inputs"])
+        .arg(example.join("test_x.npy"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("wrote past the end of its arena or output"), "{}", stderr(&out));
+    let _ = std::fs::remove_dir_all(&dir);
+}
