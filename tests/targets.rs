@@ -41,6 +41,19 @@ fn compile(model: &Path, calib: &Path, scale: f32, args: &[&str], dir: &Path) {
     compile_cli(model, calib, scale, &[&["--target", "cortex-m4"], args].concat(), dir);
 }
 
+/// `ompqc run DIR --target T --limit N --input-scale S --inputs X` with extra arguments.
+fn run(dir: &Path, target: &str, inputs: &Path, scale: f32, limit: usize, extra: &[&str]) -> Output {
+    ompqc()
+        .arg("run")
+        .arg(dir)
+        .args(["--target", target, "--limit", &limit.to_string(), "--input-scale", &scale.to_string()])
+        .arg("--inputs")
+        .arg(inputs)
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
 /// Runs `dir` on `target` with up to `limit` inputs; returns the JSON result after checking bit-exactness.
 fn run_bit_exact(
     dir: &Path,
@@ -50,15 +63,7 @@ fn run_bit_exact(
     limit: usize,
     extra: &[&str],
 ) -> serde_json::Value {
-    let out = ompqc()
-        .arg("run")
-        .arg(dir)
-        .args(["--target", target, "--limit", &limit.to_string(), "--json", "--input-scale", &scale.to_string()])
-        .arg("--inputs")
-        .arg(inputs)
-        .args(extra)
-        .output()
-        .unwrap();
+    let out = run(dir, target, inputs, scale, limit, &[&["--json"], extra].concat());
     check(&out, &format!("run {} on {target}", dir.display()));
     let r = json(&out);
     assert_eq!(r["target"], target);
@@ -438,13 +443,7 @@ fn a_store_past_the_output_trips_the_firmware_guards() {
     let overrun = text.replacen("    (void)input;", "    output[MODEL_OUTPUT_SIZE] = 1;\n    (void)input;", 1);
     assert_ne!(overrun, text);
     std::fs::write(&model_c, overrun).unwrap();
-    let out = ompqc()
-        .arg("run")
-        .arg(&dir)
-        .args(["--target", "cortex-m4", "--limit", "2", "--input-scale", "0.0625", "--inputs"])
-        .arg(example.join("test_x.npy"))
-        .output()
-        .unwrap();
+    let out = run(&dir, "cortex-m4", &example.join("test_x.npy"), 0.0625, 2, &[]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(stderr(&out).contains("wrote past the end of its arena or output"), "{}", stderr(&out));
     let _ = std::fs::remove_dir_all(&dir);

@@ -50,7 +50,7 @@ impl WeightFormat {
                 .map(|index| Field { index, lo: index * bits as u32, shift: 8 - bits as u32 * (index + 1) })
                 .collect(),
             top_mask: format!("0x{:08X}", u32::from_ne_bytes([((0xFFu32 << (8 - bits)) & 0xFF) as u8; 4])),
-            scale_log: 8 - bits as u32,
+            scale_log: conv_layout::dsp_scale(bits).trailing_zeros(),
         }
     }
 }
