@@ -50,8 +50,18 @@ fn generated_crates_pass_rustfmt_and_clippy_for_every_kernel() {
     compile(&example.join("model.onnx"), &example.join("calib_x.npy"), 0.0625, &["--flash-budget", "62.5%"], &dir);
     crates.push(dir);
     // Together these use every kernel but the standalone pad (zero pads fold into the convs): convs (grouped,
-    // 1-D, strided, dilated), dense, add, mul, tables, pools, concat, transpose and softmax, at 8 and 2 bits.
-    for model in ["activations", "batchnorm_affine", "conv1d", "conv_variants", "pad_se_hardswish", "pools"] {
+    // 1-D, strided, dilated; with a fused add), dense, add (broadcast in kernel_paths), mul, tables, pools, concat,
+    // transpose and softmax, at 8 and 2 bits.
+    for model in [
+        "activations",
+        "batchnorm_affine",
+        "conv1d",
+        "conv_variants",
+        "pad_se_hardswish",
+        "pools",
+        "residual_bands",
+        "kernel_paths",
+    ] {
         let file = repo().join(format!("tests/models/{model}.onnx"));
         let calib = random_calib(&file, &root);
         for bits in ["8", "2"] {
@@ -77,6 +87,7 @@ fn generated_crates_pass_rustfmt_and_clippy_for_every_kernel() {
         "avg_pool",
         "concat_part",
         "conv",
+        "conv_add",
         "dense",
         "global_avg_pool",
         "max_pool",

@@ -114,15 +114,23 @@ fn every_kernel_path_is_bit_exact_on_every_emulated_target() {
         return;
     }
     // tests/models/kernel_paths.onnx runs the remainder of every vector and word loop (Helium's predicated tails,
-    // the DSP's scalar tails, odd channels and pixels) in each kernel variant; the other op models cover grouped,
-    // dilated and 1-D convolutions, pools and the rest. The inner layers at 8, 4 and 2 bits (first and last stay
-    // at 8).
+    // the DSP's scalar tails, odd channels and pixels) in each kernel variant; residual_bands the adds fused into
+    // convolutions, band by band; the other op models cover grouped, dilated and 1-D convolutions, pools and the
+    // rest. The inner layers at 8, 4 and 2 bits (first and last stay at 8).
     let root = temp("paths");
     std::fs::create_dir_all(&root).unwrap();
-    for model in ["kernel_paths", "conv_variants", "pools", "pad_se_hardswish"] {
+    let all: &[&str] = &["8", "4", "2"];
+    let four: &[&str] = &["4"];
+    let models = [
+        ("kernel_paths", all),
+        ("residual_bands", all),
+        ("conv_variants", four),
+        ("pools", four),
+        ("pad_se_hardswish", four),
+    ];
+    for (model, widths) in models {
         let file = repo().join(format!("tests/models/{model}.onnx"));
         let calib = random_calib(&file, &root);
-        let widths: &[&str] = if model == "kernel_paths" { &["8", "4", "2"] } else { &["4"] };
         for bits in widths {
             let dir = root.join(format!("{model}-{bits}"));
             compile(&file, &calib, 1.0, &["--bits", bits], &dir);

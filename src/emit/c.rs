@@ -207,7 +207,7 @@ impl Emitter<'_> {
         let node = &self.graph.nodes[ix];
         let (x, y) = (Self::ptr(step.inputs[0].place), Self::ptr(step.output.place));
         let call = match &step.call {
-            Call::Conv { bits, params, scratch } => {
+            Call::Conv { bits, params, scratch, residual } => {
                 let (w, bias, _) = layer_constants(node).expect("a conv has weights");
                 let QOp::Conv(conv) = &node.op else { unreachable!("a conv step comes from a conv node") };
                 let [w, b, m, s] = if conv.groups == 1 || conv.is_depthwise_3x3() {
@@ -226,7 +226,15 @@ impl Emitter<'_> {
                 let name =
                     self.declare_struct(ix, "conv", format!("{}, {w}, {b}, {m}, {s}", c_fields(&params.fields())));
                 let scratch = scratch.map_or("0".into(), |o| format!("arena + {o}"));
-                format!("{p}_conv_w{bits}(&{name}, {x}, {y}, {scratch});")
+                match residual {
+                    Some(r) => {
+                        let add = self.declare_struct(r.node, "binary", c_fields(&r.params.fields()));
+                        let skip = Self::ptr(step.inputs[1].place);
+                        let rows = r.band_rows;
+                        format!("{p}_conv_add_w{bits}(&{name}, &{add}, {rows}, {x}, {skip}, {y}, {scratch});")
+                    }
+                    None => format!("{p}_conv_w{bits}(&{name}, {x}, {y}, {scratch});"),
+                }
             }
             Call::Dense { bits, params } => {
                 let (w, bias, _) = layer_constants(node).expect("a dense layer has weights");

@@ -179,10 +179,18 @@ impl Emitter<'_> {
         let x = slice(&step.inputs[0]);
         let call = match &step.call {
             // The Rust kernel walks the window itself: it does not use the column scratch.
-            Call::Conv { bits, params, .. } => {
+            Call::Conv { bits, params, residual, .. } => {
                 let fields = self.weight_fields(ix);
                 let p = self.item(ix, "", "Conv", struct_literal("Conv", &params.fields(), &fields));
-                format!("kernels::conv::<{bits}>(&{p}, {x}, {y});")
+                match residual {
+                    Some(r) => {
+                        self.uses_src = true;
+                        let add = self.item(r.node, "", "Binary", struct_literal("Binary", &r.params.fields(), &[]));
+                        let b = src(&step.inputs[1]);
+                        format!("kernels::conv_add::<{bits}>(&{p}, &{add}, {x}, {b}, {y});")
+                    }
+                    None => format!("kernels::conv::<{bits}>(&{p}, {x}, {y});"),
+                }
             }
             Call::Dense { bits, params } => {
                 let fields = self.weight_fields(ix);

@@ -4,7 +4,7 @@
 use crate::error::{Error, Result};
 use crate::ir::quant::{Layout, QGraph, QNode, QOp};
 use crate::ir::Pool;
-use crate::plan::{reshape_is_free, MemoryPlan, Place};
+use crate::plan::{fusion, reshape_is_free, MemoryPlan, Place};
 use crate::quantize::fixed_point::Multiplier;
 use crate::quantize::pack::PackedWeights;
 
@@ -97,11 +97,13 @@ pub struct Operand {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Call {
-    /// `scratch`: the arena offset of the kernel's scratch, when it needs any (plan::scratch_bytes).
+    /// `scratch`: the arena offset of the kernel's scratch, when it needs any (plan::scratch_bytes). With
+    /// `residual`, the step's second input is the residual and its output the add's.
     Conv {
         bits: u8,
         params: ConvParams,
         scratch: Option<usize>,
+        residual: Option<Residual>,
     },
     Dense {
         bits: u8,
@@ -155,6 +157,15 @@ pub enum Call {
     },
 }
 
+/// The add fused into a convolution (plan::fusion): node `node`, its parameters with the convolution's output as
+/// input a and the residual as b, and the convolution's output rows per band.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Residual {
+    pub node: usize,
+    pub params: BinaryParams,
+    pub band_rows: usize,
+}
+
 /// One kernel call: node `node`'s `call` reading `inputs` and writing `output`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Step {
@@ -175,6 +186,8 @@ impl Step {
 #[derive(Default, Clone, Copy, Debug)]
 pub struct Uses {
     pub conv: bool,
+    /// A convolution with a fused add.
+    pub residual: bool,
     pub dense: bool,
     pub conv_or_dense: bool,
     pub add: bool,
@@ -195,7 +208,10 @@ impl Uses {
         let mut u = Uses::default();
         for step in steps {
             match step.call {
-                Call::Conv { .. } => u.conv = true,
+                Call::Conv { ref residual, .. } => {
+                    u.conv = true;
+                    u.residual |= residual.is_some();
+                }
                 Call::Dense { .. } => u.dense = true,
                 Call::Add(_) => u.add = true,
                 Call::Mul(_) => u.mul = true,
@@ -247,16 +263,6 @@ pub fn channels_pixels(shape: &[usize]) -> (usize, usize) {
     match shape {
         [] | [_] => (1, shape.iter().product()),
         [_, c, rest @ ..] => (*c, rest.iter().product()),
-    }
-}
-
-/// (height, width, channels) as the kernels see a rank-2 to rank-4 tensor.
-fn hwc(shape: &[usize]) -> (usize, usize, usize) {
-    match shape {
-        [_, c] => (1, 1, *c),
-        [_, c, w] => (1, *w, *c),
-        [_, c, h, w] => (*h, *w, *c),
-        _ => (1, 1, shape.iter().product()),
     }
 }
 
@@ -343,9 +349,29 @@ impl Scheduler<'_> {
         }
     }
 
+    fn add_params(&self, node: &QNode) -> BinaryParams {
+        let QOp::Add(a) = &node.op else { unreachable!("add parameters of an add node") };
+        let [ma, mb] = a.input_multipliers;
+        self.binary(node, a.left_shift, ma, mb, a.output_multiplier, (a.act_min, a.act_max))
+    }
+
+    /// The residual tensor of add node `ix` fused into the convolution writing `conv_out`, and the add's parameters
+    /// with the convolution's output as input a (the add is symmetric in its inputs).
+    fn fused_add(&self, ix: usize, conv_out: usize) -> (usize, BinaryParams) {
+        let add = &self.graph.nodes[ix];
+        let mut params = self.add_params(add);
+        if add.inputs[0] == conv_out {
+            return (add.inputs[1], params);
+        }
+        std::mem::swap(&mut params.a_zp, &mut params.b_zp);
+        std::mem::swap(&mut params.a_mult, &mut params.b_mult);
+        std::mem::swap(&mut params.a_shift, &mut params.b_shift);
+        (add.inputs[0], params)
+    }
+
     fn pool(&self, node: &QNode, p: &Pool) -> PoolParams {
-        let (in_h, in_w, c) = hwc(&self.graph.tensor(node.inputs[0]).shape);
-        let (out_h, out_w, _) = hwc(&self.graph.tensor(node.output).shape);
+        let (in_h, in_w, c) = Layout::hwc(&self.graph.tensor(node.inputs[0]).shape);
+        let (out_h, out_w, _) = Layout::hwc(&self.graph.tensor(node.output).shape);
         let w = &p.window;
         PoolParams {
             in_h: i(in_h),
@@ -376,9 +402,9 @@ impl Scheduler<'_> {
         match &node.op {
             QOp::Conv(c) => {
                 let bits = Self::width(node, &c.weights)?;
-                let ((in_h, in_w, in_c), (out_h, out_w, out_c)) = (hwc(in_shape), hwc(out_shape));
+                let ((in_h, in_w, in_c), (out_h, out_w, out_c)) = (Layout::hwc(in_shape), Layout::hwc(out_shape));
                 let w = &c.window;
-                let params = ConvParams {
+                let conv = ConvParams {
                     in_h: i(in_h),
                     in_w: i(in_w),
                     in_c: i(in_c),
@@ -400,7 +426,19 @@ impl Scheduler<'_> {
                     act_max: c.act_max,
                     row_bytes: i(c.weights.row_bytes()),
                 };
-                self.push(ix, Call::Conv { bits, params, scratch: self.plan.scratch[ix] }, &[input]);
+                let scratch = self.plan.scratch[ix];
+                match fusion::fused_add(self.graph, ix) {
+                    Some(a) => {
+                        let (skip, params) = self.fused_add(a, output);
+                        let residual = Residual { node: a, params, band_rows: fusion::band_rows(self.graph, ix) };
+                        self.push(
+                            ix,
+                            Call::Conv { bits, params: conv, scratch, residual: Some(residual) },
+                            &[input, skip],
+                        );
+                    }
+                    None => self.push(ix, Call::Conv { bits, params: conv, scratch, residual: None }, &[input]),
+                }
             }
             QOp::Dense(d) => {
                 let bits = Self::width(node, &d.weights)?;
@@ -415,11 +453,9 @@ impl Scheduler<'_> {
                 };
                 self.push(ix, Call::Dense { bits, params }, &[input]);
             }
-            QOp::Add(a) => {
-                let [ma, mb] = a.input_multipliers;
-                let params = self.binary(node, a.left_shift, ma, mb, a.output_multiplier, (a.act_min, a.act_max));
-                self.push(ix, Call::Add(params), &node.inputs);
-            }
+            // Runs inside the convolution before it.
+            QOp::Add(_) if ix > 0 && fusion::fused_add(self.graph, ix - 1) == Some(ix) => {}
+            QOp::Add(_) => self.push(ix, Call::Add(self.add_params(node)), &node.inputs),
             QOp::Mul(m) => {
                 let none = Multiplier { m0: 0, shift: 0 };
                 let params = self.binary(node, 0, none, none, m.output_multiplier, (m.act_min, m.act_max));
@@ -433,7 +469,7 @@ impl Scheduler<'_> {
                 self.push(ix, Call::GlobalAvgPool { pixels, c }, &[input]);
             }
             QOp::Pad { pads, value } => {
-                let ((in_h, in_w, c), (out_h, out_w, _)) = (hwc(in_shape), hwc(out_shape));
+                let ((in_h, in_w, c), (out_h, out_w, _)) = (Layout::hwc(in_shape), Layout::hwc(out_shape));
                 let call = Call::Pad { in_h, in_w, c, out_h, out_w, pad_t: pads[0], pad_l: pads[1], value: *value };
                 self.push(ix, call, &[input]);
             }

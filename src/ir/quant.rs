@@ -203,6 +203,16 @@ impl QGraph {
 pub struct Layout;
 
 impl Layout {
+    /// (height, width, channels) as the kernels see a rank-2 to rank-4 tensor.
+    pub fn hwc(shape: &[usize]) -> (usize, usize, usize) {
+        match shape {
+            [_, c] => (1, 1, *c),
+            [_, c, w] => (1, *w, *c),
+            [_, c, h, w] => (*h, *w, *c),
+            _ => (1, 1, shape.iter().product()),
+        }
+    }
+
     /// The storage position of logical axis `a` in a tensor of rank `rank`.
     pub fn storage_axis(a: usize, rank: usize) -> usize {
         match a {

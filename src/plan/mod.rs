@@ -1,7 +1,10 @@
 //! The static memory plan: every intermediate tensor (and kernel scratch) gets an offset in one arena. Tensors
 //! that can share storage form one buffer: a reshape that does not move bytes aliases its input, and tables, adds
 //! and multiplies write in place over an input that dies at that step. Buffers are placed by two strategies —
-//! greedy by size and first fit in order of first use — and the smaller arena is kept.
+//! greedy by size and first fit in order of first use — and the smaller arena is kept. A residual add fused into
+//! the convolution before it (fusion.rs) writes its output while the convolution runs.
+
+pub mod fusion;
 
 use serde::Serialize;
 
@@ -43,23 +46,23 @@ pub fn reshape_is_free(from: &[usize], to: &[usize]) -> bool {
 /// Scratch bytes a kernel needs: softmax keeps the exponentials of one slice; a one-group convolution copies the
 /// windows of two output pixels into columns (K rounded up to 4, as int16 on the DSP) and, with Helium, sums their
 /// outputs in int32 before requantizing them four lanes at a time; a depthwise 3x3 convolution copies one channel of the input, padded to its
-/// windows, into an int16 plane, and sums a band of at least 32 outputs (whole rows) in int32.
+/// windows, into an int16 plane, and sums a band of at least 32 outputs (whole rows) in int32. A convolution with a
+/// fused add first holds a band of its output (fusion::band_bytes), then its own scratch for that band.
 pub fn scratch_bytes(graph: &QGraph, ix: usize) -> usize {
     let node = &graph.nodes[ix];
-    match &node.op {
-        QOp::Softmax { axis, .. } => 4 * graph.tensor(node.inputs[0]).shape[*axis],
-        QOp::Conv(c) if c.groups == 1 => 4 * c.weights.k.next_multiple_of(4) + 8 * c.c_out,
-        QOp::Conv(c) if c.is_depthwise_3x3() => {
-            let (h, w) = match graph.tensor(node.output).shape[..] {
-                [_, _, h, w] => (h, w),
-                [_, _, w] => (1, w),
-                _ => (1, 1),
-            };
-            let [sh, sw] = c.window.strides;
-            (2 * ((h - 1) * sh + 3) * ((w - 1) * sw + 3)).next_multiple_of(4) + 4 * w * 32usize.div_ceil(w)
+    let band = fusion::band_bytes(graph, ix);
+    let out_h = if band > 0 { fusion::band_rows(graph, ix) } else { Layout::hwc(&graph.tensor(node.output).shape).0 };
+    aligned(band)
+        + match &node.op {
+            QOp::Softmax { axis, .. } => 4 * graph.tensor(node.inputs[0]).shape[*axis],
+            QOp::Conv(c) if c.groups == 1 => 4 * c.weights.k.next_multiple_of(4) + 8 * c.c_out,
+            QOp::Conv(c) if c.is_depthwise_3x3() => {
+                let (h, w) = (out_h, Layout::hwc(&graph.tensor(node.output).shape).1);
+                let [sh, sw] = c.window.strides;
+                (2 * ((h - 1) * sh + 3) * ((w - 1) * sw + 3)).next_multiple_of(4) + 4 * w * 32usize.div_ceil(w)
+            }
+            _ => 0,
         }
-        _ => 0,
-    }
 }
 
 /// A set of tensors sharing storage (or one kernel's scratch), with its lifetime in steps.
@@ -94,18 +97,38 @@ pub fn plan(graph: &QGraph) -> MemoryPlan {
     for (ix, node) in graph.nodes.iter().enumerate() {
         let step = ix + 1;
         let out = node.output;
+        if buffer_of[out] != usize::MAX {
+            continue; // An add fused into the convolution before it: placed with it.
+        }
         let size = graph.tensor(out).elems();
-        let shares = shared_input(graph, ix).map(|t| buffer_of[t]).filter(|&b| {
-            let in_place = !matches!(node.op, QOp::Reshape);
-            // Writing over an input needs that input's buffer to die here and not to be the caller's input.
-            !in_place || (buffers[b].last == step && buffer_of[graph.input] != b)
-        });
-        buffer_of[out] = match shares {
-            Some(b) => {
-                buffers[b].last = buffers[b].last.max(last_use[out]);
+        buffer_of[out] = if let Some(add) = fusion::fused_add(graph, ix).map(|a| &graph.nodes[a]) {
+            let residual = add.inputs.iter().copied().find(|&t| t != out).expect("a fused add has a residual");
+            let b = buffer_of[residual];
+            // Each band is written over the residual once read; the convolution's own input must stay whole.
+            let over_residual =
+                buffers[b].last == step + 1 && b != buffer_of[graph.input] && b != buffer_of[node.inputs[0]];
+            let written = if over_residual {
+                buffers[b].last = buffers[b].last.max(last_use[add.output]);
                 b
+            } else {
+                new_buffer(&mut buffers, size, step, last_use[add.output])
+            };
+            // The convolution's output exists only as bands in its scratch; it is reported at the add's place.
+            buffer_of[add.output] = written;
+            written
+        } else {
+            let shares = shared_input(graph, ix).map(|t| buffer_of[t]).filter(|&b| {
+                let in_place = !matches!(node.op, QOp::Reshape);
+                // Writing over an input needs that input's buffer to die here and not to be the caller's input.
+                !in_place || (buffers[b].last == step && buffer_of[graph.input] != b)
+            });
+            match shares {
+                Some(b) => {
+                    buffers[b].last = buffers[b].last.max(last_use[out]);
+                    b
+                }
+                None => new_buffer(&mut buffers, size, step, last_use[out]),
             }
-            None => new_buffer(&mut buffers, size, step, last_use[out]),
         };
         let scratch = scratch_bytes(graph, ix);
         if scratch > 0 {

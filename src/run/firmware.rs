@@ -213,7 +213,11 @@ fn run_in(target: &Target, emulator: &Emulator, req: &RunRequest, build_dir: &Pa
                 let node = &graph.nodes[ix];
                 LayerCount {
                     name: node.name.clone(),
-                    op: node.op.kind().to_string(),
+                    // An add fused into the convolution (plan::fusion) is counted in its layer.
+                    op: match crate::plan::fusion::fused_add(graph, ix) {
+                        Some(_) => format!("{}+Add", node.op.kind()),
+                        None => node.op.kind().to_string(),
+                    },
                     macs: node_macs(graph, ix),
                     instructions,
                 }

@@ -176,7 +176,8 @@ def reshape_4d():
 def kernel_paths():
     # Odd sizes, so that every generated kernel path runs its remainders: K % 16 != 0 (Helium's predicated tail) and
     # K % 32, K % 64 != 0 (sub-byte tails), odd channel and pixel counts, a 1x1 conv reading its input in place,
-    # depthwise 3x3 at strides 1 and 2 with uneven padding, adds of equal shapes (225 elements), pooling.
+    # depthwise 3x3 at strides 1 and 2 with uneven padding, adds of equal shapes (225 elements, fused into the conv
+    # before) and broadcast, pooling.
     m = Model("kernel_paths", [1, 5, 9, 7])
     x = m.op("Conv", ["input", m.w(7, 5, 3, 3), m.w(7)], pads=[1, 1, 1, 1])
     x = m.op("Relu", [x])
@@ -189,13 +190,34 @@ def kernel_paths():
     x = m.op("Add", [y, z])
     x = m.op("Add", [x, m.w(1, 15, 1, 1)])
     x = m.op("AveragePool", [x], kernel_shape=[2, 2], strides=[2, 2], pads=[0, 0, 1, 1], count_include_pad=0)
+    x = m.op("Add", [x, m.op("GlobalAveragePool", [x])])  # broadcast
     x = m.op("GlobalAveragePool", [x])
     # The last layer a conv with 7 channels writing the caller's output: a store past it hits the harness's guard.
     x = m.op("Conv", [x, m.w(7, 15, 1, 1), m.w(7)])
     m.save(x, [1, 7, 1, 1])
 
 
+def residual_bands():
+    # Adds fused into the convolution before them (plan::fusion), each computed in several bands of output rows:
+    # a 3x3 stride-2 conv with padding (the first band padded, the next starting inside the input), a 1x1 conv
+    # reading its input in place whose input is also the residual, a depthwise 3x3, a grouped conv writing the
+    # caller's output; both input orders of the add; odd widths (bands of an even pixel count).
+    m = Model("residual_bands", [1, 6, 21, 9])
+    a = m.op("Relu", [m.op("Conv", ["input", m.w(8, 6, 3, 3), m.w(8)], pads=[1, 1, 1, 1])])
+    s = m.op("Conv", [a, m.w(8, 8, 1, 1), m.w(8)], strides=[2, 2])  # [1, 8, 11, 5]
+    b = m.op("Conv", [a, m.w(8, 8, 3, 3, scale=0.2), m.w(8)], strides=[2, 2], pads=[1, 1, 1, 1])
+    x = m.op("Relu", [m.op("Add", [s, b])])
+    d = m.op("Conv", [x, m.w(8, 8, 1, 1), m.w(8)])
+    x = m.op("Add", [d, x])
+    h = m.op("Conv", [x, m.w(8, 8, 1, 1), m.w(8)])
+    dw = m.op("Conv", [x, m.w(8, 1, 3, 3), m.w(8)], group=8, pads=[1, 1, 1, 1])
+    x = m.op("Add", [h, dw])
+    g = m.op("Conv", [x, m.w(8, 4, 3, 3, scale=0.3), m.w(8)], group=2, pads=[1, 1, 1, 1])
+    x = m.op("Add", [x, g])
+    m.save(x, [1, 8, 11, 5])
+
+
 for make in [conv_variants, conv1d, batchnorm_affine, activations, pools, pad_se_hardswish, dynamic_batch,
-             dynamic_spatial, unsupported_ops, reshape_4d, kernel_paths]:
+             dynamic_spatial, unsupported_ops, reshape_4d, kernel_paths, residual_bands]:
     make()
 print("wrote", sorted(f for f in os.listdir(HERE) if f.endswith(".onnx")))
