@@ -11,6 +11,7 @@ pub mod exec;
 pub mod import;
 pub mod interp;
 pub mod ir;
+pub mod limits;
 pub mod measure;
 pub mod observe;
 pub mod parallel;

@@ -268,25 +268,39 @@ fn example_c_is_bit_exact_and_its_object_holds_the_packed_weights() {
 #[test]
 fn outputs_are_byte_identical_and_record_their_origin() {
     let model = repo().join("examples/digits/model.onnx");
-    let run = |dir: &Path| {
-        let out = ompqc()
+    // The search (calibration, sensitivities) splits its samples over OMPQC_THREADS workers: one, the default
+    // (one per core) and more workers than cores must give the same bytes.
+    let run = |dir: &Path, threads: Option<&str>| {
+        let mut cmd = ompqc();
+        if let Some(t) = threads {
+            cmd.env("OMPQC_THREADS", t);
+        }
+        let out = cmd
             .arg("compile")
             .arg(&model)
-            .args(["--target", "cortex-m4", "--flash-budget", "60%", "--name", "digits", "-o"])
+            .args(["--target", "cortex-m4", "--flash-budget", "60%", "--name", "digits", "--emit", "c,rust", "-o"])
             .arg(dir)
             .output()
             .unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     };
-    let (a, b) = (temp("det-a"), temp("det-b"));
-    run(&a);
-    run(&b);
+    let (a, b, c) = (temp("det-a"), temp("det-b"), temp("det-c"));
+    run(&a, None);
+    run(&b, Some("1"));
+    run(&c, Some("5"));
     let mut files: Vec<PathBuf> = walk(&a);
     files.sort();
-    assert!(files.len() >= 8, "{files:?}");
-    for f in &files {
-        let rel = f.strip_prefix(&a).unwrap();
-        assert!(std::fs::read(f).unwrap() == std::fs::read(b.join(rel)).unwrap(), "{} differs", rel.display());
+    assert!(files.len() >= 12, "{files:?}");
+    for other in [&b, &c] {
+        let mut theirs: Vec<PathBuf> =
+            walk(other).iter().map(|f| f.strip_prefix(other).unwrap().to_path_buf()).collect();
+        theirs.sort();
+        let ours: Vec<&Path> = files.iter().map(|f| f.strip_prefix(&a).unwrap()).collect();
+        assert_eq!(ours, theirs.iter().map(|p| p.as_path()).collect::<Vec<_>>());
+        for f in &files {
+            let rel = f.strip_prefix(&a).unwrap();
+            assert!(std::fs::read(f).unwrap() == std::fs::read(other.join(rel)).unwrap(), "{} differs", rel.display());
+        }
     }
     let header = std::fs::read_to_string(a.join("c/digits.h")).unwrap();
     let hash = sha256_hex(&std::fs::read(&model).unwrap());
@@ -306,7 +320,7 @@ fn outputs_are_byte_identical_and_record_their_origin() {
         assert!(report.get(field).is_some(), "report.json lacks {field}");
     }
     assert_eq!(report["layers"][0]["name"], "conv1");
-    for d in [a, b] {
+    for d in [a, b, c] {
         std::fs::remove_dir_all(d).unwrap();
     }
 }

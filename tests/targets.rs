@@ -456,3 +456,60 @@ fn a_store_past_the_output_trips_the_firmware_guards() {
     assert!(stderr(&out).contains("wrote past the end of its arena or output"), "{}", stderr(&out));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The generated C of every bundled model, as each installed compiler builds it for its target (host gcc: the
+/// portable kernels; cortex-m4: DSP; cortex-m55: Helium; rv32imac), passes GCC's static analyzer (-fanalyzer, with
+/// -Werror) without a finding; on the host it also runs bit-exact under AddressSanitizer and UBSan.
+#[test]
+fn generated_c_passes_the_static_analyzer_for_every_kernel_variant() {
+    let root = temp("analyzer");
+    std::fs::create_dir_all(&root).unwrap();
+    let example = repo().join("examples/digits");
+    let mut dirs = vec![];
+    let dir = root.join("example");
+    compile(&example.join("model.onnx"), &example.join("calib_x.npy"), 0.0625, &["--flash-budget", "62.5%"], &dir);
+    dirs.push((dir, example.join("calib_x.npy"), 0.0625));
+    let models = ["activations", "batchnorm_affine", "conv1d", "conv_variants", "pad_se_hardswish", "pools"];
+    let widths = |m: &str| if m == "kernel_paths" || m == "residual_bands" { vec!["8", "4", "2"] } else { vec!["4"] };
+    for model in models.into_iter().chain(["kernel_paths", "residual_bands"]) {
+        let file = repo().join(format!("tests/models/{model}.onnx"));
+        let calib = random_calib(&file, &root);
+        for bits in widths(model) {
+            let dir = root.join(format!("{model}-{bits}"));
+            compile(&file, &calib, 1.0, &["--bits", bits], &dir);
+            dirs.push((dir, calib.clone(), 1.0));
+        }
+    }
+    let targets: Vec<Target> = ["host", "cortex-m4", "cortex-m55", "rv32imac"]
+        .iter()
+        .map(|t| Target::load(t).unwrap())
+        .filter(|t| {
+            let installed = ompqc::build::is_installed(&t.toolchain.cc);
+            if !installed {
+                eprintln!(
+                    "{}: not analysed: {} is not installed (scripts/test.sh installs it)",
+                    t.name, t.toolchain.cc
+                );
+            }
+            installed
+        })
+        .collect();
+    for (dir, calib, scale) in &dirs {
+        let c_dir = dir.join("c");
+        let mut sources: Vec<PathBuf> = std::fs::read_dir(&c_dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "c") && !p.to_string_lossy().ends_with("_weights.c"))
+            .collect();
+        sources.sort();
+        for target in &targets {
+            let out = root.join("objects").join(&target.name);
+            let analysed = ompqc::build::compile_objects(target, &sources, &c_dir, &["-O2", "-fanalyzer"], &out);
+            assert!(analysed.is_ok(), "{} for {}: {}", dir.display(), target.name, analysed.unwrap_err().message);
+        }
+        let out = run(dir, "host", calib, *scale, 8, &["--json"]);
+        check(&out, &format!("run {} on the host", dir.display()));
+        assert_eq!((json(&out)["bit_exact"].as_bool(), json(&out)["inputs"].as_u64()), (Some(true), Some(8)));
+    }
+    let _ = std::fs::remove_dir_all(&root);
+}

@@ -30,10 +30,62 @@ impl Samples {
     }
 }
 
-fn open(path: &Path) -> Result<npyz::NpyFile<std::io::BufReader<std::fs::File>>> {
-    let file = std::fs::File::open(path).map_err(|e| Error::input(format!("{}: cannot read: {e}", path.display())))?;
-    npyz::NpyFile::new(std::io::BufReader::new(file))
-        .map_err(|e| Error::input(format!("{}: not a valid .npy file ({e})", path.display())))
+/// Reads a whole .npy file (refused first if it is larger than the memory available).
+fn read(path: &Path) -> Result<Vec<u8>> {
+    let at = |e: std::io::Error| Error::input(format!("{}: cannot read: {e}", path.display()));
+    let len = std::fs::metadata(path).map_err(at)?.len();
+    crate::limits::ensure_fits(|| format!("{}: reading this file", path.display()), Some(len))?;
+    std::fs::read(path).map_err(at)
+}
+
+/// The bracket nesting of a plain array's header: `{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }`.
+/// npyz's header parser takes time exponential in the nesting (a 196-byte header with 20 '[' took minutes).
+const MAX_HEADER_DEPTH: usize = 2;
+
+/// The deepest bracket nesting in the header of a .npy file (after the magic, the version and the header's length:
+/// 10 bytes in version 1, 12 after; up to the first newline).
+fn header_depth(bytes: &[u8]) -> usize {
+    let start = if bytes.get(6) == Some(&1) { 10 } else { 12 };
+    let header = bytes.get(start..).unwrap_or_default();
+    let header = &header[..header.iter().position(|&b| b == b'\n').unwrap_or(header.len())];
+    let (mut depth, mut deepest) = (0usize, 0);
+    for &b in header {
+        match b {
+            b'{' | b'[' | b'(' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b'}' | b']' | b')' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
+}
+
+/// The array in `bytes`, after checking that the data its header announces is in the file and fits in memory
+/// once widened to `widened_bytes` per element.
+fn open<'a>(bytes: &'a [u8], origin: &str, widened_bytes: u64) -> Result<npyz::NpyFile<&'a [u8]>> {
+    let at = |msg: String| Error::input(format!("{origin}: {msg}"));
+    if header_depth(bytes) > MAX_HEADER_DEPTH {
+        return Err(at("not a valid .npy file (its header nests brackets deeper than a plain array's)".into()));
+    }
+    let file = npyz::NpyFile::new(bytes).map_err(|e| at(format!("not a valid .npy file ({e})")))?;
+    let item = match file.dtype() {
+        npyz::DType::Plain(t) => t.num_bytes().unwrap_or(1) as u64,
+        _ => 1,
+    };
+    let data = crate::limits::array_bytes(file.shape().iter().copied(), item);
+    if data.is_none_or(|d| d > bytes.len() as u64) {
+        return Err(at(format!(
+            "the header announces an array of shape {:?} ({}), more data than the file's {} bytes",
+            file.shape(),
+            data.map_or("over 2^64 bytes".into(), |d| format!("{d} bytes")),
+            bytes.len()
+        )));
+    }
+    let widened = crate::limits::array_bytes(file.shape().iter().copied(), widened_bytes);
+    crate::limits::ensure_fits(|| format!("{origin}: its array of shape {:?}", file.shape()), widened)?;
+    Ok(file)
 }
 
 fn type_str(file: &npyz::NpyFile<impl std::io::Read>) -> String {
@@ -46,8 +98,13 @@ fn type_str(file: &npyz::NpyFile<impl std::io::Read>) -> String {
 /// Loads model inputs stored as uint8, int8 or float32, maps them to floats as `x * scale + offset`, and checks
 /// that each sample has the model's input shape (`input_shape`, batch 1 first; a file may also omit that axis).
 pub fn load_samples(path: &Path, input_shape: &[usize], scale: f32, offset: f32) -> Result<Samples> {
-    let at = |msg: String| Error::input(format!("{}: {msg}", path.display()));
-    let file = open(path)?;
+    parse_samples(&read(path)?, &path.display().to_string(), input_shape, scale, offset)
+}
+
+/// `load_samples` of a file's bytes; `origin` names it in messages.
+pub fn parse_samples(bytes: &[u8], origin: &str, input_shape: &[usize], scale: f32, offset: f32) -> Result<Samples> {
+    let at = |msg: String| Error::input(format!("{origin}: {msg}"));
+    let file = open(bytes, origin, 4)?;
     if file.order() != npyz::Order::C {
         return Err(at("Fortran-ordered arrays are not supported; save with C order".into()));
     }
@@ -75,8 +132,13 @@ pub fn load_samples(path: &Path, input_shape: &[usize], scale: f32, offset: f32)
 
 /// Loads integer class labels (any integer dtype), one per sample.
 pub fn load_labels(path: &Path, expected: usize) -> Result<Vec<i64>> {
-    let at = |msg: String| Error::input(format!("{}: {msg}", path.display()));
-    let file = open(path)?;
+    parse_labels(&read(path)?, &path.display().to_string(), expected)
+}
+
+/// `load_labels` of a file's bytes; `origin` names it in messages.
+pub fn parse_labels(bytes: &[u8], origin: &str, expected: usize) -> Result<Vec<i64>> {
+    let at = |msg: String| Error::input(format!("{origin}: {msg}"));
+    let file = open(bytes, origin, 8)?;
     let shape: Vec<u64> = file.shape().to_vec();
     let ty = type_str(&file);
     let read_err = |e: std::io::Error| at(format!("cannot read the data ({e})"));

@@ -48,6 +48,19 @@ impl Facts {
         Ok(Facts { shapes, constants, analysis_error })
     }
 
+    /// Refuses a model whose largest tensor (as f32 values) would not fit in the memory available.
+    pub fn check_sizes(&self) -> Result<(), String> {
+        let bytes = |dims: &[usize]| crate::limits::array_bytes(dims.iter().map(|&d| d as u64), 4);
+        let largest = self.shapes.iter().max_by(|a, b| {
+            let size = |s: &[usize]| bytes(s).unwrap_or(u64::MAX);
+            size(a.1).cmp(&size(b.1)).then_with(|| b.0.cmp(a.0))
+        });
+        match largest.and_then(|(name, dims)| Some((name, dims, crate::limits::exceeds(bytes(dims))?))) {
+            Some((name, dims, why)) => Err(format!("tensor '{name}' of shape {dims:?} {why}")),
+            None => Ok(()),
+        }
+    }
+
     pub fn shape(&self, name: &str) -> Option<Vec<usize>> {
         self.shapes.get(name).cloned()
     }

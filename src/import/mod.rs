@@ -75,12 +75,14 @@ pub fn import_bytes(bytes: &[u8], path: &Path, options: &ImportOptions) -> Resul
     if bytes.is_empty() {
         return Err(at("empty file, not an ONNX model".into()));
     }
-    let proto = guarded(|| tract_onnx::onnx().proto_model_for_read(&mut &bytes[..]))
+    let mut proto = guarded(|| tract_onnx::onnx().proto_model_for_read(&mut &bytes[..]))
         .map_err(|e| at(format!("not a valid ONNX model ({e})")))?;
+    printable_names(&mut proto);
     let graph = proto.graph.as_ref().ok_or_else(|| at("the ONNX model has no graph".into()))?;
     let (input, output) = single_input_output(graph).map_err(at)?;
     let input_shape = resolve_input_shape(input, options.input_shape.as_deref()).map_err(at)?;
     let facts = Facts::analyse(&proto, path, &input.name, &input_shape).map_err(at)?;
+    facts.check_sizes().map_err(at)?;
     let opset = opset_version(&proto);
     let mut builder = Builder::new(&facts, opset);
     let input_id = builder.add_tensor(&input.name, input_shape);
@@ -99,6 +101,13 @@ pub fn import_bytes(bytes: &[u8], path: &Path, options: &ImportOptions) -> Resul
         // A failed node upstream left the output undefined; the unsupported list says why.
         _ => builder.add_tensor(&output.name, vec![]),
     };
+    if let Some(node) = builder.nodes.iter().find(|n| !n.op.params_are_finite()) {
+        return Err(at(format!(
+            "layer '{}' ({}): its parameters hold NaN or infinite values",
+            node.name,
+            node.op.kind()
+        )));
+    }
     let mut graph = Graph { tensors: builder.tensors, nodes: builder.nodes, input: input_id, output: output_id };
     if builder.unsupported.is_empty() {
         passes::simplify(&mut graph);
@@ -109,6 +118,31 @@ pub fn import_bytes(bytes: &[u8], path: &Path, options: &ImportOptions) -> Resul
         input_name: input.name.clone(),
         output_name: output.name.clone(),
     })
+}
+
+/// Escapes control characters in every name of the graph (nodes, tensors, initializers), so that messages stay on
+/// one line and names are safe in generated comments.
+fn printable_names(proto: &mut pb::ModelProto) {
+    fn fix(name: &mut String) {
+        if name.chars().any(char::is_control) {
+            *name = name
+                .chars()
+                .flat_map(|c| if c.is_control() { c.escape_default().collect() } else { vec![c] })
+                .collect();
+        }
+    }
+    let Some(graph) = proto.graph.as_mut() else { return };
+    for node in &mut graph.node {
+        fix(&mut node.name);
+        node.input.iter_mut().chain(node.output.iter_mut()).for_each(fix);
+    }
+    graph.initializer.iter_mut().for_each(|t| fix(&mut t.name));
+    graph
+        .input
+        .iter_mut()
+        .chain(graph.output.iter_mut())
+        .chain(graph.value_info.iter_mut())
+        .for_each(|v| fix(&mut v.name));
 }
 
 /// Runs tract code that may panic on malformed models; a panic becomes an error.

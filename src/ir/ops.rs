@@ -234,6 +234,17 @@ impl Op {
         }
     }
 
+    /// Whether every learned parameter is a finite number.
+    pub fn params_are_finite(&self) -> bool {
+        let finite = |v: &[f32]| v.iter().all(|x| x.is_finite());
+        match self {
+            Op::Conv(c) => finite(&c.weight) && finite(&c.bias),
+            Op::Dense(d) => finite(&d.weight) && finite(&d.bias),
+            Op::Affine(a) => finite(&a.scale) && finite(&a.shift),
+            _ => true,
+        }
+    }
+
     /// Whether the search chooses a weight width for this op.
     pub fn is_searchable(&self) -> bool {
         matches!(self, Op::Conv(_) | Op::Dense(_))

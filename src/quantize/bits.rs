@@ -26,13 +26,19 @@ impl WeightBits {
 /// Reads a per-layer width list: JSON (`{"conv1": 8, "fc": 4}`) or TOML (`conv1 = 8`), chosen by the
 /// extension (`.json`, `.toml`). Every name must be a searchable layer of `graph` and every width 2..8.
 pub fn load_bits_file(path: &Path, graph: &Graph) -> Result<BTreeMap<String, u8>> {
-    let at = |msg: String| Error::input(format!("{}: {msg}", path.display()));
-    let text = std::fs::read_to_string(path).map_err(|e| at(format!("cannot read: {e}")))?;
+    let origin = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| Error::input(format!("{origin}: cannot read: {e}")))?;
     let is_toml = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("toml"));
+    parse_bits(&text, is_toml, &origin, graph)
+}
+
+/// `load_bits_file` of a file's text; `origin` names it in messages.
+pub fn parse_bits(text: &str, is_toml: bool, origin: &str, graph: &Graph) -> Result<BTreeMap<String, u8>> {
+    let at = |msg: String| Error::input(format!("{origin}: {msg}"));
     let entries: BTreeMap<String, i64> = if is_toml {
-        toml::from_str(&text).map_err(|e| at(format!("not a TOML table of layer = bits ({})", e.message())))?
+        toml::from_str(text).map_err(|e| at(format!("not a TOML table of layer = bits ({})", e.message())))?
     } else {
-        serde_json::from_str(&text).map_err(|e| at(format!("not a JSON object of \"layer\": bits ({e})")))?
+        serde_json::from_str(text).map_err(|e| at(format!("not a JSON object of \"layer\": bits ({e})")))?
     };
     let searchable: Vec<&str> = graph.nodes.iter().filter(|n| n.op.is_searchable()).map(|n| n.name.as_str()).collect();
     let mut bits = BTreeMap::new();

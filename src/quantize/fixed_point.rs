@@ -9,11 +9,14 @@ pub struct Multiplier {
 }
 
 impl Multiplier {
-    /// TFLite's QuantizeMultiplier: frexp, then round the mantissa to 31 bits.
-    pub fn from_real(m: f64) -> Multiplier {
-        assert!(m.is_finite() && m >= 0.0, "multiplier {m} must be finite and non-negative");
+    /// TFLite's QuantizeMultiplier: frexp, then round the mantissa to 31 bits. None for a multiplier that is
+    /// negative, not finite or at least 2^31 (the kernels shift left by at most 31).
+    pub fn from_real(m: f64) -> Option<Multiplier> {
+        if !(m.is_finite() && m >= 0.0) {
+            return None;
+        }
         if m == 0.0 {
-            return Multiplier { m0: 0, shift: 0 };
+            return Some(Multiplier { m0: 0, shift: 0 });
         }
         let (mantissa, mut shift) = frexp(m);
         let mut q = (mantissa * (1i64 << 31) as f64).round() as i64;
@@ -22,9 +25,9 @@ impl Multiplier {
             shift += 1;
         }
         if shift < -31 {
-            return Multiplier { m0: 0, shift: 0 };
+            return Some(Multiplier { m0: 0, shift: 0 });
         }
-        Multiplier { m0: q as i32, shift }
+        (shift <= 31).then_some(Multiplier { m0: q as i32, shift })
     }
 
     pub fn to_real(self) -> f64 {
@@ -99,12 +102,17 @@ mod tests {
 
     #[test]
     fn known_values() {
-        assert_eq!(Multiplier::from_real(0.5), Multiplier { m0: 1 << 30, shift: 0 });
-        assert_eq!(Multiplier::from_real(1.0), Multiplier { m0: 1 << 30, shift: 1 });
-        assert_eq!(Multiplier::from_real(0.75).apply(4), 3);
-        assert_eq!(Multiplier::from_real(0.5).apply(3), 2, "1.5 rounds away from zero");
+        assert_eq!(Multiplier::from_real(0.5).unwrap(), Multiplier { m0: 1 << 30, shift: 0 });
+        assert_eq!(Multiplier::from_real(1.0).unwrap(), Multiplier { m0: 1 << 30, shift: 1 });
+        assert_eq!(Multiplier::from_real(0.75).unwrap().apply(4), 3);
+        assert_eq!(Multiplier::from_real(0.5).unwrap().apply(3), 2, "1.5 rounds away from zero");
         // gemmlowp's nudge for negative products is 1 - 2^30: an exact -1.5 rounds up to -1.
-        assert_eq!(Multiplier::from_real(0.5).apply(-3), -1);
+        assert_eq!(Multiplier::from_real(0.5).unwrap().apply(-3), -1);
+        // The kernels shift left by at most 31: 2^31 and more, like NaN, infinities and negatives, have no form.
+        assert_eq!(Multiplier::from_real(2f64.powi(31) * 0.999).map(|m| m.shift), Some(31));
+        for bad in [2f64.powi(31), f64::NAN, f64::INFINITY, -0.5] {
+            assert_eq!(Multiplier::from_real(bad), None, "{bad}");
+        }
         assert_eq!(rounding_divide_by_pot(5, 1), 3);
         assert_eq!(rounding_divide_by_pot(-5, 1), -3);
         assert_eq!(rounding_divide_by_pot(-6, 2), -2);
@@ -115,7 +123,7 @@ mod tests {
     proptest! {
         #[test]
         fn multiplier_round_trips(m in 1e-9f64..1e3) {
-            let q = Multiplier::from_real(m);
+            let q = Multiplier::from_real(m).unwrap();
             prop_assert!((1 << 30..=i32::MAX).contains(&q.m0), "m0 {} out of [2^30, 2^31)", q.m0);
             prop_assert!((q.to_real() - m).abs() <= m * 2f64.powi(-30));
         }
@@ -124,7 +132,7 @@ mod tests {
         /// rounding (to a multiple of 2^-r of the result, r the right shift) lands on the other side of a half.
         #[test]
         fn requantization_matches_exact_arithmetic(x in -(1i32 << 24)..(1 << 24), m in 1e-6f64..0.999) {
-            let q = Multiplier::from_real(m);
+            let q = Multiplier::from_real(m).unwrap();
             let exact = reference(x, q);
             let got = q.apply(x) as f64;
             prop_assert!((got - exact).abs() <= 1.0, "x {x} m {m}: {got} vs {exact}");

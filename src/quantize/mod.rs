@@ -7,7 +7,7 @@ mod layer;
 pub mod pack;
 mod weights;
 
-pub use bits::{load_bits_file, WeightBits};
+pub use bits::{load_bits_file, parse_bits, WeightBits};
 pub use layer::{fake_quantize, quantize_layer, LayerRows};
 
 use crate::error::{Error, Result};
@@ -47,6 +47,17 @@ impl QParams {
 pub const SOFTMAX_OUTPUT: QParams = QParams { scale: 1.0 / 256.0, zero_point: -128 };
 
 pub fn quantize(graph: &Graph, obs: &Observations, options: &QuantOptions) -> Result<QGraph> {
+    let finite = |t: usize| obs.ranges[t].0.is_finite() && obs.ranges[t].1.is_finite();
+    if !finite(graph.input) {
+        return Err(Error::input("the calibration inputs hold NaN or infinite values"));
+    }
+    if let Some(node) = graph.nodes.iter().find(|n| !finite(n.output)) {
+        return Err(Error::input(format!(
+            "layer '{}' ({}): its output on the calibration data is NaN or infinite (the float model overflows)",
+            node.name,
+            node.op.kind()
+        )));
+    }
     let params = tensor_params(graph, obs);
     let tensors = graph
         .tensors
@@ -125,6 +136,16 @@ impl Lowering<'_> {
         Error::input(format!("layer '{}' ({}): {msg}", self.node.name, self.node.op.kind()))
     }
 
+    /// The fixed-point form of a ratio of scales, or an error when it has none (weights or activations that are
+    /// not finite, or scales too far apart).
+    fn multiplier(&self, m: f64) -> Result<Multiplier> {
+        Multiplier::from_real(m).ok_or_else(|| {
+            self.error(format!(
+                "a scale ratio of {m:e} has no fixed-point multiplier (it must be finite and below 2^31)"
+            ))
+        })
+    }
+
     fn lower(&self) -> Result<QOp> {
         let (q_in, q_out) = (self.q_in(0), self.q_out());
         Ok(match &self.node.op {
@@ -139,8 +160,8 @@ impl Lowering<'_> {
                 let (act_min, act_max) = act_bounds(*act, q_out);
                 QOp::Add(QAdd {
                     left_shift,
-                    input_multipliers: [Multiplier::from_real(s1 / twice_max), Multiplier::from_real(s2 / twice_max)],
-                    output_multiplier: Multiplier::from_real(twice_max / ((1 << left_shift) as f64 * so)),
+                    input_multipliers: [self.multiplier(s1 / twice_max)?, self.multiplier(s2 / twice_max)?],
+                    output_multiplier: self.multiplier(twice_max / ((1 << left_shift) as f64 * so))?,
                     act_min,
                     act_max,
                 })
@@ -149,7 +170,7 @@ impl Lowering<'_> {
                 self.same_rank()?;
                 let m = q_in.scale as f64 * self.q_in(1).scale as f64 / q_out.scale as f64;
                 let (act_min, act_max) = act_bounds(*act, q_out);
-                QOp::Mul(QMul { output_multiplier: Multiplier::from_real(m), act_min, act_max })
+                QOp::Mul(QMul { output_multiplier: self.multiplier(m)?, act_min, act_max })
             }
             Op::Unary(f) => QOp::Table(table(|x| f.apply(x), q_in, q_out)),
             Op::MaxPool(p) => QOp::MaxPool(p.clone()),
@@ -160,8 +181,8 @@ impl Lowering<'_> {
                 axis: *axis,
                 requant: (0..self.node.inputs.len())
                     .map(|i| self.q_in(i))
-                    .map(|q| (q != q_out).then(|| Multiplier::from_real(q.scale as f64 / q_out.scale as f64)))
-                    .collect(),
+                    .map(|q| (q != q_out).then(|| self.multiplier(q.scale as f64 / q_out.scale as f64)).transpose())
+                    .collect::<Result<_>>()?,
             },
             Op::Reshape => QOp::Reshape,
             Op::Softmax { axis } => QOp::Softmax {
@@ -206,7 +227,7 @@ impl Lowering<'_> {
                 )));
             }
             biases.push(bias_q as i32);
-            multipliers.push(Multiplier::from_real(s_in * scale / q_out.scale as f64));
+            multipliers.push(self.multiplier(s_in * scale / q_out.scale as f64)?);
         }
         Ok((PackedWeights::pack(&q.values, rows, k, bits), biases, multipliers))
     }

@@ -1,0 +1,409 @@
+//! Robustness: thousands of mutated copies of the bundled example model (truncated, bit-flipped, and edited through
+//! the protobuf: shapes, attributes, op types, wiring, initializers) each compile or give a clean error, never a
+//! panic; absurd sizes are refused before allocation; the inputs the fuzzers found stay fixed.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::Path;
+
+use common::repo;
+use ompqc::compile::{compile, Origin};
+use ompqc::data::{load_samples, Samples};
+use ompqc::emit::{Lang, Provenance};
+use ompqc::import::{import_bytes, ImportOptions};
+use ompqc::observe::{observe, RangeMethod};
+use ompqc::quantize::{QuantOptions, WeightBits};
+use prost::Message;
+use tract_onnx::pb;
+
+/// A small deterministic generator (xorshift64*).
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+
+    fn pick<T: Copy>(&mut self, items: &[T]) -> T {
+        items[self.below(items.len())]
+    }
+}
+
+/// Values that break arithmetic: zero, negatives, the ends of the integer types, and a few plausible ones.
+const EDGE: [i64; 12] = [0, -1, 1, 2, 3, 5, 64, 1 << 20, 1 << 31, i32::MAX as i64, i64::MAX, i64::MIN];
+
+/// One protobuf-level edit of `model`.
+fn edit(model: &mut pb::ModelProto, rng: &mut Rng) {
+    use pb::tensor_shape_proto::dimension::Value as Dim;
+    use pb::type_proto::Value as Ty;
+    let graph = model.graph.as_mut().expect("the example has a graph");
+    let n_nodes = graph.node.len();
+    match rng.below(10) {
+        // An attribute's integer or list of integers.
+        0 | 1 => {
+            let node = &mut graph.node[rng.below(n_nodes)];
+            let at = rng.below(node.attribute.len());
+            if let Some(attr) = node.attribute.get_mut(at) {
+                let v = rng.pick(&EDGE);
+                if attr.ints.is_empty() {
+                    attr.i = v;
+                } else {
+                    let at = rng.below(attr.ints.len());
+                    attr.ints[at] = v;
+                    if rng.below(3) == 0 {
+                        attr.ints.truncate(at);
+                    }
+                }
+            }
+        }
+        // An initializer's dimensions or data.
+        2 | 3 => {
+            let at = rng.below(graph.initializer.len());
+            if let Some(t) = graph.initializer.get_mut(at) {
+                match rng.below(3) {
+                    0 if !t.dims.is_empty() => {
+                        let at = rng.below(t.dims.len());
+                        t.dims[at] = rng.pick(&EDGE);
+                    }
+                    1 => {
+                        let keep = rng.below(t.raw_data.len() + 1);
+                        t.raw_data.truncate(keep);
+                    }
+                    _ => t.data_type = rng.below(17) as i32,
+                }
+            }
+        }
+        // The input's shape.
+        4 => {
+            if let Some(Ty::TensorType(tt)) = graph.input[0].r#type.as_mut().and_then(|t| t.value.as_mut()) {
+                if let Some(shape) = tt.shape.as_mut() {
+                    match rng.below(3) {
+                        0 if !shape.dim.is_empty() => {
+                            let at = rng.below(shape.dim.len());
+                            shape.dim[at].value = Some(Dim::DimValue(rng.pick(&EDGE)));
+                        }
+                        1 if !shape.dim.is_empty() => {
+                            let at = rng.below(shape.dim.len());
+                            shape.dim[at].value = Some(Dim::DimParam("n".into()));
+                        }
+                        _ => shape.dim.truncate(rng.below(shape.dim.len() + 1)),
+                    }
+                }
+            }
+        }
+        // An op type swapped for another's.
+        5 => {
+            let other = graph.node[rng.below(n_nodes)].op_type.clone();
+            graph.node[rng.below(n_nodes)].op_type = other;
+        }
+        // Wiring: an input renamed to another tensor's name, dropped, or a node removed or repeated.
+        6 => {
+            let names: Vec<String> = graph.node.iter().flat_map(|n| n.output.clone()).collect();
+            let node = &mut graph.node[rng.below(n_nodes)];
+            if !node.input.is_empty() {
+                let at = rng.below(node.input.len());
+                node.input[at] = names[rng.below(names.len())].clone();
+            }
+        }
+        7 => {
+            let node = &mut graph.node[rng.below(n_nodes)];
+            node.input.truncate(rng.below(node.input.len() + 1));
+        }
+        8 => {
+            let at = rng.below(n_nodes);
+            if rng.below(2) == 0 {
+                graph.node.remove(at);
+            } else {
+                let copy = graph.node[at].clone();
+                graph.node.insert(rng.below(n_nodes), copy);
+            }
+        }
+        // The opset.
+        _ => {
+            if let Some(o) = model.opset_import.first_mut() {
+                o.version = rng.pick(&[1, 6, 7, 9, 11, 13, 18, 99, -1]);
+            }
+        }
+    }
+}
+
+/// A mutated copy of `bytes`: truncated, bit-flipped, or edited through the protobuf.
+fn mutate(bytes: &[u8], model: &pb::ModelProto, rng: &mut Rng) -> Vec<u8> {
+    match rng.below(4) {
+        0 => bytes[..rng.below(bytes.len())].to_vec(),
+        1 => {
+            let mut b = bytes.to_vec();
+            for _ in 0..1 + rng.below(8) {
+                let at = rng.below(b.len());
+                b[at] ^= 1 << rng.below(8);
+            }
+            b
+        }
+        _ => {
+            let mut m = model.clone();
+            for _ in 0..1 + rng.below(2) {
+                edit(&mut m, rng);
+            }
+            m.encode_to_vec()
+        }
+    }
+}
+
+/// The whole compile of one model file's bytes: import, calibrate on `calib`, quantize at 4 bits, emit C and Rust.
+fn compile_bytes(bytes: &[u8], calib: &Samples) -> ompqc::Result<()> {
+    let path = Path::new("mutant.onnx");
+    let graph = import_bytes(bytes, path, &ImportOptions::default())?.into_graph(path)?;
+    if graph.input_shape() != calib.sample_shape.as_slice() {
+        return Err(ompqc::Error::input("the calibration data does not fit the input"));
+    }
+    let obs = observe(&graph, calib, RangeMethod::MinMax)?;
+    let options = QuantOptions { bits: WeightBits::uniform(4), ..QuantOptions::default() };
+    let provenance = Provenance { target: "host".into(), model_file: "mutant.onnx".into(), model_hash: String::new() };
+    compile(&graph, &obs, &options, "net", &provenance, &Origin::default(), &[Lang::C, Lang::Rust]).map(|_| ())
+}
+
+/// An error message with its numbers and quoted names blanked, to count distinct kinds.
+fn kind_of(message: &str) -> String {
+    let mut out = String::new();
+    let mut quoted = false;
+    for c in message.chars() {
+        match c {
+            '\'' => {
+                quoted = !quoted;
+                out.push_str(if quoted { "'" } else { "…'" });
+            }
+            _ if quoted => {}
+            '0'..='9' => {
+                if !out.ends_with('#') {
+                    out.push('#');
+                }
+            }
+            _ => out.push(c),
+        }
+    }
+    out.chars().take(150).collect()
+}
+
+#[test]
+fn mutated_models_compile_or_fail_cleanly() {
+    let dir = repo().join("examples/digits");
+    let bytes = std::fs::read(dir.join("model.onnx")).unwrap();
+    let model = pb::ModelProto::decode(&bytes[..]).unwrap();
+    let calib = load_samples(&dir.join("calib_x.npy"), &[1, 1, 8, 8], 0.0625, 0.0).unwrap().take(4);
+    compile_bytes(&bytes, &calib).unwrap();
+    // Panics are collected (where and why), not printed as they happen.
+    let default_hook = std::panic::take_hook();
+    let caught = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let sink = caught.clone();
+    std::panic::set_hook(Box::new(move |info| sink.lock().unwrap().push(info.to_string().replace('\n', " "))));
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let (mut ok, mut panics, mut multi_line) = (0, vec![], vec![]);
+    let mut errors: BTreeMap<String, usize> = BTreeMap::new();
+    const MUTANTS: usize = 3000;
+    for i in 0..MUTANTS {
+        let mutant = mutate(&bytes, &model, &mut rng);
+        match catch_unwind(AssertUnwindSafe(|| compile_bytes(&mutant, &calib))) {
+            Ok(Ok(())) => ok += 1,
+            Ok(Err(e)) => {
+                if e.message.contains('\n') {
+                    multi_line.push((i, e.message.clone()));
+                }
+                *errors.entry(kind_of(&e.message)).or_default() += 1;
+            }
+            Err(_) => panics.push((i, caught.lock().unwrap().pop().unwrap_or_default())),
+        }
+    }
+    std::panic::set_hook(default_hook);
+    eprintln!("{MUTANTS} mutants: {ok} compiled, {} errors of {} kinds:", MUTANTS - ok, errors.len());
+    for (kind, n) in &errors {
+        eprintln!("{n:6}  {kind}");
+    }
+    assert!(multi_line.is_empty(), "messages of more than one line: {multi_line:?}");
+    assert!(panics.is_empty(), "{} mutants panicked: {panics:#?}", panics.len());
+    // The mutations reach both outcomes: the test is not only feeding garbage nor only harmless edits.
+    assert!(ok > MUTANTS / 20 && errors.values().sum::<usize>() > MUTANTS / 4, "{ok} compiled");
+}
+
+/// A float tensor's name, type and shape.
+fn value_info(name: &str, dims: &[i64]) -> pb::ValueInfoProto {
+    use pb::tensor_shape_proto::{dimension::Value as Dim, Dimension};
+    let dim = dims.iter().map(|&d| Dimension { value: Some(Dim::DimValue(d)), ..Default::default() }).collect();
+    pb::ValueInfoProto {
+        name: name.into(),
+        r#type: Some(pb::TypeProto {
+            value: Some(pb::type_proto::Value::TensorType(pb::type_proto::Tensor {
+                elem_type: pb::tensor_proto::DataType::Float as i32,
+                shape: Some(pb::TensorShapeProto { dim }),
+            })),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// A one-node model from "input" to "output" (opset 13).
+fn one_node(op: &str, extra_input: Option<pb::TensorProto>, input: &[i64], output: &[i64]) -> Vec<u8> {
+    let node = pb::NodeProto {
+        name: "n".into(),
+        op_type: op.into(),
+        input: std::iter::once("input".to_string()).chain(extra_input.iter().map(|t| t.name.clone())).collect(),
+        output: vec!["output".into()],
+        ..Default::default()
+    };
+    let graph = pb::GraphProto {
+        name: "g".into(),
+        node: vec![node],
+        initializer: extra_input.into_iter().collect(),
+        input: vec![value_info("input", input)],
+        output: vec![value_info("output", output)],
+        ..Default::default()
+    };
+    pb::ModelProto {
+        ir_version: 8,
+        opset_import: vec![pb::OperatorSetIdProto { domain: String::new(), version: 13 }],
+        graph: Some(graph),
+        ..Default::default()
+    }
+    .encode_to_vec()
+}
+
+/// An ONNX model computing input [1, K] x W [K, 1] with every weight 1.0 (node 'n').
+fn ones_dense(k: usize) -> Vec<u8> {
+    let weights = pb::TensorProto {
+        name: "w".into(),
+        dims: vec![k as i64, 1],
+        data_type: pb::tensor_proto::DataType::Float as i32,
+        raw_data: 1f32.to_le_bytes().repeat(k),
+        ..Default::default()
+    };
+    one_node("MatMul", Some(weights), &[1, k as i64], &[1, 1])
+}
+
+/// The quantizer's proof that no int32 accumulator overflows, at its edge: inputs calibrated on [0, 1] (zero point
+/// -128, so |x - zp| <= 255) and 8-bit weights of 127 bound a K-long dot product by 127 * 255 * K. K = 66,311 gives
+/// 2,147,481,735 <= 2^31 - 1: the layer compiles, and the generated C under UBSan, fed the inputs that reach that
+/// bound, agrees with the interpreter. K = 66,312 (2,147,514,120) is refused, naming the layer.
+#[test]
+fn the_accumulator_bound_holds_at_its_edge() {
+    let k_fit = (i32::MAX as usize) / (127 * 255);
+    assert_eq!(k_fit, 66_311);
+    let path = Path::new("ones.onnx");
+    let options = QuantOptions::default();
+    let provenance = Provenance { target: "host".into(), model_file: "ones.onnx".into(), model_hash: String::new() };
+    let compile_k = |k: usize| {
+        let graph = import_bytes(&ones_dense(k), path, &ImportOptions::default()).unwrap().into_graph(path).unwrap();
+        let mut data: Vec<f32> = (0..4 * k).map(|i| (i % 101) as f32 / 100.0).collect();
+        data[..k].fill(0.0);
+        data[k..2 * k].fill(1.0);
+        let calib = Samples { n: 4, sample_shape: vec![1, k], data };
+        let obs = observe(&graph, &calib, RangeMethod::MinMax).unwrap();
+        (compile(&graph, &obs, &options, "net", &provenance, &Origin::default(), &[Lang::C]), calib)
+    };
+    let (fits, calib) = compile_k(k_fit);
+    let fits = fits.unwrap();
+    let q_in = fits.qgraph.tensor(fits.qgraph.input).q;
+    assert_eq!(q_in.zero_point, -128);
+    let ompqc::ir::quant::QOp::Dense(d) = &fits.qgraph.nodes[0].op else { panic!("a dense layer") };
+    assert!(d.weights.unpack().iter().all(|&w| w == 127) && d.bias.iter().all(|&b| b.abs() < 1912));
+    let dir = std::env::temp_dir().join(format!("ompqc-robust-{}-edge", std::process::id()));
+    ompqc::emit::write_output_dir(&dir, &fits.files).unwrap();
+    let input = ompqc::interp::quantize_input(&fits.qgraph, &calib).unwrap();
+    // The second sample is all ones: every product is 255 * 127.
+    assert!(input[k_fit..2 * k_fit].iter().all(|&x| x == 127));
+    let r = ompqc::run::run_host(&dir, "net", &fits.qgraph, &input, 4, Lang::C, true).unwrap();
+    assert!(r.bit_exact, "first mismatch at {:?}", r.first_mismatch);
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    let err = compile_k(k_fit + 1).0.err().expect("one more input is refused");
+    assert!(err.message.contains("'n'") && err.message.contains("could overflow"), "{}", err.message);
+    assert_eq!(err.exit_code(), 2);
+}
+
+/// Runs `f` on another thread; a hang (the bug some fuzz findings were) fails after a minute instead of stalling.
+fn within_a_minute<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || tx.send(f()));
+    rx.recv_timeout(std::time::Duration::from_secs(60)).unwrap_or_else(|_| panic!("{what}: no result in a minute"))
+}
+
+/// Every input the fuzzers found (tests/fuzz_inputs/TARGET/, minimised) gives a clean error now, promptly.
+#[test]
+fn fuzz_findings_stay_fixed() {
+    let dir = repo().join("tests/fuzz_inputs");
+    let files = |target: &str| {
+        let mut f: Vec<_> = std::fs::read_dir(dir.join(target)).unwrap().map(|e| e.unwrap().path()).collect();
+        f.sort();
+        f
+    };
+    let mut seen = 0;
+    for file in files("npy") {
+        let bytes = std::fs::read(&file).unwrap();
+        let name = file.display().to_string();
+        let (samples, labels) = within_a_minute(&name, move || {
+            (
+                ompqc::data::parse_samples(&bytes, "x.npy", &[1, 1, 8, 8], 1.0, 0.0),
+                ompqc::data::parse_labels(&bytes, "x.npy", 64),
+            )
+        });
+        assert!(samples.is_err() && labels.is_err(), "{name}");
+        seen += 1;
+    }
+    let calib = Samples { n: 1, sample_shape: vec![1, 1, 8, 8], data: vec![0.5; 64] };
+    for file in files("onnx_model") {
+        let bytes = std::fs::read(&file).unwrap();
+        let name = file.display().to_string();
+        let calib = calib.clone();
+        let result = within_a_minute(&name, move || catch_unwind(AssertUnwindSafe(|| compile_bytes(&bytes, &calib))));
+        let message = result.unwrap_or_else(|_| panic!("{name}: panicked")).err().map(|e| e.message);
+        assert!(message.is_some_and(|m| !m.contains('\n')), "{name}");
+        seen += 1;
+    }
+    assert!(seen > 0);
+}
+
+/// Sizes beyond the machine are refused from the headers, before anything is allocated: a model whose input alone
+/// would take 400 GB, one whose shape overflows 64 bits, and .npy files announcing more data than they hold.
+#[test]
+fn absurd_sizes_are_refused_before_allocation() {
+    let path = Path::new("huge.onnx");
+    for (dims, needle) in [
+        (vec![1i64, 1_000_000, 100_000], "would need 372.5 GiB of memory"),
+        (vec![1, 1 << 40, 1 << 40], "would need more than 2^64 bytes"),
+    ] {
+        let err = import_bytes(&one_node("Relu", None, &dims, &dims), path, &ImportOptions::default()).unwrap_err();
+        assert!(err.message.contains("tensor 'input'") && err.message.contains(needle), "{}", err.message);
+        assert_eq!(err.exit_code(), 2);
+    }
+    let npy = |shape: &str| {
+        let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': {shape}, }}");
+        header.push_str(&" ".repeat(63 - (10 + header.len()) % 64));
+        header.push('\n');
+        let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+        bytes.extend((header.len() as u16).to_le_bytes());
+        bytes.extend(header.as_bytes());
+        bytes.extend([0u8; 256]);
+        bytes
+    };
+    let err =
+        ompqc::data::parse_samples(&npy("(1000000000000, 1, 8, 8)"), "big.npy", &[1, 1, 8, 8], 1.0, 0.0).unwrap_err();
+    assert!(
+        err.message.contains("announces an array of shape [1000000000000, 1, 8, 8] (256000000000000 bytes)"),
+        "{}",
+        err.message
+    );
+    let err =
+        ompqc::data::parse_samples(&npy("(4294967296, 4294967296, 8, 8)"), "big.npy", &[1, 4294967296, 8, 8], 1.0, 0.0)
+            .unwrap_err();
+    assert!(err.message.contains("over 2^64 bytes"), "{}", err.message);
+    // The same header with its data is read.
+    assert_eq!(ompqc::data::parse_samples(&npy("(1, 1, 8, 8)"), "ok.npy", &[1, 1, 8, 8], 1.0, 0.0).unwrap().n, 1);
+}
