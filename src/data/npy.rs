@@ -42,12 +42,16 @@ fn read(path: &Path) -> Result<Vec<u8>> {
 /// npyz's header parser takes time exponential in the nesting (a 196-byte header with 20 '[' took minutes).
 const MAX_HEADER_DEPTH: usize = 2;
 
-/// The deepest bracket nesting in the header of a .npy file (after the magic, the version and the header's length:
-/// 10 bytes in version 1, 12 after; up to the first newline).
-fn header_depth(bytes: &[u8]) -> usize {
+/// The header of a .npy file: after the magic, the version and the header's length (10 bytes in version 1, 12
+/// after), up to the first newline.
+fn header(bytes: &[u8]) -> &[u8] {
     let start = if bytes.get(6) == Some(&1) { 10 } else { 12 };
     let header = bytes.get(start..).unwrap_or_default();
-    let header = &header[..header.iter().position(|&b| b == b'\n').unwrap_or(header.len())];
+    &header[..header.iter().position(|&b| b == b'\n').unwrap_or(header.len())]
+}
+
+/// The deepest bracket nesting in a header.
+fn depth(header: &[u8]) -> usize {
     let (mut depth, mut deepest) = (0usize, 0);
     for &b in header {
         match b {
@@ -62,12 +66,25 @@ fn header_depth(bytes: &[u8]) -> usize {
     deepest
 }
 
+/// The shape a header announces, when it reads as `'shape': (d, ...)` (npyz reports any other form).
+fn announced_shape(header: &[u8]) -> Option<Vec<u64>> {
+    let text = std::str::from_utf8(header).ok()?;
+    let tuple = text.split_once("'shape'")?.1.split_once('(')?.1.split_once(')')?.0;
+    tuple.split(',').map(str::trim).filter(|d| !d.is_empty()).map(|d| d.parse().ok()).collect()
+}
+
 /// The array in `bytes`, after checking that the data its header announces is in the file and fits in memory
 /// once widened to `widened_bytes` per element.
 fn open<'a>(bytes: &'a [u8], origin: &str, widened_bytes: u64) -> Result<npyz::NpyFile<&'a [u8]>> {
     let at = |msg: String| Error::input(format!("{origin}: {msg}"));
-    if header_depth(bytes) > MAX_HEADER_DEPTH {
+    if depth(header(bytes)) > MAX_HEADER_DEPTH {
         return Err(at("not a valid .npy file (its header nests brackets deeper than a plain array's)".into()));
+    }
+    // npyz multiplies the dimensions unchecked.
+    if let Some(shape) =
+        announced_shape(header(bytes)).filter(|s| crate::limits::array_bytes(s.iter().copied(), 1).is_none())
+    {
+        return Err(at(format!("the header announces an array of shape {shape:?} (over 2^64 bytes)")));
     }
     let file = npyz::NpyFile::new(bytes).map_err(|e| at(format!("not a valid .npy file ({e})")))?;
     let item = match file.dtype() {

@@ -165,6 +165,10 @@ fn axis(a: i64, rank: usize) -> Result<usize, Skip> {
     Ok(((a + r) % r) as usize)
 }
 
+/// The largest kernel, stride, dilation or pad accepted: far beyond any real model, and small enough that window
+/// arithmetic on tensor sizes (bounded by the memory check) cannot overflow.
+const MAX_WINDOW: usize = 1 << 16;
+
 /// Spatial window geometry shared by Conv and the pools: kernel, strides, dilations and [top, left, bottom, right]
 /// pads, as 2-D (a 1-D op gets a height of 1), with auto_pad resolved against the inferred shapes.
 fn window(ctx: &Ctx, kernel: &[usize]) -> Result<Window, Skip> {
@@ -179,6 +183,10 @@ fn window(ctx: &Ctx, kernel: &[usize]) -> Result<Window, Skip> {
     let dilations = ctx.attr_dims("dilations", n, 1)?;
     if strides.contains(&0) || dilations.contains(&0) {
         return unsupported("strides and dilations must be positive");
+    }
+    let too_big = |v: &[usize]| v.iter().any(|&x| x > MAX_WINDOW);
+    if too_big(kernel) || too_big(&strides) || too_big(&dilations) {
+        return unsupported(format!("kernel, strides and dilations above {MAX_WINDOW} are not supported"));
     }
     let input = ctx.in_shape(0)?;
     let output = ctx.out_shape()?;
@@ -200,13 +208,37 @@ fn window(ctx: &Ctx, kernel: &[usize]) -> Result<Window, Skip> {
         "SAME_UPPER" | "SAME_LOWER" => {
             for a in 0..n {
                 let span = (kernel[a] - 1) * dilations[a] + 1;
-                let total = ((output[a + 2] - 1) * strides[a] + span).saturating_sub(input[a + 2]);
+                let total = (output[a + 2].saturating_sub(1) * strides[a] + span).saturating_sub(input[a + 2]);
                 let small = total / 2;
                 (begin[a], end[a]) =
                     if auto_pad == "SAME_UPPER" { (small, total - small) } else { (total - small, small) };
             }
         }
         other => return unsupported(format!("auto_pad {other} is not an ONNX value")),
+    }
+    if too_big(&begin) || too_big(&end) {
+        return unsupported(format!("pads above {MAX_WINDOW} are not supported"));
+    }
+    for a in 0..n {
+        // The output size tract inferred must be the window's (rounded down, or up for ceil_mode pools).
+        let span = (kernel[a] - 1) * dilations[a] + 1;
+        let padded = input[a + 2] + begin[a] + end[a];
+        let fits = padded >= span
+            && [(padded - span) / strides[a] + 1, (padded - span).div_ceil(strides[a]) + 1].contains(&output[a + 2]);
+        if !fits {
+            return unsupported(format!(
+                "output size {} along axis {} does not follow from input size {}, kernel {}, stride {}, dilation {} \
+                 and pads {}+{}",
+                output[a + 2],
+                a + 2,
+                input[a + 2],
+                kernel[a],
+                strides[a],
+                dilations[a],
+                begin[a],
+                end[a]
+            ));
+        }
     }
     // A 1-D window is the 2-D window of height 1.
     let two = |v: &[usize], fill: usize| if n == 1 { [fill, v[0]] } else { [v[0], v[1]] };
