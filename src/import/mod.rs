@@ -150,7 +150,14 @@ fn guarded<T>(f: impl FnOnce() -> tract_onnx::prelude::TractResult<T>) -> std::r
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
         Ok(Ok(v)) => Ok(v),
         Ok(Err(e)) => Err(format!("{e:#}").replace('\n', " ")),
-        Err(_) => Err("the ONNX reader failed on this file".into()),
+        Err(panic) => {
+            let why =
+                panic.downcast_ref::<&str>().copied().or_else(|| panic.downcast_ref::<String>().map(|s| s.as_str()));
+            Err(format!(
+                "the ONNX reader failed on this file ({})",
+                why.unwrap_or("a panic in tract").replace('\n', " ")
+            ))
+        }
     }
 }
 
