@@ -250,19 +250,23 @@ fn value_info(name: &str, dims: &[i64]) -> pb::ValueInfoProto {
     }
 }
 
-/// A one-node model from "input" to "output" (opset 13).
-fn one_node(op: &str, extra_input: Option<pb::TensorProto>, input: &[i64], output: &[i64]) -> Vec<u8> {
-    let node = pb::NodeProto {
-        name: "n".into(),
-        op_type: op.into(),
-        input: std::iter::once("input".to_string()).chain(extra_input.iter().map(|t| t.name.clone())).collect(),
-        output: vec!["output".into()],
-        ..Default::default()
-    };
+/// A model from "input" to "output" (opset 13): nodes as (op type, inputs, output), with initializers.
+fn model(nodes: &[(&str, &[&str], &str)], inits: Vec<pb::TensorProto>, input: &[i64], output: &[i64]) -> Vec<u8> {
+    let node = nodes
+        .iter()
+        .enumerate()
+        .map(|(i, (op, ins, out))| pb::NodeProto {
+            name: if nodes.len() == 1 { "n".into() } else { format!("n{i}") },
+            op_type: op.to_string(),
+            input: ins.iter().map(|s| s.to_string()).collect(),
+            output: vec![out.to_string()],
+            ..Default::default()
+        })
+        .collect();
     let graph = pb::GraphProto {
         name: "g".into(),
-        node: vec![node],
-        initializer: extra_input.into_iter().collect(),
+        node,
+        initializer: inits,
         input: vec![value_info("input", input)],
         output: vec![value_info("output", output)],
         ..Default::default()
@@ -276,16 +280,27 @@ fn one_node(op: &str, extra_input: Option<pb::TensorProto>, input: &[i64], outpu
     .encode_to_vec()
 }
 
+/// A float constant of the given dimensions, every value `v`.
+fn constant(name: &str, dims: &[i64], v: f32) -> pb::TensorProto {
+    pb::TensorProto {
+        name: name.into(),
+        dims: dims.to_vec(),
+        data_type: pb::tensor_proto::DataType::Float as i32,
+        raw_data: v.to_le_bytes().repeat(dims.iter().product::<i64>() as usize),
+        ..Default::default()
+    }
+}
+
+/// A one-node model from "input" to "output", the initializer (if any) its second input.
+fn one_node(op: &str, extra_input: Option<pb::TensorProto>, input: &[i64], output: &[i64]) -> Vec<u8> {
+    let second = extra_input.as_ref().map(|t| t.name.clone());
+    let ins: Vec<&str> = std::iter::once("input").chain(second.as_deref()).collect();
+    model(&[(op, &ins, "output")], extra_input.into_iter().collect(), input, output)
+}
+
 /// An ONNX model computing input [1, K] x W [K, 1] with every weight 1.0 (node 'n').
 fn ones_dense(k: usize) -> Vec<u8> {
-    let weights = pb::TensorProto {
-        name: "w".into(),
-        dims: vec![k as i64, 1],
-        data_type: pb::tensor_proto::DataType::Float as i32,
-        raw_data: 1f32.to_le_bytes().repeat(k),
-        ..Default::default()
-    };
-    one_node("MatMul", Some(weights), &[1, k as i64], &[1, 1])
+    one_node("MatMul", Some(constant("w", &[k as i64, 1], 1.0)), &[1, k as i64], &[1, 1])
 }
 
 /// The quantizer's proof that no int32 accumulator overflows, at its edge: inputs calibrated on [0, 1] (zero point
@@ -368,6 +383,20 @@ fn fuzz_findings_stay_fixed() {
         seen += 1;
     }
     assert!(seen > 0);
+    // The fuzzer's finding in a model of ../shared/eval (which stays out of the repository), rebuilt: an Add whose
+    // constant does not broadcast onto its tensor (tract's inference let it through; folding it indexed past the
+    // constant).
+    let nodes: &[(&str, &[&str], &str)] = &[("Add", &["input", "b"], "y"), ("MatMul", &["y", "w"], "output")];
+    let bytes = model(nodes, vec![constant("b", &[8], 1.0), constant("w", &[16, 4], 1.0)], &[1, 16], &[1, 4]);
+    // The exporter declared the add's output shape, which tract takes over its own inference.
+    let mut proto = pb::ModelProto::decode(&bytes[..]).unwrap();
+    proto.graph.as_mut().unwrap().value_info.push(value_info("y", &[1, 16]));
+    let model = proto.encode_to_vec();
+    let err = import_bytes(&model, Path::new("add.onnx"), &ImportOptions::default())
+        .unwrap()
+        .into_graph(Path::new("add.onnx"));
+    let message = err.unwrap_err().message;
+    assert!(message.contains("does not broadcast onto [1, 16]"), "{message}");
 }
 
 /// Sizes beyond the machine are refused from the headers, before anything is allocated: a model whose input alone

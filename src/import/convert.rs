@@ -411,6 +411,10 @@ fn arithmetic(ctx: &Ctx) -> Conversion {
         return unsupported(format!("the constant of shape {cshape:?} enlarges the tensor to {out_shape:?}"));
     }
     let axis = broadcast_axis(&cshape, out_shape.len())?;
+    // tract's inference does not always catch a constant that does not broadcast.
+    if c.len() != axis.map_or(1, |a| out_shape[a]) {
+        return unsupported(format!("the constant of shape {cshape:?} does not broadcast onto {out_shape:?}"));
+    }
     let ones = vec![1.0; c.len()];
     let zeros = vec![0.0; c.len()];
     let (scale, shift) = match (op, ci) {
