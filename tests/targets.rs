@@ -41,6 +41,12 @@ fn compile(model: &Path, calib: &Path, scale: f32, args: &[&str], dir: &Path) {
     compile_cli(model, calib, scale, &[&["--target", "cortex-m4"], args].concat(), dir);
 }
 
+/// Compiles the bundled example for cortex-m4 at 62.5% of its 8-bit weight bytes into `dir`.
+fn compile_example(dir: &Path) {
+    let example = repo().join("examples/digits");
+    compile(&example.join("model.onnx"), &example.join("calib_x.npy"), 0.0625, &["--flash-budget", "62.5%"], dir);
+}
+
 /// `ompqc run DIR --target T --limit N --input-scale S --inputs X` with extra arguments.
 fn run(dir: &Path, target: &str, inputs: &Path, scale: f32, limit: usize, extra: &[&str]) -> Output {
     ompqc()
@@ -83,7 +89,7 @@ fn example_is_bit_exact_on_every_emulated_target_with_a_layer_profile() {
     }
     let example = repo().join("examples/digits");
     let dir = temp("example");
-    compile(&example.join("model.onnx"), &example.join("calib_x.npy"), 0.0625, &["--flash-budget", "62.5%"], &dir);
+    compile_example(&dir);
     let mut counts = vec![];
     for target in emulated() {
         let r = run_bit_exact(&dir, &target.name, &example.join("test_x.npy"), 0.0625, 24, &[]);
@@ -449,7 +455,7 @@ fn a_store_past_the_output_trips_the_firmware_guards() {
     // kernel storing a whole vector where only some lanes are the tensor's fails the run there.
     let example = repo().join("examples/digits");
     let dir = temp("guards");
-    compile(&example.join("model.onnx"), &example.join("calib_x.npy"), 0.0625, &["--flash-budget", "62.5%"], &dir);
+    compile_example(&dir);
     let model_c = dir.join("c/model.c");
     let text = std::fs::read_to_string(&model_c).unwrap();
     let overrun = text.replacen("    (void)input;", "    output[MODEL_OUTPUT_SIZE] = 1;\n    (void)input;", 1);
@@ -471,7 +477,7 @@ fn generated_c_passes_the_static_analyzer_for_every_kernel_variant() {
     let example = repo().join("examples/digits");
     let mut dirs = vec![];
     let dir = root.join("example");
-    compile(&example.join("model.onnx"), &example.join("calib_x.npy"), 0.0625, &["--flash-budget", "62.5%"], &dir);
+    compile_example(&dir);
     dirs.push((dir, example.join("calib_x.npy"), 0.0625));
     let models = ["activations", "batchnorm_affine", "conv1d", "conv_variants", "pad_se_hardswish", "pools"];
     let widths = |m: &str| if m == "kernel_paths" || m == "residual_bands" { vec!["8", "4", "2"] } else { vec!["4"] };

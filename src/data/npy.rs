@@ -77,12 +77,12 @@ fn announced_shape(header: &[u8]) -> Option<Vec<u64>> {
 /// once widened to `widened_bytes` per element.
 fn open<'a>(bytes: &'a [u8], origin: &str, widened_bytes: u64) -> Result<npyz::NpyFile<&'a [u8]>> {
     let at = |msg: String| Error::input(format!("{origin}: {msg}"));
-    if depth(header(bytes)) > MAX_HEADER_DEPTH {
+    let header = header(bytes);
+    if depth(header) > MAX_HEADER_DEPTH {
         return Err(at("not a valid .npy file (its header nests brackets deeper than a plain array's)".into()));
     }
     // npyz multiplies the dimensions unchecked.
-    if let Some(shape) =
-        announced_shape(header(bytes)).filter(|s| crate::limits::array_bytes(s.iter().copied(), 1).is_none())
+    if let Some(shape) = announced_shape(header).filter(|s| crate::limits::array_bytes(s.iter().copied(), 1).is_none())
     {
         return Err(at(format!("the header announces an array of shape {shape:?} (over 2^64 bytes)")));
     }
