@@ -15,6 +15,8 @@ use crate::run::QGRAPH_FILE;
 pub struct Origin {
     pub allocator: Option<String>,
     pub budget_bytes: Option<usize>,
+    /// nearest or adaround.
+    pub rounding: String,
     pub calibration: String,
     pub input_scale: f32,
     pub input_offset: f32,
@@ -62,6 +64,7 @@ pub fn compile(
         macs: qgraph_macs(&qgraph),
         allocator: origin.allocator.clone(),
         budget_bytes: origin.budget_bytes,
+        rounding: origin.rounding.clone(),
         calibration: origin.calibration.clone(),
         input_scale: origin.input_scale,
         input_offset: origin.input_offset,

@@ -21,5 +21,7 @@ pub mod report;
 pub mod run;
 pub mod search;
 pub mod target;
+#[cfg(test)]
+mod testing;
 
 pub use error::{Error, ErrorKind, Result};

@@ -10,8 +10,9 @@ use serde::Serialize;
 use ompqc::data::{load_labels, load_samples, Samples};
 use ompqc::import::{self, ImportOptions};
 use ompqc::ir::Graph;
-use ompqc::observe::{observe, RangeMethod};
-use ompqc::quantize::{load_bits_file, quantize, QuantOptions, WeightBits};
+use ompqc::observe::{observe, Observations, RangeMethod};
+use ompqc::quantize::adaround::Settings;
+use ompqc::quantize::{load_bits_file, quantize, QuantOptions, Rounding, WeightBits};
 use ompqc::report::compile::CompileReport;
 use ompqc::report::eval::{EvalReport, EvalTable};
 use ompqc::report::inspect::{inspect, thousands};
@@ -231,6 +232,12 @@ struct QuantArgs {
     /// Do not fold the expected shift caused by weight rounding into the biases.
     #[arg(long)]
     no_bias_correction: bool,
+    /// How weights below 8 bits are rounded: adaround (learned on the calibration data; the default) or nearest.
+    #[arg(long, default_value = "adaround", value_parser = ["adaround", "nearest"])]
+    rounding: String,
+    /// Round to nearest (fast, less accurate below 8 bits): --rounding nearest.
+    #[arg(long, conflicts_with = "rounding")]
+    fast: bool,
 }
 
 #[derive(Args)]
@@ -356,8 +363,26 @@ fn load_model_and_calib(model: &Path, calib: &Path, opts: &ModelOpts, map: &Inpu
 
 impl QuantArgs {
     fn options(&self, bits: WeightBits) -> QuantOptions {
-        QuantOptions { bits, bias_correction: !self.no_bias_correction }
+        QuantOptions { bits, bias_correction: !self.no_bias_correction, ..QuantOptions::default() }
     }
+
+    fn rounding(&self) -> Rounding {
+        if self.fast || self.rounding == "nearest" {
+            Rounding::Nearest
+        } else {
+            Rounding::AdaRound(Settings::default())
+        }
+    }
+
+    /// The options for `bits` with the chosen rounding applied on the calibration data.
+    fn rounded(&self, graph: &Graph, obs: &Observations, calib: &Samples, bits: WeightBits) -> Result<QuantOptions> {
+        self.rounding().apply(graph, obs, calib, self.options(bits), &print_progress)
+    }
+}
+
+/// Progress lines go to stderr, so that reports on stdout stay clean.
+fn print_progress(line: &str) {
+    eprintln!("{line}");
 }
 
 /// What `--allocator` asks for: one allocator, or (eval only) all of them side by side.
@@ -367,7 +392,7 @@ enum Wanted {
 }
 
 impl SearchArgs {
-    fn setup(&self, quant: QuantOptions, allow_all: bool) -> Result<(Target, Option<Budget>, Wanted, SearchOptions)> {
+    fn setup(&self, quant: &QuantArgs, allow_all: bool) -> Result<(Target, Option<Budget>, Wanted, SearchOptions)> {
         let target = Target::load(&self.target)?;
         let budget = self.flash_budget.as_deref().map(Budget::parse).transpose()?;
         let wanted = match self.allocator.as_deref() {
@@ -377,8 +402,16 @@ impl SearchArgs {
         };
         let pins = self.pin.parse().map_err(|e: String| Error::input(format!("--pin {e}")))?;
         let tap = if self.tap == "layer" { Tap::Layer } else { Tap::Block };
-        let options =
-            SearchOptions { samples: self.samples, beta: self.beta, debiased: self.debiased, tap, pins, quant };
+        let options = SearchOptions {
+            samples: self.samples,
+            beta: self.beta,
+            debiased: self.debiased,
+            tap,
+            pins,
+            quant: quant.options(WeightBits::uniform(8)),
+            rounding: quant.rounding(),
+            progress: print_progress,
+        };
         Ok((target, budget, wanted, options))
     }
 }
@@ -402,9 +435,12 @@ fn cmd_eval(
     let observations = observe(&graph, &calib_set, quant.act_range)?;
     let name = model.display().to_string();
     let evaluate = |widths: WeightBits| -> Result<EvalReport> {
-        let qgraph = quantize(&graph, &observations, &quant.options(widths))?;
+        let options = quant.rounded(&graph, &observations, &calib_set, widths)?;
+        let qgraph = quantize(&graph, &observations, &options)?;
         let comparison = measure::compare(&graph, &qgraph, &test_set, labels.as_deref())?;
-        Ok(EvalReport::new(&name, &graph, &qgraph, &comparison, calib_set.n))
+        let mut report = EvalReport::new(&name, &graph, &qgraph, &comparison, calib_set.n);
+        report.rounding = quant.rounding().name().to_string();
+        Ok(report)
     };
     let searching = bits.bits.is_none()
         && bits.bits_file.is_none()
@@ -414,7 +450,7 @@ fn cmd_eval(
         let report = evaluate(WeightBits { default: bits.bits.unwrap_or(8), per_layer })?;
         return emit(json, &report, || report.to_text());
     }
-    let (target, budget, wanted, options) = search_args.setup(quant.options(WeightBits::uniform(8)), true)?;
+    let (target, budget, wanted, options) = search_args.setup(quant, true)?;
     let allocator = match wanted {
         Wanted::One(a) => a,
         Wanted::All => Allocator::Auto,
@@ -448,7 +484,7 @@ fn cmd_search(
 ) -> Result<()> {
     let Loaded { graph, calib } = load_model_and_calib(model, calib, opts, map)?;
     let observations = observe(&graph, &calib, quant.act_range)?;
-    let (target, budget, wanted, options) = search_args.setup(quant.options(WeightBits::uniform(8)), false)?;
+    let (target, budget, wanted, options) = search_args.setup(quant, false)?;
     let Wanted::One(allocator) = wanted else { unreachable!("search takes one allocator") };
     let result = search::search(&graph, &observations, &calib, &target, budget, allocator, &options)?;
     if let Some(dir) = plot {
@@ -499,7 +535,7 @@ fn cmd_compile(
         let target = Target::load(&search_args.target)?;
         (WeightBits { default: bits.bits.unwrap_or(8), per_layer }, None, None, target.name)
     } else {
-        let (target, budget, wanted, options) = search_args.setup(quant.options(WeightBits::uniform(8)), false)?;
+        let (target, budget, wanted, options) = search_args.setup(quant, false)?;
         let Wanted::One(allocator) = wanted else { unreachable!("compile takes one allocator") };
         let r = search::search(&graph, &observations, &calib_set, &target, budget, allocator, &options)?;
         (r.plan().weight_bits(), Some(r.plan().allocator.name().to_string()), Some(r.budget_bytes), target.name)
@@ -512,12 +548,13 @@ fn cmd_compile(
     let origin = ompqc::compile::Origin {
         allocator,
         budget_bytes,
+        rounding: quant.rounding().name().to_string(),
         calibration: std::fs::canonicalize(&calib).unwrap_or(calib.clone()).display().to_string(),
         input_scale: scale,
         input_offset: offset,
     };
-    let compiled =
-        ompqc::compile::compile(&graph, &observations, &quant.options(widths), &name, &provenance, &origin, &langs)?;
+    let options = quant.rounded(&graph, &observations, &calib_set, widths)?;
+    let compiled = ompqc::compile::compile(&graph, &observations, &options, &name, &provenance, &origin, &langs)?;
     let dir = output.map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from(format!("{name}_ompqc")));
     ompqc::emit::write_output_dir(&dir, &compiled.files)?;
     emit(json, &compiled.report, || format!("{}wrote {}\n", compiled.report.to_text(), dir.display()))

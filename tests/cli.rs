@@ -281,3 +281,40 @@ fn eval_rejects_bad_data_and_bits_files() {
     assert_input_error(&args, "--bits");
     std::fs::remove_dir_all(&tmp).unwrap();
 }
+
+#[test]
+fn eval_rounds_with_adaround_unless_told_to_round_to_nearest() {
+    let dir = example();
+    let test = dir.join("test_x.npy");
+    let eval = |extra: &[&str]| {
+        let mut args = eval_args(&dir, s(&test));
+        args.extend(["--labels", s(&dir.join("test_y.npy")), "--bits", "2", "--json"].map(String::from));
+        args.extend(extra.iter().map(|a| a.to_string()));
+        let args: Vec<&str> = args.iter().map(|a| a.as_str()).collect();
+        let (code, out, err) = run(&args);
+        assert_eq!(code, 0, "{err}");
+        (serde_json::from_str::<serde_json::Value>(&out).unwrap(), err)
+    };
+    let (learned, progress) = eval(&[]);
+    assert_eq!(learned["rounding"], "adaround");
+    // A line per layer on stderr, the five layers with weights all at 2 bits.
+    let lines: Vec<&str> = progress.lines().filter(|l| l.starts_with("adaround ")).collect();
+    assert_eq!(lines.len(), 5, "{progress}");
+    assert!(lines[0].starts_with("adaround 1/5: 'conv1' at 2 bits, "), "{progress}");
+    for fast in [&["--fast"][..], &["--rounding", "nearest"]] {
+        let (nearest, quiet) = eval(fast);
+        assert_eq!(nearest["rounding"], "nearest");
+        assert!(quiet.is_empty(), "{quiet}");
+        // The same widths and bytes, other weights.
+        assert_eq!(nearest["weight_bytes"], learned["weight_bytes"]);
+        assert_ne!(nearest["output_sqnr_db"], learned["output_sqnr_db"]);
+    }
+    let mut both = eval_args(&dir, s(&test));
+    both.extend(["--fast", "--rounding", "adaround"].map(String::from));
+    let both: Vec<&str> = both.iter().map(|a| a.as_str()).collect();
+    assert_input_error(&both, "--fast");
+    let mut bogus = eval_args(&dir, s(&test));
+    bogus.extend(["--rounding", "stochastic"].map(String::from));
+    let bogus: Vec<&str> = bogus.iter().map(|a| a.as_str()).collect();
+    assert_input_error(&bogus, "--rounding");
+}

@@ -268,8 +268,8 @@ fn example_c_is_bit_exact_and_its_object_holds_the_packed_weights() {
 #[test]
 fn outputs_are_byte_identical_and_record_their_origin() {
     let model = repo().join("examples/digits/model.onnx");
-    // The search (calibration, sensitivities) splits its samples over OMPQC_THREADS workers: one, the default
-    // (one per core) and more workers than cores must give the same bytes.
+    // The search (calibration, sensitivities) splits its samples, and learned rounding its rows, over
+    // OMPQC_THREADS workers: one, the default (one per core) and more workers than cores must give the same bytes.
     let run = |dir: &Path, threads: Option<&str>| {
         let mut cmd = ompqc();
         if let Some(t) = threads {
@@ -320,6 +320,9 @@ fn outputs_are_byte_identical_and_record_their_origin() {
         assert!(report.get(field).is_some(), "report.json lacks {field}");
     }
     assert_eq!(report["layers"][0]["name"], "conv1");
+    // The plan has layers below 8 bits: learned rounding (the default) made their weights.
+    assert!(report["layers"].as_array().unwrap().iter().any(|l| l["bits"].as_u64().is_some_and(|b| b < 8)));
+    assert_eq!(report["rounding"], "adaround");
     for d in [a, b, c] {
         std::fs::remove_dir_all(d).unwrap();
     }

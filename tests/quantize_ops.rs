@@ -17,7 +17,8 @@ fn sqnr_at(name: &str, options: ImportOptions, bits: u8) -> (f64, Vec<(String, O
     let calib = random_samples(graph.input_shape(), 64, 1);
     let test = random_samples(graph.input_shape(), 32, 2);
     let obs = observe(&graph, &calib, RangeMethod::MinMax).unwrap();
-    let q = quantize(&graph, &obs, &QuantOptions { bits: WeightBits::uniform(bits), bias_correction: true }).unwrap();
+    let q =
+        quantize(&graph, &obs, &QuantOptions { bits: WeightBits::uniform(bits), ..QuantOptions::default() }).unwrap();
     let cmp = compare(&graph, &q, &test, None).unwrap();
     let layers = cmp.layers.iter().map(|l| (l.name.clone(), l.sqnr_db)).collect();
     (cmp.output_sqnr_db.unwrap_or(f64::INFINITY), layers)
@@ -72,7 +73,7 @@ fn single_dense(k: usize) -> (Graph, Observations) {
 
 #[test]
 fn the_overflow_proof_holds_at_its_boundary() {
-    let options = QuantOptions { bits: WeightBits::uniform(8), bias_correction: false };
+    let options = QuantOptions { bits: WeightBits::uniform(8), bias_correction: false, ..QuantOptions::default() };
     let fits = i32::MAX as usize / (127 * 255);
     let (graph, obs) = single_dense(fits);
     let q = quantize(&graph, &obs, &options).expect("K * 127 * 255 <= 2^31 - 1 compiles");

@@ -4,7 +4,7 @@
 mod conv;
 pub(crate) use conv::valid_range;
 mod elementwise;
-mod gemm;
+pub(crate) mod gemm;
 mod pool;
 
 use crate::data::Samples;

@@ -43,6 +43,14 @@ pub fn run(graph: &QGraph, input: &[i8], n: usize) -> Vec<i8> {
     .concat()
 }
 
+/// Runs node `ix` alone on `n` samples of its inputs (storage order).
+pub fn run_node(graph: &QGraph, ix: usize, ins: &[&[i8]], n: usize) -> Vec<i8> {
+    let node = &graph.nodes[ix];
+    let mut out = vec![0i8; n * graph.tensor(node.output).elems()];
+    kernels::compute(graph, node, ins, n, &mut out);
+    out
+}
+
 /// Runs the graph, calling `observe(tensor, values)` for the input and each node output as it is computed.
 pub fn run_observed(graph: &QGraph, input: &[i8], n: usize, observe: &mut dyn FnMut(TensorId, &[i8])) -> Vec<i8> {
     assert_eq!(input.len(), n * graph.tensor(graph.input).elems(), "input size");

@@ -2,6 +2,7 @@
 //! weights are rounded, shared by the integer lowering and by the float simulation of a quantized layer that the
 //! sensitivity measurement runs.
 
+use super::adaround::Rounded;
 use super::weights::{quantize_rows, requantize_row};
 use crate::ir::{Conv, Dense, Op};
 
@@ -81,8 +82,14 @@ pub struct QuantizedLayer {
 /// Rounds a layer's weights to `bits` with per-channel MSE clipping. `s_in` is the input's quantization scale: a
 /// channel whose bias could not be represented in int32 at its weight scale gets a wider scale. With `mean` (the
 /// layer's mean input patch on the calibration set), the expected output shift caused by the rounding is removed
-/// from each bias.
-pub fn quantize_layer(layer: &LayerRows, bits: u8, s_in: f64, mean: Option<&[f64]>) -> QuantizedLayer {
+/// from each bias. `rounded` replaces the nearest values (and says where bias correction applies).
+pub fn quantize_layer(
+    layer: &LayerRows,
+    bits: u8,
+    s_in: f64,
+    mean: Option<&[f64]>,
+    rounded: Option<&Rounded>,
+) -> QuantizedLayer {
     let k = layer.k;
     let mut q = quantize_rows(&layer.weights, layer.rows, k, bits);
     let mut bias = Vec::with_capacity(layer.rows);
@@ -95,8 +102,12 @@ pub fn quantize_layer(layer: &LayerRows, bits: u8, s_in: f64, mean: Option<&[f64
             q.scales[r] = floor as f32;
             requantize_row(&mut q.values[r * k..(r + 1) * k], row, q.scales[r], bits);
         }
+        if let Some(rounded) = rounded {
+            q.values[r * k..(r + 1) * k].copy_from_slice(&rounded.values[r * k..(r + 1) * k]);
+        }
         let (values, scale) = (&q.values[r * k..(r + 1) * k], q.scales[r] as f64);
-        let shift: f64 = mean.map_or(0.0, |mean| {
+        let correct = rounded.is_none_or(|rounded| rounded.bias_correction[r]);
+        let shift: f64 = mean.filter(|_| correct).map_or(0.0, |mean| {
             (0..k).map(|j| (values[j] as f64 * scale - row[j] as f64) * mean[layer.mean_index(r, j)]).sum()
         });
         bias.push(layer.bias[r] as f64 - shift);
@@ -106,9 +117,9 @@ pub fn quantize_layer(layer: &LayerRows, bits: u8, s_in: f64, mean: Option<&[f64
 
 /// The float op computing what the quantized layer computes with float activations: dequantized weights and the
 /// corrected bias. `None` for ops without weights.
-pub fn fake_quantize(op: &Op, bits: u8, s_in: f64, mean: Option<&[f64]>) -> Option<Op> {
+pub fn fake_quantize(op: &Op, bits: u8, s_in: f64, mean: Option<&[f64]>, rounded: Option<&Rounded>) -> Option<Op> {
     let mut layer = LayerRows::of(op)?;
-    let q = quantize_layer(&layer, bits, s_in, mean);
+    let q = quantize_layer(&layer, bits, s_in, mean, rounded);
     for (r, row) in layer.weights.chunks_mut(layer.k.max(1)).enumerate() {
         row.iter_mut().zip(&q.values[r * layer.k..]).for_each(|(w, &v)| *w = v as f32 * q.scales[r]);
     }

@@ -1,6 +1,7 @@
 //! Float IR + observations -> integer IR (SPEC.md section 2). Node i and tensor t of the integer graph are node i
 //! and tensor t of the float graph, so float and integer results can be compared layer by layer.
 
+pub mod adaround;
 mod bits;
 pub mod fixed_point;
 mod layer;
@@ -22,11 +23,51 @@ pub struct QuantOptions {
     pub bits: WeightBits,
     /// Fold the expected output shift caused by weight rounding into each channel's bias.
     pub bias_correction: bool,
+    /// Per layer name: its weights rounded elsewhere (AdaRound), at the scales this quantizer chooses.
+    pub rounded: std::collections::BTreeMap<String, adaround::Rounded>,
+}
+
+/// How weights below 8 bits are rounded.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub enum Rounding {
+    /// To the nearest level of the MSE-clipped grid.
+    #[default]
+    Nearest,
+    /// Learned on the calibration data (`adaround`).
+    AdaRound(adaround::Settings),
+}
+
+impl Rounding {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Rounding::Nearest => "nearest",
+            Rounding::AdaRound(_) => "adaround",
+        }
+    }
+
+    /// `options` with its layers below 8 bits rounded this way on the calibration samples `calib`; `progress` gets
+    /// a line per layer rounded.
+    pub fn apply(
+        &self,
+        graph: &Graph,
+        obs: &Observations,
+        calib: &crate::data::Samples,
+        options: QuantOptions,
+        progress: &dyn Fn(&str),
+    ) -> Result<QuantOptions> {
+        Ok(match self {
+            Rounding::Nearest => options,
+            Rounding::AdaRound(settings) => {
+                let rounded = adaround::round_graph(graph, obs, calib, &options, settings, progress)?;
+                QuantOptions { rounded, ..options }
+            }
+        })
+    }
 }
 
 impl Default for QuantOptions {
     fn default() -> Self {
-        QuantOptions { bits: WeightBits::uniform(8), bias_correction: true }
+        QuantOptions { bits: WeightBits::uniform(8), bias_correction: true, rounded: Default::default() }
     }
 }
 
@@ -210,7 +251,8 @@ impl Lowering<'_> {
         let (q_in, q_out) = (self.q_in(0), self.q_out());
         let s_in = q_in.scale as f64;
         let mean = self.mean.filter(|_| self.options.bias_correction);
-        let q = quantize_layer(layer, bits, s_in, mean);
+        let rounded = self.options.rounded.get(&self.node.name).filter(|r| r.bits == bits);
+        let q = quantize_layer(layer, bits, s_in, mean, rounded);
         let (rows, k) = (layer.rows, layer.k);
         let max_input = (127 - q_in.zero_point).max(q_in.zero_point + 128) as f64;
         let mut biases = Vec::with_capacity(rows);

@@ -36,6 +36,9 @@ pub struct CompileReport {
     pub macs: u64,
     pub allocator: Option<String>,
     pub budget_bytes: Option<usize>,
+    /// How weights below 8 bits were rounded: nearest or adaround.
+    #[serde(default)]
+    pub rounding: String,
     /// The calibration data and input mapping, the defaults of `ompqc run`.
     pub calibration: String,
     pub input_scale: f32,
@@ -117,6 +120,9 @@ impl CompileReport {
             self.plan_strategy,
             thousands(self.peak_live_bytes as u64)
         ));
+        if self.layers.iter().any(|l| l.bits.is_some_and(|b| b < 8)) {
+            out.push_str(&format!("weights below 8 bits rounded: {}\n", self.rounding));
+        }
         out
     }
 }

@@ -38,6 +38,8 @@ pub struct EvalReport {
     pub budget_bytes: Option<usize>,
     /// The allocator that chose the widths (none for fixed widths).
     pub allocator: Option<String>,
+    /// How weights below 8 bits were rounded: nearest or adaround.
+    pub rounding: String,
     pub layers: Vec<EvalLayer>,
 }
 
@@ -90,6 +92,7 @@ impl EvalReport {
             int8_weight_bytes,
             budget_bytes: None,
             allocator: None,
+            rounding: String::new(),
             layers,
         }
     }
@@ -102,7 +105,7 @@ impl EvalReport {
         let mut out = chosen
             + &format!(
                 "model {}: {} test samples, {} calibration samples\n\
-             weights      {} bytes ({:.1}% of the {} bytes at 8 bits); constants in flash {} bytes\n\
+             weights      {} bytes ({:.1}% of the {} bytes at 8 bits, rounded: {}); constants in flash {} bytes\n\
              float top-1  {}\nquant top-1  {}\nagreement    {:.2}% of top-1 classes equal float's\noutput SQNR  {}\n\n",
                 self.model,
                 self.samples,
@@ -110,6 +113,7 @@ impl EvalReport {
                 thousands(self.weight_bytes as u64),
                 100.0 * self.weight_bytes as f64 / self.int8_weight_bytes.max(1) as f64,
                 thousands(self.int8_weight_bytes as u64),
+                self.rounding,
                 thousands(self.constant_bytes as u64),
                 percent(self.float_top1),
                 percent(self.quant_top1),

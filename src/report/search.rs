@@ -19,9 +19,10 @@ pub fn to_text(model: &str, r: &SearchResult) -> String {
         thousands(r.min_weight_bytes as u64),
     );
     out.push_str(&format!(
-        "{} search samples; task {:?}{}\n\n",
+        "{} search samples; task {:?}; weights below 8 bits rounded: {}{}\n\n",
         r.search_samples,
         r.task,
+        r.rounding,
         if r.scoring_samples > 0 {
             format!("; {} held-out samples score the candidates", r.scoring_samples)
         } else {

@@ -22,7 +22,7 @@ use crate::ir::{Graph, Op};
 use crate::measure::{self, Score, Task};
 use crate::observe::Observations;
 use crate::quantize::pack::{channel_constant_bytes, weight_bytes};
-use crate::quantize::{quantize, LayerRows, QuantOptions, WeightBits};
+use crate::quantize::{quantize, LayerRows, QuantOptions, Rounding, WeightBits};
 use crate::target::Target;
 use knapsack::Choice;
 
@@ -102,6 +102,10 @@ pub struct SearchOptions {
     pub tap: Tap,
     pub pins: Pins,
     pub quant: QuantOptions,
+    /// How the sensitivity measurement and `auto`'s scoring round the weights: as the final model will be.
+    pub rounding: Rounding,
+    /// Gets a line of progress for each layer the learned rounding finishes.
+    pub progress: fn(&str),
 }
 
 impl Default for SearchOptions {
@@ -113,6 +117,8 @@ impl Default for SearchOptions {
             tap: Tap::Block,
             pins: Pins::default(),
             quant: QuantOptions::default(),
+            rounding: Rounding::Nearest,
+            progress: |_| {},
         }
     }
 }
@@ -181,6 +187,8 @@ pub struct SearchResult {
     /// Index into `candidates` of the plan kept.
     pub chosen: usize,
     pub search_samples: usize,
+    /// How the sensitivity measurement and the scoring rounded weights below 8 bits.
+    pub rounding: String,
     pub scoring_samples: usize,
     pub task: Task,
     pub timings: Vec<Timing>,
@@ -397,7 +405,9 @@ pub fn search(
     if needs(Allocator::Sensitivity) {
         let free: Vec<usize> = layers.iter().filter(|l| l.pinned.is_none()).map(|l| l.node).collect();
         let errors = phase(&mut timings, "sensitivity", || {
-            sensitivity::measure(graph, obs, &search_set, &free, &widths, options.quant.bias_correction)
+            let bias_correction = options.quant.bias_correction;
+            let rounding = &options.rounding;
+            sensitivity::measure(graph, obs, &search_set, &free, &widths, bias_correction, rounding, &options.progress)
         })?;
         for (l, e) in layers.iter_mut().filter(|l| l.pinned.is_none()).zip(errors) {
             l.sensitivity = Some(e);
@@ -454,10 +464,22 @@ pub fn search(
     let mut chosen = 0;
     if allocator == Allocator::Auto {
         phase(&mut timings, "auto: scoring candidates", || {
+            // The weights are rounded on the search samples (learned rounding must not see the scoring ones); equal
+            // plans are scored once.
+            let mut scored: Vec<(WeightBits, Score)> = Vec::new();
             for plan in &mut candidates {
-                let options = QuantOptions { bits: plan.weight_bits(), ..options.quant.clone() };
-                let qgraph = quantize(graph, obs, &options)?;
-                plan.score = Some(measure::score(graph, &qgraph, &scoring)?);
+                let bits = plan.weight_bits();
+                if let Some((_, score)) = scored.iter().find(|(b, _)| *b == bits) {
+                    plan.score = Some(*score);
+                    continue;
+                }
+                let name = plan.allocator.name();
+                let progress = |line: &str| (options.progress)(&format!("auto, {name} plan: {line}"));
+                let quant = QuantOptions { bits: bits.clone(), ..options.quant.clone() };
+                let quant = options.rounding.apply(graph, obs, &search_set, quant, &progress)?;
+                let score = measure::score(graph, &quantize(graph, obs, &quant)?, &scoring)?;
+                plan.score = Some(score);
+                scored.push((bits, score));
             }
             Ok(())
         })?;
@@ -484,6 +506,7 @@ pub fn search(
         candidates,
         chosen,
         search_samples: search_set.n,
+        rounding: options.rounding.name().to_string(),
         scoring_samples: if allocator == Allocator::Auto { scoring.n } else { 0 },
         task: Task::of(graph),
         timings,

@@ -153,17 +153,9 @@ pub fn importance(orm: &[Vec<f64>], beta: f64) -> Importance {
 mod tests {
     use super::*;
 
-    /// n samples of d features from a fixed pseudo-random sequence.
+    /// n samples of d features from a fixed pseudo-random sequence, in [-0.5, 0.5).
     fn features(n: usize, d: usize, seed: u64) -> Vec<f32> {
-        let mut s = seed | 1;
-        (0..n * d)
-            .map(|_| {
-                s ^= s << 13;
-                s ^= s >> 7;
-                s ^= s << 17;
-                (s >> 40) as f32 / (1u64 << 24) as f32 - 0.5
-            })
-            .collect()
+        crate::testing::values(n * d, seed).iter().map(|v| v / 2.0).collect()
     }
 
     #[test]
