@@ -5,8 +5,8 @@
 //! Gram matrices of the layer's inputs, computed once: an iteration then costs O(rows * K^2) whatever the size of
 //! the calibration set, and the gradient is exact.
 //!
-//! Every fourth calibration sample is held out of the rounding: after it, bias correction is kept only for the
-//! output channels where it lowers the loss on those samples (after learned rounding it often adds error).
+//! Bias correction after the rounding is kept only for the output channels where, estimated without every fourth
+//! calibration sample, it lowers the loss on those held-out samples (after learned rounding it often adds error).
 
 mod solver;
 mod statistics;
@@ -63,7 +63,7 @@ pub fn round_layer(
     let mut values = Vec::with_capacity(layer.rows * k);
     for (g, (a, b)) in fit.iter().zip(&held_out).enumerate() {
         // The rounding learns from every sample.
-        let grams = Grams::pooled(a, b, (n - n / 4) as f32 / n as f32);
+        let grams = Grams::pooled(a, b, (n - n / 4) as f32 / n.max(1) as f32);
         let rows = g * per_group..(g + 1) * per_group;
         let weights = &layer.weights[rows.start * k..rows.end * k];
         values.extend(round_rows(weights, &nearest.scales[rows], weight_range(bits), &grams, settings));
@@ -146,28 +146,22 @@ pub fn round_graph(
     for (ix, node) in graph.nodes.iter().enumerate().take(last) {
         if let Some(done) = wanted.iter().position(|&w| w == ix) {
             let started = Instant::now();
-            if let Some(why) = too_large(node, settings) {
-                progress(&format!("adaround {}/{}: '{}' rounded to nearest: {why}", done + 1, wanted.len(), node.name));
-                let ins: Vec<&[i8]> = node.inputs.iter().map(|&t| values[t].as_deref().expect("computed")).collect();
-                values[node.output] = Some(interp::run_node(&qgraph, ix, &ins, n));
-                continue;
+            let layer = format!("adaround {}/{}: '{}'", done + 1, wanted.len(), node.name);
+            match too_large(node, settings) {
+                Some(why) => progress(&format!("{layer} rounded to nearest: {why}")),
+                None => {
+                    let t = node.inputs[0];
+                    let xq = interp::dequantize(&qgraph, t, values[t].as_deref().expect("computed before use"));
+                    let bits = options.bits.for_layer(&node.name);
+                    let s_in = qgraph.tensor(t).q.scale as f64;
+                    let mean = obs.input_means[ix].as_deref().filter(|_| options.bias_correction);
+                    let shape = &graph.tensor(t).shape;
+                    let rounded = round_layer(node, shape, bits, s_in, mean, (&xq, &float[&t]), n, settings);
+                    options.rounded.insert(node.name.clone(), rounded);
+                    qgraph = quantize(graph, obs, &options)?;
+                    progress(&format!("{layer} at {bits} bits, {:.1} s", started.elapsed().as_secs_f64()));
+                }
             }
-            let t = node.inputs[0];
-            let xq = interp::dequantize(&qgraph, t, values[t].as_deref().expect("computed before use"));
-            let bits = options.bits.for_layer(&node.name);
-            let s_in = qgraph.tensor(t).q.scale as f64;
-            let mean = obs.input_means[ix].as_deref().filter(|_| options.bias_correction);
-            let shape = &graph.tensor(t).shape;
-            let rounded = round_layer(node, shape, bits, s_in, mean, (&xq, &float[&t]), n, settings);
-            options.rounded.insert(node.name.clone(), rounded);
-            qgraph = quantize(graph, obs, &options)?;
-            progress(&format!(
-                "adaround {}/{}: '{}' at {bits} bits, {:.1} s",
-                done + 1,
-                wanted.len(),
-                node.name,
-                started.elapsed().as_secs_f64()
-            ));
         }
         let ins: Vec<&[i8]> = node.inputs.iter().map(|&t| values[t].as_deref().expect("computed before use")).collect();
         values[node.output] = Some(interp::run_node(&qgraph, ix, &ins, n));
