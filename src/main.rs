@@ -12,7 +12,7 @@ use ompqc::import::{self, ImportOptions};
 use ompqc::ir::Graph;
 use ompqc::observe::{observe, Observations, RangeMethod};
 use ompqc::quantize::adaround::Settings;
-use ompqc::quantize::{load_bits_file, quantize, QuantOptions, Rounding, WeightBits};
+use ompqc::quantize::{load_bits_file, quantize, LayerRows, QuantOptions, Rounding, WeightBits};
 use ompqc::report::compile::CompileReport;
 use ompqc::report::eval::{EvalReport, EvalTable};
 use ompqc::report::inspect::{inspect, thousands};
@@ -519,6 +519,8 @@ fn cmd_compile(
     let stem = model.file_stem().map(|s| s.to_string_lossy().replace(['-', '.', ' '], "_")).unwrap_or_default();
     let name = name.map(str::to_string).unwrap_or(stem);
     ompqc::emit::check_name(&name)?;
+    let dir = output.map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from(format!("{name}_ompqc")));
+    ompqc::emit::check_output_dir(&dir)?;
     let (calib, default_scale) = match (calib, example_calibration(model, &bytes)) {
         (Some(c), _) => (c.to_path_buf(), 1.0),
         (None, Some(example)) => example,
@@ -553,9 +555,12 @@ fn cmd_compile(
         input_scale: scale,
         input_offset: offset,
     };
+    // Refused widths fail here, before the rounding's work.
+    for node in graph.nodes.iter().filter(|n| LayerRows::of(&n.op).is_some()) {
+        ompqc::emit::schedule::check_width(&node.name, node.op.kind(), widths.for_layer(&node.name))?;
+    }
     let options = quant.rounded(&graph, &observations, &calib_set, widths)?;
     let compiled = ompqc::compile::compile(&graph, &observations, &options, &name, &provenance, &origin, &langs)?;
-    let dir = output.map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from(format!("{name}_ompqc")));
     ompqc::emit::write_output_dir(&dir, &compiled.files)?;
     emit(json, &compiled.report, || format!("{}wrote {}\n", compiled.report.to_text(), dir.display()))
 }

@@ -8,7 +8,7 @@ pub mod rust;
 pub mod schedule;
 pub mod variants;
 
-pub use output::write_output_dir;
+pub use output::{check_output_dir, write_output_dir};
 
 use crate::error::{Error, Result};
 

@@ -11,16 +11,7 @@ pub const MARKER: &str = "report.json";
 /// Writes `files` (relative path, contents) as directory `dir`, replacing an earlier ompqc output there.
 pub fn write_output_dir(dir: &Path, files: &[(String, Vec<u8>)]) -> Result<()> {
     let at = |e: std::io::Error| Error::input(format!("{}: cannot write the output: {e}", dir.display()));
-    if dir.exists() {
-        let ours = dir.join(MARKER).is_file();
-        let empty = dir.read_dir().map(|mut d| d.next().is_none()).unwrap_or(false);
-        if !ours && !empty {
-            return Err(Error::input(format!(
-                "{}: exists and is not an ompqc output directory (no {MARKER}); refusing to overwrite it",
-                dir.display()
-            )));
-        }
-    }
+    check_output_dir(dir)?;
     let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
     let parent = dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let staging = parent.join(format!(".{name}.partial-{}", std::process::id()));
@@ -42,4 +33,26 @@ pub fn write_output_dir(dir: &Path, files: &[(String, Vec<u8>)]) -> Result<()> {
         let _ = std::fs::remove_dir_all(&staging);
         at(e)
     })
+}
+
+/// Refuses, before any work, an output directory `write_output_dir` could not write: one that exists and is not
+/// ompqc's, or one under a path that ends in a file.
+pub fn check_output_dir(dir: &Path) -> Result<()> {
+    if dir.exists() {
+        let ours = dir.join(MARKER).is_file();
+        let empty = dir.read_dir().map(|mut d| d.next().is_none()).unwrap_or(false);
+        if !ours && !empty {
+            return Err(Error::input(format!(
+                "{}: exists and is not an ompqc output directory (no {MARKER}); refusing to overwrite it",
+                dir.display()
+            )));
+        }
+        return Ok(());
+    }
+    match dir.ancestors().skip(1).find(|a| a.as_os_str().is_empty() || a.exists()) {
+        Some(a) if !a.as_os_str().is_empty() && !a.is_dir() => {
+            Err(Error::input(format!("{}: cannot write the output: {} is not a directory", dir.display(), a.display())))
+        }
+        _ => Ok(()),
+    }
 }

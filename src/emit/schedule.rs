@@ -258,6 +258,16 @@ pub fn layer_constants(node: &QNode) -> Option<(&PackedWeights, &[i32], &[Multip
 /// Weight widths the kernels unpack.
 pub const KERNEL_WIDTHS: [u8; 3] = [2, 4, 8];
 
+/// Refuses a weight width the kernels do not unpack, naming the layer (`kind` is its op's kind).
+pub fn check_width(layer: &str, kind: &str, bits: u8) -> Result<()> {
+    if KERNEL_WIDTHS.contains(&bits) {
+        return Ok(());
+    }
+    Err(Error::input(format!(
+        "layer '{layer}' ({kind}): the code generators have kernels for 2-, 4- and 8-bit weights, not {bits}"
+    )))
+}
+
 /// (channels, pixels) of a logical shape in channels-last storage.
 pub fn channels_pixels(shape: &[usize]) -> (usize, usize) {
     match shape {
@@ -292,9 +302,7 @@ impl Scheduler<'_> {
     }
 
     fn width(node: &QNode, w: &PackedWeights) -> Result<u8> {
-        if !KERNEL_WIDTHS.contains(&w.bits) {
-            return Err(Self::unsupported(node, &format!("have kernels for 2-, 4- and 8-bit weights, not {}", w.bits)));
-        }
+        check_width(&node.name, node.op.kind(), w.bits)?;
         Ok(w.bits)
     }
 
