@@ -49,8 +49,9 @@ pub fn check_output_dir(dir: &Path) -> Result<()> {
         }
         return Ok(());
     }
-    match dir.ancestors().skip(1).find(|a| a.as_os_str().is_empty() || a.exists()) {
-        Some(a) if !a.as_os_str().is_empty() && !a.is_dir() => {
+    // The nearest existing ancestor must be a directory (a relative path's empty root never exists).
+    match dir.ancestors().skip(1).find(|a| a.exists()) {
+        Some(a) if !a.is_dir() => {
             Err(Error::input(format!("{}: cannot write the output: {} is not a directory", dir.display(), a.display())))
         }
         _ => Ok(()),
