@@ -9,6 +9,7 @@
 
 use std::path::{Path, PathBuf};
 
+use ompqc::build::firmware::Buffers;
 use ompqc::compile::{compile, Origin};
 use ompqc::data::load_samples;
 use ompqc::emit::{sha256_hex, write_output_dir, Lang, Provenance};
@@ -17,7 +18,7 @@ use ompqc::interp;
 use ompqc::observe::{observe, RangeMethod};
 use ompqc::quantize::{QuantOptions, WeightBits};
 use ompqc::report::targets;
-use ompqc::run::firmware::{self, RunRequest, Sizes};
+use ompqc::run::firmware::{self, RunRequest};
 use ompqc::target::Target;
 
 const TARGETS: [&str; 4] = ["cortex-m3", "cortex-m4", "cortex-m55", "rv32imac"];
@@ -70,14 +71,13 @@ fn main() {
             let out = std::env::temp_dir().join(format!("ompqc-bench-{}-{folder}-w{bits}", std::process::id()));
             write_output_dir(&out, &c.files).expect("write");
             let input = interp::quantize_input(&c.qgraph, &test).expect("quantize input");
-            let sizes = Sizes::of(&c.qgraph, c.plan.arena_bytes);
+            let sizes = Buffers::of(&c.qgraph, c.plan.c.arena_bytes);
             let report = targets::report(&out, "model", sizes, &targets);
             for (target, row) in targets.iter().zip(&report.targets) {
                 let request = RunRequest {
                     dir: &out,
-                    name: "model",
+                    report: &c.report,
                     graph: &c.qgraph,
-                    arena: c.plan.arena_bytes,
                     lang: Lang::C,
                     input: &input,
                     n: 1,

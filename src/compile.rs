@@ -1,14 +1,16 @@
-//! The compile pipeline after the search: quantize, plan memory, generate C and/or Rust, and gather everything an output
-//! directory holds (the code, the reports, the integer model for `ompqc run`).
+//! The compile pipeline after the search: quantize, plan the kernels and memory, generate C and/or Rust, and gather
+//! everything an output directory holds (the code, the reports, the integer model for `ompqc run`).
 
+use crate::emit::manifest::{CompileReport, CompiledLayer, QGRAPH_FILE, REPORT_FILE};
+use crate::emit::schedule::{schedule, Step};
 use crate::emit::{self, Lang, Provenance};
 use crate::error::{Error, Result};
+use crate::ir::pack::weight_bytes;
+use crate::ir::quant::QGraph;
 use crate::ir::Graph;
 use crate::observe::Observations;
-use crate::plan::{self, MemoryPlan};
+use crate::plan::{Kernel, Place, Plan};
 use crate::quantize::{quantize, QuantOptions};
-use crate::report::compile::{qgraph_macs, CompileReport};
-use crate::run::QGRAPH_FILE;
 
 /// What the report records about how the widths and the calibration came about.
 #[derive(Clone, Debug, Default)]
@@ -23,8 +25,8 @@ pub struct Origin {
 }
 
 pub struct Compilation {
-    pub qgraph: crate::ir::quant::QGraph,
-    pub plan: MemoryPlan,
+    pub qgraph: QGraph,
+    pub plan: Plan,
     pub report: CompileReport,
     /// (path relative to the output directory, contents).
     pub files: Vec<(String, Vec<u8>)>,
@@ -41,12 +43,12 @@ pub fn compile(
 ) -> Result<Compilation> {
     emit::check_name(name)?;
     let qgraph = quantize(graph, obs, options)?;
-    let plan = plan::plan(&qgraph);
+    let plan = Plan::new(&qgraph)?;
     let mut files: Vec<(String, Vec<u8>)> = vec![];
     for &lang in langs {
         let sources = match lang {
-            Lang::C => emit::c::emit(&qgraph, &plan, name, provenance)?,
-            Lang::Rust => emit::rust::emit(&qgraph, &plan, name, provenance)?,
+            Lang::C => emit::c::emit(&qgraph, &plan.kernels, &plan.c, name, provenance)?,
+            Lang::Rust => emit::rust::emit(&qgraph, &plan.kernels, &plan.rust, name, provenance)?,
         };
         files.extend(sources.into_iter().map(|(f, text)| (format!("{}/{f}", lang.dir()), text.into_bytes())));
     }
@@ -58,22 +60,56 @@ pub fn compile(
         model_hash: provenance.model_hash.clone(),
         weight_bytes,
         constant_bytes: qgraph.nodes.iter().map(|n| n.op.constant_bytes()).sum(),
-        arena_bytes: plan.arena_bytes,
-        peak_live_bytes: plan.peak_live_bytes,
-        plan_strategy: plan.strategy.to_string(),
-        macs: qgraph_macs(&qgraph),
+        arena_bytes: plan.c.arena_bytes,
+        rust_arena_bytes: langs.contains(&Lang::Rust).then_some(plan.rust.arena_bytes),
+        peak_live_bytes: plan.c.peak_live_bytes,
+        plan_strategy: plan.c.strategy.to_string(),
+        macs: qgraph.macs(),
         allocator: origin.allocator.clone(),
         budget_bytes: origin.budget_bytes,
         rounding: origin.rounding.clone(),
         calibration: origin.calibration.clone(),
         input_scale: origin.input_scale,
         input_offset: origin.input_offset,
-        layers: CompileReport::layers(&qgraph, &plan),
+        layers: layers(&qgraph, &plan),
     };
     files.push(("report.txt".into(), report.to_text().into_bytes()));
-    files.push(("report.json".into(), to_json(&report)?));
+    files.push((REPORT_FILE.into(), to_json(&report)?));
     files.push((QGRAPH_FILE.into(), to_json(&qgraph)?));
     Ok(Compilation { qgraph, plan, report, files })
+}
+
+/// Per layer: what was generated, where its output lives (in the C plan) and which kernel runs it.
+fn layers(graph: &QGraph, plan: &Plan) -> Vec<CompiledLayer> {
+    let steps = schedule(graph, &plan.kernels, &plan.c);
+    graph
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(ix, n)| {
+            let w = n.op.weights();
+            let (output, arena_offset) = match plan.c.places[n.output] {
+                Place::Arena(o) => (format!("arena+{o}"), Some(o)),
+                Place::Input => ("input".into(), None),
+                Place::Output => ("output".into(), None),
+            };
+            let choice = &plan.kernels[ix];
+            CompiledLayer {
+                name: n.name.clone(),
+                op: n.op.kind().to_string(),
+                bits: w.map(|w| w.bits),
+                macs: graph.node_macs(ix),
+                weight_bytes: w.map_or(0, |w| weight_bytes(w.rows, w.k, w.bits)),
+                output,
+                arena_offset,
+                arena_size: graph.tensor(n.output).elems(),
+                kernel: choice.label(),
+                fused_add: choice.band.map(|b| graph.nodes[b.add].name.clone()),
+                scratch: choice.scratch,
+                profiled: choice.kernel != Kernel::Fused && steps.iter().any(|s: &Step| s.node == ix),
+            }
+        })
+        .collect()
 }
 
 fn to_json(value: &impl serde::Serialize) -> Result<Vec<u8>> {

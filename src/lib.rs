@@ -15,6 +15,7 @@ pub mod limits;
 pub mod measure;
 pub mod observe;
 pub mod parallel;
+pub mod pipeline;
 pub mod plan;
 pub mod quantize;
 pub mod report;

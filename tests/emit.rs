@@ -16,7 +16,6 @@ use ompqc::import::{self, ImportOptions};
 use ompqc::interp;
 use ompqc::ir::Graph;
 use ompqc::observe::{observe, Observations, RangeMethod};
-use ompqc::plan::fusion;
 use ompqc::quantize::{QuantOptions, WeightBits};
 use ompqc::run::run_host;
 use ompqc::search::{search, Allocator, Budget, SearchOptions};
@@ -98,9 +97,9 @@ fn bit_exact_everywhere(label: &str, m: &Model) -> Compilation {
             r.inputs,
             r.mismatched_bytes,
             compiled.report.weight_bytes,
-            compiled.plan.arena_bytes,
-            compiled.plan.peak_live_bytes,
-            compiled.plan.strategy
+            compiled.plan.c.arena_bytes,
+            compiled.plan.c.peak_live_bytes,
+            compiled.plan.c.strategy
         );
         assert!(r.bit_exact && r.inputs == m.test.n, "{label} {tag}: first mismatch at {:?}", r.first_mismatch);
         if tag == "w8" {
@@ -120,13 +119,13 @@ fn eval_model(folder: &str) -> Option<Model> {
 fn mlperf(folder: &str) -> Option<Compilation> {
     let m = eval_model(folder)?;
     let c = bit_exact_everywhere(folder, &m);
-    let ratio = c.plan.arena_bytes as f64 / c.plan.peak_live_bytes as f64;
-    eprintln!("{folder}: arena {} B, peak live {} B, ratio {ratio:.3}", c.plan.arena_bytes, c.plan.peak_live_bytes);
+    let ratio = c.plan.c.arena_bytes as f64 / c.plan.c.peak_live_bytes as f64;
+    eprintln!("{folder}: arena {} B, peak live {} B, ratio {ratio:.3}", c.plan.c.arena_bytes, c.plan.c.peak_live_bytes);
     assert!(
         ratio <= 1.10,
         "{folder}: arena {} is more than 1.10 x the peak of live tensors {}",
-        c.plan.arena_bytes,
-        c.plan.peak_live_bytes
+        c.plan.c.arena_bytes,
+        c.plan.c.peak_live_bytes
     );
     Some(c)
 }
@@ -136,8 +135,8 @@ fn resnet8_c_is_bit_exact() {
     let Some(c) = mlperf("mlperf_tiny_resnet8_cifar10") else { return };
     // Its residual adds run inside their convolutions: no step holds a block's input and its second convolution's
     // input and output (16 x 32 x 32 each in the first block) at once. TFLite Micro's arena: 55,104 bytes.
-    let scratch = (0..c.qgraph.nodes.len()).map(|ix| ompqc::plan::scratch_bytes(&c.qgraph, ix)).max().unwrap();
-    assert!(c.plan.arena_bytes <= 2 * 16 * 32 * 32 + scratch, "arena {} B", c.plan.arena_bytes);
+    let scratch = c.plan.kernels.iter().map(|k| k.scratch.c()).max().unwrap();
+    assert!(c.plan.c.arena_bytes <= 2 * 16 * 32 * 32 + scratch, "arena {} B", c.plan.c.arena_bytes);
 }
 
 #[test]
@@ -164,7 +163,7 @@ fn fc_autoencoder_c_is_bit_exact() {
     let test = Samples { n: data.len() / 640, sample_shape: vec![1, 640], data };
     let m = load(&dir.join("model.onnx"), test);
     let c = bit_exact_everywhere(folder, &m);
-    assert!(c.plan.arena_bytes as f64 <= 1.10 * c.plan.peak_live_bytes as f64);
+    assert!(c.plan.c.arena_bytes as f64 <= 1.10 * c.plan.c.peak_live_bytes as f64);
 }
 
 #[test]
@@ -191,12 +190,12 @@ fn residual_adds_run_inside_their_convolutions() {
         let compiled = compile_langs(&m, WeightBits::uniform(bits), "net", &[Lang::C, Lang::Rust]);
         let (g, plan) = (&compiled.qgraph, &compiled.plan);
         let fused: Vec<(usize, usize)> =
-            (0..g.nodes.len()).filter_map(|ix| fusion::fused_add(g, ix).map(|a| (ix, a))).collect();
+            plan.kernels.iter().enumerate().filter_map(|(ix, k)| k.band.map(|b| (ix, b.add))).collect();
         assert_eq!(fused.len(), 4, "{bits} bits: fused (conv, add) nodes {fused:?}");
         for &(conv, add) in &fused {
             let residual = *g.nodes[add].inputs.iter().find(|&&t| t != g.nodes[conv].output).unwrap();
             let reads_residual = g.nodes[conv].inputs[0] == residual;
-            let over_residual = plan.places[residual] == plan.places[g.nodes[add].output];
+            let over_residual = plan.c.places[residual] == plan.c.places[g.nodes[add].output];
             assert_eq!(over_residual, !reads_residual && g.nodes[add].output != g.output, "add {add}");
         }
         let dir = temp(&format!("residual-{bits}"));
@@ -257,7 +256,7 @@ fn example_c_is_bit_exact_and_its_object_holds_the_packed_weights() {
                 "fc" => 2,
                 _ => 4,
             };
-            ompqc::quantize::pack::weight_bytes(r.rows, r.k, bits)
+            ompqc::ir::pack::weight_bytes(r.rows, r.k, bits)
         })
         .sum();
     assert_eq!(in_object as usize, search_counted);

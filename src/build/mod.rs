@@ -7,6 +7,9 @@ use std::process::Command;
 use crate::error::{Error, Result};
 use crate::target::Target;
 
+pub mod firmware;
+pub mod sizes;
+
 /// Flags every build of generated code uses: the code must be warning-free C99 on every target.
 pub const STRICT_FLAGS: &[&str] = &["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic"];
 
@@ -66,24 +69,7 @@ pub fn compile_objects(
         .collect()
 }
 
-/// Links a firmware image for the target's emulator: the objects, the target's firmware link flags (C library and
-/// start-up code) and the emulator's memory map.
-pub fn link_firmware(target: &Target, objects: &[PathBuf], flags: &[&str], image: &Path) -> Result<()> {
-    let emulator = target
-        .emulator
-        .as_ref()
-        .ok_or_else(|| Error::input(format!("target {}: no emulator entry, so no firmware image", target.name)))?;
-    let memory_map = format!(
-        "-Wl,--defsym=__flash={:#x},--defsym=__flash_size={:#x},--defsym=__ram={:#x},--defsym=__ram_size={:#x}",
-        emulator.flash, emulator.flash_size, emulator.ram, emulator.ram_size
-    );
-    let mut cmd = Command::new(&target.toolchain.cc);
-    cmd.args(&target.toolchain.cflags).args(flags).args(objects);
-    cmd.args(&target.toolchain.firmware_ldflags).arg(memory_map).arg("-Wl,--gc-sections").arg("-o").arg(image);
-    run_compiler(target, cmd, &format!("linking {}", image.display()))
-}
-
-fn run_compiler(target: &Target, mut cmd: Command, what: &str) -> Result<()> {
+pub(crate) fn run_compiler(target: &Target, mut cmd: Command, what: &str) -> Result<()> {
     let cc = &target.toolchain.cc;
     let out = cmd.output().map_err(|e| Error::input(format!("target {}: cannot run {cc}: {e}", target.name)))?;
     if out.status.success() {

@@ -1,6 +1,8 @@
 //! C99 from the integer IR: the schedule as straight-line kernel calls on arena offsets, the constants as const
 //! arrays, and the kernels the model uses (one template body per op family, instantiated per weight width).
 
+use std::collections::BTreeSet;
+
 use askama::Template;
 
 use super::conv_layout::{self, folded_bias};
@@ -8,10 +10,10 @@ use super::schedule::{channels_pixels, layer_constants, schedule, widths, Call, 
 use super::variants::{Isa, Rule, ISAS, RULES};
 use super::Provenance;
 use crate::error::{Error, Result};
+use crate::ir::fixed_point::Multiplier;
+use crate::ir::pack::PackedWeights;
 use crate::ir::quant::{QGraph, QOp};
-use crate::plan::{MemoryPlan, Place, ALIGN};
-use crate::quantize::fixed_point::Multiplier;
-use crate::quantize::pack::PackedWeights;
+use crate::plan::{Choice, Kernel, MemoryPlan, Place, ALIGN};
 
 /// The constants of the weight-unpacking code for one width.
 struct WeightFormat {
@@ -26,6 +28,11 @@ struct WeightFormat {
     fields: Vec<Field>,
     top_mask: String,
     scale_log: u32,
+    /// The convolution kernels (plan::kernels) the schedule runs at this width.
+    columns: bool,
+    dw3x3: bool,
+    depthwise: bool,
+    grouped: bool,
 }
 
 /// Field `index` of a byte: its lowest bit, and the left shift that moves it to the top of its byte.
@@ -36,7 +43,9 @@ struct Field {
 }
 
 impl WeightFormat {
-    fn new(bits: u8) -> WeightFormat {
+    /// The format of `bits`-wide weights, for the convolution kernels of `convs` at that width.
+    fn new(bits: u8, convs: &BTreeSet<(Kernel, u8)>) -> WeightFormat {
+        let runs = |k: Kernel| convs.contains(&(k, bits));
         let per_byte = 8 / bits as u32;
         WeightFormat {
             bits,
@@ -51,6 +60,10 @@ impl WeightFormat {
                 .collect(),
             top_mask: format!("0x{:08X}", u32::from_ne_bytes([((0xFFu32 << (8 - bits)) & 0xFF) as u8; 4])),
             scale_log: conv_layout::dsp_scale(bits).trailing_zeros(),
+            columns: runs(Kernel::ConvColumns),
+            dw3x3: runs(Kernel::Depthwise3x3),
+            depthwise: runs(Kernel::Depthwise),
+            grouped: runs(Kernel::ConvGrouped),
         }
     }
 }
@@ -62,7 +75,7 @@ struct KernelsH<'a> {
     name: &'a str,
     p: &'a str,
     guard: &'a str,
-    conv_widths: &'a [u8],
+    conv_kernels: Vec<String>,
     dense_widths: &'a [u8],
     uses: Uses,
 }
@@ -77,9 +90,18 @@ struct KernelsC<'a> {
     p: &'a str,
     weight_formats: Vec<WeightFormat>,
     conv_formats: Vec<WeightFormat>,
-    conv_widths: &'a [u8],
     dense_widths: &'a [u8],
     uses: Uses,
+}
+
+/// The C function of a convolution kernel, without the model prefix and the width.
+fn conv_function(kernel: Kernel) -> &'static str {
+    match kernel {
+        Kernel::ConvColumns => "conv_columns",
+        Kernel::Depthwise3x3 => "depthwise3x3",
+        Kernel::Depthwise => "depthwise",
+        _ => "conv_grouped",
+    }
 }
 
 #[derive(Template)]
@@ -207,10 +229,9 @@ impl Emitter<'_> {
         let node = &self.graph.nodes[ix];
         let (x, y) = (Self::ptr(step.inputs[0].place), Self::ptr(step.output.place));
         let call = match &step.call {
-            Call::Conv { bits, params, scratch, residual } => {
+            Call::Conv { kernel, bits, params, scratch, residual } => {
                 let (w, bias, _) = layer_constants(node).expect("a conv has weights");
-                let QOp::Conv(conv) = &node.op else { unreachable!("a conv step comes from a conv node") };
-                let [w, b, m, s] = if conv.groups == 1 || conv.is_depthwise_3x3() {
+                let [w, b, m, s] = if matches!(kernel, Kernel::ConvColumns | Kernel::Depthwise3x3) {
                     // The column and plane kernels' bias (emit::conv_layout).
                     let folded = folded_bias(w, bias, params.in_zp).ok_or_else(|| {
                         Error::input(format!(
@@ -226,14 +247,15 @@ impl Emitter<'_> {
                 let name =
                     self.declare_struct(ix, "conv", format!("{}, {w}, {b}, {m}, {s}", c_fields(&params.fields())));
                 let scratch = scratch.map_or("0".into(), |o| format!("arena + {o}"));
+                let conv = format!("{p}_{}_w{bits}", conv_function(*kernel));
                 match residual {
                     Some(r) => {
                         let add = self.declare_struct(r.node, "binary", c_fields(&r.params.fields()));
                         let skip = Self::ptr(step.inputs[1].place);
                         let rows = r.band_rows;
-                        format!("{p}_conv_add_w{bits}(&{name}, &{add}, {rows}, {x}, {skip}, {y}, {scratch});")
+                        format!("{p}_conv_add(&{name}, &{add}, {rows}, {conv}, {x}, {skip}, {y}, {scratch});")
                     }
-                    None => format!("{p}_conv_w{bits}(&{name}, {x}, {y}, {scratch});"),
+                    None => format!("{conv}(&{name}, {x}, {y}, {scratch});"),
                 }
             }
             Call::Dense { bits, params } => {
@@ -309,8 +331,14 @@ pub fn layer_hook(name: &str) -> String {
 }
 
 /// The generated C files: (file name, contents), each ending in a newline.
-pub fn emit(graph: &QGraph, plan: &MemoryPlan, name: &str, provenance: &Provenance) -> Result<Vec<(String, String)>> {
-    let steps = schedule(graph, plan)?;
+pub fn emit(
+    graph: &QGraph,
+    kernels: &[Choice],
+    plan: &MemoryPlan,
+    name: &str,
+    provenance: &Provenance,
+) -> Result<Vec<(String, String)>> {
+    let steps = schedule(graph, kernels, plan);
     let mut e = Emitter { graph, p: name, arrays: vec![], structs: vec![], declarations: vec![], calls: vec![] };
     for (i, step) in steps.iter().enumerate() {
         e.step(step)?;
@@ -320,6 +348,13 @@ pub fn emit(graph: &QGraph, plan: &MemoryPlan, name: &str, provenance: &Provenan
     }
     let render = |t: &dyn askama::DynTemplate| super::render(t, "C");
     let (uses, conv_widths, dense_widths) = (Uses::of(&steps), widths(&steps, true), widths(&steps, false));
+    let convs: BTreeSet<(Kernel, u8)> = steps
+        .iter()
+        .filter_map(|s| match s.call {
+            Call::Conv { kernel, bits, .. } => Some((kernel, bits)),
+            _ => None,
+        })
+        .collect();
     e.declarations.dedup();
     // `#include`s first.
     e.declarations.sort_by_key(|d| !d.starts_with('#'));
@@ -383,7 +418,7 @@ pub fn emit(graph: &QGraph, plan: &MemoryPlan, name: &str, provenance: &Provenan
                 name,
                 p: name,
                 guard: &guard,
-                conv_widths: &conv_widths,
+                conv_kernels: convs.iter().map(|&(k, b)| format!("{}_w{b}", conv_function(k))).collect(),
                 dense_widths: &dense_widths,
                 uses,
             })?,
@@ -396,9 +431,8 @@ pub fn emit(graph: &QGraph, plan: &MemoryPlan, name: &str, provenance: &Provenan
                 rules: &RULES,
                 name,
                 p: name,
-                weight_formats: all_widths.into_iter().map(WeightFormat::new).collect(),
-                conv_formats: conv_widths.iter().copied().map(WeightFormat::new).collect(),
-                conv_widths: &conv_widths,
+                weight_formats: all_widths.into_iter().map(|b| WeightFormat::new(b, &convs)).collect(),
+                conv_formats: conv_widths.iter().map(|&b| WeightFormat::new(b, &convs)).collect(),
                 dense_widths: &dense_widths,
                 uses,
             })?,

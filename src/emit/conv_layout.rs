@@ -2,7 +2,7 @@
 //! padding holds the input zero point, so the zero-point term moves into the bias; on the DSP they read a row's
 //! weights one 32-bit word at a time.
 
-use crate::quantize::pack::PackedWeights;
+use crate::ir::pack::PackedWeights;
 
 /// Weights in one 32-bit word: four bytes of 8 / bits fields.
 pub fn group(bits: u8) -> usize {

@@ -3,6 +3,7 @@
 
 pub mod c;
 mod conv_layout;
+pub mod manifest;
 mod output;
 pub mod rust;
 pub mod schedule;

@@ -11,7 +11,7 @@ use super::schedule::{
 use super::Provenance;
 use crate::error::Result;
 use crate::ir::quant::{QGraph, QOp};
-use crate::plan::{MemoryPlan, Place};
+use crate::plan::{Choice, MemoryPlan, Place};
 
 #[derive(Template)]
 #[template(path = "rust/Cargo.toml.txt", escape = "none")]
@@ -231,7 +231,7 @@ impl Emitter<'_> {
                 format!("kernels::pad(&{p}, {x}, {y});")
             }
             Call::ConcatPart { offset, outer, block, out_block, requant, in_zp, out_zp } => {
-                let m = requant.unwrap_or(crate::quantize::fixed_point::Multiplier { m0: 0, shift: 0 });
+                let m = requant.unwrap_or(crate::ir::fixed_point::Multiplier { m0: 0, shift: 0 });
                 let fields = [
                     ("offset", offset.to_string()),
                     ("outer", outer.to_string()),
@@ -270,8 +270,14 @@ impl Emitter<'_> {
 }
 
 /// The generated crate: (path relative to the crate directory, contents).
-pub fn emit(graph: &QGraph, plan: &MemoryPlan, name: &str, provenance: &Provenance) -> Result<Vec<(String, String)>> {
-    let steps = schedule(graph, plan)?;
+pub fn emit(
+    graph: &QGraph,
+    kernels: &[Choice],
+    plan: &MemoryPlan,
+    name: &str,
+    provenance: &Provenance,
+) -> Result<Vec<(String, String)>> {
+    let steps = schedule(graph, kernels, plan);
     let mut e = Emitter {
         graph,
         items: vec![],

@@ -1,12 +1,11 @@
 //! The schedule every code generator renders: for each node of the integer graph, in order, which kernel runs with
 //! which parameters on which buffers of the memory plan. The C and Rust emitters only format it.
 
-use crate::error::{Error, Result};
-use crate::ir::quant::{Layout, QGraph, QNode, QOp};
+use crate::ir::fixed_point::Multiplier;
+use crate::ir::pack::PackedWeights;
+use crate::ir::quant::{Layout, QConv, QGraph, QNode, QOp};
 use crate::ir::Pool;
-use crate::plan::{fusion, reshape_is_free, MemoryPlan, Place};
-use crate::quantize::fixed_point::Multiplier;
-use crate::quantize::pack::PackedWeights;
+use crate::plan::{Choice, Kernel, MemoryPlan, Place};
 
 /// A kernel parameter: a number or a 4-vector (broadcast dimensions and strides).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -97,9 +96,10 @@ pub struct Operand {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Call {
-    /// `scratch`: the arena offset of the kernel's scratch, when it needs any (plan::scratch_bytes). With
-    /// `residual`, the step's second input is the residual and its output the add's.
+    /// `kernel`: which of the convolution kernels (plan::kernels); `scratch`: the arena offset of its scratch,
+    /// when it needs any. With `residual`, the step's second input is the residual and its output the add's.
     Conv {
+        kernel: Kernel,
         bits: u8,
         params: ConvParams,
         scratch: Option<usize>,
@@ -186,6 +186,11 @@ impl Step {
 #[derive(Default, Clone, Copy, Debug)]
 pub struct Uses {
     pub conv: bool,
+    /// The convolution kernels (plan::kernels), at any width.
+    pub conv_columns: bool,
+    pub depthwise3x3: bool,
+    pub depthwise: bool,
+    pub conv_grouped: bool,
     /// A convolution with a fused add.
     pub residual: bool,
     pub dense: bool,
@@ -208,9 +213,15 @@ impl Uses {
         let mut u = Uses::default();
         for step in steps {
             match step.call {
-                Call::Conv { ref residual, .. } => {
+                Call::Conv { kernel, ref residual, .. } => {
                     u.conv = true;
                     u.residual |= residual.is_some();
+                    match kernel {
+                        Kernel::ConvColumns => u.conv_columns = true,
+                        Kernel::Depthwise3x3 => u.depthwise3x3 = true,
+                        Kernel::Depthwise => u.depthwise = true,
+                        _ => u.conv_grouped = true,
+                    }
                 }
                 Call::Dense { .. } => u.dense = true,
                 Call::Add(_) => u.add = true,
@@ -255,19 +266,6 @@ pub fn layer_constants(node: &QNode) -> Option<(&PackedWeights, &[i32], &[Multip
     }
 }
 
-/// Weight widths the kernels unpack.
-pub const KERNEL_WIDTHS: [u8; 3] = [2, 4, 8];
-
-/// Refuses a weight width the kernels do not unpack, naming the layer (`kind` is its op's kind).
-pub fn check_width(layer: &str, kind: &str, bits: u8) -> Result<()> {
-    if KERNEL_WIDTHS.contains(&bits) {
-        return Ok(());
-    }
-    Err(Error::input(format!(
-        "layer '{layer}' ({kind}): the code generators have kernels for 2-, 4- and 8-bit weights, not {bits}"
-    )))
-}
-
 /// (channels, pixels) of a logical shape in channels-last storage.
 pub fn channels_pixels(shape: &[usize]) -> (usize, usize) {
     match shape {
@@ -282,6 +280,7 @@ fn i(v: usize) -> i32 {
 
 struct Scheduler<'a> {
     graph: &'a QGraph,
+    kernels: &'a [Choice],
     plan: &'a MemoryPlan,
     steps: Vec<Step>,
 }
@@ -295,15 +294,6 @@ impl Scheduler<'_> {
         let output = self.operand(self.graph.nodes[node].output);
         let inputs = inputs.iter().map(|&t| self.operand(t)).collect();
         self.steps.push(Step { node, call, inputs, output });
-    }
-
-    fn unsupported(node: &QNode, why: &str) -> Error {
-        Error::input(format!("layer '{}' ({}): the code generators {why}", node.name, node.op.kind()))
-    }
-
-    fn width(node: &QNode, w: &PackedWeights) -> Result<u8> {
-        check_width(&node.name, node.op.kind(), w.bits)?;
-        Ok(w.bits)
     }
 
     /// The 4-D broadcast of a binary op's inputs onto its output, in storage order.
@@ -402,142 +392,144 @@ impl Scheduler<'_> {
         }
     }
 
-    fn node(&mut self, ix: usize) -> Result<()> {
+    fn conv_params(&self, node: &QNode, c: &QConv) -> ConvParams {
+        let (input, output) = (self.graph.tensor(node.inputs[0]), self.graph.tensor(node.output));
+        let ((in_h, in_w, in_c), (out_h, out_w, out_c)) = (Layout::hwc(&input.shape), Layout::hwc(&output.shape));
+        let w = &c.window;
+        ConvParams {
+            in_h: i(in_h),
+            in_w: i(in_w),
+            in_c: i(in_c),
+            out_h: i(out_h),
+            out_w: i(out_w),
+            out_c: i(out_c),
+            groups: i(c.groups),
+            k_h: i(w.kernel[0]),
+            k_w: i(w.kernel[1]),
+            stride_h: i(w.strides[0]),
+            stride_w: i(w.strides[1]),
+            dil_h: i(w.dilations[0]),
+            dil_w: i(w.dilations[1]),
+            pad_t: i(w.pads[0]),
+            pad_l: i(w.pads[1]),
+            in_zp: input.q.zero_point,
+            out_zp: output.q.zero_point,
+            act_min: c.act_min,
+            act_max: c.act_max,
+            row_bytes: i(c.weights.row_bytes()),
+        }
+    }
+
+    fn conv(&mut self, ix: usize, c: &QConv) {
+        let node = &self.graph.nodes[ix];
+        let choice = self.kernels[ix];
+        let (kernel, bits, scratch) = (choice.kernel, c.weights.bits, self.plan.scratch[ix]);
+        let params = self.conv_params(node, c);
+        match choice.band {
+            Some(band) => {
+                let (skip, add) = self.fused_add(band.add, node.output);
+                let residual = Residual { node: band.add, params: add, band_rows: band.rows };
+                let call = Call::Conv { kernel, bits, params, scratch, residual: Some(residual) };
+                self.push(ix, call, &[node.inputs[0], skip]);
+            }
+            None => self.push(ix, Call::Conv { kernel, bits, params, scratch, residual: None }, &[node.inputs[0]]),
+        }
+    }
+
+    fn concat(&mut self, ix: usize, axis: usize, requant: &[Option<Multiplier>]) {
+        let node = &self.graph.nodes[ix];
+        let output = node.output;
+        let a = Layout::storage_axis(axis, self.graph.tensor(output).shape.len());
+        let storage = |t: usize| Layout::storage_shape(&self.graph.tensor(t).shape);
+        let outer: usize = storage(output)[..a].iter().product();
+        let out_block: usize = storage(output)[a..].iter().product();
+        let mut offset = 0;
+        for (k, &t) in node.inputs.iter().enumerate() {
+            let block: usize = storage(t)[a..].iter().product();
+            let call = Call::ConcatPart {
+                offset,
+                outer,
+                block,
+                out_block,
+                requant: requant[k],
+                in_zp: self.graph.tensor(t).q.zero_point,
+                out_zp: self.graph.tensor(output).q.zero_point,
+            };
+            self.push(ix, call, &[t]);
+            offset += block;
+        }
+    }
+
+    fn node(&mut self, ix: usize) {
         let node = &self.graph.nodes[ix];
         let (input, output) = (node.inputs[0], node.output);
         let (in_shape, out_shape) = (&self.graph.tensor(input).shape, &self.graph.tensor(output).shape);
-        let (q_in, q_out) = (self.graph.tensor(input).q, self.graph.tensor(output).q);
-        match &node.op {
-            QOp::Conv(c) => {
-                let bits = Self::width(node, &c.weights)?;
-                let ((in_h, in_w, in_c), (out_h, out_w, out_c)) = (Layout::hwc(in_shape), Layout::hwc(out_shape));
-                let w = &c.window;
-                let conv = ConvParams {
-                    in_h: i(in_h),
-                    in_w: i(in_w),
-                    in_c: i(in_c),
-                    out_h: i(out_h),
-                    out_w: i(out_w),
-                    out_c: i(out_c),
-                    groups: i(c.groups),
-                    k_h: i(w.kernel[0]),
-                    k_w: i(w.kernel[1]),
-                    stride_h: i(w.strides[0]),
-                    stride_w: i(w.strides[1]),
-                    dil_h: i(w.dilations[0]),
-                    dil_w: i(w.dilations[1]),
-                    pad_t: i(w.pads[0]),
-                    pad_l: i(w.pads[1]),
-                    in_zp: q_in.zero_point,
-                    out_zp: q_out.zero_point,
-                    act_min: c.act_min,
-                    act_max: c.act_max,
-                    row_bytes: i(c.weights.row_bytes()),
-                };
-                let scratch = self.plan.scratch[ix];
-                match fusion::fused_add(self.graph, ix) {
-                    Some(a) => {
-                        let (skip, params) = self.fused_add(a, output);
-                        let residual = Residual { node: a, params, band_rows: fusion::band_rows(self.graph, ix) };
-                        self.push(
-                            ix,
-                            Call::Conv { bits, params: conv, scratch, residual: Some(residual) },
-                            &[input, skip],
-                        );
-                    }
-                    None => self.push(ix, Call::Conv { bits, params: conv, scratch, residual: None }, &[input]),
-                }
-            }
-            QOp::Dense(d) => {
-                let bits = Self::width(node, &d.weights)?;
+        let q_out = self.graph.tensor(output).q;
+        match (&node.op, self.kernels[ix].kernel) {
+            (_, Kernel::Fused) => {} // Runs inside the convolution before it.
+            (QOp::Conv(c), _) => self.conv(ix, c),
+            (QOp::Dense(d), _) => {
                 let params = DenseParams {
                     k: i(d.weights.k),
                     n_out: i(d.weights.rows),
-                    in_zp: q_in.zero_point,
+                    in_zp: self.graph.tensor(input).q.zero_point,
                     out_zp: q_out.zero_point,
                     act_min: d.act_min,
                     act_max: d.act_max,
                     row_bytes: i(d.weights.row_bytes()),
                 };
-                self.push(ix, Call::Dense { bits, params }, &[input]);
+                self.push(ix, Call::Dense { bits: d.weights.bits, params }, &[input]);
             }
-            // Runs inside the convolution before it.
-            QOp::Add(_) if ix > 0 && fusion::fused_add(self.graph, ix - 1) == Some(ix) => {}
-            QOp::Add(_) => self.push(ix, Call::Add(self.add_params(node)), &node.inputs),
-            QOp::Mul(m) => {
+            (QOp::Add(_), _) => self.push(ix, Call::Add(self.add_params(node)), &node.inputs),
+            (QOp::Mul(m), _) => {
                 let none = Multiplier { m0: 0, shift: 0 };
                 let params = self.binary(node, 0, none, none, m.output_multiplier, (m.act_min, m.act_max));
                 self.push(ix, Call::Mul(params), &node.inputs);
             }
-            QOp::Table(_) => self.push(ix, Call::Table { n: self.graph.tensor(output).elems() }, &[input]),
-            QOp::MaxPool(p) => self.push(ix, Call::MaxPool(self.pool(node, p)), &[input]),
-            QOp::AvgPool(p) => self.push(ix, Call::AvgPool(self.pool(node, p)), &[input]),
-            QOp::GlobalAvgPool => {
+            (QOp::Table(_), _) => self.push(ix, Call::Table { n: self.graph.tensor(output).elems() }, &[input]),
+            (QOp::MaxPool(p), _) => self.push(ix, Call::MaxPool(self.pool(node, p)), &[input]),
+            (QOp::AvgPool(p), _) => self.push(ix, Call::AvgPool(self.pool(node, p)), &[input]),
+            (QOp::GlobalAvgPool, _) => {
                 let (c, pixels) = channels_pixels(in_shape);
                 self.push(ix, Call::GlobalAvgPool { pixels, c }, &[input]);
             }
-            QOp::Pad { pads, value } => {
+            (QOp::Pad { pads, value }, _) => {
                 let ((in_h, in_w, c), (out_h, out_w, _)) = (Layout::hwc(in_shape), Layout::hwc(out_shape));
                 let call = Call::Pad { in_h, in_w, c, out_h, out_w, pad_t: pads[0], pad_l: pads[1], value: *value };
                 self.push(ix, call, &[input]);
             }
-            QOp::Concat { axis, requant } => {
-                let a = Layout::storage_axis(*axis, out_shape.len());
-                let storage = |t: usize| Layout::storage_shape(&self.graph.tensor(t).shape);
-                let outer: usize = storage(output)[..a].iter().product();
-                let out_block: usize = storage(output)[a..].iter().product();
-                let mut offset = 0;
-                for (k, &t) in node.inputs.iter().enumerate() {
-                    let block: usize = storage(t)[a..].iter().product();
-                    let call = Call::ConcatPart {
-                        offset,
-                        outer,
-                        block,
-                        out_block,
-                        requant: requant[k],
-                        in_zp: self.graph.tensor(t).q.zero_point,
-                        out_zp: q_out.zero_point,
-                    };
-                    self.push(ix, call, &[t]);
-                    offset += block;
-                }
-            }
-            QOp::Reshape if reshape_is_free(in_shape, out_shape) => {
+            (QOp::Concat { axis, requant }, _) => self.concat(ix, *axis, requant),
+            (_, Kernel::Alias) => {
                 // Same bytes: the plan gave both tensors one buffer, unless one of them is the caller's.
                 if self.plan.places[input] != self.plan.places[output] {
                     self.push(ix, Call::Copy { n: self.graph.tensor(output).elems() }, &[input]);
                 }
             }
-            QOp::Reshape => {
+            (QOp::Reshape, _) => {
                 // A channels-last tensor read in the logical (channels-first) order, or the reverse.
-                let (in_free, out_free) = (reshape_is_free(in_shape, in_shape), reshape_is_free(out_shape, out_shape));
                 let (c_in, p_in) = channels_pixels(in_shape);
                 let (c_out, p_out) = channels_pixels(out_shape);
-                let (rows, cols) = match (in_free, out_free) {
-                    (false, true) => (p_in, c_in),
-                    (true, false) => (c_out, p_out),
-                    _ => return Err(Self::unsupported(node, "cannot yet reshape between two channels-last layouts")),
-                };
+                let to_logical = !crate::plan::reshape_is_free(in_shape, in_shape);
+                let (rows, cols) = if to_logical { (p_in, c_in) } else { (c_out, p_out) };
                 self.push(ix, Call::Transpose { rows, cols }, &[input]);
             }
-            QOp::Softmax { axis, .. } => {
+            (QOp::Softmax { axis, .. }, _) => {
                 let storage = Layout::storage_shape(in_shape);
                 let a = Layout::storage_axis(*axis, in_shape.len());
                 let (outer, len, inner) =
                     (storage[..a].iter().product::<usize>(), storage[a], storage[a + 1..].iter().product::<usize>());
-                let scratch = self.plan.scratch[ix].expect("softmax scratch is planned");
+                let scratch = self.plan.scratch[ix].unwrap_or(0);
                 self.push(ix, Call::Softmax { outer, len, inner, scratch }, &[input]);
             }
         }
-        Ok(())
     }
 }
 
-/// The kernel calls of `graph` under `plan`, in execution order. A node no kernel implements is an error naming it.
-pub fn schedule(graph: &QGraph, plan: &MemoryPlan) -> Result<Vec<Step>> {
-    let mut s = Scheduler { graph, plan, steps: vec![] };
+/// The kernel calls of `graph` run by `kernels` (plan::kernels) on the buffers of `plan`, in execution order.
+pub fn schedule(graph: &QGraph, kernels: &[Choice], plan: &MemoryPlan) -> Vec<Step> {
+    let mut s = Scheduler { graph, kernels, plan, steps: vec![] };
     for ix in 0..graph.nodes.len() {
-        s.node(ix)?;
+        s.node(ix);
     }
-    Ok(s.steps)
+    s.steps
 }

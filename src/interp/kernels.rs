@@ -1,9 +1,9 @@
 //! The reference kernels, one per op family, on channels-last int8 tensors.
 
+use crate::ir::fixed_point::{rounded_div, Multiplier};
 use crate::ir::quant::{Layout, QAdd, QConv, QDense, QGraph, QMul, QNode, QOp};
 use crate::ir::Pool;
 use crate::parallel::for_each_sample;
-use crate::quantize::fixed_point::{rounded_div, Multiplier};
 
 pub fn compute(graph: &QGraph, node: &QNode, ins: &[&[i8]], n: usize, out: &mut [i8]) {
     let shape = |i: usize| graph.tensor(node.inputs[i]).shape.as_slice();

@@ -7,7 +7,9 @@
 //! quantized tensor, so they need a tensor of their own.
 
 pub mod broadcast;
+pub mod fixed_point;
 mod ops;
+pub mod pack;
 pub mod passes;
 pub mod quant;
 

@@ -5,8 +5,8 @@
 //! order the kernels read them: [kernel_y][kernel_x][input channel of the group].
 
 use super::{Pool, TensorId, Window};
-use crate::quantize::fixed_point::Multiplier;
-use crate::quantize::pack::PackedWeights;
+use crate::ir::fixed_point::Multiplier;
+use crate::ir::pack::PackedWeights;
 
 /// real = scale * (q - zero_point), q in [-128, 127].
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -156,7 +156,7 @@ impl QOp {
     /// Flash bytes of all constants: packed weights plus the per-channel int32 bias, int32 multiplier and int8
     /// shift (SPEC.md section 2), or the table.
     pub fn constant_bytes(&self) -> usize {
-        use crate::quantize::pack::{channel_constant_bytes, weight_bytes};
+        use crate::ir::pack::{channel_constant_bytes, weight_bytes};
         match self {
             QOp::Conv(QConv { weights: w, .. }) | QOp::Dense(QDense { weights: w, .. }) => {
                 weight_bytes(w.rows, w.k, w.bits) + channel_constant_bytes(w.rows)
@@ -195,6 +195,21 @@ impl QGraph {
 
     pub fn output_params(&self) -> QParams {
         self.tensors[self.output].q
+    }
+
+    /// Multiply-accumulates of one inference.
+    pub fn macs(&self) -> u64 {
+        (0..self.nodes.len()).map(|ix| self.node_macs(ix)).sum()
+    }
+
+    /// Multiply-accumulates of node `ix`.
+    pub fn node_macs(&self, ix: usize) -> u64 {
+        let node = &self.nodes[ix];
+        match &node.op {
+            QOp::Conv(c) => (self.tensor(node.output).elems() * c.weights.k) as u64,
+            QOp::Dense(d) => (d.weights.rows * d.weights.k) as u64,
+            _ => 0,
+        }
     }
 }
 

@@ -37,14 +37,3 @@ pub fn band_rows(graph: &QGraph, ix: usize) -> usize {
     let rows = BAND_PIXELS.div_ceil(out_w);
     (rows + (rows * out_w) % 2).min(out_h)
 }
-
-/// Bytes of the band of node `ix`'s output that its fused add reads (0 when no add is fused).
-pub fn band_bytes(graph: &QGraph, ix: usize) -> usize {
-    match fused_add(graph, ix) {
-        Some(_) => {
-            let (_, out_w, c) = Layout::hwc(&graph.tensor(graph.nodes[ix].output).shape);
-            band_rows(graph, ix) * out_w * c
-        }
-        None => 0,
-    }
-}

@@ -1,15 +1,18 @@
-//! The static memory plan: every intermediate tensor (and kernel scratch) gets an offset in one arena. Tensors
-//! that can share storage form one buffer: a reshape that does not move bytes aliases its input, and tables, adds
-//! and multiplies write in place over an input that dies at that step. Buffers are placed by two strategies —
-//! greedy by size and first fit in order of first use — and the smaller arena is kept. A residual add fused into
-//! the convolution before it (fusion.rs) writes its output while the convolution runs.
+//! Planning after quantization: which kernel runs each node (kernels.rs, with fusion.rs), then the static memory
+//! plan: every intermediate tensor (and kernel scratch) gets an offset in one arena. Tensors that can share storage
+//! form one buffer: a reshape that does not move bytes aliases its input, and tables, adds and multiplies write in
+//! place over an input that dies at that step. Buffers are placed by two strategies — greedy by size and first fit
+//! in order of first use — and the smaller arena is kept. A residual add fused into the convolution before it
+//! writes its output while the convolution runs. Each language gets its own plan, with its kernels' scratch.
 
 pub mod fusion;
+pub mod kernels;
 
 use serde::Serialize;
 
 use crate::ir::quant::{Layout, QGraph, QOp};
 use crate::ir::TensorId;
+pub use kernels::{Choice, Kernel, Scratch};
 
 /// Offsets are multiples of this (word-aligned loads in kernels).
 pub const ALIGN: usize = 4;
@@ -43,26 +46,22 @@ pub fn reshape_is_free(from: &[usize], to: &[usize]) -> bool {
     identity(from) && identity(to)
 }
 
-/// Scratch bytes a kernel needs: softmax keeps the exponentials of one slice; a one-group convolution copies the
-/// windows of two output pixels into columns (K rounded up to 4, as int16 on the DSP) and, with Helium, sums their
-/// outputs in int32 before requantizing them four lanes at a time; a depthwise 3x3 convolution copies one channel of the input, padded to its
-/// windows, into an int16 plane, and sums a band of at least 32 outputs (whole rows) in int32. A convolution with a
-/// fused add first holds a band of its output (fusion::band_bytes), then its own scratch for that band.
-pub fn scratch_bytes(graph: &QGraph, ix: usize) -> usize {
-    let node = &graph.nodes[ix];
-    let band = fusion::band_bytes(graph, ix);
-    let out_h = if band > 0 { fusion::band_rows(graph, ix) } else { Layout::hwc(&graph.tensor(node.output).shape).0 };
-    aligned(band)
-        + match &node.op {
-            QOp::Softmax { axis, .. } => 4 * graph.tensor(node.inputs[0]).shape[*axis],
-            QOp::Conv(c) if c.groups == 1 => 4 * c.weights.k.next_multiple_of(4) + 8 * c.c_out,
-            QOp::Conv(c) if c.is_depthwise_3x3() => {
-                let (h, w) = (out_h, Layout::hwc(&graph.tensor(node.output).shape).1);
-                let [sh, sw] = c.window.strides;
-                (2 * ((h - 1) * sh + 3) * ((w - 1) * sw + 3)).next_multiple_of(4) + 4 * w * 32usize.div_ceil(w)
-            }
-            _ => 0,
-        }
+/// Everything planned for a compiled model: the kernel of every node and a memory plan per language.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Plan {
+    pub kernels: Vec<Choice>,
+    pub c: MemoryPlan,
+    pub rust: MemoryPlan,
+}
+
+impl Plan {
+    pub fn new(graph: &QGraph) -> crate::Result<Plan> {
+        let kernels = kernels::choose(graph)?;
+        let scratch = |of: fn(&Scratch) -> usize| kernels.iter().map(|k| of(&k.scratch)).collect::<Vec<_>>();
+        let c = plan(graph, &kernels, &scratch(Scratch::c));
+        let rust = plan(graph, &kernels, &scratch(|s| s.rust));
+        Ok(Plan { kernels, c, rust })
+    }
 }
 
 /// A set of tensors sharing storage (or one kernel's scratch), with its lifetime in steps.
@@ -78,7 +77,8 @@ fn aligned(n: usize) -> usize {
     n.div_ceil(ALIGN) * ALIGN
 }
 
-pub fn plan(graph: &QGraph) -> MemoryPlan {
+/// The memory plan of `graph` run by the kernels `choices`, with `scratch` bytes per node (those of one language).
+pub fn plan(graph: &QGraph, choices: &[Choice], scratch: &[usize]) -> MemoryPlan {
     let n_nodes = graph.nodes.len();
     // Step 0 is the input; node i runs at step i + 1.
     let mut last_use = vec![0usize; graph.tensors.len()];
@@ -101,7 +101,7 @@ pub fn plan(graph: &QGraph) -> MemoryPlan {
             continue; // An add fused into the convolution before it: placed with it.
         }
         let size = graph.tensor(out).elems();
-        buffer_of[out] = if let Some(add) = fusion::fused_add(graph, ix).map(|a| &graph.nodes[a]) {
+        buffer_of[out] = if let Some(add) = choices[ix].band.map(|b| &graph.nodes[b.add]) {
             let residual = add.inputs.iter().copied().find(|&t| t != out).expect("a fused add has a residual");
             let b = buffer_of[residual];
             // Each band is written over the residual once read; the convolution's own input must stay whole.
@@ -130,9 +130,8 @@ pub fn plan(graph: &QGraph) -> MemoryPlan {
                 None => new_buffer(&mut buffers, size, step, last_use[out]),
             }
         };
-        let scratch = scratch_bytes(graph, ix);
-        if scratch > 0 {
-            scratch_buffers[ix] = Some(new_buffer(&mut buffers, scratch, step, step));
+        if scratch[ix] > 0 {
+            scratch_buffers[ix] = Some(new_buffer(&mut buffers, scratch[ix], step, step));
         }
     }
     buffers[buffer_of[graph.input]].external = Some(Place::Input);

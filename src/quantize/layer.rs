@@ -2,7 +2,6 @@
 //! weights are rounded, shared by the integer lowering and by the float simulation of a quantized layer that the
 //! sensitivity measurement runs.
 
-use super::adaround::Rounded;
 use super::weights::{quantize_rows, requantize_row};
 use crate::ir::{Conv, Dense, Op};
 
@@ -70,6 +69,15 @@ impl LayerRows {
             _ => unreachable!("rows come from the same op"),
         }
     }
+}
+
+/// One layer's learned rounding: its integer weights, at the scales the quantizer chooses, and per output channel
+/// whether the quantizer's bias correction applies.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Rounded {
+    pub bits: u8,
+    pub values: Vec<i8>,
+    pub bias_correction: Vec<bool>,
 }
 
 /// Quantized rows: real weight ~= scales[r] * values[r][j]; `bias` is the float bias after bias correction.

@@ -3,20 +3,18 @@
 
 pub mod adaround;
 mod bits;
-pub mod fixed_point;
 mod layer;
-pub mod pack;
 mod weights;
 
 pub use bits::{load_bits_file, parse_bits, WeightBits};
-pub use layer::{fake_quantize, quantize_layer, LayerRows};
+pub use layer::{fake_quantize, quantize_layer, LayerRows, Rounded};
 
 use crate::error::{Error, Result};
+use crate::ir::fixed_point::Multiplier;
+use crate::ir::pack::PackedWeights;
 use crate::ir::quant::{QAdd, QConv, QDense, QGraph, QMul, QNode, QOp, QParams, QTensor};
 use crate::ir::{Affine, Clamp, Conv, Dense, Graph, Node, Op, Window};
 use crate::observe::Observations;
-use fixed_point::Multiplier;
-use pack::PackedWeights;
 
 #[derive(Clone, Debug)]
 pub struct QuantOptions {
@@ -24,7 +22,7 @@ pub struct QuantOptions {
     /// Fold the expected output shift caused by weight rounding into each channel's bias.
     pub bias_correction: bool,
     /// Per layer name: its weights rounded elsewhere (AdaRound), at the scales this quantizer chooses.
-    pub rounded: std::collections::BTreeMap<String, adaround::Rounded>,
+    pub rounded: std::collections::BTreeMap<String, Rounded>,
 }
 
 /// How weights below 8 bits are rounded.

@@ -1,7 +1,7 @@
 //! Symmetric per-output-channel weight quantization at any width 2..8, with the clipping scale of each channel
 //! chosen to minimise the quantization error of its weights.
 
-use super::pack::weight_range;
+use crate::ir::pack::weight_range;
 
 /// Quantized rows and their scales: real ~= scale[r] * q[r][j].
 pub struct QuantizedRows {

@@ -3,10 +3,10 @@
 use serde::Serialize;
 
 use super::inspect::thousands;
+use crate::ir::pack::weight_bytes;
 use crate::ir::quant::QGraph;
 use crate::ir::Graph;
 use crate::measure::Comparison;
-use crate::quantize::pack::weight_bytes;
 
 #[derive(Serialize, Debug)]
 pub struct EvalLayer {

@@ -4,6 +4,7 @@ pub mod compile;
 pub mod eval;
 pub mod inspect;
 pub mod plots;
+pub mod predict;
+pub mod run;
 pub mod search;
-pub mod sizes;
 pub mod targets;

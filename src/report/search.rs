@@ -58,7 +58,7 @@ pub fn to_text(model: &str, r: &SearchResult) -> String {
             opt(l.theta, 3),
             opt(l.c, 3),
             sens.join("  "),
-            thousands(crate::quantize::pack::weight_bytes(l.rows, l.k, bits) as u64),
+            thousands(crate::ir::pack::weight_bytes(l.rows, l.k, bits) as u64),
             l.pinned.as_deref().unwrap_or(""),
         ));
     }

@@ -5,10 +5,10 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::sizes::{self, Sections, SymbolSize};
 use crate::build;
+use crate::build::firmware::{self, Buffers};
+use crate::build::sizes::{self, Sections, SymbolSize};
 use crate::error::{Error, Result};
-use crate::run::firmware;
 use crate::target::Target;
 
 /// Optimisation of size-report builds.
@@ -67,7 +67,7 @@ pub struct ImageSizes {
 
 /// Builds and measures the compiled model in `dir` for every target in `targets`. Objects go to
 /// DIR/build/TARGET/. A target that cannot be built gets its error in its row.
-pub fn report(dir: &Path, name: &str, sizes: firmware::Sizes, targets: &[Target]) -> CrossTargetReport {
+pub fn report(dir: &Path, name: &str, sizes: Buffers, targets: &[Target]) -> CrossTargetReport {
     let arena = sizes.arena as u64;
     let rows = targets
         .iter()
@@ -79,7 +79,7 @@ pub fn report(dir: &Path, name: &str, sizes: firmware::Sizes, targets: &[Target]
     CrossTargetReport { model: name.to_string(), arena, targets: rows }
 }
 
-fn measure(dir: &Path, name: &str, buffers: firmware::Sizes, target: &Target) -> Result<TargetSizes> {
+fn measure(dir: &Path, name: &str, buffers: Buffers, target: &Target) -> Result<TargetSizes> {
     let arena = buffers.arena as u64;
     build::check_toolchain(target)?;
     let c_dir = dir.join("c");
@@ -101,7 +101,7 @@ fn measure(dir: &Path, name: &str, buffers: firmware::Sizes, target: &Target) ->
         let mut all = objects.clone();
         all.extend(build::compile_objects(target, &[harness, inputs], &c_dir, &[SIZE_OPT], &harness_dir)?);
         let path = out.join("firmware.elf");
-        build::link_firmware(target, &all, &[SIZE_OPT], &path)?;
+        firmware::link(target, &all, &[SIZE_OPT], &path)?;
         let sections = sizes::read(&[&path])?.sections;
         Some(ImageSizes { sections, flash_bytes: sections.flash(), ram_bytes: sections.ram() })
     } else {
@@ -177,4 +177,31 @@ impl CrossTargetReport {
         }
         text
     }
+}
+
+/// `ompqc targets`: each target's ISA, widths, capacities, toolchain, emulator, kernel variants and board.
+pub fn targets_text(targets: &[Target]) -> String {
+    let n = |v: usize| super::inspect::thousands(v as u64);
+    let mut text = String::new();
+    for t in targets {
+        let installed = if build::is_installed(&t.toolchain.cc) { "" } else { " (not installed)" };
+        let emulator = t.emulator.as_ref().map_or("none".to_string(), |e| format!("{} -M {}", e.qemu, e.machine));
+        text += &format!(
+            "{:<14} {:<15} features [{}]  weights {:?}  flash {:>9}  RAM {:>8}\n{:14} cc {}{installed}; emulator \
+             {emulator}\n{:14} kernels: {}\n{:14} {}\n",
+            t.name,
+            t.architecture,
+            t.features.join(", "),
+            t.weight_bits,
+            n(t.flash_bytes),
+            n(t.ram_bytes),
+            "",
+            t.toolchain.cc,
+            "",
+            crate::emit::variants::summary(t),
+            "",
+            t.description
+        );
+    }
+    text
 }

@@ -7,53 +7,30 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use askama::Template;
 use serde::Serialize;
 
-use crate::build;
+use crate::build::{
+    self,
+    firmware::{inputs_source, render_harness, Buffers, FIRMWARE_OPT},
+    sizes,
+};
+use crate::emit::manifest::CompileReport;
 use crate::emit::Lang;
 use crate::error::{Error, Result};
 use crate::ir::quant::QGraph;
-use crate::report::sizes;
 use crate::target::{Emulator, Target};
-
-#[derive(Template)]
-#[template(path = "c/firmware.c.txt", escape = "none")]
-struct Harness<'a> {
-    version: &'a str,
-    name: &'a str,
-    input_size: usize,
-    output_size: usize,
-    arena_size: usize,
-    arena_align: usize,
-}
-
-/// The buffer sizes of a compiled model, as the harness declares them.
-#[derive(Clone, Copy, Debug)]
-pub struct Sizes {
-    pub input: usize,
-    pub output: usize,
-    pub arena: usize,
-}
-
-impl Sizes {
-    pub fn of(graph: &QGraph, arena: usize) -> Sizes {
-        Sizes { input: graph.tensor(graph.input).elems(), output: graph.tensor(graph.output).elems(), arena }
-    }
-}
 
 const PLUGIN_SOURCE: &str = include_str!("../../templates/qemu/icount_plugin.c.txt");
 
 /// Flash kept for the harness, the C library and the start-up code when sizing batches of embedded inputs.
 const HARNESS_FLASH_BYTES: u64 = 64 * 1024;
 
-/// Optimisation of firmware builds: what a user ships for speed.
-pub const FIRMWARE_OPT: &str = "-O2";
-
 #[derive(Clone, Debug, Serialize)]
 pub struct LayerCount {
     pub name: String,
     pub op: String,
+    /// The kernel that ran it (plan::kernels).
+    pub kernel: String,
     pub macs: u64,
     pub instructions: u64,
 }
@@ -69,6 +46,8 @@ pub struct FirmwareRun {
     pub bit_exact: bool,
     /// (input, byte) of the first difference.
     pub first_mismatch: Option<(usize, usize)>,
+    /// Bytes of one inference's output.
+    pub output_bytes: usize,
     pub macs: u64,
     /// The mean over the inputs of the instructions from the call of NAME_run to its return.
     pub instructions_per_inference: u64,
@@ -82,9 +61,9 @@ pub struct FirmwareRun {
 /// What a run needs beyond the compiled directory.
 pub struct RunRequest<'a> {
     pub dir: &'a Path,
-    pub name: &'a str,
+    /// The directory's report: the model's name, its arenas and the layers the profile reports.
+    pub report: &'a CompileReport,
     pub graph: &'a QGraph,
-    pub arena: usize,
     pub lang: Lang,
     /// Quantized inputs, `n` samples in storage order.
     pub input: &'a [i8],
@@ -122,20 +101,24 @@ pub fn run(target: &Target, req: &RunRequest) -> Result<FirmwareRun> {
 }
 
 fn run_in(target: &Target, emulator: &Emulator, req: &RunRequest, build_dir: &Path) -> Result<FirmwareRun> {
-    let graph = req.graph;
+    let (graph, name) = (req.graph, req.report.name.as_str());
+    let arena = match req.lang {
+        Lang::C => req.report.arena_bytes,
+        Lang::Rust => req.report.rust_arena_bytes.unwrap_or(req.report.arena_bytes),
+    };
     let (in_size, out_size) = (graph.tensor(graph.input).elems(), graph.tensor(graph.output).elems());
     let c_dir = req.dir.join("c");
     let mut flags = vec![FIRMWARE_OPT.to_string()];
     if req.profile {
         let hook = build_dir.join("ompqc_profile.h");
         let text =
-            format!("void ompqc_mark(void);\n#define {}(layer) ompqc_mark()\n", crate::emit::c::layer_hook(req.name));
+            format!("void ompqc_mark(void);\n#define {}(layer) ompqc_mark()\n", crate::emit::c::layer_hook(name));
         std::fs::write(&hook, text).map_err(|e| Error::internal(format!("{}: {e}", hook.display())))?;
         flags.extend(["-include".to_string(), hook.display().to_string()]);
     }
     let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
     let harness = build_dir.join("ompqc_firmware.c");
-    write(&harness, &render_harness(req.name, Sizes::of(graph, req.arena))?)?;
+    write(&harness, &render_harness(name, Buffers::of(graph, arena))?)?;
     let mut objects = build::compile_objects(target, &[harness], build_dir, &flags, &build_dir.join("harness"))?;
     // The model after the harness: a static library is searched for what the objects before it need.
     let model_flash = match req.lang {
@@ -146,7 +129,7 @@ fn run_in(target: &Target, emulator: &Emulator, req: &RunRequest, build_dir: &Pa
         }
         Lang::Rust => {
             let triple = rust_triple(target)?;
-            objects.push(super::rust::build_staticlib(req.dir, req.name, triple, build_dir)?);
+            objects.push(super::rust::build_staticlib(req.dir, name, triple, build_dir)?);
             // The static library is not an ELF object: size the batches by the constants, with room for code.
             (graph.nodes.iter().map(|n| n.op.constant_bytes()).sum::<usize>() + 64 * 1024) as u64
         }
@@ -156,7 +139,7 @@ fn run_in(target: &Target, emulator: &Emulator, req: &RunRequest, build_dir: &Pa
     // Inputs are embedded in flash: as many per image as the emulated board's flash holds.
     let room = emulator.flash_size.saturating_sub(model_flash + HARNESS_FLASH_BYTES);
     let per_image = ((room / in_size.max(1) as u64) as usize).clamp(1, req.n.max(1));
-    let hooks = if req.profile { profiled_layers(&c_dir, req.name, graph)? } else { vec![] };
+    let hooks = if req.profile { req.report.profiled_layers() } else { vec![] };
     let mut outputs = Vec::with_capacity(req.n * out_size);
     let mut counts: Vec<u64> = Vec::with_capacity(req.n);
     let mut first_layers: Option<Vec<u64>> = None;
@@ -170,8 +153,8 @@ fn run_in(target: &Target, emulator: &Emulator, req: &RunRequest, build_dir: &Pa
         let mut image_objects = objects.clone();
         image_objects.insert(0, build::compile_objects(target, &[inputs_c], build_dir, &flags, &image_dir)?.remove(0));
         let image = image_dir.join("firmware.elf");
-        build::link_firmware(target, &image_objects, &flags, &image)?;
-        let timeout = req.timeout.unwrap_or_else(|| default_timeout(crate::report::compile::qgraph_macs(graph), count));
+        build::firmware::link(target, &image_objects, &flags, &image)?;
+        let timeout = req.timeout.unwrap_or_else(|| default_timeout(graph.macs(), count));
         let marks = emulate(target, emulator, &image, &plugin, &image_dir, timeout)?;
         let got = std::fs::read(image_dir.join("outputs.bin"))
             .map_err(|e| Error::internal(format!("target {}: the firmware wrote no outputs ({e})", target.name)))?;
@@ -203,24 +186,19 @@ fn run_in(target: &Target, emulator: &Emulator, req: &RunRequest, build_dir: &Pa
     }
 
     let (mismatched, first) = super::compare(graph, req.input, req.n, &outputs);
-    let macs = crate::report::compile::qgraph_macs(graph);
+    let macs = graph.macs();
     let mean = counts.iter().sum::<u64>() / counts.len().max(1) as u64;
     let layers = first_layers.map(|cs| {
         hooks
             .iter()
             .zip(cs)
-            .map(|(&ix, instructions)| {
-                let node = &graph.nodes[ix];
-                LayerCount {
-                    name: node.name.clone(),
-                    // An add fused into the convolution (plan::fusion) is counted in its layer.
-                    op: match crate::plan::fusion::fused_add(graph, ix) {
-                        Some(_) => format!("{}+Add", node.op.kind()),
-                        None => node.op.kind().to_string(),
-                    },
-                    macs: node_macs(graph, ix),
-                    instructions,
-                }
+            .map(|(&(ix, layer), instructions)| LayerCount {
+                name: layer.name.clone(),
+                // An add the convolution computes is counted in its layer.
+                op: if layer.fused_add.is_some() { format!("{}+Add", layer.op) } else { layer.op.clone() },
+                kernel: layer.kernel.clone(),
+                macs: graph.node_macs(ix),
+                instructions,
             })
             .collect()
     });
@@ -232,26 +210,13 @@ fn run_in(target: &Target, emulator: &Emulator, req: &RunRequest, build_dir: &Pa
         mismatched_bytes: mismatched,
         bit_exact: mismatched == 0,
         first_mismatch: first,
+        output_bytes: out_size,
         macs,
         instructions_per_inference: mean,
         instructions_per_mac: if macs > 0 { mean as f64 / macs as f64 } else { 0.0 },
         instructions_range: (counts.iter().copied().min().unwrap_or(0), counts.iter().copied().max().unwrap_or(0)),
         layers,
     })
-}
-
-/// Renders the firmware harness for model `name`.
-pub fn render_harness(name: &str, sizes: Sizes) -> Result<String> {
-    Harness {
-        version: env!("CARGO_PKG_VERSION"),
-        name,
-        input_size: sizes.input,
-        output_size: sizes.output,
-        arena_size: sizes.arena,
-        arena_align: crate::plan::ALIGN,
-    }
-    .render()
-    .map_err(|e| Error::internal(format!("rendering the firmware harness: {e}")))
 }
 
 /// The Rust target triple of `target`, installed.
@@ -263,44 +228,8 @@ fn rust_triple(target: &Target) -> Result<&str> {
     Ok(triple)
 }
 
-/// The C source embedding `count` inputs.
-pub fn inputs_source(bytes: &[i8], count: usize) -> String {
-    let mut text = format!(
-        "/* Generated by ompqc {}: the inputs the firmware harness runs. */\n#include <stdint.h>\n\n\
-         const unsigned ompqc_input_count = {count};\nconst int8_t ompqc_inputs[{}] = {{\n",
-        env!("CARGO_PKG_VERSION"),
-        bytes.len().max(1)
-    );
-    for line in bytes.chunks(24) {
-        text.push_str("    ");
-        text.push_str(&line.iter().map(|b| b.to_string()).collect::<Vec<_>>().join(", "));
-        text.push_str(",\n");
-    }
-    if bytes.is_empty() {
-        text.push_str("    0,\n");
-    }
-    text.push_str("};\n");
-    text
-}
-
 fn write(path: &Path, text: &str) -> Result<()> {
     std::fs::write(path, text).map_err(|e| Error::internal(format!("{}: {e}", path.display())))
-}
-
-/// The node indexes the schedule reports to the profiling hook, in order, read from the generated schedule.
-fn profiled_layers(c_dir: &Path, name: &str, graph: &QGraph) -> Result<Vec<usize>> {
-    let path = c_dir.join(format!("{name}.c"));
-    let text = std::fs::read_to_string(&path).map_err(|e| Error::input(format!("{}: {e}", path.display())))?;
-    let call = format!("{}(", crate::emit::c::layer_hook(name));
-    Ok(text
-        .lines()
-        .filter_map(|l| l.trim().strip_prefix(&call)?.strip_suffix(");")?.parse::<usize>().ok())
-        .filter(|&ix| ix < graph.nodes.len())
-        .collect())
-}
-
-fn node_macs(graph: &QGraph, ix: usize) -> u64 {
-    crate::report::compile::node_macs(graph, &graph.nodes[ix])
 }
 
 /// Builds the instruction-counting plugin with the host's C compiler.

@@ -16,9 +16,6 @@ use crate::error::{Error, Result};
 use crate::interp;
 use crate::ir::quant::QGraph;
 
-/// The integer model an output directory was compiled from, kept beside the code.
-pub const QGRAPH_FILE: &str = "model.qgraph.json";
-
 #[derive(Template)]
 #[template(path = "c/harness.c.txt", escape = "none")]
 struct Harness<'a> {
@@ -37,15 +34,9 @@ pub struct RunResult {
     pub bit_exact: bool,
     /// (input, byte) of the first difference.
     pub first_mismatch: Option<(usize, usize)>,
+    /// Bytes of one inference's output.
+    pub output_bytes: usize,
     pub macs: u64,
-}
-
-pub fn load_qgraph(dir: &Path) -> Result<QGraph> {
-    let path = dir.join(QGRAPH_FILE);
-    let text = std::fs::read_to_string(&path).map_err(|e| {
-        Error::input(format!("{}: cannot read ({e}); is this an `ompqc compile` output?", path.display()))
-    })?;
-    serde_json::from_str(&text).map_err(|e| Error::input(format!("{}: not a compiled model ({e})", path.display())))
 }
 
 /// The C compiler for host builds.
@@ -117,7 +108,7 @@ pub fn run_host(
         }
         let got = std::fs::read(&outputs).map_err(|e| Error::internal(format!("{}: {e}", outputs.display())))?;
         let (mismatched, first) = compare(graph, input, n, &got);
-        let macs = crate::report::compile::qgraph_macs(graph);
+        let macs = graph.macs();
         Ok(RunResult {
             target: "host".into(),
             lang: lang.dir().into(),
@@ -125,6 +116,7 @@ pub fn run_host(
             mismatched_bytes: mismatched,
             bit_exact: mismatched == 0,
             first_mismatch: first,
+            output_bytes: graph.tensor(graph.output).elems(),
             macs,
         })
     })();

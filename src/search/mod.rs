@@ -18,10 +18,10 @@ pub use orm::Tap;
 
 use crate::data::Samples;
 use crate::error::{Error, Result};
+use crate::ir::pack::{channel_constant_bytes, weight_bytes};
 use crate::ir::{Graph, Op};
 use crate::measure::{self, Score, Task};
 use crate::observe::Observations;
-use crate::quantize::pack::{channel_constant_bytes, weight_bytes};
 use crate::quantize::{quantize, LayerRows, QuantOptions, Rounding, WeightBits};
 use crate::target::Target;
 use knapsack::Choice;

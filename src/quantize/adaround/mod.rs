@@ -17,23 +17,14 @@ pub use statistics::{statistics, Grams};
 use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
 
-use super::layer::{quantize_layer, LayerRows};
-use super::pack::weight_range;
+use super::layer::{quantize_layer, LayerRows, Rounded};
 use super::{quantize, QuantOptions};
 use crate::data::Samples;
 use crate::error::Result;
 use crate::interp;
+use crate::ir::pack::weight_range;
 use crate::ir::{Graph, Node};
 use crate::observe::Observations;
-
-/// One layer's learned rounding: its integer weights, at the scales the quantizer chooses, and per output channel
-/// whether the quantizer's bias correction applies.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Rounded {
-    pub bits: u8,
-    pub values: Vec<i8>,
-    pub bias_correction: Vec<bool>,
-}
 
 /// The calibration samples that estimate bias correction and those held out to judge it.
 fn split(n: usize) -> (Vec<usize>, Vec<usize>) {

@@ -1,0 +1,86 @@
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::{print, print_progress, AllocatorArg, BitsArgs, InputMapArgs, ModelOpts, QuantArgs, SearchArgs};
+use ompqc::data::load_labels;
+use ompqc::pipeline::{self, Loaded, Quantization};
+use ompqc::quantize::{quantize, WeightBits};
+use ompqc::report::eval::{EvalReport, EvalTable};
+use ompqc::search::Allocator;
+use ompqc::{measure, Result};
+
+#[derive(Args)]
+pub struct EvalArgs {
+    model: PathBuf,
+    /// Calibration inputs (activation ranges, bias correction).
+    #[arg(long)]
+    calib: PathBuf,
+    /// Test inputs.
+    #[arg(long)]
+    test: PathBuf,
+    /// Integer class labels of the test inputs.
+    #[arg(long)]
+    labels: Option<PathBuf>,
+    #[command(flatten)]
+    bits: BitsArgs,
+    #[command(flatten)]
+    search: SearchArgs,
+    #[command(flatten)]
+    quant: QuantArgs,
+    #[command(flatten)]
+    model_opts: ModelOpts,
+    #[command(flatten)]
+    input_map: InputMapArgs,
+    #[arg(long)]
+    json: bool,
+}
+
+/// The integer model at some widths, measured against float on the test set.
+struct Evaluator<'a> {
+    name: String,
+    loaded: &'a Loaded,
+    quant: Quantization,
+    test: ompqc::data::Samples,
+    labels: Option<Vec<i64>>,
+}
+
+impl Evaluator<'_> {
+    fn evaluate(&self, bits: WeightBits) -> Result<EvalReport> {
+        let graph = &self.loaded.graph;
+        let options = self.loaded.rounded(bits, &self.quant, &print_progress)?;
+        let qgraph = quantize(graph, &self.loaded.observations, &options)?;
+        let comparison = measure::compare(graph, &qgraph, &self.test, self.labels.as_deref())?;
+        let mut report = EvalReport::new(&self.name, graph, &qgraph, &comparison, self.loaded.calib.n);
+        report.rounding = self.quant.rounding.name().to_string();
+        Ok(report)
+    }
+}
+
+impl EvalArgs {
+    pub fn run(self) -> Result<()> {
+        let (import, map) = (self.model_opts.import_options(), self.input_map.map());
+        let loaded = pipeline::load(&self.model, &import, &self.calib, map, self.quant.act_range)?;
+        let test = map.load(&self.test, &loaded.graph)?;
+        let labels = self.labels.as_deref().map(|l| load_labels(l, test.n)).transpose()?;
+        let fixed = self.bits.fixed(&loaded.graph)?;
+        let name = self.model.display().to_string();
+        let e = Evaluator { name, loaded: &loaded, quant: self.quant.quantization(), test, labels };
+        if fixed.is_some() || !self.search.asked() {
+            let report = e.evaluate(fixed.unwrap_or_else(|| WeightBits::uniform(8)))?;
+            return print(self.json, &report, || report.to_text());
+        }
+        let all = self.search.allocator == Some(AllocatorArg::All);
+        let allocator = if all { Allocator::Auto } else { self.search.one_allocator()? };
+        let result = loaded.search(&self.search.request(&self.quant, allocator)?)?;
+        if all {
+            let reports = result.candidates.iter().map(|p| e.evaluate(p.weight_bits())).collect::<Result<Vec<_>>>()?;
+            let table = EvalTable::new(&e.name, &result, &reports);
+            return print(self.json, &table, || table.to_text());
+        }
+        let mut report = e.evaluate(result.plan().weight_bits())?;
+        report.budget_bytes = Some(result.budget_bytes);
+        report.allocator = Some(result.plan().allocator.name().to_string());
+        print(self.json, &report, || report.to_text())
+    }
+}

@@ -1,0 +1,41 @@
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::print;
+use ompqc::build::firmware::Buffers;
+use ompqc::emit::manifest::{load_qgraph, CompileReport};
+use ompqc::report::targets::report;
+use ompqc::target::Target;
+use ompqc::{Error, Result};
+
+#[derive(Args)]
+pub struct ReportArgs {
+    /// An `ompqc compile` output directory.
+    dir: PathBuf,
+    /// Comma-separated target names or files, or `all` (default: the target the model was compiled for).
+    #[arg(long)]
+    targets: Option<String>,
+    #[arg(long)]
+    json: bool,
+}
+
+impl ReportArgs {
+    pub fn run(self) -> Result<()> {
+        let compiled = CompileReport::load(&self.dir)?;
+        let targets = match self.targets.as_deref().map(str::trim) {
+            None => vec![Target::load(&compiled.target)?],
+            Some("all") => Target::all()?,
+            Some(list) => list.split(',').map(|t| Target::load(t.trim())).collect::<Result<Vec<_>>>()?,
+        };
+        let qgraph = load_qgraph(&self.dir)?;
+        let buffers = Buffers::of(&qgraph, compiled.arena_bytes);
+        let report = report(&self.dir, &compiled.name, buffers, &targets);
+        print(self.json, &report, || report.to_text())?;
+        if report.targets.iter().any(|r| r.sizes.is_some()) {
+            return Ok(());
+        }
+        let errors: Vec<&str> = report.targets.iter().filter_map(|r| r.error.as_deref()).collect();
+        Err(Error::input(format!("no target could be built: {}", errors.join("; "))))
+    }
+}

@@ -1,0 +1,114 @@
+//! The pipeline `eval`, `search` and `compile` share: load the model and its calibration data, observe it, choose
+//! the weight widths (given, or searched for a target), round the weights, then quantize and generate code
+//! (compile.rs). Each step is a function of the one before, so a command is a few calls.
+
+use std::path::Path;
+
+use crate::data::{load_samples, Samples};
+use crate::error::Result;
+use crate::import::{self, ImportOptions};
+use crate::ir::Graph;
+use crate::observe::{observe, Observations, RangeMethod};
+use crate::quantize::{QuantOptions, Rounding, WeightBits};
+use crate::search::{self, Allocator, Budget, SearchOptions, SearchResult};
+use crate::target::Target;
+
+/// How stored input values map to the model's float input: x * scale + offset.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct InputMap {
+    pub scale: f32,
+    pub offset: f32,
+}
+
+impl Default for InputMap {
+    fn default() -> Self {
+        InputMap { scale: 1.0, offset: 0.0 }
+    }
+}
+
+impl InputMap {
+    /// A .npy file of inputs for `graph`, mapped to floats.
+    pub fn load(&self, path: &Path, graph: &Graph) -> Result<Samples> {
+        load_samples(path, graph.input_shape(), self.scale, self.offset)
+    }
+}
+
+/// A model with its calibration data observed: what every later step starts from.
+pub struct Loaded {
+    pub graph: Graph,
+    pub calib: Samples,
+    pub observations: Observations,
+}
+
+/// Imports `model`, reads the calibration inputs `calib` and observes the float model on them.
+pub fn load(model: &Path, import: &ImportOptions, calib: &Path, map: InputMap, range: RangeMethod) -> Result<Loaded> {
+    let graph = import::load(model, import)?;
+    let calib = map.load(calib, &graph)?;
+    let observations = observe(&graph, &calib, range)?;
+    Ok(Loaded { graph, calib, observations })
+}
+
+/// How weights are quantized besides their widths.
+#[derive(Clone, Debug, Default)]
+pub struct Quantization {
+    pub rounding: Rounding,
+    pub bias_correction: bool,
+}
+
+impl Quantization {
+    /// The quantizer's options for `bits`, before any learned rounding.
+    pub fn options(&self, bits: WeightBits) -> QuantOptions {
+        QuantOptions { bits, bias_correction: self.bias_correction, ..QuantOptions::default() }
+    }
+}
+
+/// A width search: the target, its budget, the allocator and the search's settings.
+pub struct SearchRequest {
+    pub target: Target,
+    pub budget: Option<Budget>,
+    pub allocator: Allocator,
+    pub options: SearchOptions,
+}
+
+/// The widths chosen and, when they were searched, the search behind them.
+pub struct Widths {
+    pub bits: WeightBits,
+    pub search: Option<SearchResult>,
+}
+
+impl Widths {
+    /// The allocator that chose the widths, when searched.
+    pub fn allocator(&self) -> Option<String> {
+        self.search.as_ref().map(|r| r.plan().allocator.name().to_string())
+    }
+
+    pub fn budget_bytes(&self) -> Option<usize> {
+        self.search.as_ref().map(|r| r.budget_bytes)
+    }
+}
+
+impl Loaded {
+    /// Searches the widths for `request`.
+    pub fn search(&self, request: &SearchRequest) -> Result<SearchResult> {
+        let SearchRequest { target, budget, allocator, options } = request;
+        search::search(&self.graph, &self.observations, &self.calib, target, *budget, *allocator, options)
+    }
+
+    /// The widths `fixed` gives, or else those the search for `request` chooses.
+    pub fn widths(&self, fixed: Option<WeightBits>, request: Option<&SearchRequest>) -> Result<Widths> {
+        match (fixed, request) {
+            (Some(bits), _) => Ok(Widths { bits, search: None }),
+            (None, Some(request)) => {
+                let result = self.search(request)?;
+                Ok(Widths { bits: result.plan().weight_bits(), search: Some(result) })
+            }
+            (None, None) => Ok(Widths { bits: WeightBits::uniform(8), search: None }),
+        }
+    }
+
+    /// The quantizer's options for `bits`, the weights below 8 bits rounded as `quant` says on the calibration
+    /// data; `progress` gets a line per layer rounded.
+    pub fn rounded(&self, bits: WeightBits, quant: &Quantization, progress: &dyn Fn(&str)) -> Result<QuantOptions> {
+        quant.rounding.apply(&self.graph, &self.observations, &self.calib, quant.options(bits), progress)
+    }
+}

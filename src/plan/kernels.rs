@@ -1,0 +1,229 @@
+//! Which kernel runs each node, decided once: the kernel, its weight width, the add it runs inside a convolution
+//! (fusion.rs) and the scratch it needs in each language and ISA variant. The memory planner takes the scratch
+//! sizes from here; the schedule, the emitters, the compile report and the profiler read the same decision.
+
+use serde::{Deserialize, Serialize};
+
+use super::fusion;
+use crate::error::{Error, Result};
+use crate::ir::quant::{Layout, QConv, QGraph, QNode, QOp};
+
+/// A kernel of the generated code. Convolutions have four, one per loop structure; an op whose bytes do not move
+/// (a reshape that keeps channels-last order) runs none.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kernel {
+    /// One group: the windows of two output pixels copied into columns, two pixels by two channels per pass.
+    ConvColumns,
+    /// Depthwise 3x3 without dilation: a padded plane per channel (Helium: four channels per vector).
+    Depthwise3x3,
+    /// Other depthwise convolutions: four channels per pass over the taps inside the input.
+    Depthwise,
+    /// Any other group count: one output at a time.
+    ConvGrouped,
+    Dense,
+    Add,
+    Mul,
+    Table,
+    MaxPool,
+    AvgPool,
+    GlobalAvgPool,
+    Pad,
+    Concat,
+    /// A reshape that keeps the bytes: nothing runs unless the plan puts its input and output apart.
+    Alias,
+    /// A reshape between channels-last and channels-first order.
+    Transpose,
+    Softmax,
+    /// An add run inside the convolution before it.
+    Fused,
+}
+
+impl Kernel {
+    /// The kebab-case name reports use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kernel::ConvColumns => "conv-columns",
+            Kernel::Depthwise3x3 => "depthwise-3x3",
+            Kernel::Depthwise => "depthwise",
+            Kernel::ConvGrouped => "conv-grouped",
+            Kernel::Dense => "dense",
+            Kernel::Add => "add",
+            Kernel::Mul => "mul",
+            Kernel::Table => "table",
+            Kernel::MaxPool => "max-pool",
+            Kernel::AvgPool => "avg-pool",
+            Kernel::GlobalAvgPool => "global-avg-pool",
+            Kernel::Pad => "pad",
+            Kernel::Concat => "concat",
+            Kernel::Alias => "alias",
+            Kernel::Transpose => "transpose",
+            Kernel::Softmax => "softmax",
+            Kernel::Fused => "fused",
+        }
+    }
+
+    /// The convolution kernel of `c`. Checked in this order: a 1-channel 3x3 convolution is depthwise 3x3.
+    pub fn of_conv(c: &QConv) -> Kernel {
+        let depthwise = c.groups == c.c_in && c.groups == c.c_out;
+        if c.is_depthwise_3x3() {
+            Kernel::Depthwise3x3
+        } else if c.groups == 1 {
+            Kernel::ConvColumns
+        } else if depthwise {
+            Kernel::Depthwise
+        } else {
+            Kernel::ConvGrouped
+        }
+    }
+}
+
+/// Scratch bytes of a kernel call: per C variant (the generated C holds every variant and the compiler's target
+/// picks one, so the C arena reserves the largest) and for the Rust crate.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Scratch {
+    pub portable: usize,
+    pub dsp: usize,
+    pub mve: usize,
+    pub rust: usize,
+}
+
+impl Scratch {
+    /// What the C arena reserves: the largest of the variants.
+    pub fn c(&self) -> usize {
+        self.portable.max(self.dsp).max(self.mve)
+    }
+}
+
+/// A convolution that also computes the add after it, a band of `rows` output rows at a time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Band {
+    /// The add node.
+    pub add: usize,
+    pub rows: usize,
+}
+
+/// The decision for one node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Choice {
+    pub kernel: Kernel,
+    /// The weight width of a convolution or dense kernel.
+    pub bits: Option<u8>,
+    pub band: Option<Band>,
+    pub scratch: Scratch,
+}
+
+impl Choice {
+    /// The name reports and profiles show: the kernel, its width and the fused add.
+    pub fn label(&self) -> String {
+        let mut label = self.kernel.name().to_string();
+        if let Some(b) = self.bits {
+            label += &format!(" w{b}");
+        }
+        if self.band.is_some() {
+            label += " + add";
+        }
+        label
+    }
+}
+
+/// Weight widths the kernels unpack.
+pub const KERNEL_WIDTHS: [u8; 3] = [2, 4, 8];
+
+/// Refuses a weight width the kernels do not unpack, naming the layer (`kind` is its op's kind).
+pub fn check_width(layer: &str, kind: &str, bits: u8) -> Result<()> {
+    if KERNEL_WIDTHS.contains(&bits) {
+        return Ok(());
+    }
+    Err(Error::input(format!(
+        "layer '{layer}' ({kind}): the code generators have kernels for 2-, 4- and 8-bit weights, not {bits}"
+    )))
+}
+
+/// The kernel of every node of `graph`, in order. A node no kernel implements is an error naming it.
+pub fn choose(graph: &QGraph) -> Result<Vec<Choice>> {
+    let mut choices: Vec<Choice> = Vec::with_capacity(graph.nodes.len());
+    for (ix, node) in graph.nodes.iter().enumerate() {
+        let fused = ix > 0 && choices[ix - 1].band.is_some_and(|b| b.add == ix);
+        choices.push(if fused { fused_choice() } else { choose_node(graph, ix, node)? });
+    }
+    Ok(choices)
+}
+
+fn fused_choice() -> Choice {
+    Choice { kernel: Kernel::Fused, bits: None, band: None, scratch: Scratch::default() }
+}
+
+fn choose_node(graph: &QGraph, ix: usize, node: &QNode) -> Result<Choice> {
+    let (in_shape, out_shape) = (&graph.tensor(node.inputs[0]).shape, &graph.tensor(node.output).shape);
+    let simple = |kernel| Choice { kernel, bits: None, band: None, scratch: Scratch::default() };
+    Ok(match &node.op {
+        QOp::Conv(c) => {
+            check_width(&node.name, node.op.kind(), c.weights.bits)?;
+            let kernel = Kernel::of_conv(c);
+            let band = fusion::fused_add(graph, ix).map(|add| Band { add, rows: fusion::band_rows(graph, ix) });
+            let (_, out_w, out_c) = Layout::hwc(out_shape);
+            let out_h = band.map_or(Layout::hwc(out_shape).0, |b| b.rows);
+            let mut scratch = conv_scratch(kernel, c, out_h, out_w);
+            if let Some(b) = band {
+                // The band of the convolution's output comes first (C only: Rust adds each output at once).
+                let band_bytes = (b.rows * out_w * out_c).next_multiple_of(super::ALIGN);
+                for s in [&mut scratch.portable, &mut scratch.dsp, &mut scratch.mve] {
+                    *s += band_bytes;
+                }
+            }
+            Choice { kernel, bits: Some(c.weights.bits), band, scratch }
+        }
+        QOp::Dense(d) => {
+            check_width(&node.name, node.op.kind(), d.weights.bits)?;
+            Choice { bits: Some(d.weights.bits), ..simple(Kernel::Dense) }
+        }
+        QOp::Add(_) => simple(Kernel::Add),
+        QOp::Mul(_) => simple(Kernel::Mul),
+        QOp::Table(_) => simple(Kernel::Table),
+        QOp::MaxPool(_) => simple(Kernel::MaxPool),
+        QOp::AvgPool(_) => simple(Kernel::AvgPool),
+        QOp::GlobalAvgPool => simple(Kernel::GlobalAvgPool),
+        QOp::Pad { .. } => simple(Kernel::Pad),
+        QOp::Concat { .. } => simple(Kernel::Concat),
+        QOp::Reshape if super::reshape_is_free(in_shape, out_shape) => simple(Kernel::Alias),
+        QOp::Reshape => {
+            // Channels-last storage read in the logical (channels-first) order, or the reverse.
+            if super::reshape_is_free(in_shape, in_shape) == super::reshape_is_free(out_shape, out_shape) {
+                return Err(Error::input(format!(
+                    "layer '{}' ({}): the code generators cannot yet reshape between two channels-last layouts",
+                    node.name,
+                    node.op.kind()
+                )));
+            }
+            simple(Kernel::Transpose)
+        }
+        QOp::Softmax { axis, .. } => {
+            // The exponentials of one slice; the Rust kernel keeps them on its stack.
+            let len = in_shape[*axis];
+            let c = 4 * len;
+            Choice { scratch: Scratch { portable: c, dsp: c, mve: c, rust: 0 }, ..simple(Kernel::Softmax) }
+        }
+    })
+}
+
+/// The C scratch of a convolution kernel computing `out_h` rows of `out_w` outputs (the Rust kernels walk the
+/// windows in place and need none). Columns: two output pixels' windows, K rounded up to 4 bytes each, int8 on the
+/// portable path, int16 on the DSP (both laid out for int16), then on Helium the int32 sums of both pixels' channels.
+/// Depthwise 3x3: one channel's input as an int16 plane padded to the windows, then the int32 sums of a band of at
+/// least 32 outputs (whole rows); Helium reads the input in place.
+fn conv_scratch(kernel: Kernel, c: &QConv, out_h: usize, out_w: usize) -> Scratch {
+    match kernel {
+        Kernel::ConvColumns => {
+            let k4 = c.weights.k.next_multiple_of(4);
+            Scratch { portable: 2 * k4 + c.weights.k, dsp: 4 * k4, mve: 4 * k4 + 8 * c.c_out, rust: 0 }
+        }
+        Kernel::Depthwise3x3 => {
+            let [sh, sw] = c.window.strides;
+            let plane = (2 * ((out_h - 1) * sh + 3) * ((out_w - 1) * sw + 3)).next_multiple_of(4);
+            let sums = 4 * out_w * 32usize.div_ceil(out_w);
+            Scratch { portable: plane + sums, dsp: plane + sums, mve: 0, rust: 0 }
+        }
+        _ => Scratch::default(),
+    }
+}
