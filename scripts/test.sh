@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs ompqc's whole test suite. Installs what the suite needs when it is missing (the host C compiler, the Arm and
-# RISC-V cross toolchains with picolibc, and QEMU; SPEC.md section 4), then runs every test. Tests that read
+# RISC-V cross toolchains with picolibc, and QEMU), then runs every test. Tests that read
 # ../shared/eval skip with a message without it.
 set -euo pipefail
 cd "$(dirname "$0")/.."

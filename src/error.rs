@@ -1,4 +1,4 @@
-//! One error type for the whole compiler. Its kind decides the process exit code (SPEC.md section 6):
+//! One error type for the whole compiler. Its kind decides the process exit code (README: commands):
 //! bad input or an infeasible request exits 2, a bug in ompqc exits 1.
 
 use std::fmt;

@@ -16,6 +16,7 @@ use ompqc::import::{self, ImportOptions};
 use ompqc::interp;
 use ompqc::ir::Graph;
 use ompqc::observe::{observe, Observations, RangeMethod};
+use ompqc::plan::Kernel;
 use ompqc::quantize::{QuantOptions, WeightBits};
 use ompqc::run::run_host;
 use ompqc::search::{search, Allocator, Budget, SearchOptions};
@@ -175,6 +176,40 @@ fn small_models_c_is_bit_exact() {
     }
 }
 
+/// The plan reserves the scratch of the kernel that runs: tests/models/pad_pool.onnx starts with a one-channel 3x3
+/// convolution, which has one group yet runs on the depthwise 3x3 kernel (plan::kernels checks that first), so it
+/// gets that kernel's padded int16 plane and band of sums in C (once it got the one-group kernel's columns, and the
+/// plane overflowed them) and nothing in Rust; the standalone pad after it runs in both languages.
+#[test]
+fn the_plan_reserves_the_scratch_of_the_kernel_that_runs() {
+    let file = repo().join("tests/models/pad_pool.onnx");
+    let graph = import::load(&file, &ImportOptions::default()).unwrap();
+    let calib = common::random_samples(graph.input_shape(), 8, 5);
+    let obs = observe(&graph, &calib, RangeMethod::MinMax).unwrap();
+    let m = Model { file, graph, obs, calib: calib.clone(), test: calib };
+    for bits in [8, 2] {
+        let compiled = compile_langs(&m, WeightBits::uniform(bits), "net", &[Lang::C, Lang::Rust]);
+        let (plan, conv) = (&compiled.plan, compiled.plan.kernels[0]);
+        assert_eq!(conv.kernel, Kernel::Depthwise3x3);
+        // The 9 x 7 output's windows as an int16 plane of 11 x 9, then the sums of 5 rows of 7 (at least 32).
+        let plane_and_sums = (2 * 11 * 9usize).next_multiple_of(4) + 4 * 7 * 5;
+        assert_eq!((conv.scratch.portable, conv.scratch.dsp, conv.scratch.mve), (plane_and_sums, plane_and_sums, 0));
+        assert_eq!(conv.scratch.rust, 0);
+        assert_eq!(plan.kernels[1].kernel, Kernel::Pad);
+        assert!(plan.rust.arena_bytes + plane_and_sums <= plan.c.arena_bytes, "{plan:?}");
+        let dir = temp(&format!("pad-pool-{bits}"));
+        write_output_dir(&dir, &compiled.files).unwrap();
+        let c = std::fs::read_to_string(dir.join("c/net.c")).unwrap();
+        assert!(c.contains(&format!("net_depthwise3x3_w{bits}(")) && c.contains("net_pad("), "{c}");
+        let input = interp::quantize_input(&compiled.qgraph, &m.test).unwrap();
+        for (lang, sanitize) in [(Lang::C, true), (Lang::Rust, false)] {
+            let r = run_host(&dir, "net", &compiled.qgraph, &input, m.test.n, lang, sanitize).unwrap();
+            assert!(r.bit_exact && r.inputs == 8, "{bits} bits {lang:?}: first mismatch at {:?}", r.first_mismatch);
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
+
 /// Residual adds run inside the convolution before them (plan::fusion): the four adds of
 /// tests/models/residual_bands.onnx (after a padded stride-2 conv, a 1x1 conv reading its input in place, a
 /// depthwise and a grouped conv; several bands of rows each) are bit-exact in C and Rust under the sanitizers at
@@ -201,7 +236,8 @@ fn residual_adds_run_inside_their_convolutions() {
         let dir = temp(&format!("residual-{bits}"));
         write_output_dir(&dir, &compiled.files).unwrap();
         let c = std::fs::read_to_string(dir.join("c/net.c")).unwrap();
-        assert_eq!(c.matches(&format!("net_conv_add_w{bits}(")).count(), 4, "{c}");
+        assert_eq!(c.matches("net_conv_add(").count(), 4, "{c}");
+        assert!(c.contains(&format!("_w{bits}, ")), "the band kernel runs the {bits}-bit convolution: {c}");
         assert!(!c.contains("net_add("), "{c}");
         let input = interp::quantize_input(g, &m.test).unwrap();
         for (lang, sanitize) in [(Lang::C, true), (Lang::Rust, false)] {

@@ -49,9 +49,9 @@ fn generated_crates_pass_rustfmt_and_clippy_for_every_kernel() {
     let dir = root.join("example");
     compile(&example.join("model.onnx"), &example.join("calib_x.npy"), 0.0625, &["--flash-budget", "62.5%"], &dir);
     crates.push(dir);
-    // Together these use every kernel but the standalone pad (zero pads fold into the convs): convs (grouped,
-    // 1-D, strided, dilated; with a fused add), dense, add (broadcast in kernel_paths), mul, tables, pools, concat,
-    // transpose and softmax, at 8 and 2 bits.
+    // Together these use every kernel: convs (grouped, 1-D, strided, dilated; with a fused add), dense, add
+    // (broadcast in kernel_paths), mul, tables, pools, concat, transpose, softmax and a standalone pad, at 8 and 2
+    // bits.
     for model in [
         "activations",
         "batchnorm_affine",
@@ -61,6 +61,7 @@ fn generated_crates_pass_rustfmt_and_clippy_for_every_kernel() {
         "pools",
         "residual_bands",
         "kernel_paths",
+        "pad_pool",
     ] {
         let file = repo().join(format!("tests/models/{model}.onnx"));
         let calib = random_calib(&file, &root);
@@ -92,6 +93,7 @@ fn generated_crates_pass_rustfmt_and_clippy_for_every_kernel() {
         "global_avg_pool",
         "max_pool",
         "mul",
+        "pad",
         "softmax",
         "table",
         "transpose",

@@ -89,6 +89,13 @@ fn pads_fold_hard_swish_fuses_and_squeeze_excite_multiplies() {
 }
 
 #[test]
+fn a_pad_of_a_value_other_than_zero_stays_a_node() {
+    let g = check_against_tract("pad_pool", ImportOptions::default());
+    assert_eq!(kinds(&g), ["Conv", "Pad", "MaxPool"]);
+    assert_eq!(g.nodes[1].op, Op::Pad { pads: [1, 2, 2, 1], value: 0.5 });
+}
+
+#[test]
 fn dynamic_batch_is_pinned_to_one() {
     let g = check_against_tract("dynamic_batch", ImportOptions::default());
     assert_eq!(g.input_shape(), [1, 2, 4, 4]);

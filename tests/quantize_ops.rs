@@ -33,6 +33,7 @@ fn every_op_quantizes_close_to_float_at_8_bits() {
         ("activations", ImportOptions::default()),
         ("pools", ImportOptions::default()),
         ("pad_se_hardswish", ImportOptions::default()),
+        ("pad_pool", ImportOptions::default()),
         ("dynamic_batch", ImportOptions::default()),
         ("dynamic_spatial", ImportOptions { input_shape: Some(vec![1, 2, 9, 7]) }),
         ("reshape_4d", ImportOptions::default()),

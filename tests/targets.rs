@@ -137,6 +137,7 @@ fn every_kernel_path_is_bit_exact_on_every_emulated_target() {
         ("conv_variants", four),
         ("pools", four),
         ("pad_se_hardswish", four),
+        ("pad_pool", four),
     ];
     for (model, widths) in models {
         let file = repo().join(format!("tests/models/{model}.onnx"));
@@ -479,7 +480,8 @@ fn generated_c_passes_the_static_analyzer_for_every_kernel_variant() {
     let dir = root.join("example");
     compile_example(&dir);
     dirs.push((dir, example.join("calib_x.npy"), 0.0625));
-    let models = ["activations", "batchnorm_affine", "conv1d", "conv_variants", "pad_se_hardswish", "pools"];
+    let models =
+        ["activations", "batchnorm_affine", "conv1d", "conv_variants", "pad_se_hardswish", "pools", "pad_pool"];
     let widths = |m: &str| if m == "kernel_paths" || m == "residual_bands" { vec!["8", "4", "2"] } else { vec!["4"] };
     for model in models.into_iter().chain(["kernel_paths", "residual_bands"]) {
         let file = repo().join(format!("tests/models/{model}.onnx"));

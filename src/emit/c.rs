@@ -6,11 +6,12 @@ use std::collections::BTreeSet;
 use askama::Template;
 
 use super::conv_layout::{self, folded_bias};
-use super::schedule::{channels_pixels, layer_constants, schedule, widths, Call, Step, Uses, Value};
+use super::interface::Interface;
+use super::params::{Block, BLOCKS};
+use super::schedule::{layer_constants, schedule, widths, Call, Step, Uses, Value};
 use super::variants::{Isa, Rule, ISAS, RULES};
 use super::Provenance;
 use crate::error::{Error, Result};
-use crate::ir::fixed_point::Multiplier;
 use crate::ir::pack::PackedWeights;
 use crate::ir::quant::{QGraph, QOp};
 use crate::plan::{Choice, Kernel, MemoryPlan, Place, ALIGN};
@@ -75,6 +76,7 @@ struct KernelsH<'a> {
     name: &'a str,
     p: &'a str,
     guard: &'a str,
+    typedefs: Vec<String>,
     conv_kernels: Vec<String>,
     dense_widths: &'a [u8],
     uses: Uses,
@@ -94,6 +96,22 @@ struct KernelsC<'a> {
     uses: Uses,
 }
 
+/// The parameter blocks the kernels of `uses` take.
+pub(super) fn used_blocks(u: &Uses) -> Vec<&'static Block> {
+    let used = [
+        u.conv,
+        u.dense,
+        u.add || u.mul || u.residual,
+        u.max_pool || u.avg_pool,
+        u.global_avg_pool,
+        u.pad,
+        u.concat,
+        u.transpose,
+        u.softmax,
+    ];
+    BLOCKS.into_iter().zip(used).filter(|(_, u)| *u).map(|(b, _)| b).collect()
+}
+
 /// The C function of a convolution kernel, without the model prefix and the width.
 fn conv_function(kernel: Kernel) -> &'static str {
     match kernel {
@@ -107,38 +125,23 @@ fn conv_function(kernel: Kernel) -> &'static str {
 #[derive(Template)]
 #[template(path = "c/model.h.txt", escape = "none")]
 struct ModelH<'a> {
-    version: &'a str,
-    target: &'a str,
-    model_file: &'a str,
-    model_hash: &'a str,
+    i: &'a Interface<'a>,
     layers: Vec<String>,
     guard: &'a str,
     name: &'a str,
-    input_size: usize,
-    output_size: usize,
-    arena_size: usize,
     arena_align: usize,
     input_scale: String,
-    input_zero_point: i32,
     output_scale: String,
-    output_zero_point: i32,
-    input_shape: String,
-    output_shape: String,
 }
 
 #[derive(Template)]
 #[template(path = "c/model.c.txt", escape = "none")]
 struct ModelC<'a> {
-    version: &'a str,
-    target: &'a str,
+    i: &'a Interface<'a>,
     name: &'a str,
     guard: &'a str,
     declarations: Vec<String>,
     calls: Vec<String>,
-    input_pixels: usize,
-    input_channels: usize,
-    output_pixels: usize,
-    output_channels: usize,
 }
 
 #[derive(Template)]
@@ -210,7 +213,17 @@ impl Emitter<'_> {
 
     /// Declares node `ix`'s parameter block of type `ty` and returns its name.
     fn declare_struct(&mut self, ix: usize, ty: &str, fields: String) -> String {
-        let name = format!("{}_l{ix}", self.p);
+        self.declare(format!("{}_l{ix}", self.p), ty, fields)
+    }
+
+    /// Declares the parameter block of node `ix`'s next part (a node with several calls).
+    fn declare_part(&mut self, ix: usize, ty: &str, fields: String) -> String {
+        let prefix = format!("{}_l{ix}_part", self.p);
+        let part = self.declarations.iter().filter(|d| d.contains(&prefix)).count();
+        self.declare(format!("{prefix}{part}"), ty, fields)
+    }
+
+    fn declare(&mut self, name: String, ty: &str, fields: String) -> String {
         self.structs.push(format!("const {}_{ty}_t {name} = {{{fields}}};\n", self.p));
         self.declarations.push(format!("extern const {}_{ty}_t {name};", self.p));
         name
@@ -280,34 +293,33 @@ impl Emitter<'_> {
                 let name = self.declare_struct(ix, "pool", c_fields(&params.fields()));
                 format!("{p}_{kind}(&{name}, {x}, {y});")
             }
-            Call::GlobalAvgPool { pixels, c } => {
-                format!("{p}_global_avg_pool({x}, {y}, {pixels}, {c});")
+            Call::GlobalAvgPool(params) => {
+                let name = self.declare_struct(ix, "global_pool", c_fields(&params.fields()));
+                format!("{p}_global_avg_pool(&{name}, {x}, {y});")
             }
-            Call::Pad { in_h, in_w, c, out_h, out_w, pad_t, pad_l, value } => {
-                format!("{p}_pad({x}, {y}, {in_h}, {in_w}, {c}, {out_h}, {out_w}, {pad_t}, {pad_l}, {value});")
+            Call::Pad(params) => {
+                let name = self.declare_struct(ix, "pad", c_fields(&params.fields()));
+                format!("{p}_pad(&{name}, {x}, {y});")
             }
-            Call::ConcatPart { offset, outer, block, out_block, requant, in_zp, out_zp } => {
-                let m = requant.unwrap_or(Multiplier { m0: 0, shift: 0 });
-                format!(
-                    "{p}_concat_part({x}, {y} + {offset}, {outer}, {block}, {out_block}, {}, {}, {}, {in_zp}, {out_zp});",
-                    i32::from(requant.is_some()),
-                    m.m0,
-                    m.shift
-                )
+            Call::ConcatPart(params) => {
+                let name = self.declare_part(ix, "concat", c_fields(&params.fields()));
+                format!("{p}_concat_part(&{name}, {x}, {y});")
             }
             Call::Copy { n } => {
                 self.declarations.push("#include <string.h>".into());
                 format!("memcpy({y}, {x}, {n});")
             }
-            Call::Transpose { rows, cols } => {
-                format!("{p}_transpose({x}, {y}, {rows}, {cols});")
+            Call::Transpose(params) => {
+                let name = self.declare_struct(ix, "transpose", c_fields(&params.fields()));
+                format!("{p}_transpose(&{name}, {x}, {y});")
             }
-            Call::Softmax { outer, len, inner, scratch } => {
+            Call::Softmax { params, scratch } => {
                 let QOp::Softmax { exp_table, .. } = &node.op else {
                     unreachable!("a softmax step comes from a softmax node")
                 };
                 let name = self.table(ix, "exp", "int32_t", exp_table.iter().map(|v| v.to_string()).collect());
-                format!("{p}_softmax({x}, {y}, {outer}, {len}, {inner}, {name}, (int32_t *)(arena + {scratch}));")
+                let params = self.declare_struct(ix, "softmax", c_fields(&params.fields()));
+                format!("{p}_softmax(&{params}, {x}, {y}, {name}, (int32_t *)(arena + {scratch}));")
             }
         };
         self.calls.push(call);
@@ -358,57 +370,29 @@ pub fn emit(
     e.declarations.dedup();
     // `#include`s first.
     e.declarations.sort_by_key(|d| !d.starts_with('#'));
-    let version = env!("CARGO_PKG_VERSION");
+    let i = Interface::new(graph, plan.arena_bytes, provenance);
+    let version = i.version;
     let guard = name.to_ascii_uppercase();
     let mut all_widths: Vec<u8> = conv_widths.iter().chain(&dense_widths).copied().collect();
     all_widths.sort_unstable();
     all_widths.dedup();
-    let (input, output) = (graph.tensor(graph.input), graph.tensor(graph.output));
-    let shape = |s: &[usize]| format!("[{}]", s.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", "));
-    let layers = graph
-        .nodes
-        .iter()
-        .filter_map(|n| n.op.weights().map(|w| format!("{}: {} bits", n.name.replace("*/", "* /"), w.bits)))
-        .collect();
-    let (in_c, in_p) = channels_pixels(&input.shape);
-    let (out_c, out_p) = channels_pixels(&output.shape);
+    let layers = i.layers.iter().map(|(n, b)| format!("{}: {b} bits", n.replace("*/", "* /"))).collect();
     Ok(vec![
         (
             format!("{name}.h"),
             render(&ModelH {
-                version,
-                target: &provenance.target,
-                model_file: &provenance.model_file,
-                model_hash: &provenance.model_hash,
+                i: &i,
                 layers,
                 guard: &guard,
                 name,
-                input_size: input.elems(),
-                output_size: output.elems(),
-                arena_size: plan.arena_bytes,
                 arena_align: ALIGN,
-                input_scale: c_float(input.q.scale),
-                input_zero_point: input.q.zero_point,
-                output_scale: c_float(output.q.scale),
-                output_zero_point: output.q.zero_point,
-                input_shape: shape(&input.shape),
-                output_shape: shape(&output.shape),
+                input_scale: c_float(i.input.scale),
+                output_scale: c_float(i.output.scale),
             })?,
         ),
         (
             format!("{name}.c"),
-            render(&ModelC {
-                version,
-                target: &provenance.target,
-                name,
-                guard: &guard,
-                declarations: e.declarations,
-                calls: e.calls,
-                input_pixels: in_p,
-                input_channels: in_c,
-                output_pixels: out_p,
-                output_channels: out_c,
-            })?,
+            render(&ModelC { i: &i, name, guard: &guard, declarations: e.declarations, calls: e.calls })?,
         ),
         (format!("{name}_weights.c"), render(&WeightsC { version, name, arrays: e.arrays, structs: e.structs })?),
         (
@@ -418,6 +402,7 @@ pub fn emit(
                 name,
                 p: name,
                 guard: &guard,
+                typedefs: used_blocks(&uses).iter().map(|b| b.c_typedef(name)).collect(),
                 conv_kernels: convs.iter().map(|&(k, b)| format!("{}_w{b}", conv_function(k))).collect(),
                 dense_widths: &dense_widths,
                 uses,

@@ -3,8 +3,10 @@
 
 pub mod c;
 mod conv_layout;
+pub mod interface;
 pub mod manifest;
 mod output;
+pub mod params;
 pub mod rust;
 pub mod schedule;
 pub mod variants;

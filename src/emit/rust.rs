@@ -4,10 +4,12 @@
 
 use askama::Template;
 
-use super::schedule::{
-    channels_pixels, layer_constants, schedule, BinaryParams, Call, ConvParams, DenseParams, Operand, PoolParams, Step,
-    Uses, Value,
+use super::interface::Interface;
+use super::params::{
+    BinaryParams, Block, ConcatParams, ConvParams, DenseParams, GlobalPoolParams, PadParams, PoolParams, SoftmaxParams,
+    TransposeParams, Value,
 };
+use super::schedule::{layer_constants, schedule, Call, Operand, Step, Uses};
 use super::Provenance;
 use crate::error::Result;
 use crate::ir::quant::{QGraph, QOp};
@@ -32,10 +34,8 @@ struct KernelsRs<'a> {
     version: &'a str,
     name: &'a str,
     uses: Uses,
-    conv_fields: Vec<&'a str>,
-    dense_fields: Vec<&'a str>,
-    binary_fields: &'a [(&'a str, &'a str)],
-    pool_fields: Vec<&'a str>,
+    /// The parameter structs the kernels take (emit::params).
+    structs: Vec<String>,
 }
 
 #[derive(Template)]
@@ -50,31 +50,15 @@ struct WeightsRs<'a> {
 #[derive(Template)]
 #[template(path = "rust/lib.rs.txt", escape = "none")]
 struct LibRs<'a> {
-    version: &'a str,
-    target: &'a str,
-    model_file: &'a str,
-    model_hash: &'a str,
+    i: &'a Interface<'a>,
     layers: Vec<String>,
     uses_src: bool,
     uses_split: bool,
     uses_whole: bool,
     uses_arena: bool,
-    input_size: usize,
-    output_size: usize,
-    arena_size: usize,
-    input_rank: usize,
-    input_shape: String,
-    output_rank: usize,
-    output_shape: String,
     input_scale: String,
-    input_zero_point: i32,
     output_scale: String,
-    output_zero_point: i32,
     steps: Vec<String>,
-    input_pixels: usize,
-    input_channels: usize,
-    output_pixels: usize,
-    output_channels: usize,
 }
 
 /// A static array, 16 values a line (the weights module is not reformatted).
@@ -141,15 +125,22 @@ impl Emitter<'_> {
         format!("weights::{name}")
     }
 
-    /// The statement block of one step: borrows of the arena, then the kernel call.
-    fn step(&mut self, step: &Step) -> String {
-        let ix = step.node;
-        let node = &self.graph.nodes[ix];
+    /// The parameter block `params` of node `ix` (a `Block` type, plus `extra` fields) as a static; returns its path.
+    fn params(
+        &mut self,
+        ix: usize,
+        block: &'static Block,
+        params: &[(&str, Value)],
+        extra: &[(&str, String)],
+    ) -> String {
+        self.item(ix, "", block.rust, struct_literal(block.rust, params, extra))
+    }
+
+    /// The borrows of the arena a step needs, and the name of its output slice.
+    fn borrows(&mut self, step: &Step, lines: &mut Vec<String>) -> &'static str {
         let dst = step.output;
-        let in_place = |o: &Operand| o.place == dst.place;
-        let reads_arena = step.inputs.iter().any(|o| matches!(o.place, Place::Arena(_)) && !in_place(o));
-        let mut lines = vec![];
-        let y = match dst.place {
+        let reads_arena = step.inputs.iter().any(|o| matches!(o.place, Place::Arena(_)) && o.place != dst.place);
+        match dst.place {
             Place::Arena(o) => {
                 self.uses_arena = true;
                 if reads_arena {
@@ -168,24 +159,38 @@ impl Emitter<'_> {
                 }
                 "output"
             }
-        };
+        }
+    }
+
+    /// The statement block of one step: borrows of the arena, then the kernel call.
+    fn step(&mut self, step: &Step) -> String {
+        let ix = step.node;
+        let node = &self.graph.nodes[ix];
+        let mut lines = vec![];
+        let y = self.borrows(step, &mut lines);
         let slice = |o: &Operand| match o.place {
             Place::Input => "input".to_string(),
             Place::Arena(a) => format!("r.get({a}, {})", o.len),
             Place::Output => "output".to_string(),
         };
         // Kernels that may update in place read a `Src`: the tensor being written, or another slice.
-        let src = |o: &Operand| if in_place(o) { "Src::Dst".to_string() } else { format!("Src::Slice({})", slice(o)) };
+        let src = |o: &Operand| {
+            if o.place == step.output.place {
+                "Src::Dst".to_string()
+            } else {
+                format!("Src::Slice({})", slice(o))
+            }
+        };
         let x = slice(&step.inputs[0]);
         let call = match &step.call {
             // The Rust kernel walks the window itself: it does not use the column scratch.
             Call::Conv { bits, params, residual, .. } => {
                 let fields = self.weight_fields(ix);
-                let p = self.item(ix, "", "Conv", struct_literal("Conv", &params.fields(), &fields));
+                let p = self.params(ix, &ConvParams::BLOCK, &params.fields(), &fields);
                 match residual {
                     Some(r) => {
                         self.uses_src = true;
-                        let add = self.item(r.node, "", "Binary", struct_literal("Binary", &r.params.fields(), &[]));
+                        let add = self.params(r.node, &BinaryParams::BLOCK, &r.params.fields(), &[]);
                         let b = src(&step.inputs[1]);
                         format!("kernels::conv_add::<{bits}>(&{p}, &{add}, {x}, {b}, {y});")
                     }
@@ -194,14 +199,14 @@ impl Emitter<'_> {
             }
             Call::Dense { bits, params } => {
                 let fields = self.weight_fields(ix);
-                let p = self.item(ix, "", "Dense", struct_literal("Dense", &params.fields(), &fields));
+                let p = self.params(ix, &DenseParams::BLOCK, &params.fields(), &fields);
                 format!("kernels::dense::<{bits}>(&{p}, {x}, {y});")
             }
             Call::Add(params) | Call::Mul(params) => {
                 self.uses_src = true;
                 let kind = if matches!(step.call, Call::Add(_)) { "add" } else { "mul" };
                 let (a, b) = (src(&step.inputs[0]), src(&step.inputs[1]));
-                let p = self.item(ix, "", "Binary", struct_literal("Binary", &params.fields(), &[]));
+                let p = self.params(ix, &BinaryParams::BLOCK, &params.fields(), &[]);
                 format!("kernels::{kind}(&{p}, {a}, {b}, {y});")
             }
             Call::Table { .. } => {
@@ -213,52 +218,37 @@ impl Emitter<'_> {
             }
             Call::MaxPool(params) | Call::AvgPool(params) => {
                 let kind = if matches!(step.call, Call::MaxPool(_)) { "max_pool" } else { "avg_pool" };
-                let p = self.item(ix, "", "Pool", struct_literal("Pool", &params.fields(), &[]));
+                let p = self.params(ix, &PoolParams::BLOCK, &params.fields(), &[]);
                 format!("kernels::{kind}(&{p}, {x}, {y});")
             }
-            Call::GlobalAvgPool { pixels, c } => format!("kernels::global_avg_pool({x}, {y}, {pixels}, {c});"),
-            Call::Pad { in_h, in_w, c, out_w, pad_t, pad_l, value, .. } => {
-                let fields = [
-                    ("in_h", in_h.to_string()),
-                    ("in_w", in_w.to_string()),
-                    ("c", c.to_string()),
-                    ("out_w", out_w.to_string()),
-                    ("pad_t", pad_t.to_string()),
-                    ("pad_l", pad_l.to_string()),
-                    ("value", value.to_string()),
-                ];
-                let p = self.item(ix, "", "Pad", struct_literal("Pad", &[], &fields));
+            Call::GlobalAvgPool(params) => {
+                let p = self.params(ix, &GlobalPoolParams::BLOCK, &params.fields(), &[]);
+                format!("kernels::global_avg_pool(&{p}, {x}, {y});")
+            }
+            Call::Pad(params) => {
+                let p = self.params(ix, &PadParams::BLOCK, &params.fields(), &[]);
                 format!("kernels::pad(&{p}, {x}, {y});")
             }
-            Call::ConcatPart { offset, outer, block, out_block, requant, in_zp, out_zp } => {
-                let m = requant.unwrap_or(crate::ir::fixed_point::Multiplier { m0: 0, shift: 0 });
-                let fields = [
-                    ("offset", offset.to_string()),
-                    ("outer", outer.to_string()),
-                    ("block", block.to_string()),
-                    ("out_block", out_block.to_string()),
-                    ("requant", requant.is_some().to_string()),
-                    ("mult", m.m0.to_string()),
-                    ("shift", m.shift.to_string()),
-                    ("in_zp", in_zp.to_string()),
-                    ("out_zp", out_zp.to_string()),
-                ];
-                let part = format!("_PART{}", self.parts);
+            Call::ConcatPart(params) => {
+                // Each part of a concatenation has a static of its own.
+                let (ty, suffix) = (ConcatParams::BLOCK.rust, format!("_PART{}", self.parts));
                 self.parts += 1;
-                let p = self.item(ix, &part, "ConcatPart", struct_literal("ConcatPart", &[], &fields));
+                let p = self.item(ix, &suffix, ty, struct_literal(ty, &params.fields(), &[]));
                 format!("kernels::concat_part(&{p}, {x}, {y});")
             }
             Call::Copy { .. } => format!("{y}.copy_from_slice({x});"),
-            Call::Transpose { rows, cols } => format!("kernels::transpose({x}, {y}, {rows}, {cols});"),
-            Call::Softmax { outer, len, inner, .. } => {
+            Call::Transpose(params) => {
+                let p = self.params(ix, &TransposeParams::BLOCK, &params.fields(), &[]);
+                format!("kernels::transpose(&{p}, {x}, {y});")
+            }
+            Call::Softmax { params, .. } => {
                 let QOp::Softmax { exp_table, .. } = &node.op else {
                     unreachable!("a softmax step comes from a softmax node")
                 };
                 let table = self.table(ix, "EXP", "i32", exp_table.iter().map(|v| v.to_string()).collect());
-                let fields = [("outer", outer.to_string()), ("len", len.to_string()), ("inner", inner.to_string())];
-                let p = self.item(ix, "", "Softmax", struct_literal("Softmax", &[], &fields));
+                let p = self.params(ix, &SoftmaxParams::BLOCK, &params.fields(), &[]);
                 // The Rust kernel keeps its `len` int32 of scratch on the stack rather than in the arena.
-                lines.push(format!("let mut scratch = [0i32; {len}];"));
+                lines.push(format!("let mut scratch = [0i32; {}];", params.len));
                 format!("kernels::softmax(&{p}, &{table}, {x}, {y}, &mut scratch);")
             }
         };
@@ -291,47 +281,24 @@ pub fn emit(
     let blocks: Vec<String> = steps.iter().map(|s| e.step(s)).collect();
     let version = env!("CARGO_PKG_VERSION");
     let render = |t: &dyn askama::DynTemplate| super::render(t, "Rust");
-    let (input, output) = (graph.tensor(graph.input), graph.tensor(graph.output));
-    let shape = |s: &[usize]| format!("[{}]", s.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", "));
-    let (in_c, in_p) = channels_pixels(&input.shape);
-    let (out_c, out_p) = channels_pixels(&output.shape);
-    let layers = graph
-        .nodes
-        .iter()
-        .filter_map(|n| n.op.weights().map(|w| format!("{}: {} bits", n.name.replace(['\n', '\r'], " "), w.bits)))
-        .collect();
-    let names = |fields: &'static [(&'static str, &'static str)]| fields.iter().map(|f| f.0).collect::<Vec<_>>();
+    let i = Interface::new(graph, plan.arena_bytes, provenance);
+    let layers = i.layers.iter().map(|(n, b)| format!("{}: {b} bits", n.replace(['\n', '\r'], " "))).collect();
+    let uses = Uses::of(&steps);
     Ok(vec![
         ("Cargo.toml".into(), render(&CargoToml { version, name })?),
         ("rustfmt.toml".into(), render(&RustfmtToml { version })?),
         (
             "src/lib.rs".into(),
             render(&LibRs {
-                version,
-                target: &provenance.target,
-                model_file: &provenance.model_file,
-                model_hash: &provenance.model_hash,
+                i: &i,
                 layers,
                 uses_src: e.uses_src,
                 uses_split: e.uses_split,
                 uses_whole: e.uses_whole,
                 uses_arena: e.uses_arena,
-                input_size: input.elems(),
-                output_size: output.elems(),
-                arena_size: plan.arena_bytes,
-                input_rank: input.shape.len(),
-                input_shape: shape(&input.shape),
-                output_rank: output.shape.len(),
-                output_shape: shape(&output.shape),
-                input_scale: super::float_literal(input.q.scale),
-                input_zero_point: input.q.zero_point,
-                output_scale: super::float_literal(output.q.scale),
-                output_zero_point: output.q.zero_point,
+                input_scale: super::float_literal(i.input.scale),
+                output_scale: super::float_literal(i.output.scale),
                 steps: blocks,
-                input_pixels: in_p,
-                input_channels: in_c,
-                output_pixels: out_p,
-                output_channels: out_c,
             })?,
         ),
         (
@@ -339,11 +306,8 @@ pub fn emit(
             render(&KernelsRs {
                 version,
                 name,
-                uses: Uses::of(&steps),
-                conv_fields: names(ConvParams::FIELDS),
-                dense_fields: names(DenseParams::FIELDS),
-                binary_fields: BinaryParams::FIELDS,
-                pool_fields: names(PoolParams::FIELDS),
+                uses,
+                structs: super::c::used_blocks(&uses).iter().map(|b| b.rust_struct()).collect(),
             })?,
         ),
         (

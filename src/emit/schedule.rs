@@ -1,91 +1,15 @@
 //! The schedule every code generator renders: for each node of the integer graph, in order, which kernel runs with
 //! which parameters on which buffers of the memory plan. The C and Rust emitters only format it.
 
+pub use super::params::{
+    BinaryParams, ConcatParams, ConvParams, DenseParams, GlobalPoolParams, PadParams, PoolParams, SoftmaxParams,
+    TransposeParams, Value,
+};
 use crate::ir::fixed_point::Multiplier;
 use crate::ir::pack::PackedWeights;
 use crate::ir::quant::{Layout, QConv, QGraph, QNode, QOp};
 use crate::ir::Pool;
 use crate::plan::{Choice, Kernel, MemoryPlan, Place};
-
-/// A kernel parameter: a number or a 4-vector (broadcast dimensions and strides).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Value {
-    Int(i32),
-    Vec4([i32; 4]),
-}
-
-/// Kernel parameter blocks: named i32 fields, rendered in declaration order (the order of the C structs and the
-/// Rust structs in templates/).
-macro_rules! params {
-    ($(#[$meta:meta])* $name:ident { $($field:ident: $ty:ty),* $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Clone, Debug, PartialEq)]
-        pub struct $name {
-            $(pub $field: $ty),*
-        }
-
-        impl $name {
-            /// (name, Rust type) of every field, in order.
-            pub const FIELDS: &[(&str, &str)] = &[$((stringify!($field), stringify!($ty))),*];
-
-            pub fn fields(&self) -> Vec<(&'static str, Value)> {
-                vec![$((stringify!($field), self.$field.into())),*]
-            }
-        }
-    };
-}
-
-impl From<i32> for Value {
-    fn from(v: i32) -> Value {
-        Value::Int(v)
-    }
-}
-
-impl From<[i32; 4]> for Value {
-    fn from(v: [i32; 4]) -> Value {
-        Value::Vec4(v)
-    }
-}
-
-params!(
-    /// Convolution of any group count (depthwise included); weights one packed row per output channel.
-    ConvParams {
-        in_h: i32, in_w: i32, in_c: i32, out_h: i32, out_w: i32, out_c: i32, groups: i32,
-        k_h: i32, k_w: i32, stride_h: i32, stride_w: i32, dil_h: i32, dil_w: i32, pad_t: i32, pad_l: i32,
-        in_zp: i32, out_zp: i32, act_min: i32, act_max: i32, row_bytes: i32,
-    }
-);
-
-params!(DenseParams { k: i32, n_out: i32, in_zp: i32, out_zp: i32, act_min: i32, act_max: i32, row_bytes: i32 });
-
-params!(
-    /// Elementwise add or multiply broadcast over 4 storage dimensions (stride 0 = broadcast).
-    BinaryParams {
-        dims: [i32; 4], a_strides: [i32; 4], b_strides: [i32; 4],
-        a_zp: i32, b_zp: i32, out_zp: i32, act_min: i32, act_max: i32,
-        left_shift: i32, a_mult: i32, a_shift: i32, b_mult: i32, b_shift: i32, out_mult: i32, out_shift: i32,
-    }
-);
-
-params!(PoolParams {
-    in_h: i32,
-    in_w: i32,
-    c: i32,
-    out_h: i32,
-    out_w: i32,
-    k_h: i32,
-    k_w: i32,
-    stride_h: i32,
-    stride_w: i32,
-    dil_h: i32,
-    dil_w: i32,
-    pad_t: i32,
-    pad_l: i32,
-    pad_b: i32,
-    pad_r: i32,
-    count_include_pad: i32,
-    in_zp: i32,
-});
 
 /// A tensor's buffer and its length in bytes.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -117,42 +41,17 @@ pub enum Call {
     },
     MaxPool(PoolParams),
     AvgPool(PoolParams),
-    GlobalAvgPool {
-        pixels: usize,
-        c: usize,
-    },
-    Pad {
-        in_h: usize,
-        in_w: usize,
-        c: usize,
-        out_h: usize,
-        out_w: usize,
-        pad_t: usize,
-        pad_l: usize,
-        value: i8,
-    },
-    /// One input of a concatenation, written at byte `offset` of every `out_block` of the output.
-    ConcatPart {
-        offset: usize,
-        outer: usize,
-        block: usize,
-        out_block: usize,
-        requant: Option<Multiplier>,
-        in_zp: i32,
-        out_zp: i32,
-    },
+    GlobalAvgPool(GlobalPoolParams),
+    Pad(PadParams),
+    /// One input of a concatenation.
+    ConcatPart(ConcatParams),
     Copy {
         n: usize,
     },
-    Transpose {
-        rows: usize,
-        cols: usize,
-    },
-    /// Softmax with the node's exponential table and `len` int32 of scratch at arena offset `scratch`.
+    Transpose(TransposeParams),
+    /// Softmax with the node's exponential table and, in C, `len` int32 of scratch at arena offset `scratch`.
     Softmax {
-        outer: usize,
-        len: usize,
-        inner: usize,
+        params: SoftmaxParams,
         scratch: usize,
     },
 }
@@ -229,11 +128,11 @@ impl Uses {
                 Call::Table { .. } => u.table = true,
                 Call::MaxPool(_) => u.max_pool = true,
                 Call::AvgPool(_) => u.avg_pool = true,
-                Call::GlobalAvgPool { .. } => u.global_avg_pool = true,
-                Call::Pad { .. } => u.pad = true,
-                Call::ConcatPart { .. } => u.concat = true,
+                Call::GlobalAvgPool(_) => u.global_avg_pool = true,
+                Call::Pad(_) => u.pad = true,
+                Call::ConcatPart(_) => u.concat = true,
                 Call::Copy { .. } => u.copy = true,
-                Call::Transpose { .. } => u.transpose = true,
+                Call::Transpose(_) => u.transpose = true,
                 Call::Softmax { .. } => u.softmax = true,
             }
         }
@@ -446,16 +345,19 @@ impl Scheduler<'_> {
         let mut offset = 0;
         for (k, &t) in node.inputs.iter().enumerate() {
             let block: usize = storage(t)[a..].iter().product();
-            let call = Call::ConcatPart {
-                offset,
-                outer,
-                block,
-                out_block,
-                requant: requant[k],
+            let m = requant[k].unwrap_or(Multiplier { m0: 0, shift: 0 });
+            let params = ConcatParams {
+                offset: i(offset),
+                outer: i(outer),
+                block: i(block),
+                out_block: i(out_block),
+                requant: i32::from(requant[k].is_some()),
+                mult: m.m0,
+                shift: m.shift,
                 in_zp: self.graph.tensor(t).q.zero_point,
                 out_zp: self.graph.tensor(output).q.zero_point,
             };
-            self.push(ix, call, &[t]);
+            self.push(ix, Call::ConcatPart(params), &[t]);
             offset += block;
         }
     }
@@ -491,12 +393,21 @@ impl Scheduler<'_> {
             (QOp::AvgPool(p), _) => self.push(ix, Call::AvgPool(self.pool(node, p)), &[input]),
             (QOp::GlobalAvgPool, _) => {
                 let (c, pixels) = channels_pixels(in_shape);
-                self.push(ix, Call::GlobalAvgPool { pixels, c }, &[input]);
+                self.push(ix, Call::GlobalAvgPool(GlobalPoolParams { pixels: i(pixels), c: i(c) }), &[input]);
             }
             (QOp::Pad { pads, value }, _) => {
                 let ((in_h, in_w, c), (out_h, out_w, _)) = (Layout::hwc(in_shape), Layout::hwc(out_shape));
-                let call = Call::Pad { in_h, in_w, c, out_h, out_w, pad_t: pads[0], pad_l: pads[1], value: *value };
-                self.push(ix, call, &[input]);
+                let params = PadParams {
+                    in_h: i(in_h),
+                    in_w: i(in_w),
+                    c: i(c),
+                    out_h: i(out_h),
+                    out_w: i(out_w),
+                    pad_t: i(pads[0]),
+                    pad_l: i(pads[1]),
+                    value: i32::from(*value),
+                };
+                self.push(ix, Call::Pad(params), &[input]);
             }
             (QOp::Concat { axis, requant }, _) => self.concat(ix, *axis, requant),
             (_, Kernel::Alias) => {
@@ -511,7 +422,7 @@ impl Scheduler<'_> {
                 let (c_out, p_out) = channels_pixels(out_shape);
                 let to_logical = !crate::plan::reshape_is_free(in_shape, in_shape);
                 let (rows, cols) = if to_logical { (p_in, c_in) } else { (c_out, p_out) };
-                self.push(ix, Call::Transpose { rows, cols }, &[input]);
+                self.push(ix, Call::Transpose(TransposeParams { rows: i(rows), cols: i(cols) }), &[input]);
             }
             (QOp::Softmax { axis, .. }, _) => {
                 let storage = Layout::storage_shape(in_shape);
@@ -519,7 +430,8 @@ impl Scheduler<'_> {
                 let (outer, len, inner) =
                     (storage[..a].iter().product::<usize>(), storage[a], storage[a + 1..].iter().product::<usize>());
                 let scratch = self.plan.scratch[ix].unwrap_or(0);
-                self.push(ix, Call::Softmax { outer, len, inner, scratch }, &[input]);
+                let params = SoftmaxParams { outer: i(outer), len: i(len), inner: i(inner) };
+                self.push(ix, Call::Softmax { params, scratch }, &[input]);
             }
         }
     }

@@ -1,5 +1,5 @@
 //! TensorFlow Lite's fixed-point arithmetic: the integer semantics every ompqc kernel (interpreter, generated C,
-//! generated Rust) reproduces bit for bit. SPEC.md section 2.
+//! generated Rust) reproduces bit for bit. docs/SEMANTICS.md.
 
 /// A real multiplier M as m0 * 2^(shift - 31) with m0 in [2^30, 2^31) (or 0 for M = 0).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

@@ -1,4 +1,4 @@
-//! Packed weights, the flash layout of SPEC.md section 2: one row per output channel, each row starting on a
+//! Packed weights, the flash layout of docs/SEMANTICS.md: one row per output channel, each row starting on a
 //! byte boundary; element j of a row sits at bits [j*b, j*b + b) counted from the row's first byte, least
 //! significant bit first. For b = 8 that is one int8 per byte, for b = 4 the earlier element in the low nibble
 //! (CMSIS-NN's order), for b = 2 element j in bits 2*(j%4)..2*(j%4)+1 of byte j/4.
@@ -17,7 +17,7 @@ pub fn row_bytes(k: usize, bits: u8) -> usize {
     (k * bits as usize).div_ceil(8)
 }
 
-/// Weight bytes of a layer (SPEC.md section 2): `rows` packed rows of `k` weights at `bits`. Budgets and the
+/// Weight bytes of a layer (docs/SEMANTICS.md): `rows` packed rows of `k` weights at `bits`. Budgets and the
 /// search count these.
 pub fn weight_bytes(rows: usize, k: usize, bits: u8) -> usize {
     rows * row_bytes(k, bits)

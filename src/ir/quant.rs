@@ -1,7 +1,7 @@
 //! The integer IR: what the quantizer produces, the interpreter defines the numbers of, and the emitters lower.
 //!
 //! Every tensor is int8 with one (scale, zero point). Shapes are the float IR's logical shapes (NCHW); storage is
-//! channels last (NHWC, or NLC for 1-D): see `Layout`. Weights are packed (SPEC.md section 2) with rows in the
+//! channels last (NHWC, or NLC for 1-D): see `Layout`. Weights are packed (docs/SEMANTICS.md) with rows in the
 //! order the kernels read them: [kernel_y][kernel_x][input channel of the group].
 
 use super::{Pool, TensorId, Window};
@@ -154,7 +154,7 @@ impl QOp {
     }
 
     /// Flash bytes of all constants: packed weights plus the per-channel int32 bias, int32 multiplier and int8
-    /// shift (SPEC.md section 2), or the table.
+    /// shift (docs/SEMANTICS.md), or the table.
     pub fn constant_bytes(&self) -> usize {
         use crate::ir::pack::{channel_constant_bytes, weight_bytes};
         match self {

@@ -1,4 +1,4 @@
-//! Float IR + observations -> integer IR (SPEC.md section 2). Node i and tensor t of the integer graph are node i
+//! Float IR + observations -> integer IR (docs/SEMANTICS.md). Node i and tensor t of the integer graph are node i
 //! and tensor t of the float graph, so float and integer results can be compared layer by layer.
 
 pub mod adaround;

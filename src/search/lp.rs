@@ -1,4 +1,4 @@
-//! The OMPQ linear program (OMPQ.md section 3): maximise sum c_i b_i subject to one linear size constraint and box
+//! The OMPQ linear program (docs/SEARCH.md): maximise sum c_i b_i subject to one linear size constraint and box
 //! bounds on each b_i, solved with minilp. With one constraint it is a fractional knapsack, so the closed form
 //! (fill by value per byte) serves as a check.
 

@@ -1,4 +1,4 @@
-//! Choosing each layer's weight width under a target's widths and a flash budget (SPEC.md section 3, OMPQ.md).
+//! Choosing each layer's weight width under a target's widths and a flash budget (docs/SEARCH.md).
 //! Every allocator states its preference as knapsack values over the same items (the non-pinned layers at each of
 //! the target's widths, sized by the packer's own arithmetic) and the same exact solver picks the plan.
 

@@ -1,4 +1,4 @@
-//! OMPQ's orthogonality metric (OMPQ.md sections 2 and 3): centred linear CKA between the features of every pair of
+//! OMPQ's orthogonality metric (docs/SEARCH.md): centred linear CKA between the features of every pair of
 //! searchable layers on N samples, computed from N x N Gram matrices in f64. Each layer's Gram matrix is
 //! accumulated in column chunks as soon as the float run produces that layer's output, so only one layer's
 //! features are ever held.

@@ -1,4 +1,4 @@
-//! Target devices (SPEC.md section 4): what their kernels support, their capacities, the C toolchain that builds
+//! Target devices (README: targets): what their kernels support, their capacities, the C toolchain that builds
 //! for them and the emulator that runs them. The files under targets/ are compiled into the binary; a file
 //! dropped into `./targets/` (or the directory `OMPQC_TARGETS` names) adds a target or overrides a bundled one by
 //! name, and `--target path/to/file.toml` loads any file.

@@ -217,7 +217,18 @@ def residual_bands():
     m.save(x, [1, 8, 11, 5])
 
 
+def pad_pool():
+    # A one-channel 3x3 convolution (one group, yet run by the depthwise 3x3 kernel: plan::kernels checks depthwise
+    # 3x3 first) and a standalone constant Pad (its value is not 0, so it folds neither into the conv before it nor
+    # into the max pooling after it).
+    m = Model("pad_pool", [1, 1, 9, 7])
+    x = m.op("Conv", ["input", m.w(1, 1, 3, 3), m.w(1)], pads=[1, 1, 1, 1])
+    x = m.op("Pad", [x, m.const([0, 0, 1, 2, 0, 0, 2, 1], np.int64), m.const(0.5)])
+    x = m.op("MaxPool", [x], kernel_shape=[2, 2], strides=[2, 2])
+    m.save(x, [1, 1, 6, 5])
+
+
 for make in [conv_variants, conv1d, batchnorm_affine, activations, pools, pad_se_hardswish, dynamic_batch,
-             dynamic_spatial, unsupported_ops, reshape_4d, kernel_paths, residual_bands]:
+             dynamic_spatial, unsupported_ops, reshape_4d, kernel_paths, residual_bands, pad_pool]:
     make()
 print("wrote", sorted(f for f in os.listdir(HERE) if f.endswith(".onnx")))

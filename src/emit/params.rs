@@ -1,0 +1,166 @@
+//! The parameter block of every kernel, described once: the schedule fills them, and both the C typedefs and the
+//! Rust structs of the generated code are declared from the same field lists, so the languages cannot drift apart.
+
+/// A kernel parameter: a number or a 4-vector (broadcast dimensions and strides).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Value {
+    Int(i32),
+    Vec4([i32; 4]),
+}
+
+impl From<i32> for Value {
+    fn from(v: i32) -> Value {
+        Value::Int(v)
+    }
+}
+
+impl From<[i32; 4]> for Value {
+    fn from(v: [i32; 4]) -> Value {
+        Value::Vec4(v)
+    }
+}
+
+/// What a parameter block declares: its name in each language, its fields in order (name and Rust type, `i32` or
+/// `[i32; 4]`), and whether it ends with a layer's constant arrays (packed weights, bias, multipliers, shifts).
+pub struct Block {
+    /// The C typedef is `PREFIX_{c}_t`.
+    pub c: &'static str,
+    pub rust: &'static str,
+    pub doc: &'static str,
+    pub fields: &'static [(&'static str, &'static str)],
+    pub constants: bool,
+}
+
+/// The constant arrays of a layer with weights: (field, C element type, Rust element type).
+pub const CONSTANTS: [(&str, &str, &str); 4] =
+    [("weights", "uint8_t", "u8"), ("bias", "int32_t", "i32"), ("mult", "int32_t", "i32"), ("shift", "int8_t", "i8")];
+
+impl Block {
+    /// The C typedef, for the model prefix `p`.
+    pub fn c_typedef(&self, p: &str) -> String {
+        let mut lines: Vec<String> = self
+            .fields
+            .iter()
+            .map(|&(name, ty)| if ty == "i32" { format!("int32_t {name};") } else { format!("int32_t {name}[4];") })
+            .collect();
+        if self.constants {
+            lines.extend(CONSTANTS.iter().map(|(name, c, _)| format!("const {c} *{name};")));
+        }
+        let body: Vec<String> = lines.iter().map(|l| format!("    {l}")).collect();
+        format!("/* {} */\ntypedef struct {{\n{}\n}} {p}_{}_t;\n", self.doc.trim(), body.join("\n"), self.c)
+    }
+
+    /// The Rust struct.
+    pub fn rust_struct(&self) -> String {
+        let mut lines: Vec<String> = self.fields.iter().map(|(name, ty)| format!("pub {name}: {ty},")).collect();
+        if self.constants {
+            lines.extend(CONSTANTS.iter().map(|(name, _, rust)| format!("pub {name}: &'static [{rust}],")));
+        }
+        let body: Vec<String> = lines.iter().map(|l| format!("    {l}")).collect();
+        format!("/// {}\npub struct {} {{\n{}\n}}\n", self.doc.trim(), self.rust, body.join("\n"))
+    }
+}
+
+/// Kernel parameter blocks: named i32 fields, rendered in declaration order.
+macro_rules! params {
+    ($(#[doc = $doc:literal])* $name:ident ($c:literal, $rust:literal, $constants:literal) {
+        $($field:ident: $ty:ty),* $(,)?
+    }) => {
+        $(#[doc = $doc])*
+        #[derive(Clone, Debug, PartialEq)]
+        pub struct $name {
+            $(pub $field: $ty),*
+        }
+
+        impl $name {
+            pub const BLOCK: Block = Block {
+                c: $c,
+                rust: $rust,
+                doc: concat!($($doc),*),
+                fields: &[$((stringify!($field), stringify!($ty))),*],
+                constants: $constants,
+            };
+
+            pub fn fields(&self) -> Vec<(&'static str, Value)> {
+                vec![$((stringify!($field), self.$field.into())),*]
+            }
+        }
+    };
+}
+
+params!(
+    /// Convolution of any group count; weights one packed row per output channel, ordered [ky][kx][ci].
+    ConvParams("conv", "Conv", true) {
+        in_h: i32, in_w: i32, in_c: i32, out_h: i32, out_w: i32, out_c: i32, groups: i32,
+        k_h: i32, k_w: i32, stride_h: i32, stride_w: i32, dil_h: i32, dil_w: i32, pad_t: i32, pad_l: i32,
+        in_zp: i32, out_zp: i32, act_min: i32, act_max: i32, row_bytes: i32,
+    }
+);
+
+params!(
+    /// Fully connected layer: n_out rows of k packed weights.
+    DenseParams("dense", "Dense", true) {
+        k: i32, n_out: i32, in_zp: i32, out_zp: i32, act_min: i32, act_max: i32, row_bytes: i32,
+    }
+);
+
+params!(
+    /// Elementwise add or multiply broadcast over 4 storage dimensions (stride 0 = broadcast).
+    BinaryParams("binary", "Binary", false) {
+        dims: [i32; 4], a_strides: [i32; 4], b_strides: [i32; 4],
+        a_zp: i32, b_zp: i32, out_zp: i32, act_min: i32, act_max: i32,
+        left_shift: i32, a_mult: i32, a_shift: i32, b_mult: i32, b_shift: i32, out_mult: i32, out_shift: i32,
+    }
+);
+
+params!(
+    /// Max or average pooling over a window (padding is not read; count_include_pad counts it).
+    PoolParams("pool", "Pool", false) {
+        in_h: i32, in_w: i32, c: i32, out_h: i32, out_w: i32, k_h: i32, k_w: i32, stride_h: i32, stride_w: i32,
+        dil_h: i32, dil_w: i32, pad_t: i32, pad_l: i32, pad_b: i32, pad_r: i32, count_include_pad: i32, in_zp: i32,
+    }
+);
+
+params!(
+    /// Average of every pixel of each channel.
+    GlobalPoolParams("global_pool", "GlobalPool", false) { pixels: i32, c: i32 }
+);
+
+params!(
+    /// Constant padding of a channels-last image: the input at (pad_t, pad_l) of an out_h x out_w image of value.
+    PadParams("pad", "Pad", false) {
+        in_h: i32, in_w: i32, c: i32, out_h: i32, out_w: i32, pad_t: i32, pad_l: i32, value: i32,
+    }
+);
+
+params!(
+    /// One input of a concatenation: `outer` blocks of `block` bytes written at `offset` of every `out_block`,
+    /// requantized when `requant` is 1.
+    ConcatParams("concat", "Concat", false) {
+        offset: i32, outer: i32, block: i32, out_block: i32, requant: i32, mult: i32, shift: i32, in_zp: i32,
+        out_zp: i32,
+    }
+);
+
+params!(
+    /// A rows x cols matrix written transposed.
+    TransposeParams("transpose", "Transpose", false) { rows: i32, cols: i32 }
+);
+
+params!(
+    /// Softmax over `len` elements `inner` apart, `outer` times.
+    SoftmaxParams("softmax", "Softmax", false) { outer: i32, len: i32, inner: i32 }
+);
+
+/// Every block, in the order the generated code declares them.
+pub const BLOCKS: [&Block; 9] = [
+    &ConvParams::BLOCK,
+    &DenseParams::BLOCK,
+    &BinaryParams::BLOCK,
+    &PoolParams::BLOCK,
+    &GlobalPoolParams::BLOCK,
+    &PadParams::BLOCK,
+    &ConcatParams::BLOCK,
+    &TransposeParams::BLOCK,
+    &SoftmaxParams::BLOCK,
+];
