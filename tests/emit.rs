@@ -196,7 +196,9 @@ fn the_plan_reserves_the_scratch_of_the_kernel_that_runs() {
         assert_eq!((conv.scratch.portable, conv.scratch.dsp, conv.scratch.mve), (plane_and_sums, plane_and_sums, 0));
         assert_eq!(conv.scratch.rust, 0);
         assert_eq!(plan.kernels[1].kernel, Kernel::Pad);
-        assert!(plan.rust.arena_bytes + plane_and_sums <= plan.c.arena_bytes, "{plan:?}");
+        // In C the scratch and the 9 x 7 output are live together; the Rust arena holds no scratch.
+        assert!(plan.c.arena_bytes >= plane_and_sums + 9 * 7, "{plan:?}");
+        assert!(plan.rust.arena_bytes < plan.c.arena_bytes && plan.rust.scratch.iter().all(Option::is_none));
         let dir = temp(&format!("pad-pool-{bits}"));
         write_output_dir(&dir, &compiled.files).unwrap();
         let c = std::fs::read_to_string(dir.join("c/net.c")).unwrap();

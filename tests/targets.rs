@@ -111,6 +111,18 @@ fn example_is_bit_exact_on_every_emulated_target_with_a_layer_profile() {
         layers.iter().filter(|l| l["op"] == "Conv+Add").map(|l| l["name"].as_str().unwrap()).collect();
     assert_eq!(fused, ["block.pointwise"], "{layers:?}");
     assert_eq!(layers.len() + fused.len(), scheduled, "{layers:?}");
+    // The profile follows the layers report.json marks as profiled, and names the kernel each ran.
+    let profiled: Vec<(&str, &str)> = compiled["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["profiled"] == true)
+        .map(|l| (l["name"].as_str().unwrap(), l["kernel"].as_str().unwrap()))
+        .collect();
+    let ran: Vec<(&str, &str)> =
+        layers.iter().map(|l| (l["name"].as_str().unwrap(), l["kernel"].as_str().unwrap())).collect();
+    assert_eq!(ran, profiled);
+    assert!(ran.contains(&("block.pointwise", "conv-columns w4 + add")), "{ran:?}");
     let sum: u64 = layers.iter().map(|l| l["instructions"].as_u64().unwrap()).sum();
     let whole = r["instructions_range"][1].as_u64().unwrap();
     assert!(layers.iter().all(|l| l["instructions"].as_u64().unwrap() > 0));

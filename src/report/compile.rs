@@ -14,19 +14,20 @@ impl CompileReport {
         );
         let name_w = self.layers.iter().map(|l| l.name.len()).max().unwrap_or(5).max(5);
         out.push_str(&format!(
-            "{:>3}  {:<name_w$}  {:<13}  {:>4}  {:>12}  {:>12}  {:>12}  {:>10}\n",
-            "#", "layer", "op", "bits", "MACs", "weight bytes", "output", "bytes"
+            "{:>3}  {:<name_w$}  {:<13}  {:>4}  {:>12}  {:>12}  {:>12}  {:>10}  {}\n",
+            "#", "layer", "op", "bits", "MACs", "weight bytes", "output", "bytes", "kernel"
         ));
         for (i, l) in self.layers.iter().enumerate() {
             out.push_str(&format!(
-                "{i:>3}  {:<name_w$}  {:<13}  {:>4}  {:>12}  {:>12}  {:>12}  {:>10}\n",
+                "{i:>3}  {:<name_w$}  {:<13}  {:>4}  {:>12}  {:>12}  {:>12}  {:>10}  {}\n",
                 l.name,
                 l.op,
                 l.bits.map_or("-".into(), |b| b.to_string()),
                 thousands(l.macs),
                 if l.bits.is_some() { thousands(l.weight_bytes as u64) } else { "-".into() },
                 l.output,
-                thousands(l.arena_size as u64)
+                thousands(l.arena_size as u64),
+                l.kernel
             ));
         }
         out.push_str(&format!(
@@ -38,6 +39,12 @@ impl CompileReport {
             self.plan_strategy,
             thousands(self.peak_live_bytes as u64)
         ));
+        if let Some(rust) = self.rust_arena_bytes {
+            out.push_str(&format!(
+                "the Rust crate's arena {} bytes (with its own kernels' scratch)\n",
+                thousands(rust as u64)
+            ));
+        }
         if self.layers.iter().any(|l| l.bits.is_some_and(|b| b < 8)) {
             out.push_str(&format!("weights below 8 bits rounded: {}\n", self.rounding));
         }

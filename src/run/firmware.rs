@@ -100,30 +100,36 @@ pub fn run(target: &Target, req: &RunRequest) -> Result<FirmwareRun> {
     result
 }
 
-fn run_in(target: &Target, emulator: &Emulator, req: &RunRequest, build_dir: &Path) -> Result<FirmwareRun> {
+/// What every image of a run shares: the objects of the harness and the model (in that order: a static library is
+/// searched for what the objects before it need), the compiler flags, and the flash the model takes.
+struct Shared {
+    objects: Vec<PathBuf>,
+    flags: Vec<String>,
+    model_flash: u64,
+}
+
+fn build_shared(target: &Target, req: &RunRequest, build_dir: &Path) -> Result<Shared> {
     let (graph, name) = (req.graph, req.report.name.as_str());
     let arena = match req.lang {
         Lang::C => req.report.arena_bytes,
         Lang::Rust => req.report.rust_arena_bytes.unwrap_or(req.report.arena_bytes),
     };
-    let (in_size, out_size) = (graph.tensor(graph.input).elems(), graph.tensor(graph.output).elems());
     let c_dir = req.dir.join("c");
     let mut flags = vec![FIRMWARE_OPT.to_string()];
     if req.profile {
         let hook = build_dir.join("ompqc_profile.h");
         let text =
             format!("void ompqc_mark(void);\n#define {}(layer) ompqc_mark()\n", crate::emit::c::layer_hook(name));
-        std::fs::write(&hook, text).map_err(|e| Error::internal(format!("{}: {e}", hook.display())))?;
+        write(&hook, &text)?;
         flags.extend(["-include".to_string(), hook.display().to_string()]);
     }
-    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+    let flag_refs: Vec<&str> = flags.iter().map(String::as_str).collect();
     let harness = build_dir.join("ompqc_firmware.c");
     write(&harness, &render_harness(name, Buffers::of(graph, arena))?)?;
-    let mut objects = build::compile_objects(target, &[harness], build_dir, &flags, &build_dir.join("harness"))?;
-    // The model after the harness: a static library is searched for what the objects before it need.
+    let mut objects = build::compile_objects(target, &[harness], build_dir, &flag_refs, &build_dir.join("harness"))?;
     let model_flash = match req.lang {
         Lang::C => {
-            let model = build::compile_objects(target, &build::c_sources(&c_dir)?, &c_dir, &flags, build_dir)?;
+            let model = build::compile_objects(target, &build::c_sources(&c_dir)?, &c_dir, &flag_refs, build_dir)?;
             objects.extend(model);
             sizes::read(&objects)?.sections.flash()
         }
@@ -134,10 +140,54 @@ fn run_in(target: &Target, emulator: &Emulator, req: &RunRequest, build_dir: &Pa
             (graph.nodes.iter().map(|n| n.op.constant_bytes()).sum::<usize>() + 64 * 1024) as u64
         }
     };
-    let plugin = build_plugin(build_dir)?;
+    Ok(Shared { objects, flags, model_flash })
+}
 
+/// Builds and runs the image embedding inputs `start..start + count`: their outputs, and the instruction counts at
+/// the harness's marks.
+fn run_image(
+    target: &Target,
+    emulator: &Emulator,
+    req: &RunRequest,
+    shared: &Shared,
+    plugin: &Path,
+    (start, count): (usize, usize),
+    build_dir: &Path,
+) -> Result<(Vec<u8>, Vec<u64>)> {
+    let graph = req.graph;
+    let (in_size, out_size) = (graph.tensor(graph.input).elems(), graph.tensor(graph.output).elems());
+    let flags: Vec<&str> = shared.flags.iter().map(String::as_str).collect();
+    let batch = &req.input[start * in_size..(start + count) * in_size];
+    let image_dir = build_dir.join(format!("image{start}"));
+    let inputs_c = image_dir.join("ompqc_inputs.c");
+    std::fs::create_dir_all(&image_dir).map_err(|e| Error::internal(format!("{}: {e}", image_dir.display())))?;
+    write(&inputs_c, &inputs_source(batch, count))?;
+    let mut objects = shared.objects.clone();
+    objects.insert(0, build::compile_objects(target, &[inputs_c], build_dir, &flags, &image_dir)?.remove(0));
+    let image = image_dir.join("firmware.elf");
+    build::firmware::link(target, &objects, &flags, &image)?;
+    let timeout = req.timeout.unwrap_or_else(|| default_timeout(graph.macs(), count));
+    let marks = emulate(target, emulator, &image, plugin, &image_dir, timeout)?;
+    let got = std::fs::read(image_dir.join("outputs.bin"))
+        .map_err(|e| Error::internal(format!("target {}: the firmware wrote no outputs ({e})", target.name)))?;
+    if got.len() != count * out_size {
+        return Err(Error::internal(format!(
+            "target {}: the firmware wrote {} output bytes, expected {}",
+            target.name,
+            got.len(),
+            count * out_size
+        )));
+    }
+    Ok((got, marks))
+}
+
+fn run_in(target: &Target, emulator: &Emulator, req: &RunRequest, build_dir: &Path) -> Result<FirmwareRun> {
+    let graph = req.graph;
+    let (in_size, out_size) = (graph.tensor(graph.input).elems(), graph.tensor(graph.output).elems());
+    let shared = build_shared(target, req, build_dir)?;
+    let plugin = build_plugin(build_dir)?;
     // Inputs are embedded in flash: as many per image as the emulated board's flash holds.
-    let room = emulator.flash_size.saturating_sub(model_flash + HARNESS_FLASH_BYTES);
+    let room = emulator.flash_size.saturating_sub(shared.model_flash + HARNESS_FLASH_BYTES);
     let per_image = ((room / in_size.max(1) as u64) as usize).clamp(1, req.n.max(1));
     let hooks = if req.profile { req.report.profiled_layers() } else { vec![] };
     let mut outputs = Vec::with_capacity(req.n * out_size);
@@ -145,28 +195,9 @@ fn run_in(target: &Target, emulator: &Emulator, req: &RunRequest, build_dir: &Pa
     let mut first_layers: Option<Vec<u64>> = None;
     for start in (0..req.n).step_by(per_image) {
         let count = per_image.min(req.n - start);
-        let batch = &req.input[start * in_size..(start + count) * in_size];
-        let image_dir = build_dir.join(format!("image{start}"));
-        let inputs_c = image_dir.join("ompqc_inputs.c");
-        std::fs::create_dir_all(&image_dir).map_err(|e| Error::internal(format!("{}: {e}", image_dir.display())))?;
-        write(&inputs_c, &inputs_source(batch, count))?;
-        let mut image_objects = objects.clone();
-        image_objects.insert(0, build::compile_objects(target, &[inputs_c], build_dir, &flags, &image_dir)?.remove(0));
-        let image = image_dir.join("firmware.elf");
-        build::firmware::link(target, &image_objects, &flags, &image)?;
-        let timeout = req.timeout.unwrap_or_else(|| default_timeout(graph.macs(), count));
-        let marks = emulate(target, emulator, &image, &plugin, &image_dir, timeout)?;
-        let got = std::fs::read(image_dir.join("outputs.bin"))
-            .map_err(|e| Error::internal(format!("target {}: the firmware wrote no outputs ({e})", target.name)))?;
-        if got.len() != count * out_size {
-            return Err(Error::internal(format!(
-                "target {}: the firmware wrote {} output bytes, expected {}",
-                target.name,
-                got.len(),
-                count * out_size
-            )));
-        }
+        let (got, marks) = run_image(target, emulator, req, &shared, &plugin, (start, count), build_dir)?;
         outputs.extend(got);
+        // Two marks calibrate the cost of a mark; then per input its start, a mark per hooked layer, its end.
         let per_input = 2 + hooks.len();
         if marks.len() != 2 + count * per_input {
             return Err(Error::internal(format!(

@@ -1,0 +1,209 @@
+//! ONNX nodes without weights: elementwise arithmetic and activations, pools, reshapes, concatenation, padding,
+//! softmax and casts.
+
+use super::{axis, unsupported, window, Conversion, Converted, Ctx, Skip};
+use tract_onnx::pb;
+
+use crate::ir::{Affine, Clamp, Op, Pool, UnaryFn};
+
+/// The axis along which a constant broadcasts onto a tensor of rank `rank`: `None` for a scalar-like constant,
+/// `Some(axis)` when exactly one axis has more than one value.
+fn broadcast_axis(cshape: &[usize], rank: usize) -> Result<Option<usize>, Skip> {
+    if cshape.len() > rank {
+        return unsupported(format!("constant of shape {cshape:?} has more axes than the tensor"));
+    }
+    let offset = rank - cshape.len();
+    let big: Vec<usize> = cshape.iter().enumerate().filter(|(_, &d)| d > 1).map(|(i, _)| i + offset).collect();
+    match big.as_slice() {
+        [] => Ok(None),
+        [a] => Ok(Some(*a)),
+        _ => unsupported(format!(
+            "constant of shape {cshape:?} varies along several axes; only per-channel constants fold"
+        )),
+    }
+}
+
+pub fn arithmetic(ctx: &Ctx) -> Conversion {
+    let op = ctx.node.op_type.as_str();
+    if ctx.inputs.len() != 2 {
+        return unsupported("expects two inputs");
+    }
+    let (c0, c1) = (ctx.is_const(0), ctx.is_const(1));
+    if !c0 && !c1 {
+        let (a, b) = (ctx.activation(0)?, ctx.activation(1)?);
+        return match op {
+            "Add" => Ok(Converted::Op(Op::Add { act: Clamp::NONE }, vec![a, b])),
+            "Mul" => Ok(Converted::Op(Op::Mul { act: Clamp::NONE }, vec![a, b])),
+            _ => unsupported(format!("{op} of two activations is not supported (only Add and Mul are)")),
+        };
+    }
+    let (xi, ci) = if c1 { (0, 1) } else { (1, 0) };
+    let x = ctx.activation(xi)?;
+    let (cshape, c) = ctx.const_f32(ci, "the constant")?;
+    let out_shape = ctx.out_shape()?;
+    if ctx.in_shape(xi)? != out_shape {
+        return unsupported(format!("the constant of shape {cshape:?} enlarges the tensor to {out_shape:?}"));
+    }
+    let axis = broadcast_axis(&cshape, out_shape.len())?;
+    // tract's inference does not always catch a constant that does not broadcast.
+    if c.len() != axis.map_or(1, |a| out_shape[a]) {
+        return unsupported(format!("the constant of shape {cshape:?} does not broadcast onto {out_shape:?}"));
+    }
+    let ones = vec![1.0; c.len()];
+    let zeros = vec![0.0; c.len()];
+    let (scale, shift) = match (op, ci) {
+        ("Add", _) => (ones, c),
+        ("Sub", 1) => (ones, c.iter().map(|v| -v).collect()),
+        ("Sub", _) => (c.iter().map(|_| -1.0).collect(), c),
+        ("Mul", _) => (c, zeros),
+        ("Div", 1) => (c.iter().map(|v| 1.0 / v).collect(), zeros),
+        _ => return unsupported("dividing a constant by an activation is not supported"),
+    };
+    // A scalar constant has no axis of its own; channel 1 (or 0 for a vector) keeps the affine well formed.
+    let axis = axis.unwrap_or(out_shape.len().saturating_sub(1).min(1));
+    Ok(Converted::Op(Op::Affine(Affine { scale, shift, axis, act: Clamp::NONE }), vec![x]))
+}
+
+pub fn unary(ctx: &Ctx, f: UnaryFn) -> Conversion {
+    Ok(Converted::Op(Op::Unary(f), vec![ctx.activation(0)?]))
+}
+
+pub fn clip(ctx: &Ctx) -> Conversion {
+    let bound = |i: usize, attr: &str, default: f32| -> Result<f32, Skip> {
+        if ctx.opset < 11 {
+            return Ok(ctx.attr_f(attr).unwrap_or(default));
+        }
+        match ctx.input_name(i) {
+            None => Ok(default),
+            Some(_) => {
+                let (_, v) = ctx.const_f32(i, attr)?;
+                v.first().copied().ok_or_else(|| Skip::Unsupported(format!("{attr} is empty")))
+            }
+        }
+    };
+    let clamp = Clamp { min: bound(1, "min", f32::NEG_INFINITY)?, max: bound(2, "max", f32::INFINITY)? };
+    unary(ctx, UnaryFn::Clamp(clamp))
+}
+
+pub fn pool(ctx: &Ctx, max: bool) -> Conversion {
+    let x = ctx.activation(0)?;
+    let kernel = ctx.attr_ints("kernel_shape").ok_or_else(|| Skip::Unsupported("kernel_shape is missing".into()))?;
+    if kernel.iter().any(|&k| k < 1) {
+        return unsupported(format!("kernel_shape {kernel:?} must be positive"));
+    }
+    let kernel: Vec<usize> = kernel.iter().map(|&k| k as usize).collect();
+    let w = window(ctx, &kernel)?;
+    if !max && w.dilations != [1, 1] {
+        return unsupported("dilated average pooling is not supported");
+    }
+    let pool = Pool { window: w, count_include_pad: ctx.attr_i("count_include_pad").unwrap_or(0) != 0 };
+    Ok(Converted::Op(if max { Op::MaxPool(pool) } else { Op::AvgPool(pool) }, vec![x]))
+}
+
+pub fn global_average_pool(ctx: &Ctx) -> Conversion {
+    let x = ctx.activation(0)?;
+    if ctx.in_shape(0)?.len() < 3 {
+        return unsupported("expects a tensor with spatial axes");
+    }
+    Ok(Converted::Op(Op::GlobalAvgPool, vec![x]))
+}
+
+pub fn reduce_mean(ctx: &Ctx) -> Conversion {
+    let x = ctx.activation(0)?;
+    let rank = ctx.in_shape(0)?.len();
+    let axes = match ctx.attr_ints("axes") {
+        Some(a) => Some(a),
+        None => ctx.const_ints(1, "axes")?,
+    };
+    let Some(axes) = axes else {
+        return unsupported("a mean over all axes is not supported");
+    };
+    let mut axes = axes.iter().map(|&a| axis(a, rank)).collect::<Result<Vec<_>, _>>()?;
+    axes.sort_unstable();
+    if rank < 3 || axes != (2..rank).collect::<Vec<_>>() {
+        return unsupported(format!("only a mean over the spatial axes is supported (axes {axes:?} of rank {rank})"));
+    }
+    Ok(Converted::Op(Op::GlobalAvgPool, vec![x]))
+}
+
+pub fn reshape(ctx: &Ctx) -> Conversion {
+    let x = ctx.activation(0)?;
+    let (i, o) = (ctx.in_shape(0)?, ctx.out_shape()?);
+    if i.iter().product::<usize>() != o.iter().product::<usize>() {
+        return unsupported(format!("reshape from {i:?} to {o:?} changes the element count"));
+    }
+    Ok(Converted::Op(Op::Reshape, vec![x]))
+}
+
+pub fn transpose(ctx: &Ctx) -> Conversion {
+    let x = ctx.activation(0)?;
+    let shape = ctx.in_shape(0)?;
+    let perm: Vec<usize> = match ctx.attr_ints("perm") {
+        Some(p) => p.iter().map(|&a| axis(a, shape.len())).collect::<Result<_, _>>()?,
+        None => (0..shape.len()).rev().collect(),
+    };
+    // Moving only size-1 axes keeps the elements in memory order: a reshape.
+    let moved: Vec<usize> = perm.iter().copied().filter(|&a| shape[a] > 1).collect();
+    if moved.windows(2).any(|w| w[0] > w[1]) {
+        return unsupported(format!("perm {perm:?} reorders axes of size > 1 (shape {shape:?})"));
+    }
+    Ok(Converted::Op(Op::Reshape, vec![x]))
+}
+
+pub fn concat(ctx: &Ctx) -> Conversion {
+    let rank = ctx.out_shape()?.len();
+    let a = axis(ctx.attr_i("axis").unwrap_or(1), rank)?;
+    let inputs = (0..ctx.inputs.len()).map(|i| ctx.activation(i)).collect::<Result<Vec<_>, _>>()?;
+    Ok(Converted::Op(Op::Concat { axis: a }, inputs))
+}
+
+pub fn pad(ctx: &Ctx) -> Conversion {
+    let x = ctx.activation(0)?;
+    let mode = ctx.attr_s("mode").unwrap_or_else(|| "constant".into());
+    if mode != "constant" {
+        return unsupported(format!("mode {mode} is not supported (constant is)"));
+    }
+    let (pads, value) = if ctx.opset < 11 {
+        (ctx.attr_ints("pads").unwrap_or_default(), ctx.attr_f("value").unwrap_or(0.0))
+    } else {
+        let pads = ctx.const_ints(1, "pads")?.unwrap_or_default();
+        let value = match ctx.input_name(2) {
+            Some(_) => ctx.const_f32(2, "constant_value")?.1.first().copied().unwrap_or(0.0),
+            None => 0.0,
+        };
+        (pads, value)
+    };
+    if ctx.input_name(3).is_some() {
+        return unsupported("the axes input is not supported");
+    }
+    let rank = ctx.in_shape(0)?.len();
+    if pads.len() != 2 * rank || pads.iter().any(|&p| p < 0) {
+        return unsupported(format!("pads {pads:?} must be {} non-negative values", 2 * rank));
+    }
+    if !(3..=4).contains(&rank) || pads[0] != 0 || pads[1] != 0 || pads[rank] != 0 || pads[rank + 1] != 0 {
+        return unsupported(format!("pads {pads:?}: only spatial padding of 1-D and 2-D tensors is supported"));
+    }
+    let p = |a: usize| pads[a] as usize;
+    let pads = if rank == 3 { [0, p(2), 0, p(5)] } else { [p(2), p(3), p(6), p(7)] };
+    Ok(Converted::Op(Op::Pad { pads, value }, vec![x]))
+}
+
+pub fn softmax(ctx: &Ctx) -> Conversion {
+    let x = ctx.activation(0)?;
+    let shape = ctx.in_shape(0)?;
+    let default = if ctx.opset < 13 { 1 } else { -1 };
+    let a = axis(ctx.attr_i("axis").unwrap_or(default), shape.len())?;
+    // Before opset 13, Softmax normalised over all axes from `axis` on; that equals one axis when the others are 1.
+    if ctx.opset < 13 && shape[a + 1..].iter().any(|&d| d > 1) {
+        return unsupported(format!("opset-{} softmax over several axes of {shape:?}", ctx.opset));
+    }
+    Ok(Converted::Op(Op::Softmax { axis: a }, vec![x]))
+}
+
+pub fn cast(ctx: &Ctx) -> Conversion {
+    let to = ctx.attr_i("to").unwrap_or(0);
+    if to != pb::tensor_proto::DataType::Float as i32 as i64 {
+        return unsupported(format!("cast of an activation to ONNX type {to} (only float is computed)"));
+    }
+    Ok(Converted::Alias(ctx.activation(0)?))
+}
