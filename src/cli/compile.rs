@@ -2,7 +2,7 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 
-use super::{print, print_progress, BitsArgs, InputMapArgs, ModelOpts, QuantArgs, SearchArgs};
+use super::{print, print_progress, BitsArgs, InputMapArgs, ModelOpts, QuantArgs, SearchOpts};
 use ompqc::compile::{compile, Origin};
 use ompqc::emit::{self, check_output_dir, sha256_hex, write_output_dir, Lang, Provenance};
 use ompqc::pipeline::{self, InputMap};
@@ -20,7 +20,7 @@ pub struct CompileArgs {
     #[command(flatten)]
     bits: BitsArgs,
     #[command(flatten)]
-    search: SearchArgs,
+    search: SearchOpts,
     #[command(flatten)]
     quant: QuantArgs,
     /// Prefix of the generated files and symbols (a C identifier); default: the model file's stem.

@@ -2,7 +2,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::{print, print_progress, AllocatorArg, BitsArgs, InputMapArgs, ModelOpts, QuantArgs, SearchArgs};
+use super::{print, print_progress, AllocatorArg, BitsArgs, InputMapArgs, ModelOpts, QuantArgs, SearchOpts};
 use ompqc::data::load_labels;
 use ompqc::pipeline::{self, Loaded, Quantization};
 use ompqc::quantize::{quantize, WeightBits};
@@ -25,7 +25,7 @@ pub struct EvalArgs {
     #[command(flatten)]
     bits: BitsArgs,
     #[command(flatten)]
-    search: SearchArgs,
+    search: SearchOpts,
     #[command(flatten)]
     quant: QuantArgs,
     #[command(flatten)]

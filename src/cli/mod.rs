@@ -144,7 +144,7 @@ enum TapArg {
 }
 
 #[derive(Args)]
-struct SearchArgs {
+struct SearchOpts {
     /// The target device: a bundled name (see `ompqc targets`) or a .toml file.
     #[arg(long, default_value = "host")]
     target: String,
@@ -171,7 +171,7 @@ struct SearchArgs {
     pin: String,
 }
 
-impl SearchArgs {
+impl SearchOpts {
     /// Whether the options ask for a search (rather than 8 bits everywhere).
     fn asked(&self) -> bool {
         self.allocator.is_some() || self.flash_budget.is_some()
@@ -304,4 +304,16 @@ fn print(json: bool, value: &impl Serialize, text: impl FnOnce() -> String) -> R
 /// Progress lines go to stderr, so that reports on stdout stay clean.
 fn print_progress(line: &str) {
     eprintln!("{line}");
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// clap's own consistency checks (unique argument and group names, valid defaults), which it otherwise runs only
+    /// when a command is parsed in a debug build.
+    #[test]
+    fn the_command_line_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
 }

@@ -2,7 +2,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::{print, InputMapArgs, ModelOpts, QuantArgs, SearchArgs as SearchOptionsArgs};
+use super::{print, InputMapArgs, ModelOpts, QuantArgs, SearchOpts};
 use ompqc::pipeline;
 use ompqc::report::{plots, search::to_text};
 use ompqc::Result;
@@ -14,7 +14,7 @@ pub struct SearchArgs {
     #[arg(long)]
     calib: PathBuf,
     #[command(flatten)]
-    search: SearchOptionsArgs,
+    search: SearchOpts,
     #[command(flatten)]
     quant: QuantArgs,
     /// Write the ORM heat map and the bit allocation as SVG files into this directory.

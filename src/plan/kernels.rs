@@ -227,3 +227,65 @@ fn conv_scratch(kernel: Kernel, c: &QConv, out_h: usize, out_w: usize) -> Scratc
         _ => Scratch::default(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ir::fixed_point::Multiplier;
+    use crate::ir::pack::PackedWeights;
+    use crate::ir::quant::{QNode, QParams, QTensor};
+    use crate::ir::Window;
+
+    /// A graph of one convolution from [1, c_in, 8, 8] to [1, c_out, 8, 8] (3x3, pad 1) with `groups`.
+    fn conv_graph(c_in: usize, c_out: usize, groups: usize, kernel: usize, dilation: usize) -> QGraph {
+        let k = kernel * kernel * c_in / groups;
+        let q = QParams { scale: 1.0 / 16.0, zero_point: 0 };
+        let tensor = |name: &str, c: usize| QTensor { name: name.into(), shape: vec![1, c, 8, 8], q };
+        let pad = dilation * (kernel - 1) / 2;
+        let conv = QConv {
+            weights: PackedWeights::pack(&vec![1; c_out * k], c_out, k, 8),
+            bias: vec![0; c_out],
+            multipliers: vec![Multiplier { m0: 1 << 30, shift: -4 }; c_out],
+            c_in,
+            c_out,
+            groups,
+            window: Window { kernel: [kernel; 2], strides: [1, 1], dilations: [dilation; 2], pads: [pad; 4] },
+            act_min: -128,
+            act_max: 127,
+        };
+        QGraph {
+            tensors: vec![tensor("x", c_in), tensor("y", c_out)],
+            nodes: vec![QNode { name: "conv".into(), op: QOp::Conv(conv), inputs: vec![0], output: 1 }],
+            input: 0,
+            output: 1,
+        }
+    }
+
+    #[test]
+    fn each_convolution_gets_its_kernel_and_that_kernels_scratch() {
+        let kernel = |c_in, c_out, groups, k, dil| choose(&conv_graph(c_in, c_out, groups, k, dil)).unwrap()[0];
+        // One group: two columns of K = 27 (28 rounded) bytes laid out for int16, then Helium's 2 x 16 int32 sums.
+        let columns = kernel(3, 16, 1, 3, 1);
+        assert_eq!(columns.kernel, Kernel::ConvColumns);
+        assert_eq!(columns.scratch, Scratch { portable: 2 * 28 + 27, dsp: 4 * 28, mve: 4 * 28 + 8 * 16, rust: 0 });
+        // Depthwise 3x3, also with a single channel (one group): an int16 plane of 10 x 10 and 32 sums (4 rows of 8).
+        for (c, groups) in [(8, 8), (1, 1)] {
+            let dw = kernel(c, c, groups, 3, 1);
+            assert_eq!(dw.kernel, Kernel::Depthwise3x3);
+            assert_eq!(dw.scratch, Scratch { portable: 200 + 128, dsp: 200 + 128, mve: 0, rust: 0 });
+        }
+        assert_eq!(kernel(8, 8, 8, 3, 2).kernel, Kernel::Depthwise, "dilated");
+        assert_eq!(kernel(8, 8, 8, 5, 1).kernel, Kernel::Depthwise, "5x5");
+        assert_eq!(kernel(8, 16, 2, 3, 1).kernel, Kernel::ConvGrouped);
+        assert_eq!(kernel(8, 16, 2, 3, 1).scratch, Scratch::default());
+    }
+
+    #[test]
+    fn a_width_without_kernels_is_refused_by_name() {
+        let mut graph = conv_graph(3, 4, 1, 3, 1);
+        let QOp::Conv(c) = &mut graph.nodes[0].op else { unreachable!() };
+        c.weights = PackedWeights::pack(&vec![1; 4 * 27], 4, 27, 3);
+        let err = choose(&graph).unwrap_err();
+        assert!(err.message.contains("'conv'") && err.message.contains("not 3"), "{}", err.message);
+    }
+}
