@@ -1,0 +1,243 @@
+//! Every kernel family alone, on random shapes, strides, paddings, dilations and weight widths: a one-family model
+//! per case, compiled to C (and Rust), run on the host under the sanitizers and as firmware under QEMU on a target
+//! of each ISA variant (cortex-m3: portable C, cortex-m4: DSP, cortex-m55: Helium, rv32imac: portable C on
+//! RISC-V), every output byte compared with the reference interpreter. The plan's kernel choice is checked too, so
+//! each case runs the family it was drawn for.
+
+mod common;
+
+use std::path::PathBuf;
+
+use ompqc::compile::{compile, Origin};
+use ompqc::emit::{write_output_dir, Lang, Provenance};
+use ompqc::interp;
+use ompqc::ir::{Clamp, Conv, Dense, Graph, Node, Op, Pool, TensorInfo, Window};
+use ompqc::observe::{observe, RangeMethod};
+use ompqc::plan::Kernel;
+use ompqc::quantize::{QuantOptions, WeightBits};
+use ompqc::run::firmware::{self, RunRequest};
+use ompqc::run::run_host;
+use ompqc::target::Target;
+
+/// A small deterministic generator (xorshift).
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 >> 33) as usize % n
+    }
+
+    fn range(&mut self, lo: usize, hi: usize) -> usize {
+        lo + self.below(hi - lo + 1)
+    }
+
+    fn weights(&mut self, n: usize) -> Vec<f32> {
+        (0..n).map(|_| self.below(2001) as f32 / 1000.0 - 1.0).collect()
+    }
+}
+
+/// The graph being built: tensors and nodes in order.
+struct Builder {
+    graph: Graph,
+}
+
+impl Builder {
+    fn new(input: Vec<usize>) -> Builder {
+        let tensors = vec![TensorInfo { name: "input".into(), shape: input }];
+        Builder { graph: Graph { tensors, nodes: vec![], input: 0, output: 0 } }
+    }
+
+    fn shape(&self, t: usize) -> Vec<usize> {
+        self.graph.tensors[t].shape.clone()
+    }
+
+    fn push(&mut self, op: Op, inputs: Vec<usize>, shape: Vec<usize>) -> usize {
+        let output = self.graph.tensors.len();
+        let name = format!("n{}", self.graph.nodes.len());
+        self.graph.tensors.push(TensorInfo { name: format!("{name}_out"), shape });
+        self.graph.nodes.push(Node { name, op, inputs, output });
+        self.graph.output = output;
+        output
+    }
+
+    /// A 2-D convolution of `x` (NCHW), its output size following from the window (floor).
+    fn conv(&mut self, rng: &mut Rng, x: usize, c_out: usize, groups: usize, window: Window) -> usize {
+        let [_, c_in, h, w] = self.shape(x)[..] else { panic!("rank 4") };
+        let out = |len: usize, a: usize| {
+            (len + window.pads[a] + window.pads[a + 2] - window.dilations[a] * (window.kernel[a] - 1) - 1)
+                / window.strides[a]
+                + 1
+        };
+        let (oh, ow) = (out(h, 0), out(w, 1));
+        let k = window.kernel[0] * window.kernel[1] * c_in / groups;
+        let weight = rng.weights(c_out * k).iter().map(|v| v / (k as f32).sqrt()).collect();
+        let bias = rng.weights(c_out).iter().map(|v| v * 0.1).collect();
+        let conv = Conv { weight, bias, c_in, c_out, groups, window, act: Clamp::NONE };
+        self.push(Op::Conv(conv), vec![x], vec![1, c_out, oh, ow])
+    }
+}
+
+/// A window whose output has at least one row and column for an input of `h` x `w`.
+fn window(rng: &mut Rng, (h, w): (usize, usize), kernel: [usize; 2], dilation: usize) -> Window {
+    let strides = [rng.range(1, 2), rng.range(1, 2)];
+    let pad = |rng: &mut Rng, k: usize| rng.range(0, (k - 1) * dilation);
+    let pads = [pad(rng, kernel[0]), pad(rng, kernel[1]), pad(rng, kernel[0]), pad(rng, kernel[1])];
+    let fits = |len: usize, a: usize| len + pads[a] + pads[a + 2] > dilation * (kernel[a] - 1);
+    assert!(fits(h, 0) && fits(w, 1), "inputs are at least as large as the dilated kernel");
+    Window { kernel, strides, dilations: [dilation; 2], pads }
+}
+
+/// One case: the family it exercises, its graph, its weight width.
+struct Case {
+    family: Kernel,
+    graph: Graph,
+    bits: u8,
+}
+
+/// A random case of `family` drawn from `rng`.
+fn case(family: Kernel, rng: &mut Rng) -> Case {
+    let bits = [8, 4, 2][rng.below(3)];
+    let (h, w) = (rng.range(5, 11), rng.range(5, 11));
+    let c = rng.range(1, 19);
+    let mut b = Builder::new(vec![1, c, h, w]);
+    match family {
+        Kernel::ConvColumns => {
+            let (kernel, dilation) = ([rng.range(1, 3), rng.range(1, 3)], rng.range(1, 2));
+            let c_out = rng.range(2, 21);
+            let win = window(rng, (h, w), kernel, dilation);
+            b.conv(rng, 0, c_out, 1, win);
+        }
+        Kernel::Depthwise3x3 => {
+            let win = window(rng, (h, w), [3, 3], 1);
+            b.conv(rng, 0, c, c, win);
+        }
+        Kernel::Depthwise => {
+            // Dilated 3x3, or another kernel size.
+            let (kernel, dilation) = if rng.below(2) == 0 { ([3, 3], 2) } else { ([rng.range(4, 5), 2], 1) };
+            let c = c.max(2);
+            let mut d = Builder::new(vec![1, c, h, w]);
+            let win = window(rng, (h, w), kernel, dilation);
+            d.conv(rng, 0, c, c, win);
+            b = d;
+        }
+        Kernel::ConvGrouped => {
+            let groups = rng.range(2, 3);
+            let (c_in, c_out) = (groups * rng.range(1, 4), groups * rng.range(1, 4));
+            let mut g = Builder::new(vec![1, c_in, h, w]);
+            let kernel = [rng.range(1, 3), rng.range(1, 3)];
+            let win = window(rng, (h, w), kernel, 1);
+            g.conv(rng, 0, c_out, groups, win);
+            b = g;
+        }
+        Kernel::Add => {
+            // A convolution whose output only feeds an add with its own input: the add runs inside it, in bands.
+            let pad = Window { kernel: [3, 3], strides: [1, 1], dilations: [1, 1], pads: [1, 1, 1, 1] };
+            let y = b.conv(rng, 0, c, 1, pad);
+            b.push(Op::Add { act: Clamp::RELU }, vec![y, 0], vec![1, c, h, w]);
+        }
+        Kernel::MaxPool | Kernel::AvgPool => {
+            let (kernel, dilation) = ([rng.range(1, 3), rng.range(1, 3)], rng.range(1, 2));
+            let win = window(rng, (h, w), kernel, dilation);
+            let out = |len: usize, a: usize| {
+                (len + win.pads[a] + win.pads[a + 2] - win.dilations[a] * (win.kernel[a] - 1) - 1) / win.strides[a] + 1
+            };
+            let shape = vec![1, c, out(h, 0), out(w, 1)];
+            let pool = Pool { window: win, count_include_pad: rng.below(2) == 1 };
+            let op = if family == Kernel::MaxPool { Op::MaxPool(pool) } else { Op::AvgPool(pool) };
+            b.push(op, vec![0], shape);
+        }
+        Kernel::GlobalAvgPool => {
+            b.push(Op::GlobalAvgPool, vec![0], vec![1, c, 1, 1]);
+        }
+        Kernel::Dense => {
+            let (k, n_out) = (rng.range(1, 300), rng.range(1, 40));
+            let mut d = Builder::new(vec![1, k]);
+            let weight = rng.weights(k * n_out).iter().map(|v| v / (k as f32).sqrt()).collect();
+            let dense = Dense { weight, bias: rng.weights(n_out), k, n_out, act: Clamp::NONE };
+            d.push(Op::Dense(dense), vec![0], vec![1, n_out]);
+            b = d;
+        }
+        other => panic!("no generator for {other:?}"),
+    }
+    Case { family, graph: b.graph, bits }
+}
+
+fn temp(tag: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("ompqc-kernels-{}-{tag}", std::process::id()))
+}
+
+/// The targets of each ISA variant whose toolchain and emulator are installed (it says which are not).
+fn variant_targets() -> Vec<Target> {
+    ["cortex-m3", "cortex-m4", "cortex-m55", "rv32imac"]
+        .iter()
+        .map(|t| Target::load(t).unwrap())
+        .filter(|t| match firmware::check_runnable(t) {
+            Ok(_) => true,
+            Err(e) => {
+                eprintln!("kernel families: not run on {}: {} (scripts/test.sh installs it)", t.name, e.message);
+                false
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn every_kernel_family_alone_on_random_shapes_is_bit_exact_on_every_variant() {
+    let families = [
+        Kernel::ConvColumns,
+        Kernel::Depthwise3x3,
+        Kernel::Depthwise,
+        Kernel::ConvGrouped,
+        Kernel::Add,
+        Kernel::Dense,
+        Kernel::MaxPool,
+        Kernel::AvgPool,
+        Kernel::GlobalAvgPool,
+    ];
+    let targets = variant_targets();
+    let mut rng = Rng(0x5EED_CAFE);
+    for family in families {
+        for i in 0..3 {
+            let Case { family, graph, bits } = case(family, &mut rng);
+            let label = format!("{family:?} case {i} at {bits} bits, input {:?}", graph.input_shape());
+            let calib = common::random_samples(graph.input_shape(), 6, (i + 1) as u64);
+            let obs = observe(&graph, &calib, RangeMethod::MinMax).unwrap();
+            let options = QuantOptions { bits: WeightBits::uniform(bits), ..QuantOptions::default() };
+            let provenance = Provenance { target: "host".into(), model_file: "case".into(), model_hash: "-".into() };
+            let langs = [Lang::C, Lang::Rust];
+            let c = compile(&graph, &obs, &options, "k", &provenance, &Origin::default(), &langs)
+                .unwrap_or_else(|e| panic!("{label}: {e}"));
+            let runs = |k: Kernel| c.plan.kernels.iter().any(|choice| choice.kernel == k);
+            let expected = if family == Kernel::Add { Kernel::Fused } else { family };
+            assert!(runs(expected), "{label}: the plan chose {:?}", c.plan.kernels);
+            let dir = temp(&format!("{family:?}-{i}"));
+            write_output_dir(&dir, &c.files).unwrap();
+            let input = interp::quantize_input(&c.qgraph, &calib).unwrap();
+            // Rust once per family (its build is the slow part).
+            let langs: &[Lang] = if i == 0 { &[Lang::C, Lang::Rust] } else { &[Lang::C] };
+            for &lang in langs {
+                let r = run_host(&dir, "k", &c.qgraph, &input, calib.n, lang, lang == Lang::C).unwrap();
+                assert!(r.bit_exact, "{label}, {lang:?} on the host: first mismatch {:?}", r.first_mismatch);
+            }
+            for target in &targets {
+                let request = RunRequest {
+                    dir: &dir,
+                    report: &c.report,
+                    graph: &c.qgraph,
+                    lang: Lang::C,
+                    input: &input,
+                    n: calib.n,
+                    profile: false,
+                    timeout: None,
+                };
+                let r = firmware::run(target, &request).unwrap_or_else(|e| panic!("{label} on {}: {e}", target.name));
+                assert!(r.bit_exact, "{label} on {}: first mismatch {:?}", target.name, r.first_mismatch);
+            }
+            eprintln!("{label}: bit-exact on the host and {} emulated targets", targets.len());
+            std::fs::remove_dir_all(&dir).unwrap();
+        }
+    }
+}
