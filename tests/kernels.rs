@@ -1,17 +1,22 @@
 //! Every kernel family alone, on random shapes, strides, paddings, dilations and weight widths: a one-family model
 //! per case, compiled to C (and Rust), run on the host under the sanitizers and as firmware under QEMU on a target
 //! of each ISA variant (cortex-m3: portable C, cortex-m4: DSP, cortex-m55: Helium, rv32imac: portable C on
-//! RISC-V), every output byte compared with the reference interpreter. The plan's kernel choice is checked too, so
-//! each case runs the family it was drawn for.
+//! RISC-V), every output byte compared with the reference interpreter. The kernels are the family's own source file
+//! (templates/c/kernels, the target's variant) compiled alone, in place of the model's amalgamated kernels; the
+//! amalgamation runs too, on each family's first case. The plan's kernel choice is checked, so each case runs the
+//! family it was drawn for.
 
 mod common;
 
 use std::path::PathBuf;
 
 use ompqc::compile::{compile, Origin};
+use ompqc::emit::c::kernel_families;
+use ompqc::emit::kernel_sources::Family;
+use ompqc::emit::variants::variant;
 use ompqc::emit::{write_output_dir, Lang, Provenance};
 use ompqc::interp;
-use ompqc::ir::{Clamp, Conv, Dense, Graph, Node, Op, Pool, TensorInfo, Window};
+use ompqc::ir::{Clamp, Conv, Dense, Graph, Node, Op, Pool, TensorInfo, UnaryFn, Window};
 use ompqc::observe::{observe, RangeMethod};
 use ompqc::plan::Kernel;
 use ompqc::quantize::{QuantOptions, WeightBits};
@@ -160,6 +165,34 @@ fn case(family: Kernel, rng: &mut Rng) -> Case {
             d.push(Op::Dense(dense), vec![0], vec![1, n_out]);
             b = d;
         }
+        Kernel::Mul => {
+            // Squeeze-and-excitation style: each channel scaled by its mean (broadcast over the pixels).
+            let mean = b.push(Op::GlobalAvgPool, vec![0], vec![1, c, 1, 1]);
+            b.push(Op::Mul { act: Clamp::NONE }, vec![0, mean], vec![1, c, h, w]);
+        }
+        Kernel::Table => {
+            b.push(Op::Unary(UnaryFn::Sigmoid), vec![0], vec![1, c, h, w]);
+        }
+        Kernel::Pad => {
+            let pads = [rng.range(0, 2), rng.range(0, 2), rng.range(0, 2), rng.range(0, 2)];
+            let shape = vec![1, c, h + pads[0] + pads[2], w + pads[1] + pads[3]];
+            b.push(Op::Pad { pads, value: 0.25 }, vec![0], shape);
+        }
+        Kernel::Concat => {
+            // The input beside a function of it: two scales, so one part is requantized.
+            let y = b.push(Op::Unary(UnaryFn::Tanh), vec![0], vec![1, c, h, w]);
+            b.push(Op::Concat { axis: 1 }, vec![0, y], vec![1, 2 * c, h, w]);
+        }
+        Kernel::Transpose => {
+            // Flattening a channels-last image in the channels-first order.
+            b.push(Op::Reshape, vec![0], vec![1, c * h * w]);
+        }
+        Kernel::Softmax => {
+            let n = rng.range(2, 40);
+            let mut d = Builder::new(vec![1, n]);
+            d.push(Op::Softmax { axis: 1 }, vec![0], vec![1, n]);
+            b = d;
+        }
         other => panic!("no generator for {other:?}"),
     }
     Case { family, graph: b.graph, bits }
@@ -184,6 +217,36 @@ fn variant_targets() -> Vec<Target> {
         .collect()
 }
 
+/// A copy of the compiled model `dir` whose kernels are the families' source files for `target` (portable on the
+/// host), each compiled alone: a file per family that sets the model's namespace and includes the source.
+fn with_kernel_sources(dir: &std::path::Path, families: &[Family], target: Option<&Target>) -> PathBuf {
+    let alone = dir.with_extension(target.map_or("host", |t| t.name.as_str()));
+    let (c, c_alone) = (dir.join("c"), alone.join("c"));
+    std::fs::create_dir_all(&c_alone).unwrap();
+    for entry in std::fs::read_dir(&c).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if name != "k_kernels.c" {
+            std::fs::copy(&path, c_alone.join(&name)).unwrap();
+        }
+    }
+    for file in ["model.qgraph.json", "report.json"] {
+        if dir.join(file).exists() {
+            std::fs::copy(dir.join(file), alone.join(file)).unwrap();
+        }
+    }
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates/c/kernels");
+    for family in families {
+        let source = match target.map_or("portable", |t| variant(t, family.file)) {
+            "portable" => root.join(format!("{}.c", family.file)),
+            isa => root.join(isa).join(format!("{}.c", family.file)),
+        };
+        let text = format!("#define OMPQC_NS(name) k_##name\n#include \"{}\"\n", source.display());
+        std::fs::write(c_alone.join(format!("kernel_{}.c", family.file)), text).unwrap();
+    }
+    alone
+}
+
 #[test]
 fn every_kernel_family_alone_on_random_shapes_is_bit_exact_on_every_variant() {
     let families = [
@@ -196,6 +259,12 @@ fn every_kernel_family_alone_on_random_shapes_is_bit_exact_on_every_variant() {
         Kernel::MaxPool,
         Kernel::AvgPool,
         Kernel::GlobalAvgPool,
+        Kernel::Mul,
+        Kernel::Table,
+        Kernel::Pad,
+        Kernel::Concat,
+        Kernel::Transpose,
+        Kernel::Softmax,
     ];
     let targets = variant_targets();
     let mut rng = Rng(0x5EED_CAFE);
@@ -216,15 +285,24 @@ fn every_kernel_family_alone_on_random_shapes_is_bit_exact_on_every_variant() {
             let dir = temp(&format!("{family:?}-{i}"));
             write_output_dir(&dir, &c.files).unwrap();
             let input = interp::quantize_input(&c.qgraph, &calib).unwrap();
-            // Rust once per family (its build is the slow part).
-            let langs: &[Lang] = if i == 0 { &[Lang::C, Lang::Rust] } else { &[Lang::C] };
-            for &lang in langs {
-                let r = run_host(&dir, "k", &c.qgraph, &input, calib.n, lang, lang == Lang::C).unwrap();
-                assert!(r.bit_exact, "{label}, {lang:?} on the host: first mismatch {:?}", r.first_mismatch);
+            let families = kernel_families(&c.qgraph, &c.plan.kernels, &c.plan.c);
+            // The amalgamated kernels and Rust once per family (their builds are the slow part).
+            let mut builds = vec![(with_kernel_sources(&dir, &families, None), Lang::C, None)];
+            builds.extend(targets.iter().map(|t| (with_kernel_sources(&dir, &families, Some(t)), Lang::C, Some(t))));
+            if i == 0 {
+                builds.push((dir.clone(), Lang::C, None));
+                builds.push((dir.clone(), Lang::Rust, None));
+                builds.extend(targets.iter().map(|t| (dir.clone(), Lang::C, Some(t))));
             }
-            for target in &targets {
+            for (build, lang, target) in &builds {
+                let what = format!("{label}, {lang:?} from {}", build.display());
+                let Some(target) = target else {
+                    let r = run_host(build, "k", &c.qgraph, &input, calib.n, *lang, *lang == Lang::C).unwrap();
+                    assert!(r.bit_exact, "{what} on the host: first mismatch {:?}", r.first_mismatch);
+                    continue;
+                };
                 let request = RunRequest {
-                    dir: &dir,
+                    dir: build,
                     report: &c.report,
                     graph: &c.qgraph,
                     lang: Lang::C,
@@ -233,11 +311,13 @@ fn every_kernel_family_alone_on_random_shapes_is_bit_exact_on_every_variant() {
                     profile: false,
                     timeout: None,
                 };
-                let r = firmware::run(target, &request).unwrap_or_else(|e| panic!("{label} on {}: {e}", target.name));
-                assert!(r.bit_exact, "{label} on {}: first mismatch {:?}", target.name, r.first_mismatch);
+                let r = firmware::run(target, &request).unwrap_or_else(|e| panic!("{what} on {}: {e}", target.name));
+                assert!(r.bit_exact, "{what} on {}: first mismatch {:?}", target.name, r.first_mismatch);
             }
             eprintln!("{label}: bit-exact on the host and {} emulated targets", targets.len());
-            std::fs::remove_dir_all(&dir).unwrap();
+            for (build, _, _) in builds {
+                let _ = std::fs::remove_dir_all(build);
+            }
         }
     }
 }

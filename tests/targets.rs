@@ -453,10 +453,10 @@ fn kernel_variants_follow_the_target_features_as_each_compiler_sees_them() {
     }
     // What the table means on the bundled boards.
     let of = |t: &str, k: &str| variant(&Target::load(t).unwrap(), k);
-    assert_eq!((of("cortex-m55", "conv"), of("cortex-m55", "depthwise3x3")), ("mve", "mve"));
+    assert_eq!((of("cortex-m55", "conv_columns"), of("cortex-m55", "depthwise3x3")), ("mve", "mve"));
     assert_eq!(of("cortex-m7", "depthwise3x3"), "dsp");
-    assert_eq!((of("cortex-m4", "conv"), of("cortex-m4", "add")), ("dsp", "portable"));
-    assert_eq!(of("rv32imac", "conv"), "portable");
+    assert_eq!((of("cortex-m4", "conv_columns"), of("cortex-m4", "add")), ("dsp", "portable"));
+    assert_eq!(of("rv32imac", "conv_columns"), "portable");
 }
 
 #[test]

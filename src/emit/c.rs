@@ -5,69 +5,16 @@ use std::collections::BTreeSet;
 
 use askama::Template;
 
-use super::conv_layout::{self, folded_bias};
+use super::conv_layout::folded_bias;
 use super::interface::Interface;
-use super::params::{Block, BLOCKS};
+use super::params::{c_conv_fn, BLOCKS};
 use super::schedule::{layer_constants, schedule, widths, Call, Step, Uses, Value};
-use super::variants::{Isa, Rule, ISAS, RULES};
+use super::kernel_sources::{amalgamate, Family, Instances};
 use super::Provenance;
 use crate::error::{Error, Result};
 use crate::ir::pack::PackedWeights;
 use crate::ir::quant::{QGraph, QOp};
 use crate::plan::{Choice, Kernel, MemoryPlan, Place, ALIGN};
-
-/// The constants of the weight-unpacking code for one width.
-struct WeightFormat {
-    bits: u8,
-    log_bits: u32,
-    log_per_byte: u32,
-    per_byte_mask: u32,
-    mask: u32,
-    sign: u32,
-    /// Weights per 32-bit word, their fields, the mask of the top field of each byte and log2 of the DSP scale.
-    group: u32,
-    fields: Vec<Field>,
-    top_mask: String,
-    scale_log: u32,
-    /// The convolution kernels (plan::kernels) the schedule runs at this width.
-    columns: bool,
-    dw3x3: bool,
-    depthwise: bool,
-    grouped: bool,
-}
-
-/// Field `index` of a byte: its lowest bit, and the left shift that moves it to the top of its byte.
-struct Field {
-    index: u32,
-    lo: u32,
-    shift: u32,
-}
-
-impl WeightFormat {
-    /// The format of `bits`-wide weights, for the convolution kernels of `convs` at that width.
-    fn new(bits: u8, convs: &BTreeSet<(Kernel, u8)>) -> WeightFormat {
-        let runs = |k: Kernel| convs.contains(&(k, bits));
-        let per_byte = 8 / bits as u32;
-        WeightFormat {
-            bits,
-            log_bits: (bits as u32).trailing_zeros(),
-            log_per_byte: per_byte.trailing_zeros(),
-            per_byte_mask: per_byte - 1,
-            mask: (1 << bits) - 1,
-            sign: 1 << (bits - 1),
-            group: conv_layout::group(bits) as u32,
-            fields: (0..per_byte)
-                .map(|index| Field { index, lo: index * bits as u32, shift: 8 - bits as u32 * (index + 1) })
-                .collect(),
-            top_mask: format!("0x{:08X}", u32::from_ne_bytes([((0xFFu32 << (8 - bits)) & 0xFF) as u8; 4])),
-            scale_log: conv_layout::dsp_scale(bits).trailing_zeros(),
-            columns: runs(Kernel::ConvColumns),
-            dw3x3: runs(Kernel::Depthwise3x3),
-            depthwise: runs(Kernel::Depthwise),
-            grouped: runs(Kernel::ConvGrouped),
-        }
-    }
-}
 
 #[derive(Template)]
 #[template(path = "c/kernels.h.txt", escape = "none")]
@@ -77,39 +24,10 @@ struct KernelsH<'a> {
     p: &'a str,
     guard: &'a str,
     typedefs: Vec<String>,
+    conv_fn: String,
     conv_kernels: Vec<String>,
     dense_widths: &'a [u8],
     uses: Uses,
-}
-
-#[derive(Template)]
-#[template(path = "c/kernels.c.txt", escape = "none")]
-struct KernelsC<'a> {
-    version: &'a str,
-    isas: &'a [Isa],
-    rules: &'a [Rule],
-    name: &'a str,
-    p: &'a str,
-    weight_formats: Vec<WeightFormat>,
-    conv_formats: Vec<WeightFormat>,
-    dense_widths: &'a [u8],
-    uses: Uses,
-}
-
-/// The parameter blocks the kernels of `uses` take.
-pub(super) fn used_blocks(u: &Uses) -> Vec<&'static Block> {
-    let used = [
-        u.conv,
-        u.dense,
-        u.add || u.mul || u.residual,
-        u.max_pool || u.avg_pool,
-        u.global_avg_pool,
-        u.pad,
-        u.concat,
-        u.transpose,
-        u.softmax,
-    ];
-    BLOCKS.into_iter().zip(used).filter(|(_, u)| *u).map(|(b, _)| b).collect()
 }
 
 /// The C function of a convolution kernel, without the model prefix and the width.
@@ -359,23 +277,14 @@ pub fn emit(
         }
     }
     let render = |t: &dyn askama::DynTemplate| super::render(t, "C");
-    let (uses, conv_widths, dense_widths) = (Uses::of(&steps), widths(&steps, true), widths(&steps, false));
-    let convs: BTreeSet<(Kernel, u8)> = steps
-        .iter()
-        .filter_map(|s| match s.call {
-            Call::Conv { kernel, bits, .. } => Some((kernel, bits)),
-            _ => None,
-        })
-        .collect();
+    let (uses, dense_widths) = (Uses::of(&steps), widths(&steps, false));
+    let convs = conv_kernels(&steps);
     e.declarations.dedup();
     // `#include`s first.
     e.declarations.sort_by_key(|d| !d.starts_with('#'));
     let i = Interface::new(graph, plan.arena_bytes, provenance);
     let version = i.version;
     let guard = name.to_ascii_uppercase();
-    let mut all_widths: Vec<u8> = conv_widths.iter().chain(&dense_widths).copied().collect();
-    all_widths.sort_unstable();
-    all_widths.dedup();
     let layers = i.layers.iter().map(|(n, b)| format!("{}: {b} bits", n.replace("*/", "* /"))).collect();
     Ok(vec![
         (
@@ -402,25 +311,72 @@ pub fn emit(
                 name,
                 p: name,
                 guard: &guard,
-                typedefs: used_blocks(&uses).iter().map(|b| b.c_typedef(name)).collect(),
+                typedefs: BLOCKS.iter().map(|b| b.c_typedef(name)).collect(),
+                conv_fn: c_conv_fn(&format!("{name}_conv_t"), &format!("(*{name}_conv_fn)")),
                 conv_kernels: convs.iter().map(|&(k, b)| format!("{}_w{b}", conv_function(k))).collect(),
                 dense_widths: &dense_widths,
                 uses,
             })?,
         ),
-        (
-            format!("{name}_kernels.c"),
-            render(&KernelsC {
-                version,
-                isas: &ISAS,
-                rules: &RULES,
-                name,
-                p: name,
-                weight_formats: all_widths.into_iter().map(|b| WeightFormat::new(b, &convs)).collect(),
-                conv_formats: conv_widths.iter().map(|&b| WeightFormat::new(b, &convs)).collect(),
-                dense_widths: &dense_widths,
-                uses,
-            })?,
-        ),
+        (format!("{name}_kernels.c"), kernels_c(name, version, &steps)),
     ])
+}
+
+/// The kernel families (kernel_sources) the schedule `steps` runs, with their instances.
+fn families(steps: &[Step]) -> Vec<Family> {
+    let (uses, dense) = (Uses::of(steps), widths(steps, false));
+    let mut families: Vec<Family> = vec![];
+    for &(kernel, bits) in &conv_kernels(steps) {
+        let file = conv_function(kernel);
+        match families.iter_mut().find(|f| f.file == file) {
+            Some(Family { instances: Instances::Widths(w), .. }) => {
+                w.insert(bits);
+            }
+            _ => families.push(Family { file, instances: Instances::Widths([bits].into()) }),
+        }
+    }
+    if !dense.is_empty() {
+        families.push(Family { file: "dense", instances: Instances::Widths(dense.iter().copied().collect()) });
+    }
+    let named = |pairs: &[(bool, &'static str)]| -> Vec<&'static str> {
+        pairs.iter().filter(|(used, _)| *used).map(|(_, k)| *k).collect()
+    };
+    let add = named(&[(uses.add, "add"), (uses.residual, "conv_add")]);
+    if !add.is_empty() {
+        families.push(Family { file: "add", instances: Instances::Kernels(add) });
+    }
+    let singles = [(uses.mul, "mul"), (uses.table, "table"), (uses.max_pool, "max_pool")];
+    families.extend(named(&singles).into_iter().map(|file| Family { file, instances: Instances::One }));
+    let pool = named(&[(uses.avg_pool, "avg_pool"), (uses.global_avg_pool, "global_avg_pool")]);
+    if !pool.is_empty() {
+        families.push(Family { file: "pool", instances: Instances::Kernels(pool) });
+    }
+    let rest = [(uses.pad, "pad"), (uses.concat, "concat"), (uses.transpose, "transpose"), (uses.softmax, "softmax")];
+    families.extend(named(&rest).into_iter().map(|file| Family { file, instances: Instances::One }));
+    families
+}
+
+/// The convolution kernels and widths of the schedule `steps`.
+fn conv_kernels(steps: &[Step]) -> BTreeSet<(Kernel, u8)> {
+    steps
+        .iter()
+        .filter_map(|s| match s.call {
+            Call::Conv { kernel, bits, .. } => Some((kernel, bits)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The kernel families the C of `graph` runs, as `emit` schedules it.
+pub fn kernel_families(graph: &QGraph, kernels: &[Choice], plan: &MemoryPlan) -> Vec<Family> {
+    families(&schedule(graph, kernels, plan))
+}
+
+/// `NAME_kernels.c`: the kernel families the model runs, amalgamated from the kernel sources.
+fn kernels_c(name: &str, version: &str, steps: &[Step]) -> String {
+    let preamble = format!(
+        "/* Generated by ompqc {version}: the integer kernels of {name}, amalgamated from ompqc's kernel sources (each\n   \
+         section names its file). Their numbers are those of ompqc's reference interpreter, bit for bit. */\n"
+    );
+    amalgamate(name, &preamble, &format!("{name}_kernels.h"), &families(steps))
 }

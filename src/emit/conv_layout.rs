@@ -4,11 +4,6 @@
 
 use crate::ir::pack::PackedWeights;
 
-/// Weights in one 32-bit word: four bytes of 8 / bits fields.
-pub fn group(bits: u8) -> usize {
-    32 / bits as usize
-}
-
 /// Power-of-two factor by which the DSP kernel's sums are scaled: it sign-extends a field after moving it to the top
 /// of its byte.
 pub fn dsp_scale(bits: u8) -> i64 {

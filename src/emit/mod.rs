@@ -4,6 +4,7 @@
 pub mod c;
 mod conv_layout;
 pub mod interface;
+pub mod kernel_sources;
 pub mod manifest;
 mod output;
 pub mod params;

@@ -38,6 +38,11 @@ pub const CONSTANTS: [(&str, &str, &str); 4] =
 impl Block {
     /// The C typedef, for the model prefix `p`.
     pub fn c_typedef(&self, p: &str) -> String {
+        self.c_typedef_named(&format!("{p}_{}_t", self.c))
+    }
+
+    /// The C typedef named `name`.
+    fn c_typedef_named(&self, name: &str) -> String {
         let mut lines: Vec<String> = self
             .fields
             .iter()
@@ -47,7 +52,7 @@ impl Block {
             lines.extend(CONSTANTS.iter().map(|(name, c, _)| format!("const {c} *{name};")));
         }
         let body: Vec<String> = lines.iter().map(|l| format!("    {l}")).collect();
-        format!("/* {} */\ntypedef struct {{\n{}\n}} {p}_{}_t;\n", self.doc.trim(), body.join("\n"), self.c)
+        format!("/* {} */\ntypedef struct {{\n{}\n}} {name};\n", self.doc.trim(), body.join("\n"))
     }
 
     /// The Rust struct.
@@ -164,3 +169,24 @@ pub const BLOCKS: [&Block; 9] = [
     &TransposeParams::BLOCK,
     &SoftmaxParams::BLOCK,
 ];
+
+/// The C prototype of a convolution kernel, named `name` (a type name after `typedef`, `(*NAME)` for a pointer).
+pub fn c_conv_fn(conv_t: &str, name: &str) -> String {
+    format!("void {name}(const {conv_t} *p, const int8_t *in, int8_t *out, uint8_t *scratch)")
+}
+
+/// `ompqc_params.h` of the C kernel sources: every block, named through the kernels' namespace macro.
+pub fn kernel_params_header() -> String {
+    let mut text = String::from(
+        "/* Generated from src/emit/params.rs (a unit test checks it; OMPQC_BLESS=1 cargo test rewrites it): the\n   \
+         parameter block of every kernel, named through OMPQC_NS. A model's NAME_kernels.h declares the same. */\n\
+         #ifndef OMPQC_PARAMS_H\n#define OMPQC_PARAMS_H\n\n#include <stdint.h>\n\n",
+    );
+    for block in BLOCKS {
+        text += &block.c_typedef_named(&format!("OMPQC_NS({}_t)", block.c));
+        text += "\n";
+    }
+    text += "/* A convolution kernel, as the fused add takes it. */\n";
+    text += &format!("typedef {};\n\n#endif\n", c_conv_fn("OMPQC_NS(conv_t)", "(*OMPQC_NS(conv_fn))"));
+    text
+}

@@ -6,7 +6,7 @@ use askama::Template;
 
 use super::interface::Interface;
 use super::params::{
-    BinaryParams, Block, ConcatParams, ConvParams, DenseParams, GlobalPoolParams, PadParams, PoolParams, SoftmaxParams,
+    BinaryParams, Block, ConcatParams, ConvParams, DenseParams, GlobalPoolParams, PadParams, PoolParams, SoftmaxParams, BLOCKS,
     TransposeParams, Value,
 };
 use super::schedule::{layer_constants, schedule, Call, Operand, Step, Uses};
@@ -307,7 +307,7 @@ pub fn emit(
                 version,
                 name,
                 uses,
-                structs: super::c::used_blocks(&uses).iter().map(|b| b.rust_struct()).collect(),
+                structs: used_blocks(&uses).iter().map(|b| b.rust_struct()).collect(),
             })?,
         ),
         (
@@ -315,4 +315,20 @@ pub fn emit(
             render(&WeightsRs { version, name, types: e.types.into_iter().collect(), items: e.items })?,
         ),
     ])
+}
+
+/// The parameter blocks the kernels of `uses` take.
+fn used_blocks(u: &Uses) -> Vec<&'static Block> {
+    let used = [
+        u.conv,
+        u.dense,
+        u.add || u.mul || u.residual,
+        u.max_pool || u.avg_pool,
+        u.global_avg_pool,
+        u.pad,
+        u.concat,
+        u.transpose,
+        u.softmax,
+    ];
+    BLOCKS.into_iter().zip(used).filter(|(_, u)| *u).map(|(b, _)| b).collect()
 }

@@ -1,7 +1,8 @@
-//! Which kernel variant the generated C runs on a target, as data. The generated C holds every variant, each under
-//! the preprocessor test of its ISA extension, so one output directory builds for every target and the target's
-//! compiler flags choose. This table is the one place that pairs a target file's ISA `features` with those tests
-//! and says which kernel families each variant implements; the portable C implements all of them.
+//! Which kernel variant the generated C runs on a target, as data. The generated C holds every variant of the
+//! families the model runs, each under the preprocessor test of its ISA extension, so one output directory builds
+//! for every target and the target's compiler flags choose. This table is the one place that pairs a target file's
+//! ISA `features` with those tests and says which kernel families have a variant file for an ISA
+//! (templates/c/kernels/FEATURE/FAMILY.c); the portable files implement every family.
 
 use serde::Serialize;
 
@@ -28,11 +29,11 @@ pub struct Rule {
     pub variants: &'static [&'static str],
 }
 
-/// `conv`: one-group convolutions at 8, 4 and 2 bits with their columns and requantization; `depthwise3x3`:
-/// depthwise 3x3 convolutions; `add`: the elementwise add of equal shapes; `pool`: the window sums of average and
-/// global average pooling.
+/// `conv_columns`: one-group convolutions at 8, 4 and 2 bits with their columns and requantization;
+/// `depthwise3x3`: depthwise 3x3 convolutions; `add`: the elementwise add of equal shapes; `pool`: the window sums of
+/// average and global average pooling. The names are the families' files.
 pub const RULES: [Rule; 4] = [
-    Rule { kernel: "conv", variants: &["mve", "dsp"] },
+    Rule { kernel: "conv_columns", variants: &["mve", "dsp"] },
     Rule { kernel: "depthwise3x3", variants: &["mve", "dsp"] },
     Rule { kernel: "add", variants: &["mve"] },
     Rule { kernel: "pool", variants: &["mve"] },

@@ -1,9 +1,14 @@
-{#- Convolution of any other group count at width w: one output at a time. #}
-/* Any group count: one output at a time over the taps inside the input. */
-void {{ p }}_conv_grouped_w{{ w.bits }}(const {{ p }}_conv_t *p, const int8_t *in, int8_t *out, uint8_t *scratch) {
+/* Convolutions of any other group count, name_wB for each width B of OMPQC_CONV_GROUPED_WIDTHS: one output at a time
+   over the taps inside the input. */
+#include "ompqc.h"
+
+#ifndef OMPQC_CONV_GROUPED_WIDTHS
+#define OMPQC_CONV_GROUPED_WIDTHS OMPQC_ALL_WIDTHS
+#endif
+
+OMPQC_INLINE void conv_grouped(const OMPQC_NS(conv_t) *p, const int8_t *in, int8_t *out, int bits) {
     const int32_t cin_g = p->in_c / p->groups, cout_g = p->out_c / p->groups;
     int32_t oy, ox, g, oc, ky, kx, ci;
-    (void)scratch;
     for (oy = 0; oy < p->out_h; oy++) {
         const int32_t iy0 = oy * p->stride_h - p->pad_t;
         for (ox = 0; ox < p->out_w; ox++) {
@@ -26,13 +31,20 @@ void {{ p }}_conv_grouped_w{{ w.bits }}(const {{ p }}_conv_t *p, const int8_t *i
                                 continue;
                             }
                             for (ci = 0; ci < cin_g; ci++) {
-                                acc += ((int32_t)x[ci] - p->in_zp) * {{ p|upper }}_W{{ w.bits }}(row, j0 + ci);
+                                acc += ((int32_t)x[ci] - p->in_zp) * weight(row, j0 + ci, bits);
                             }
                         }
                     }
-                    y[oc] = {{ p }}_clamp(p->out_zp + {{ p }}_requantize(acc, p->mult[oc], p->shift[oc]), p->act_min, p->act_max);
+                    y[oc] = clamp(p->out_zp + requantize(acc, p->mult[oc], p->shift[oc]), p->act_min, p->act_max);
                 }
             }
         }
     }
 }
+
+#define OMPQC_CONV_GROUPED_AT(bits) \
+    void OMPQC_NS(conv_grouped_w##bits)(const OMPQC_NS(conv_t) *p, const int8_t *in, int8_t *out, uint8_t *scratch) { \
+        (void)scratch; \
+        conv_grouped(p, in, out, bits); \
+    }
+OMPQC_CONV_GROUPED_WIDTHS(OMPQC_CONV_GROUPED_AT)

@@ -1,0 +1,23 @@
+/* The 4-D broadcast of elementwise kernels. */
+#ifndef OMPQC_BROADCAST_H
+#define OMPQC_BROADCAST_H
+
+#include "ompqc.h"
+
+/* Visits the 4-D broadcast of a and b onto out in storage order: body sees ia, ib (the inputs' offsets) and n. */
+#define OMPQC_BROADCAST(p, body) \
+    do { \
+        int32_t i0, i1, i2, i3, n = 0; \
+        for (i0 = 0; i0 < (p)->dims[0]; i0++) \
+            for (i1 = 0; i1 < (p)->dims[1]; i1++) \
+                for (i2 = 0; i2 < (p)->dims[2]; i2++) \
+                    for (i3 = 0; i3 < (p)->dims[3]; i3++, n++) { \
+                        const int32_t ia = i0 * (p)->a_strides[0] + i1 * (p)->a_strides[1] + \
+                                           i2 * (p)->a_strides[2] + i3 * (p)->a_strides[3]; \
+                        const int32_t ib = i0 * (p)->b_strides[0] + i1 * (p)->b_strides[1] + \
+                                           i2 * (p)->b_strides[2] + i3 * (p)->b_strides[3]; \
+                        body; \
+                    } \
+    } while (0)
+
+#endif

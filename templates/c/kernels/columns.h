@@ -1,0 +1,44 @@
+/* The column gather of the one-group convolution kernels. The including file defines copy_bytes(dst, src, n) and
+   fill_bytes(dst, v, n), its variant's byte copy and fill. */
+#ifndef OMPQC_COLUMNS_H
+#define OMPQC_COLUMNS_H
+
+#include "ompqc.h"
+
+/* The window of output pixel `px` as a column: k_h * k_w * in_c inputs in the weights' order ([ky][kx][ci]), taps in
+   the padding holding the input zero point (the one-group kernels' biases have the zero-point term folded in). */
+static void columns(const OMPQC_NS(conv_t) *p, const int8_t *in, int32_t px, int8_t *col) {
+    const int32_t iy0 = px / p->out_w * p->stride_h - p->pad_t, ix0 = px % p->out_w * p->stride_w - p->pad_l;
+    const int32_t c = p->in_c, run = p->k_w * c;
+    int32_t ky, kx;
+    for (ky = 0; ky < p->k_h; ky++, col += run) {
+        const int32_t iy = iy0 + ky * p->dil_h;
+        if (iy < 0 || iy >= p->in_h) {
+            fill_bytes(col, p->in_zp, run);
+        } else if (p->dil_w == 1) {
+            /* One copy of the taps inside the input, the padding either side filled. */
+            const int32_t lo = ix0 >= 0 ? 0 : -ix0 < p->k_w ? -ix0 : p->k_w;
+            const int32_t end = p->in_w - ix0 < p->k_w ? p->in_w - ix0 : p->k_w, hi = end > lo ? end : lo;
+            if (lo > 0) {
+                fill_bytes(col, p->in_zp, lo * c);
+            }
+            if (hi > lo) {
+                copy_bytes(col + lo * c, in + (iy * p->in_w + ix0 + lo) * c, (hi - lo) * c);
+            }
+            if (hi < p->k_w) {
+                fill_bytes(col + hi * c, p->in_zp, (p->k_w - hi) * c);
+            }
+        } else {
+            for (kx = 0; kx < p->k_w; kx++) {
+                const int32_t ix = ix0 + kx * p->dil_w;
+                if (ix < 0 || ix >= p->in_w) {
+                    fill_bytes(col + kx * c, p->in_zp, c);
+                } else {
+                    copy_bytes(col + kx * c, in + (iy * p->in_w + ix) * c, c);
+                }
+            }
+        }
+    }
+}
+
+#endif

@@ -1,0 +1,171 @@
+/* One-group convolutions on Helium: int8 columns, each channel pair's dot products by VMLADAV over 16 lanes, below
+   8 bits a row's fields deinterleaved by the column loads (VLD2, VLD4); the sums requantized four channels at a
+   time. */
+#include "../ompqc.h"
+#include "mve.h"
+
+typedef int8_t col_t;
+
+/* n bytes from src to dst, 16 at a time, the last step predicated to the bytes left. */
+static void copy_bytes(int8_t *dst, const int8_t *src, int32_t n) {
+    for (; n > 0; n -= 16, dst += 16, src += 16) {
+        const mve_pred16_t q = vctp8q((uint32_t)n);
+        vstrbq_p_s8(dst, vldrbq_z_s8(src, q), q);
+    }
+}
+
+/* n bytes of value v at dst, 16 at a time. */
+static void fill_bytes(int8_t *dst, int32_t v, int32_t n) {
+    const int8x16_t x = vdupq_n_s8((int8_t)v);
+    for (; n > 0; n -= 16, dst += 16) {
+        vstrbq_p_s8(dst, x, vctp8q((uint32_t)n));
+    }
+}
+
+#include "../columns.h"
+
+/* The column of output pixel `px` at `col`, or with `in_place` the input pixel itself (1x1, stride 1, no padding). */
+OMPQC_INLINE const col_t *column_at(const OMPQC_NS(conv_t) *p, const int8_t *in, int32_t px, uint8_t *col,
+                                    int in_place, int bits) {
+    (void)bits;
+    if (in_place) {
+        return in + px * p->in_c;
+    }
+    columns(p, in, px, (int8_t *)col);
+    return (const int8_t *)col;
+}
+OMPQC_PER_WIDTH_RETURNING(, const col_t *, column,
+                          (const OMPQC_NS(conv_t) *p, const int8_t *in, int32_t px, uint8_t *col, int in_place),
+                          (p, in, px, col, in_place))
+
+/* Two inputs' sums with two weight rows: x.u, x.v, y.u, y.v. */
+typedef struct {
+    int32_t xu, xv, yu, yv;
+} sums2x2_t;
+
+/* s plus the four 16-lane dot products of inputs x, y with weights u, v (VMLADAV). */
+static inline sums2x2_t mladav2x2(sums2x2_t s, int8x16_t x, int8x16_t y, int8x16_t u, int8x16_t v) {
+    s.xu = vmladavaq_s8(s.xu, x, u);
+    s.xv = vmladavaq_s8(s.xv, x, v);
+    s.yu = vmladavaq_s8(s.yu, y, u);
+    s.yv = vmladavaq_s8(s.yv, y, v);
+    return s;
+}
+
+/* Field f of each byte of b at width `bits`, sign-extended: moved to the top of its byte, then arithmetically down
+   (the shifts take immediates: one case per field). */
+OMPQC_INLINE int8x16_t field(int8x16_t b, int bits, uint32_t f) {
+    if (bits == 4) {
+        return f == 0 ? vshrq_n_s8(vshlq_n_s8(b, 4), 4) : vshrq_n_s8(b, 4);
+    }
+    switch (f) {
+    case 0:
+        return vshrq_n_s8(vshlq_n_s8(b, 6), 6);
+    case 1:
+        return vshrq_n_s8(vshlq_n_s8(b, 4), 6);
+    case 2:
+        return vshrq_n_s8(vshlq_n_s8(b, 2), 6);
+    default:
+        return vshrq_n_s8(b, 6);
+    }
+}
+
+/* s plus inputs x, y times field f of weight bytes b1, b2. */
+OMPQC_INLINE sums2x2_t field_dot(sums2x2_t s, int8x16_t x, int8x16_t y, int8x16_t b1, int8x16_t b2, int bits,
+                                 uint32_t f) {
+    const int8x16_t u = field(b1, bits, f), v = field(b2, bits, f);
+    return mladav2x2(s, x, y, u, v);
+}
+
+/* The lanes 16 bytes of a row weigh, every (8 / bits)th input from f: at 4 bits 0, 2, ... then 1, 3, ... */
+OMPQC_INLINE uint8x16_t field_offsets(int bits, uint32_t f) {
+    return bits == 4 ? vidupq_n_u8(f, 2) : vidupq_n_u8(f, 4);
+}
+
+/* sa[c] and sb[c]: columns xa and xb times row c of w (rb bytes apart), for every channel c < n, two at a time: each
+   16 bytes of a row hold 16 * 8 / bits weights, at 8 bits one lane each, else 8 / bits fields of 16 lanes whose
+   inputs VLD2 or VLD4 deinterleaves; VMLADAV sums 16 products. */
+OMPQC_INLINE void dot_channels_at(const int8_t *xa, const int8_t *xb, const uint8_t *w, int32_t rb, uint32_t k,
+                                  int32_t n, int32_t *sa, int32_t *sb, int bits) {
+    const uint32_t per = 8u / (uint32_t)bits, whole = k / (16 * per), rest = k % (16 * per);
+    int32_t oc;
+    for (oc = 0; oc < n; oc += 2) {
+        /* An odd last channel is computed twice. */
+        const int32_t od = oc + 1 < n ? oc + 1 : oc;
+        const uint8_t *r1 = w + oc * rb, *r2 = w + od * rb;
+        const int8_t *x = xa, *y = xb;
+        sums2x2_t s = {0, 0, 0, 0};
+        uint32_t i, f;
+        for (i = whole; i > 0; i--, r1 += 16, r2 += 16, x += 16 * per, y += 16 * per) {
+            const int8x16_t b1 = vldrbq_s8((const int8_t *)r1), b2 = vldrbq_s8((const int8_t *)r2);
+            if (bits == 8) {
+                s = mladav2x2(s, vldrbq_s8(x), vldrbq_s8(y), b1, b2);
+            } else if (bits == 4) {
+                const int8x16x2_t xv = vld2q_s8(x), yv = vld2q_s8(y);
+                s = field_dot(s, xv.val[0], yv.val[0], b1, b2, bits, 0);
+                s = field_dot(s, xv.val[1], yv.val[1], b1, b2, bits, 1);
+            } else {
+                const int8x16x4_t xv = vld4q_s8(x), yv = vld4q_s8(y);
+                s = field_dot(s, xv.val[0], yv.val[0], b1, b2, bits, 0);
+                s = field_dot(s, xv.val[1], yv.val[1], b1, b2, bits, 1);
+                s = field_dot(s, xv.val[2], yv.val[2], b1, b2, bits, 2);
+                s = field_dot(s, xv.val[3], yv.val[3], b1, b2, bits, 3);
+            }
+        }
+        if (rest > 0 && bits == 8) {
+            /* The last inputs: predicated loads read only the lanes left and zero the others. */
+            const mve_pred16_t q = vctp8q(rest);
+            const int8x16_t u = vldrbq_z_s8((const int8_t *)r1, q), v = vldrbq_z_s8((const int8_t *)r2, q);
+            s = mladav2x2(s, vldrbq_z_s8(x, q), vldrbq_z_s8(y, q), u, v);
+        } else if (rest > 0) {
+            /* The last inputs: the row's bytes left, and per field the inputs it weighs (every (8 / bits)th from the
+               field's index), gathered; predicated loads read only those and zero the other lanes. */
+            const mve_pred16_t q = vctp8q((rest + per - 1) / per);
+            const int8x16_t b1 = vldrbq_z_s8((const int8_t *)r1, q), b2 = vldrbq_z_s8((const int8_t *)r2, q);
+#pragma GCC unroll 4
+            for (f = 0; f < per; f++) {
+                const mve_pred16_t lanes = vctp8q(rest > f ? (rest - f + per - 1) / per : 0);
+                const int8x16_t xv = vldrbq_gather_offset_z_s8(x, field_offsets(bits, f), lanes);
+                const int8x16_t yv = vldrbq_gather_offset_z_s8(y, field_offsets(bits, f), lanes);
+                s = field_dot(s, xv, yv, b1, b2, bits, f);
+            }
+        }
+        sa[oc] = s.xu;
+        sa[od] = s.xv;
+        sb[oc] = s.yu;
+        sb[od] = s.yv;
+    }
+}
+OMPQC_PER_WIDTH(OMPQC_HOT, dot_channels,
+                (const int8_t *xa, const int8_t *xb, const uint8_t *w, int32_t rb, uint32_t k, int32_t n, int32_t *sa,
+                 int32_t *sb),
+                (xa, xb, w, rb, k, n, sa, sb))
+
+/* out[c] = the requantized, offset and clamped sums[c] + bias[c] for every channel, four lanes at a time (the last
+   vector predicated to the channels left). */
+OMPQC_HOT static void requantize_channels(const OMPQC_NS(conv_t) *p, const int32_t *sums, int8_t *out) {
+    const int32_t n = p->out_c, zp = p->out_zp, lo = p->act_min, hi = p->act_max;
+    const int32_t *bias = p->bias, *mult = p->mult;
+    const int8_t *shift = p->shift;
+    int32_t c;
+    for (c = 0; c < n; c += 4) {
+        const mve_pred16_t q = vctp32q((uint32_t)(n - c));
+        const int32x4_t sh = vldrbq_z_s32(shift + c, q), zero = vdupq_n_s32(0);
+        const int32x4_t left = vmaxq_s32(sh, zero), right = vmaxq_s32(vnegq_s32(sh), zero);
+        int32x4_t x = vaddq_s32(vldrwq_z_s32(sums + c, q), vldrwq_z_s32(bias + c, q));
+        x = vaddq_n_s32(requantize_v(x, vldrwq_z_s32(mult + c, q), left, right), zp);
+        x = vminq_s32(vmaxq_s32(x, vdupq_n_s32(lo)), vdupq_n_s32(hi));
+        vstrbq_p_s32(out + c, x, q);
+    }
+}
+
+/* Output pixels ya and yb (columns xa and xb); `sums`: 2 * out_c int32 of scratch. */
+OMPQC_INLINE void conv_pair(const OMPQC_NS(conv_t) *p, const col_t *xa, const col_t *xb, int8_t *ya, int8_t *yb,
+                            int32_t *sums, int bits) {
+    OMPQC_AT_WIDTH(dot_channels, bits)(xa, xb, p->weights, p->row_bytes, (uint32_t)(p->k_h * p->k_w * p->in_c),
+                                       p->out_c, sums, sums + p->out_c);
+    requantize_channels(p, sums, ya);
+    requantize_channels(p, sums + p->out_c, yb);
+}
+
+#include "../conv_columns.h"

@@ -1,0 +1,28 @@
+/* Helpers of the Arm Helium (M-profile vector extension) variants. */
+#ifndef OMPQC_MVE_H
+#define OMPQC_MVE_H
+
+#include <arm_mve.h>
+
+#include "../ompqc.h"
+
+/* requantize() on four lanes, given left = max(shift, 0) and right = max(-shift, 0): VQRDMULH is the saturating
+   rounding doubling high multiply; before VRSHL's rounding right shift, a negative value is taken one lower so that
+   halves round away from zero as RoundingDivideByPOT does (saturating: the lowest value rounds the same either
+   way). */
+static inline int32x4_t requantize_v(int32x4_t x, int32x4_t m0, int32x4_t left, int32x4_t right) {
+    x = vqrdmulhq_s32(vshlq_s32(x, left), m0);
+    x = vqaddq_s32(x, vandq_s32(vshrq_n_s32(x, 31), vnegq_s32(vminq_s32(right, vdupq_n_s32(1)))));
+    return vrshlq_s32(x, vnegq_s32(right));
+}
+
+/* The same with one multiplier and shift for every lane (scalar operands: no vector registers for them). */
+static inline int32x4_t requantize_n(int32x4_t x, int32_t m0, int32_t shift) {
+    x = vqrdmulhq_n_s32(vshlq_r_s32(x, shift > 0 ? shift : 0), m0);
+    if (shift < 0) {
+        x = vqaddq_s32(x, vshrq_n_s32(x, 31));
+    }
+    return vrshlq_n_s32(x, shift < 0 ? shift : 0);
+}
+
+#endif

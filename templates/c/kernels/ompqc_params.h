@@ -1,0 +1,138 @@
+/* Generated from src/emit/params.rs (a unit test checks it; OMPQC_BLESS=1 cargo test rewrites it): the
+   parameter block of every kernel, named through OMPQC_NS. A model's NAME_kernels.h declares the same. */
+#ifndef OMPQC_PARAMS_H
+#define OMPQC_PARAMS_H
+
+#include <stdint.h>
+
+/* Convolution of any group count; weights one packed row per output channel, ordered [ky][kx][ci]. */
+typedef struct {
+    int32_t in_h;
+    int32_t in_w;
+    int32_t in_c;
+    int32_t out_h;
+    int32_t out_w;
+    int32_t out_c;
+    int32_t groups;
+    int32_t k_h;
+    int32_t k_w;
+    int32_t stride_h;
+    int32_t stride_w;
+    int32_t dil_h;
+    int32_t dil_w;
+    int32_t pad_t;
+    int32_t pad_l;
+    int32_t in_zp;
+    int32_t out_zp;
+    int32_t act_min;
+    int32_t act_max;
+    int32_t row_bytes;
+    const uint8_t *weights;
+    const int32_t *bias;
+    const int32_t *mult;
+    const int8_t *shift;
+} OMPQC_NS(conv_t);
+
+/* Fully connected layer: n_out rows of k packed weights. */
+typedef struct {
+    int32_t k;
+    int32_t n_out;
+    int32_t in_zp;
+    int32_t out_zp;
+    int32_t act_min;
+    int32_t act_max;
+    int32_t row_bytes;
+    const uint8_t *weights;
+    const int32_t *bias;
+    const int32_t *mult;
+    const int8_t *shift;
+} OMPQC_NS(dense_t);
+
+/* Elementwise add or multiply broadcast over 4 storage dimensions (stride 0 = broadcast). */
+typedef struct {
+    int32_t dims[4];
+    int32_t a_strides[4];
+    int32_t b_strides[4];
+    int32_t a_zp;
+    int32_t b_zp;
+    int32_t out_zp;
+    int32_t act_min;
+    int32_t act_max;
+    int32_t left_shift;
+    int32_t a_mult;
+    int32_t a_shift;
+    int32_t b_mult;
+    int32_t b_shift;
+    int32_t out_mult;
+    int32_t out_shift;
+} OMPQC_NS(binary_t);
+
+/* Max or average pooling over a window (padding is not read; count_include_pad counts it). */
+typedef struct {
+    int32_t in_h;
+    int32_t in_w;
+    int32_t c;
+    int32_t out_h;
+    int32_t out_w;
+    int32_t k_h;
+    int32_t k_w;
+    int32_t stride_h;
+    int32_t stride_w;
+    int32_t dil_h;
+    int32_t dil_w;
+    int32_t pad_t;
+    int32_t pad_l;
+    int32_t pad_b;
+    int32_t pad_r;
+    int32_t count_include_pad;
+    int32_t in_zp;
+} OMPQC_NS(pool_t);
+
+/* Average of every pixel of each channel. */
+typedef struct {
+    int32_t pixels;
+    int32_t c;
+} OMPQC_NS(global_pool_t);
+
+/* Constant padding of a channels-last image: the input at (pad_t, pad_l) of an out_h x out_w image of value. */
+typedef struct {
+    int32_t in_h;
+    int32_t in_w;
+    int32_t c;
+    int32_t out_h;
+    int32_t out_w;
+    int32_t pad_t;
+    int32_t pad_l;
+    int32_t value;
+} OMPQC_NS(pad_t);
+
+/* One input of a concatenation: `outer` blocks of `block` bytes written at `offset` of every `out_block`, requantized when `requant` is 1. */
+typedef struct {
+    int32_t offset;
+    int32_t outer;
+    int32_t block;
+    int32_t out_block;
+    int32_t requant;
+    int32_t mult;
+    int32_t shift;
+    int32_t in_zp;
+    int32_t out_zp;
+} OMPQC_NS(concat_t);
+
+/* A rows x cols matrix written transposed. */
+typedef struct {
+    int32_t rows;
+    int32_t cols;
+} OMPQC_NS(transpose_t);
+
+/* Softmax over `len` elements `inner` apart, `outer` times. */
+typedef struct {
+    int32_t outer;
+    int32_t len;
+    int32_t inner;
+} OMPQC_NS(softmax_t);
+
+/* A convolution kernel, as the fused add takes it. */
+typedef void (*OMPQC_NS(conv_fn))(const OMPQC_NS(conv_t) *p, const int8_t *in, int8_t *out, uint8_t *scratch);
+
+#endif
