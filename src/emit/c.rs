@@ -7,9 +7,9 @@ use askama::Template;
 
 use super::conv_layout::folded_bias;
 use super::interface::Interface;
+use super::kernel_sources::{amalgamate, Family, Instances};
 use super::params::{c_conv_fn, BLOCKS};
 use super::schedule::{layer_constants, schedule, widths, Call, Step, Uses, Value};
-use super::kernel_sources::{amalgamate, Family, Instances};
 use super::Provenance;
 use crate::error::{Error, Result};
 use crate::ir::pack::PackedWeights;

@@ -6,8 +6,8 @@ use askama::Template;
 
 use super::interface::Interface;
 use super::params::{
-    BinaryParams, Block, ConcatParams, ConvParams, DenseParams, GlobalPoolParams, PadParams, PoolParams, SoftmaxParams, BLOCKS,
-    TransposeParams, Value,
+    BinaryParams, Block, ConcatParams, ConvParams, DenseParams, GlobalPoolParams, PadParams, PoolParams, SoftmaxParams,
+    TransposeParams, Value, BLOCKS,
 };
 use super::schedule::{layer_constants, schedule, Call, Operand, Step, Uses};
 use super::Provenance;

@@ -284,7 +284,7 @@ mod tests {
     fn a_width_without_kernels_is_refused_by_name() {
         let mut graph = conv_graph(3, 4, 1, 3, 1);
         let QOp::Conv(c) = &mut graph.nodes[0].op else { unreachable!() };
-        c.weights = PackedWeights::pack(&vec![1; 4 * 27], 4, 27, 3);
+        c.weights = PackedWeights::pack(&[1; 4 * 27], 4, 27, 3);
         let err = choose(&graph).unwrap_err();
         assert!(err.message.contains("'conv'") && err.message.contains("not 3"), "{}", err.message);
     }

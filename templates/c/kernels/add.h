@@ -4,7 +4,7 @@
 #ifndef OMPQC_ADD_H
 #define OMPQC_ADD_H
 
-#include "broadcast.h"
+#include "binary.h"
 #include "ompqc.h"
 
 #ifndef OMPQC_ADD_KERNELS
@@ -24,7 +24,7 @@ static int same_shape(const OMPQC_NS(binary_t) *p) {
     return 1;
 }
 
-__attribute__((unused)) static void add(const OMPQC_NS(binary_t) *p, const int8_t *a, const int8_t *b, int8_t *out) {
+OMPQC_INLINE void add(const OMPQC_NS(binary_t) *p, const int8_t *a, const int8_t *b, int8_t *out) {
     if (same_shape(p)) {
         add_run(p, a, b, out, p->dims[0] * p->dims[1] * p->dims[2] * p->dims[3]);
         return;
@@ -40,9 +40,9 @@ __attribute__((unused)) static void add(const OMPQC_NS(binary_t) *p, const int8_
    by the convolution kernel `conv`, each band added to the residual at once, so the convolution's output never
    exists whole and the add may write over the residual. The rest of `scratch` is the convolution's own, for one
    band. */
-__attribute__((unused)) static void conv_add(const OMPQC_NS(conv_t) *p, const OMPQC_NS(binary_t) *add,
-                                             int32_t band, OMPQC_NS(conv_fn) conv, const int8_t *in,
-                                             const int8_t *residual, int8_t *out, uint8_t *scratch) {
+OMPQC_INLINE void conv_add(const OMPQC_NS(conv_t) *p, const OMPQC_NS(binary_t) *add, int32_t band,
+                          OMPQC_NS(conv_fn) conv, const int8_t *in, const int8_t *residual, int8_t *out,
+                          uint8_t *scratch) {
     const int32_t row = p->out_w * p->out_c;
     int8_t *y = (int8_t *)scratch;
     uint8_t *rest = scratch + ((band * row + 3) & ~3);

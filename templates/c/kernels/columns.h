@@ -41,4 +41,15 @@ static void columns(const OMPQC_NS(conv_t) *p, const int8_t *in, int32_t px, int
     }
 }
 
+/* The int8 column of output pixel `px` at `col`, or with `in_place` the input pixel itself (1x1, stride 1, no
+   padding): the columns of the variants whose dot products read int8. */
+static inline const int8_t *int8_column(const OMPQC_NS(conv_t) *p, const int8_t *in, int32_t px, uint8_t *col,
+                                        int in_place) {
+    if (in_place) {
+        return in + px * p->in_c;
+    }
+    columns(p, in, px, (int8_t *)col);
+    return (const int8_t *)col;
+}
+
 #endif

@@ -4,29 +4,16 @@
 
 typedef int8_t col_t;
 
-static void copy_bytes(int8_t *dst, const int8_t *src, int32_t n) {
-    memcpy(dst, src, (size_t)n);
-}
-
-static void fill_bytes(int8_t *dst, int32_t v, int32_t n) {
-    memset(dst, v, (size_t)n);
-}
-
+#include "bytes.h"
 #include "columns.h"
+#include "scalar_dot.h"
 
-/* The column of output pixel `px` at `col`, or with `in_place` the input pixel itself (1x1, stride 1, no padding). */
-OMPQC_INLINE const col_t *column_at(const OMPQC_NS(conv_t) *p, const int8_t *in, int32_t px, uint8_t *col,
-                                    int in_place, int bits) {
+/* The column of output pixel `px`: int8, as gathered. */
+OMPQC_INLINE const col_t *column(const OMPQC_NS(conv_t) *p, const int8_t *in, int32_t px, uint8_t *col, int in_place,
+                                 int bits) {
     (void)bits;
-    if (in_place) {
-        return in + px * p->in_c;
-    }
-    columns(p, in, px, (int8_t *)col);
-    return (const int8_t *)col;
+    return int8_column(p, in, px, col, in_place);
 }
-OMPQC_PER_WIDTH_RETURNING(, const col_t *, column,
-                          (const OMPQC_NS(conv_t) *p, const int8_t *in, int32_t px, uint8_t *col, int in_place),
-                          (p, in, px, col, in_place))
 
 /* Sums of two columns (xa, xb) times two weight rows (r1, r2) over k inputs: acc = {xa.r1, xa.r2, xb.r1, xb.r2}.
    Rows are packed as docs/SEMANTICS.md says: each byte of a 32-bit word holds field f of weights f, 8 / bits + f,
@@ -35,7 +22,7 @@ OMPQC_INLINE void dot2x2_at(const col_t *xa, const col_t *xb, const uint8_t *r1,
                             int32_t *acc, int bits) {
     const uint32_t group = 32u / (uint32_t)bits, per = 8u / (uint32_t)bits;
     int32_t a11 = 0, a12 = 0, a21 = 0, a22 = 0;
-    uint32_t n, t, f, i;
+    uint32_t n, f, i;
     for (n = k / group; n > 0; n--, r1 += 4, r2 += 4, xa += group, xb += group) {
 #pragma GCC unroll 4
         for (f = 0; f < per; f++) {
@@ -51,17 +38,7 @@ OMPQC_INLINE void dot2x2_at(const col_t *xa, const col_t *xb, const uint8_t *r1,
             }
         }
     }
-    for (t = 0; t < k % group; t++) {
-        const int32_t u = weight(r1, (int32_t)t, bits), v = weight(r2, (int32_t)t, bits), s = xa[t], q = xb[t];
-        a11 += s * u;
-        a12 += s * v;
-        a21 += q * u;
-        a22 += q * v;
-    }
-    acc[0] = a11;
-    acc[1] = a12;
-    acc[2] = a21;
-    acc[3] = a22;
+    dot2x2_end(xa, xb, r1, r2, k % group, a11, a12, a21, a22, acc, bits);
 }
 OMPQC_PER_WIDTH(OMPQC_HOT, dot2x2,
                 (const col_t *xa, const col_t *xb, const uint8_t *r1, const uint8_t *r2, uint32_t k, int32_t *acc),

@@ -1,6 +1,6 @@
 /* The one-group convolution kernels, name_wB for each width B of OMPQC_CONV_COLUMNS_WIDTHS: two output pixels at a
    time, each pixel's window gathered as a column. The including variant file defines the column element col_t,
-   column_w8, _w4 and _w2 (OMPQC_PER_WIDTH_RETURNING) and conv_pair(p, xa, xb, ya, yb, sums, bits). */
+   column(p, in, px, col, in_place, bits) and conv_pair(p, xa, xb, ya, yb, sums, bits). */
 #ifndef OMPQC_CONV_COLUMNS_H
 #define OMPQC_CONV_COLUMNS_H
 
@@ -21,8 +21,8 @@ OMPQC_INLINE void conv_columns(const OMPQC_NS(conv_t) *p, const int8_t *in, int8
     for (px = 0; px < pixels; px += 2) {
         /* An odd last pixel is computed twice. */
         const int32_t pb = px + 1 < pixels ? px + 1 : px;
-        const col_t *xa = OMPQC_AT_WIDTH(column, bits)(p, in, px, scratch, in_place);
-        const col_t *xb = OMPQC_AT_WIDTH(column, bits)(p, in, pb, cols_b, in_place);
+        const col_t *xa = column(p, in, px, scratch, in_place, bits);
+        const col_t *xb = column(p, in, pb, cols_b, in_place, bits);
         conv_pair(p, xa, xb, out + px * p->out_c, out + pb * p->out_c, sums, bits);
     }
 }

@@ -1,5 +1,5 @@
 /* Elementwise multiplication with broadcasting. */
-#include "broadcast.h"
+#include "binary.h"
 #include "ompqc.h"
 
 void OMPQC_NS(mul)(const OMPQC_NS(binary_t) *p, const int8_t *a, const int8_t *b, int8_t *out) {

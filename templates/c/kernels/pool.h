@@ -34,7 +34,7 @@ static void taps(int32_t o, int32_t stride, int32_t dil, int32_t pad, int32_t k,
     }
 }
 
-__attribute__((unused)) static void avg_pool(const OMPQC_NS(pool_t) *p, const int8_t *in, int8_t *out) {
+OMPQC_INLINE void avg_pool(const OMPQC_NS(pool_t) *p, const int8_t *in, int8_t *out) {
     const int32_t c = p->c, row = p->dil_h * p->in_w * c, step = p->dil_w * c;
     int32_t oy, ox, ch, n, extra, ry[2], rx[2];
     for (oy = 0; oy < p->out_h; oy++) {
@@ -66,7 +66,7 @@ __attribute__((unused)) static void avg_pool(const OMPQC_NS(pool_t) *p, const in
     }
 }
 
-__attribute__((unused)) static void global_avg_pool(const OMPQC_NS(global_pool_t) *p, const int8_t *in, int8_t *out) {
+OMPQC_INLINE void global_avg_pool(const OMPQC_NS(global_pool_t) *p, const int8_t *in, int8_t *out) {
     const int32_t pixels = p->pixels, c = p->c;
     int32_t ch, i;
     for (ch = 0; ch < c; ch += POOL_LANES) {

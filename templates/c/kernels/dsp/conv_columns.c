@@ -5,15 +5,9 @@
 
 typedef int16_t col_t;
 
-static void copy_bytes(int8_t *dst, const int8_t *src, int32_t n) {
-    memcpy(dst, src, (size_t)n);
-}
-
-static void fill_bytes(int8_t *dst, int32_t v, int32_t n) {
-    memset(dst, v, (size_t)n);
-}
-
+#include "../bytes.h"
 #include "../columns.h"
+#include "../scalar_dot.h"
 
 /* k int8 inputs as int16 in the lanes the dot product pairs with its weights: in each group of g = 32 / bits, field
    f of the weight word's bytes 0, 2 (SXTB16) then 1, 3 (SXTB16 ROR 8) multiplies inputs f, g / 2 + f then
@@ -28,8 +22,13 @@ OMPQC_INLINE void widen_at(const int8_t *src, int16_t *dst, uint32_t k, int bits
             memcpy(dst, &e, 4);
             memcpy(dst + 2, &o, 4);
         } else {
+            /* Every input of the group read before any is written (element by element: a local array the
+               compiler keeps in registers). */
             int8_t x[16];
-            memcpy(x, src, group);
+#pragma GCC unroll 16
+            for (f = 0; f < group; f++) {
+                x[f] = src[f];
+            }
 #pragma GCC unroll 4
             for (f = 0; f < per; f++) {
                 dst[4 * f] = x[f];
@@ -62,34 +61,40 @@ OMPQC_PER_WIDTH_RETURNING(, const col_t *, column,
                           (const OMPQC_NS(conv_t) *p, const int8_t *in, int32_t px, uint8_t *col, int in_place),
                           (p, in, px, col, in_place))
 
+OMPQC_INLINE const col_t *column(const OMPQC_NS(conv_t) *p, const int8_t *in, int32_t px, uint8_t *col, int in_place,
+                                 int bits) {
+    return OMPQC_AT_WIDTH(column, bits)(p, in, px, col, in_place);
+}
+
+/* Field f of the four bytes of weight word w as int16 lanes: bytes 0 and 2 in *u, 1 and 3 in *v. Below 8 bits the
+   field is moved to the top of its byte first (scaling it by 2^(8 - bits)) and sign-extended from there. */
+OMPQC_INLINE void halves(uint32_t w, int bits, uint32_t f, int32_t *u, int32_t *v) {
+    const uint32_t scale_log = 8u - (uint32_t)bits, top = 0x01010101u * ((0xFFu << scale_log) & 0xFFu);
+    if (bits == 8) {
+        *u = __sxtb16(w);
+        *v = sxtb16_ror8(w);
+    } else {
+        const uint32_t field = (w << (scale_log - f * (uint32_t)bits)) & top;
+        *v = sxtb16_ror8(field);
+        *u = __sxtb16(field);
+    }
+}
+
 /* Sums of two columns (xa, xb) times two weight rows (r1, r2) over k inputs: acc = {xa.r1, xa.r2, xb.r1, xb.r2}.
    Each whole word of a row multiplies the int16 lanes widen_at() put in the column's matching group; below 8 bits,
    each field is moved to the top of its byte first, which scales the products by 2^(8 - bits). */
 OMPQC_INLINE void dot2x2_at(const col_t *xa, const col_t *xb, const uint8_t *r1, const uint8_t *r2, uint32_t k,
                             int32_t *acc, int bits) {
     const uint32_t group = 32u / (uint32_t)bits, per = 8u / (uint32_t)bits, scale_log = 8u - (uint32_t)bits;
-    const uint32_t top = 0x01010101u * ((0xFFu << scale_log) & 0xFFu);
     int32_t a11 = 0, a12 = 0, a21 = 0, a22 = 0;
-    uint32_t n, t, f;
+    uint32_t n, f;
     for (n = k / group; n > 0; n--, r1 += 4, r2 += 4, xa += group, xb += group) {
         const uint32_t w1 = load32(r1), w2 = load32(r2);
 #pragma GCC unroll 4
         for (f = 0; f < per; f++) {
             int32_t u1, v1, u2, v2, x;
-            if (bits == 8) {
-                u1 = __sxtb16(w1);
-                v1 = sxtb16_ror8(w1);
-                u2 = __sxtb16(w2);
-                v2 = sxtb16_ror8(w2);
-            } else {
-                /* Field f of each byte moved to the top of its byte. */
-                u1 = (int32_t)((w1 << (scale_log - f * bits)) & top);
-                v1 = sxtb16_ror8((uint32_t)u1);
-                u1 = __sxtb16((uint32_t)u1);
-                u2 = (int32_t)((w2 << (scale_log - f * bits)) & top);
-                v2 = sxtb16_ror8((uint32_t)u2);
-                u2 = __sxtb16((uint32_t)u2);
-            }
+            halves(w1, bits, f, &u1, &v1);
+            halves(w2, bits, f, &u2, &v2);
             x = (int32_t)load32(xa + 4 * f);
             a11 = __smlad(x, u1, a11);
             a12 = __smlad(x, u2, a12);
@@ -109,17 +114,7 @@ OMPQC_INLINE void dot2x2_at(const col_t *xa, const col_t *xb, const uint8_t *r1,
     a12 >>= scale_log;
     a21 >>= scale_log;
     a22 >>= scale_log;
-    for (t = 0; t < k % group; t++) {
-        const int32_t u = weight(r1, (int32_t)t, bits), v = weight(r2, (int32_t)t, bits), s = xa[t], q = xb[t];
-        a11 += s * u;
-        a12 += s * v;
-        a21 += q * u;
-        a22 += q * v;
-    }
-    acc[0] = a11;
-    acc[1] = a12;
-    acc[2] = a21;
-    acc[3] = a22;
+    dot2x2_end(xa, xb, r1, r2, k % group, a11, a12, a21, a22, acc, bits);
 }
 OMPQC_PER_WIDTH(OMPQC_HOT, dot2x2,
                 (const col_t *xa, const col_t *xb, const uint8_t *r1, const uint8_t *r2, uint32_t k, int32_t *acc),

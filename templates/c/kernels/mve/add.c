@@ -1,13 +1,11 @@
 /* Elementwise adds on Helium: four elements per vector, the last predicated to the elements left. */
+#include "../binary.h"
 #include "../ompqc.h"
 #include "mve.h"
 
 /* The add of n elements of inputs with the output's shape (out may be a or b). */
 OMPQC_HOT static void add_run(const OMPQC_NS(binary_t) *p, const int8_t *a, const int8_t *b, int8_t *out, int32_t n) {
-    /* Locals: the output stores may alias the parameter block. */
-    const int32_t a_zp = p->a_zp, b_zp = p->b_zp, out_zp = p->out_zp, left = p->left_shift;
-    const int32_t a_mult = p->a_mult, a_shift = p->a_shift, b_mult = p->b_mult, b_shift = p->b_shift;
-    const int32_t out_mult = p->out_mult, out_shift = p->out_shift, lo = p->act_min, hi = p->act_max;
+    OMPQC_ADD_CONSTANTS(p);
     for (; n > 0; n -= 4, a += 4, b += 4, out += 4) {
         const mve_pred16_t q = vctp32q((uint32_t)n);
         const int32x4_t xa = requantize_n(vshlq_r_s32(vsubq_n_s32(vldrbq_z_s32(a, q), a_zp), left), a_mult, a_shift);

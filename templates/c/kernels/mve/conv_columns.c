@@ -24,19 +24,12 @@ static void fill_bytes(int8_t *dst, int32_t v, int32_t n) {
 
 #include "../columns.h"
 
-/* The column of output pixel `px` at `col`, or with `in_place` the input pixel itself (1x1, stride 1, no padding). */
-OMPQC_INLINE const col_t *column_at(const OMPQC_NS(conv_t) *p, const int8_t *in, int32_t px, uint8_t *col,
-                                    int in_place, int bits) {
+/* The column of output pixel `px`: int8, as gathered. */
+OMPQC_INLINE const col_t *column(const OMPQC_NS(conv_t) *p, const int8_t *in, int32_t px, uint8_t *col, int in_place,
+                                 int bits) {
     (void)bits;
-    if (in_place) {
-        return in + px * p->in_c;
-    }
-    columns(p, in, px, (int8_t *)col);
-    return (const int8_t *)col;
+    return int8_column(p, in, px, col, in_place);
 }
-OMPQC_PER_WIDTH_RETURNING(, const col_t *, column,
-                          (const OMPQC_NS(conv_t) *p, const int8_t *in, int32_t px, uint8_t *col, int in_place),
-                          (p, in, px, col, in_place))
 
 /* Two inputs' sums with two weight rows: x.u, x.v, y.u, y.v. */
 typedef struct {

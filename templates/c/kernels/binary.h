@@ -1,6 +1,6 @@
-/* The 4-D broadcast of elementwise kernels. */
-#ifndef OMPQC_BROADCAST_H
-#define OMPQC_BROADCAST_H
+/* What the elementwise kernels share: the 4-D broadcast and the add's constants. */
+#ifndef OMPQC_BINARY_H
+#define OMPQC_BINARY_H
 
 #include "ompqc.h"
 
@@ -19,5 +19,11 @@
                         body; \
                     } \
     } while (0)
+
+/* The add's constants of parameter block p as locals (the output stores may alias the parameter block). */
+#define OMPQC_ADD_CONSTANTS(p) \
+    const int32_t a_zp = (p)->a_zp, b_zp = (p)->b_zp, out_zp = (p)->out_zp, left = (p)->left_shift; \
+    const int32_t a_mult = (p)->a_mult, a_shift = (p)->a_shift, b_mult = (p)->b_mult, b_shift = (p)->b_shift; \
+    const int32_t out_mult = (p)->out_mult, out_shift = (p)->out_shift, lo = (p)->act_min, hi = (p)->act_max
 
 #endif
