@@ -94,6 +94,9 @@ fn layers(graph: &QGraph, plan: &Plan) -> Vec<CompiledLayer> {
                 Place::Output => ("output".into(), None),
             };
             let choice = &plan.kernels[ix];
+            let runs = steps.iter().any(|s: &Step| s.node == ix);
+            // A reshape between the caller's buffers copies its bytes.
+            let kernel = if choice.kernel == Kernel::Alias && runs { "copy".into() } else { choice.label() };
             CompiledLayer {
                 name: n.name.clone(),
                 op: n.op.kind().to_string(),
@@ -103,10 +106,10 @@ fn layers(graph: &QGraph, plan: &Plan) -> Vec<CompiledLayer> {
                 output,
                 arena_offset,
                 arena_size: graph.tensor(n.output).elems(),
-                kernel: choice.label(),
+                kernel,
                 fused_add: choice.band.map(|b| graph.nodes[b.add].name.clone()),
                 scratch: choice.scratch,
-                profiled: choice.kernel != Kernel::Fused && steps.iter().any(|s: &Step| s.node == ix),
+                profiled: choice.kernel != Kernel::Fused && runs,
             }
         })
         .collect()

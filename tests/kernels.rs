@@ -321,3 +321,33 @@ fn every_kernel_family_alone_on_random_shapes_is_bit_exact_on_every_variant() {
         }
     }
 }
+
+/// A reshape that moves no bytes is an alias (its output shares its input's buffer), unless both are the caller's:
+/// then it copies, and the compile report says so.
+#[test]
+fn a_reshape_between_the_callers_buffers_is_reported_as_a_copy_and_runs_bit_exact() {
+    let provenance = Provenance { target: "host".into(), model_file: "case".into(), model_hash: "-".into() };
+    // The pool's output goes straight to the caller's output; then the input itself is the output.
+    let mut pooled = Builder::new(vec![1, 6, 4, 4]);
+    let mean = pooled.push(Op::GlobalAvgPool, vec![0], vec![1, 6, 1, 1]);
+    pooled.push(Op::Reshape, vec![mean], vec![1, 6]);
+    let mut alone = Builder::new(vec![1, 6, 1, 1]);
+    alone.push(Op::Reshape, vec![0], vec![1, 6]);
+    for (b, expected) in [(pooled, vec!["global-avg-pool", "alias"]), (alone, vec!["copy"])] {
+        let calib = common::random_samples(b.graph.input_shape(), 4, 9);
+        let obs = observe(&b.graph, &calib, RangeMethod::MinMax).unwrap();
+        let options = QuantOptions::default();
+        let langs = [Lang::C, Lang::Rust];
+        let c = compile(&b.graph, &obs, &options, "k", &provenance, &Origin::default(), &langs).unwrap();
+        let kernels: Vec<&str> = c.report.layers.iter().map(|l| l.kernel.as_str()).collect();
+        assert_eq!(kernels, expected);
+        let dir = temp(&format!("reshape-{}", expected.len()));
+        write_output_dir(&dir, &c.files).unwrap();
+        let input = interp::quantize_input(&c.qgraph, &calib).unwrap();
+        for lang in langs {
+            let r = run_host(&dir, "k", &c.qgraph, &input, calib.n, lang, lang == Lang::C).unwrap();
+            assert!(r.bit_exact, "{expected:?} in {lang:?}: first mismatch {:?}", r.first_mismatch);
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -118,9 +118,14 @@ pub fn plan(graph: &QGraph, choices: &[Choice], scratch: &[usize]) -> MemoryPlan
             written
         } else {
             let shares = shared_input(graph, ix).map(|t| buffer_of[t]).filter(|&b| {
-                let in_place = !matches!(node.op, QOp::Reshape);
-                // Writing over an input needs that input's buffer to die here and not to be the caller's input.
-                !in_place || (buffers[b].last == step && buffer_of[graph.input] != b)
+                let callers_input = buffer_of[graph.input] == b;
+                if matches!(node.op, QOp::Reshape) {
+                    // One buffer cannot be both the caller's input and output: the reshape then copies.
+                    !(callers_input && node.output == graph.output)
+                } else {
+                    // Writing over an input needs that input's buffer to die here and not to be the caller's input.
+                    buffers[b].last == step && !callers_input
+                }
             });
             match shares {
                 Some(b) => {

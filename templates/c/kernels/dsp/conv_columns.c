@@ -22,9 +22,10 @@ OMPQC_INLINE void widen_at(const int8_t *src, int16_t *dst, uint32_t k, int bits
             memcpy(dst, &e, 4);
             memcpy(dst + 2, &o, 4);
         } else {
-            /* Every input of the group read before any is written (element by element: a local array the
-               compiler keeps in registers). */
-            int8_t x[16];
+            /* Every input of the group read before any is written (element by element into a local array
+               the compiler keeps in registers; zeroed for the analyzer, which cannot see that only the first
+               32 / bits elements are read). */
+            int8_t x[16] = {0};
 #pragma GCC unroll 16
             for (f = 0; f < group; f++) {
                 x[f] = src[f];
