@@ -9,6 +9,7 @@ use crate::ir::pack::weight_bytes;
 use crate::ir::quant::QGraph;
 use crate::ir::Graph;
 use crate::observe::Observations;
+use crate::plan::ram::{RamBudget, WHOLE_TENSORS};
 use crate::plan::{Kernel, Place, Plan};
 use crate::quantize::{quantize, QuantOptions};
 
@@ -22,6 +23,8 @@ pub struct Origin {
     pub calibration: String,
     pub input_scale: f32,
     pub input_offset: f32,
+    /// The RAM budget the arena must fit, when one applies (the commands always give one).
+    pub ram_budget: Option<RamBudget>,
 }
 
 pub struct Compilation {
@@ -44,6 +47,9 @@ pub fn compile(
     emit::check_name(name)?;
     let qgraph = quantize(graph, obs, options)?;
     let plan = Plan::new(&qgraph)?;
+    if let Some(budget) = &origin.ram_budget {
+        budget.check(&qgraph, &plan.c)?;
+    }
     let mut files: Vec<(String, Vec<u8>)> = vec![];
     for &lang in langs {
         let sources = match lang {
@@ -63,6 +69,9 @@ pub fn compile(
         arena_bytes: plan.c.arena_bytes,
         rust_arena_bytes: langs.contains(&Lang::Rust).then_some(plan.rust.arena_bytes),
         peak_live_bytes: plan.c.peak_live_bytes,
+        ram_budget_bytes: origin.ram_budget.as_ref().map(|b| b.bytes),
+        board_ram_bytes: origin.ram_budget.as_ref().map(|b| b.board_bytes),
+        memory_schedule: WHOLE_TENSORS.to_string(),
         plan_strategy: plan.c.strategy.to_string(),
         macs: qgraph.macs(),
         allocator: origin.allocator.clone(),

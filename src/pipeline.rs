@@ -9,7 +9,9 @@ use crate::error::Result;
 use crate::import::{self, ImportOptions};
 use crate::ir::Graph;
 use crate::observe::{observe, Observations, RangeMethod};
-use crate::quantize::{QuantOptions, Rounding, WeightBits};
+use crate::plan::ram::RamBudget;
+use crate::plan::Plan;
+use crate::quantize::{quantize, QuantOptions, Rounding, WeightBits};
 use crate::search::{self, Allocator, Budget, SearchOptions, SearchResult};
 use crate::target::Target;
 
@@ -104,6 +106,17 @@ impl Loaded {
             }
             (None, None) => Ok(Widths { bits: WeightBits::uniform(8), search: None }),
         }
+    }
+
+    /// The RAM budget `given` (`--ram-budget`) or the target's default, checked against the model's arena before any
+    /// search or rounding work (the arena does not depend on the weight widths: the plan of the 8-bit model).
+    pub fn ram_budget(&self, target: &Target, given: Option<&str>) -> Result<RamBudget> {
+        let io_bytes = self.graph.tensors[self.graph.input].elems() + self.graph.tensors[self.graph.output].elems();
+        let budget = RamBudget::new(given, target, io_bytes)?;
+        let options = QuantOptions { bias_correction: false, ..QuantOptions::default() };
+        let qgraph = quantize(&self.graph, &self.observations, &options)?;
+        budget.check(&qgraph, &Plan::new(&qgraph)?.c)?;
+        Ok(budget)
     }
 
     /// The quantizer's options for `bits`, the weights below 8 bits rounded as `quant` says on the calibration

@@ -318,3 +318,50 @@ fn eval_rounds_with_adaround_unless_told_to_round_to_nearest() {
     let bogus: Vec<&str> = bogus.iter().map(|a| a.as_str()).collect();
     assert_input_error(&bogus, "--rounding");
 }
+
+fn refs(args: &[String]) -> Vec<&str> {
+    args.iter().map(String::as_str).collect()
+}
+
+/// The arena must fit a RAM budget: `--ram-budget` or the target's RAM less its stack reserve and the input and
+/// output buffers. A model that does not fit is a one-line error naming the budget, the smallest arena reachable
+/// and the layer at the peak, and leaves no output directory; one that fits records the budget in report.json.
+#[test]
+fn the_arena_must_fit_the_ram_budget() {
+    let ex = example();
+    let (model, calib) = (ex.join("model.onnx"), ex.join("calib_x.npy"));
+    let dir = std::env::temp_dir().join(format!("ompqc-cli-ram-{}", std::process::id()));
+    let base = ["--calib", s(&calib), "--input-scale", "0.0625", "--target", "cortex-m4"];
+    let compile = |extra: &[&'static str]| -> Vec<String> {
+        let args = [&["compile", s(&model)], &base[..], extra, &["-o", s(&dir)]].concat();
+        args.into_iter().map(String::from).collect()
+    };
+    // The example's arena: 1,184 bytes, its peak at the second convolution.
+    let args = compile(&["--bits", "8", "--ram-budget", "1KiB"]);
+    let err = assert_input_error(&refs(&args), "--ram-budget 1KiB (1024 bytes)");
+    assert!(err.contains("is 1184 bytes") && err.contains("layer 'conv2' (Conv)"), "{err}");
+    assert!(!dir.exists(), "a failed compile left {}", dir.display());
+    for command in ["search", "eval"] {
+        let mut args = vec![command, s(&model)];
+        args.extend_from_slice(&base);
+        if command == "eval" {
+            args.extend_from_slice(&["--test", s(&calib)]);
+        }
+        args.extend_from_slice(&["--ram-budget", "1000"]);
+        assert_input_error(&args, "--ram-budget 1000 (1000 bytes)");
+    }
+    assert_input_error(&refs(&compile(&["--ram-budget", "lots"])), "--ram-budget lots");
+    // rv32imac's board: 16,384 bytes of RAM, 4,096 of stack reserve, 64 input and 10 output bytes.
+    let args = [&["compile", s(&model)], &base[..4], &["--target", "rv32imac", "--bits", "8", "-o", s(&dir)]].concat();
+    let (code, out, err) = run(&args);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("RAM: arena 1,184 bytes of a 12,214 byte budget (whole tensors), on a board of 16,384"),
+        "{out}"
+    );
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["ram_budget_bytes"], 12_214);
+    assert_eq!(report["board_ram_bytes"], 16_384);
+    assert_eq!(report["memory_schedule"], "whole tensors");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -74,6 +74,8 @@ impl CompileArgs {
         let map = self.input_map.or(defaults);
         let import = self.model_opts.import_options();
         let loaded = pipeline::load(model, &import, &calib, map, self.quant.act_range)?;
+        let target = Target::load(&self.search.target)?;
+        let ram_budget = loaded.ram_budget(&target, self.search.ram_budget.as_deref())?;
         let fixed = self.bits.fixed(&loaded.graph)?;
         let request = match fixed {
             Some(_) => None,
@@ -84,12 +86,8 @@ impl CompileArgs {
         for node in loaded.graph.nodes.iter().filter(|n| LayerRows::of(&n.op).is_some()) {
             check_width(&node.name, node.op.kind(), widths.bits.for_layer(&node.name))?;
         }
-        let target = match request {
-            Some(r) => r.target.name,
-            None => Target::load(&self.search.target)?.name,
-        };
         let provenance = Provenance {
-            target,
+            target: target.name,
             model_file: model.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default(),
             model_hash: sha256_hex(&bytes),
         };
@@ -101,6 +99,7 @@ impl CompileArgs {
             calibration: std::fs::canonicalize(&calib).unwrap_or(calib.clone()).display().to_string(),
             input_scale: map.scale,
             input_offset: map.offset,
+            ram_budget: Some(ram_budget),
         };
         let options = loaded.rounded(widths.bits, &quantization, &print_progress)?;
         let compiled =

@@ -8,6 +8,7 @@ use ompqc::pipeline::{self, Loaded, Quantization};
 use ompqc::quantize::{quantize, WeightBits};
 use ompqc::report::eval::{EvalReport, EvalTable};
 use ompqc::search::Allocator;
+use ompqc::target::Target;
 use ompqc::{measure, Result};
 
 #[derive(Args)]
@@ -62,6 +63,7 @@ impl EvalArgs {
         let (import, map) = (self.model_opts.import_options(), self.input_map.map());
         let loaded = pipeline::load(&self.model, &import, &self.calib, map, self.quant.act_range)?;
         let test = map.load(&self.test, &loaded.graph)?;
+        loaded.ram_budget(&Target::load(&self.search.target)?, self.search.ram_budget.as_deref())?;
         let labels = self.labels.as_deref().map(|l| load_labels(l, test.n)).transpose()?;
         let fixed = self.bits.fixed(&loaded.graph)?;
         let name = self.model.display().to_string();

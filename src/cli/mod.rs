@@ -151,6 +151,10 @@ struct SearchOpts {
     /// Weight flash budget: bytes (65536, 48KiB, 1.5MiB) or a percentage of the 8-bit weights (50%).
     #[arg(long)]
     flash_budget: Option<String>,
+    /// RAM budget of the arena: bytes (28672, 28KiB, 1.5MiB); default: the target's RAM less its stack reserve and
+    /// the input and output buffers.
+    #[arg(long)]
+    ram_budget: Option<String>,
     /// The allocator; auto (the default) keeps the best of the others on held-out samples.
     #[arg(long, value_enum)]
     allocator: Option<AllocatorArg>,

@@ -30,7 +30,8 @@ impl ReportArgs {
         };
         let qgraph = load_qgraph(&self.dir)?;
         let buffers = Buffers::of(&qgraph, compiled.arena_bytes);
-        let report = report(&self.dir, &compiled.name, buffers, &targets);
+        let mut report = report(&self.dir, &compiled.name, buffers, &targets);
+        report.ram_budget = compiled.ram_budget_bytes.map(|b| b as u64);
         print(self.json, &report, || report.to_text())?;
         if report.targets.iter().any(|r| r.sizes.is_some()) {
             return Ok(());

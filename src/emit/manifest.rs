@@ -54,6 +54,15 @@ pub struct CompileReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rust_arena_bytes: Option<usize>,
     pub peak_live_bytes: usize,
+    /// The RAM budget the arena was planned for, when one applied.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ram_budget_bytes: Option<usize>,
+    /// The target board's RAM, when a RAM budget applied.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub board_ram_bytes: Option<usize>,
+    /// How the layers run (plan::ram): "whole tensors".
+    #[serde(default)]
+    pub memory_schedule: String,
     pub plan_strategy: String,
     pub macs: u64,
     pub allocator: Option<String>,

@@ -7,6 +7,7 @@
 
 pub mod fusion;
 pub mod kernels;
+pub mod ram;
 
 use serde::Serialize;
 
@@ -37,6 +38,8 @@ pub struct MemoryPlan {
     pub arena_bytes: usize,
     /// The largest sum of the bytes of buffers live at one step: no plan without more sharing can be smaller.
     pub peak_live_bytes: usize,
+    /// The step of that peak (0: the input; node i runs at step i + 1).
+    pub peak_step: usize,
     pub strategy: &'static str,
 }
 
@@ -143,12 +146,12 @@ pub fn plan(graph: &QGraph, choices: &[Choice], scratch: &[usize]) -> MemoryPlan
     buffers[buffer_of[graph.output]].external = Some(Place::Output);
 
     let internal: Vec<usize> = (0..buffers.len()).filter(|&b| buffers[b].external.is_none()).collect();
-    let peak_live_bytes = (0..=n_nodes + 1)
-        .map(|s| {
-            internal.iter().filter(|&&b| buffers[b].first <= s && s <= buffers[b].last).map(|&b| buffers[b].size).sum()
-        })
-        .max()
-        .unwrap_or(0);
+    let live = |s: usize| -> usize {
+        internal.iter().filter(|&&b| buffers[b].first <= s && s <= buffers[b].last).map(|&b| buffers[b].size).sum()
+    };
+    // The first step of the largest live sum (max_by_key keeps the last of equals).
+    let (peak_live_bytes, peak_step) =
+        (0..=n_nodes + 1).map(|s| (live(s), std::cmp::Reverse(s))).max().map_or((0, 0), |(l, s)| (l, s.0));
     let by_size = {
         let mut order = internal.clone();
         order.sort_by_key(|&b| (std::cmp::Reverse(buffers[b].size), buffers[b].first, b));
@@ -167,6 +170,7 @@ pub fn plan(graph: &QGraph, choices: &[Choice], scratch: &[usize]) -> MemoryPlan
         scratch: scratch_buffers.iter().map(|b| b.map(|b| offsets[b])).collect(),
         arena_bytes,
         peak_live_bytes,
+        peak_step,
         strategy,
     }
 }

@@ -39,6 +39,15 @@ impl CompileReport {
             self.plan_strategy,
             thousands(self.peak_live_bytes as u64)
         ));
+        if let (Some(budget), Some(board)) = (self.ram_budget_bytes, self.board_ram_bytes) {
+            out.push_str(&format!(
+                "RAM: arena {} bytes of a {} byte budget ({}), on a board of {} bytes\n",
+                thousands(self.arena_bytes as u64),
+                thousands(budget as u64),
+                self.memory_schedule,
+                thousands(board as u64)
+            ));
+        }
         if let Some(rust) = self.rust_arena_bytes {
             out.push_str(&format!(
                 "the Rust crate's arena {} bytes (with its own kernels' scratch)\n",

@@ -21,6 +21,9 @@ const LARGEST: usize = 5;
 pub struct CrossTargetReport {
     pub model: String,
     pub arena: u64,
+    /// The RAM budget the model was compiled for (its report.json), when one applied.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ram_budget: Option<u64>,
     pub targets: Vec<TargetRow>,
 }
 
@@ -76,7 +79,7 @@ pub fn report(dir: &Path, name: &str, sizes: Buffers, targets: &[Target]) -> Cro
             Err(e) => TargetRow { name: t.name.clone(), sizes: None, error: Some(e.message) },
         })
         .collect();
-    CrossTargetReport { model: name.to_string(), arena, targets: rows }
+    CrossTargetReport { model: name.to_string(), arena, ram_budget: None, targets: rows }
 }
 
 fn measure(dir: &Path, name: &str, buffers: Buffers, target: &Target) -> Result<TargetSizes> {
@@ -128,8 +131,10 @@ fn measure(dir: &Path, name: &str, buffers: Buffers, target: &Target) -> Result<
 impl CrossTargetReport {
     pub fn to_text(&self) -> String {
         let n = |v: u64| super::inspect::thousands(v);
+        let budget =
+            self.ram_budget.map_or(String::new(), |b| format!(", compiled for a RAM budget of {} bytes", n(b)));
         let mut text = format!(
-            "{}: bytes per target at {SIZE_OPT}; flash = text + rodata + data, RAM = data + bss + arena ({} bytes)\n",
+            "{}: bytes per target at {SIZE_OPT}; flash = text + rodata + data, RAM = data + bss + arena ({} bytes{budget})\n",
             self.model,
             n(self.arena)
         );

@@ -43,22 +43,7 @@ impl Budget {
             let v: f64 = p.trim().parse().map_err(|_| bad())?;
             return if v > 0.0 && v.is_finite() { Ok(Budget::Percent(v)) } else { Err(bad()) };
         }
-        let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
-        let (number, unit) = t.split_at(split);
-        let v: f64 = number.parse().map_err(|_| bad())?;
-        let scale = match unit.trim().to_ascii_lowercase().as_str() {
-            "" | "b" => 1.0,
-            "kib" | "k" => 1024.0,
-            "mib" | "m" => 1024.0 * 1024.0,
-            "kb" => 1000.0,
-            "mb" => 1e6,
-            _ => return Err(bad()),
-        };
-        let bytes = (v * scale).floor();
-        if !(bytes >= 1.0 && bytes.is_finite()) {
-            return Err(bad());
-        }
-        Ok(Budget::Bytes(bytes as usize))
+        parse_bytes(t).map(Budget::Bytes).ok_or_else(bad)
     }
 
     /// The budget in bytes, given the all-8-bit weight bytes.
@@ -68,6 +53,25 @@ impl Budget {
             Budget::Percent(p) => (int8_bytes as f64 * p / 100.0).floor() as usize,
         }
     }
+}
+
+/// Bytes as users write them: a number with an optional unit (B, KiB or K, MiB or M, kB, MB); `None` unless it is at
+/// least one byte.
+pub fn parse_bytes(text: &str) -> Option<usize> {
+    let t = text.trim();
+    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let v: f64 = number.parse().ok()?;
+    let scale = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "kib" | "k" => 1024.0,
+        "mib" | "m" => 1024.0 * 1024.0,
+        "kb" => 1000.0,
+        "mb" => 1e6,
+        _ => return None,
+    };
+    let bytes = (v * scale).floor();
+    (bytes >= 1.0 && bytes.is_finite()).then_some(bytes as usize)
 }
 
 #[cfg(test)]

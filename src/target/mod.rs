@@ -25,6 +25,10 @@ pub struct Target {
     pub ram_bytes: usize,
     /// Flash kept for code (ompqc's kernels and the application's runtime) when no flash budget is given.
     pub code_reserve_bytes: usize,
+    /// RAM kept for the stack (the application's and the kernels') when no RAM budget is given; the input and
+    /// output buffers come off too, and the arena gets the rest.
+    #[serde(default = "default_stack_reserve")]
+    pub stack_reserve_bytes: usize,
     pub toolchain: Toolchain,
     /// How to run firmware for this target under emulation, when that is possible.
     pub emulator: Option<Emulator>,
@@ -62,6 +66,11 @@ pub struct Emulator {
     pub packages: Vec<String>,
 }
 
+/// The stack reserve of a target file that does not give one.
+fn default_stack_reserve() -> usize {
+    4096
+}
+
 /// The ISA features a target file may list.
 const FEATURES: &[&str] = &["dsp", "fpu", "mve", "m", "a", "c"];
 
@@ -94,6 +103,12 @@ impl Target {
         }
         if target.flash_bytes == 0 || target.ram_bytes == 0 {
             return bad("flash_bytes and ram_bytes must be positive".into());
+        }
+        if target.stack_reserve_bytes >= target.ram_bytes {
+            return bad(format!(
+                "stack_reserve_bytes {} leaves nothing of ram_bytes {}",
+                target.stack_reserve_bytes, target.ram_bytes
+            ));
         }
         if let Some(f) = target.features.iter().find(|f| !FEATURES.contains(&f.as_str())) {
             return bad(format!("features: unknown feature '{f}' (known: {})", FEATURES.join(", ")));
