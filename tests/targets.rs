@@ -79,6 +79,12 @@ fn run_bit_exact(
     let (instructions, macs) = (r["instructions_per_inference"].as_u64().unwrap(), r["macs"].as_u64().unwrap());
     // No instruction does more than 16 multiply-accumulates (Helium's VMLADAV on int8): fewer is a counting error.
     assert!(instructions * 16 > macs && macs > 0, "{target}: {instructions} instructions for {macs} MACs");
+    // The painted stack: deeper than the harness's 64-byte margin, within the bound of the C's call graph.
+    let used = r["stack_used"].as_u64().unwrap();
+    assert!(used > 64, "{target}: {r}");
+    if r["lang"] == "c" {
+        assert!(used <= r["stack_bytes"].as_u64().unwrap(), "{target}: {r}");
+    }
     r
 }
 
@@ -241,7 +247,9 @@ fn report_matches_size(dir: &Path) {
         assert_eq!((get("text") + get("rodata"), get("data"), get("bss")), (text, data, bss), "{name} objects");
         assert!(get("text") > 0 && get("rodata") > 0, "{name}");
         assert_eq!(get("flash_bytes"), text + data, "{name}");
-        assert_eq!(get("ram_bytes"), data + bss + get("arena"), "{name}");
+        // The stack: the deepest call chain from model_run, a few hundred bytes for the example.
+        assert!((100..4096).contains(&get("stack_bytes")), "{name}: {row}");
+        assert_eq!(get("ram_bytes"), data + bss + get("arena") + get("stack_bytes"), "{name}");
         let fits = get("flash_bytes") <= get("flash_capacity") && get("ram_bytes") <= get("ram_capacity");
         assert_eq!(row["fits"], fits, "{name}");
         assert_eq!((get("flash_capacity"), get("ram_capacity")), (target.flash_bytes as u64, target.ram_bytes as u64));

@@ -21,6 +21,7 @@ struct Harness<'a> {
     output_size: usize,
     arena_size: usize,
     arena_align: usize,
+    stack_paint: usize,
 }
 
 /// The buffer sizes of a compiled model, as the harness declares them.
@@ -40,8 +41,11 @@ impl Buffers {
 /// Optimisation of firmware builds: what a user ships for speed.
 pub const FIRMWARE_OPT: &str = "-O2";
 
-/// Renders the firmware harness for model `name`.
-pub fn render_harness(name: &str, buffers: Buffers) -> Result<String> {
+/// Stack the harness paints beyond the model's call-graph bound, so that a run deeper than the bound shows.
+pub const STACK_PAINT_SLACK: usize = 1024;
+
+/// Renders the firmware harness for model `name`, whose deepest call chain takes `stack_bytes`.
+pub fn render_harness(name: &str, buffers: Buffers, stack_bytes: usize) -> Result<String> {
     Harness {
         version: env!("CARGO_PKG_VERSION"),
         name,
@@ -49,6 +53,7 @@ pub fn render_harness(name: &str, buffers: Buffers) -> Result<String> {
         output_size: buffers.output,
         arena_size: buffers.arena,
         arena_align: crate::plan::ALIGN,
+        stack_paint: stack_bytes + STACK_PAINT_SLACK,
     }
     .render()
     .map_err(|e| Error::internal(format!("rendering the firmware harness: {e}")))

@@ -9,6 +9,7 @@ use crate::target::Target;
 
 pub mod firmware;
 pub mod sizes;
+pub mod stack;
 
 /// Flags every build of generated code uses: the code must be warning-free C99 on every target.
 pub const STRICT_FLAGS: &[&str] = &["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic"];

@@ -50,6 +50,14 @@ impl FirmwareRun {
             thousands(self.macs),
             self.instructions_per_mac
         );
+        text.push_str(&match self.stack_bytes {
+            Some(bound) => format!(
+                "stack: {} bytes used at most (painted), within the call graph's bound of {} bytes\n",
+                thousands(self.stack_used),
+                thousands(bound)
+            ),
+            None => format!("stack: {} bytes used at most (painted)\n", thousands(self.stack_used)),
+        });
         for l in self.layers.iter().flatten() {
             let per_mac = if l.macs > 0 { format!("{:.2}", l.instructions as f64 / l.macs as f64) } else { "-".into() };
             text.push_str(&format!(

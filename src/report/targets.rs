@@ -8,6 +8,7 @@ use serde::Serialize;
 use crate::build;
 use crate::build::firmware::{self, Buffers};
 use crate::build::sizes::{self, Sections, SymbolSize};
+use crate::build::stack;
 use crate::error::{Error, Result};
 use crate::target::Target;
 
@@ -45,9 +46,11 @@ pub struct TargetSizes {
     pub data: u64,
     pub bss: u64,
     pub arena: u64,
+    /// The deepest call chain from NAME_run (build::stack).
+    pub stack_bytes: u64,
     /// text + rodata + data.
     pub flash_bytes: u64,
-    /// data + bss + arena (the stack is not counted).
+    /// data + bss + arena + stack.
     pub ram_bytes: u64,
     pub flash_capacity: u64,
     pub ram_capacity: u64,
@@ -90,7 +93,9 @@ fn measure(dir: &Path, name: &str, buffers: Buffers, target: &Target) -> Result<
     if out.exists() {
         std::fs::remove_dir_all(&out).map_err(|e| Error::internal(format!("{}: {e}", out.display())))?;
     }
-    let objects = build::compile_objects(target, &build::c_sources(&c_dir)?, &c_dir, &[SIZE_OPT], &out)?;
+    let flags = [SIZE_OPT, stack::CALLGRAPH_FLAG];
+    let objects = build::compile_objects(target, &build::c_sources(&c_dir)?, &c_dir, &flags, &out)?;
+    let stack_bytes = stack::deepest(&stack::callgraph_files(&objects), name, &format!("{name}_run"))? as u64;
     let model = sizes::read(&objects)?;
     let s = model.sections;
     let image = if target.emulator.is_some() {
@@ -98,7 +103,7 @@ fn measure(dir: &Path, name: &str, buffers: Buffers, target: &Target) -> Result<
         std::fs::create_dir_all(&harness_dir)
             .map_err(|e| Error::internal(format!("{}: {e}", harness_dir.display())))?;
         let (harness, inputs) = (harness_dir.join("ompqc_firmware.c"), harness_dir.join("ompqc_inputs.c"));
-        std::fs::write(&harness, firmware::render_harness(name, buffers)?)
+        std::fs::write(&harness, firmware::render_harness(name, buffers, stack_bytes as usize)?)
             .and_then(|_| std::fs::write(&inputs, firmware::inputs_source(&[], 0)))
             .map_err(|e| Error::internal(format!("{}: {e}", harness_dir.display())))?;
         let mut all = objects.clone();
@@ -110,13 +115,14 @@ fn measure(dir: &Path, name: &str, buffers: Buffers, target: &Target) -> Result<
     } else {
         None
     };
-    let (flash, ram) = (s.flash(), s.ram() + arena);
+    let (flash, ram) = (s.flash(), s.ram() + arena + stack_bytes);
     Ok(TargetSizes {
         text: s.text,
         rodata: s.rodata,
         data: s.data,
         bss: s.bss,
         arena,
+        stack_bytes,
         flash_bytes: flash,
         ram_bytes: ram,
         flash_capacity: target.flash_bytes as u64,
@@ -134,16 +140,30 @@ impl CrossTargetReport {
         let budget =
             self.ram_budget.map_or(String::new(), |b| format!(", compiled for a RAM budget of {} bytes", n(b)));
         let mut text = format!(
-            "{}: bytes per target at {SIZE_OPT}; flash = text + rodata + data, RAM = data + bss + arena ({} bytes{budget})\n",
+            "{}: bytes per target at {SIZE_OPT}; flash = text + rodata + data, RAM = data + bss + arena ({} bytes{budget}) \
+             + stack\n",
             self.model,
             n(self.arena)
         );
-        let header =
-            ["target", "text", "rodata", "data", "bss", "flash", "of", "RAM", "of", "fits", "image flash", "RAM"];
+        let header = [
+            "target",
+            "text",
+            "rodata",
+            "data",
+            "bss",
+            "stack",
+            "flash",
+            "of",
+            "RAM",
+            "of",
+            "fits",
+            "image flash",
+            "RAM",
+        ];
         let line = |c: &[String]| {
             format!(
-                "{:<14}{:>9}{:>10}{:>7}{:>7}{:>10}{:>12}{:>10}{:>12}{:>6}{:>13}{:>9}\n",
-                c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], c[11]
+                "{:<14}{:>9}{:>10}{:>7}{:>7}{:>7}{:>10}{:>12}{:>10}{:>12}{:>6}{:>13}{:>9}\n",
+                c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], c[11], c[12]
             )
         };
         text.push_str(&line(&header.map(String::from)));
@@ -158,6 +178,7 @@ impl CrossTargetReport {
                         n(s.rodata),
                         n(s.data),
                         n(s.bss),
+                        n(s.stack_bytes),
                         n(s.flash_bytes),
                         n(s.flash_capacity),
                         n(s.ram_bytes),

@@ -12,7 +12,7 @@ use serde::Serialize;
 use crate::build::{
     self,
     firmware::{inputs_source, render_harness, Buffers, FIRMWARE_OPT},
-    sizes,
+    sizes, stack,
 };
 use crate::emit::manifest::CompileReport;
 use crate::emit::Lang;
@@ -56,6 +56,10 @@ pub struct FirmwareRun {
     pub instructions_range: (u64, u64),
     /// Per layer, on the first input (`--profile`).
     pub layers: Option<Vec<LayerCount>>,
+    /// The bound on NAME_run's stack from the C's call graph (build::stack), at the firmware's optimisation.
+    pub stack_bytes: Option<u64>,
+    /// The most stack any run used, measured by painting (at least the harness's 64-byte margin).
+    pub stack_used: u64,
 }
 
 /// What a run needs beyond the compiled directory.
@@ -101,12 +105,17 @@ pub fn run(target: &Target, req: &RunRequest) -> Result<FirmwareRun> {
 }
 
 /// What every image of a run shares: the objects of the harness and the model (in that order: a static library is
-/// searched for what the objects before it need), the compiler flags, and the flash the model takes.
+/// searched for what the objects before it need), the compiler flags, the flash the model takes and the bound on
+/// its stack from the C's call graph (none for Rust).
 struct Shared {
     objects: Vec<PathBuf>,
     flags: Vec<String>,
     model_flash: u64,
+    stack_bound: Option<u64>,
 }
+
+/// The stack the harness paints for a Rust model (its call graph is not known).
+const RUST_STACK_PAINT: usize = 16 * 1024;
 
 fn build_shared(target: &Target, req: &RunRequest, build_dir: &Path) -> Result<Shared> {
     let (graph, name) = (req.graph, req.report.name.as_str());
@@ -124,23 +133,29 @@ fn build_shared(target: &Target, req: &RunRequest, build_dir: &Path) -> Result<S
         flags.extend(["-include".to_string(), hook.display().to_string()]);
     }
     let flag_refs: Vec<&str> = flags.iter().map(String::as_str).collect();
-    let harness = build_dir.join("ompqc_firmware.c");
-    write(&harness, &render_harness(name, Buffers::of(graph, arena))?)?;
-    let mut objects = build::compile_objects(target, &[harness], build_dir, &flag_refs, &build_dir.join("harness"))?;
-    let model_flash = match req.lang {
+    let (model, stack_bound) = match req.lang {
         Lang::C => {
-            let model = build::compile_objects(target, &build::c_sources(&c_dir)?, &c_dir, &flag_refs, build_dir)?;
-            objects.extend(model);
-            sizes::read(&objects)?.sections.flash()
+            let with_graph = [&flag_refs[..], &[stack::CALLGRAPH_FLAG]].concat();
+            let model = build::compile_objects(target, &build::c_sources(&c_dir)?, &c_dir, &with_graph, build_dir)?;
+            let bound = stack::deepest(&stack::callgraph_files(&model), name, &format!("{name}_run"))?;
+            (model, Some(bound as u64))
         }
         Lang::Rust => {
             let triple = rust_triple(target)?;
-            objects.push(super::rust::build_staticlib(req.dir, name, triple, build_dir)?);
-            // The static library is not an ELF object: size the batches by the constants, with room for code.
-            (graph.nodes.iter().map(|n| n.op.constant_bytes()).sum::<usize>() + 64 * 1024) as u64
+            (vec![super::rust::build_staticlib(req.dir, name, triple, build_dir)?], None)
         }
     };
-    Ok(Shared { objects, flags, model_flash })
+    let harness = build_dir.join("ompqc_firmware.c");
+    let paint = stack_bound.map_or(RUST_STACK_PAINT, |b| b as usize);
+    write(&harness, &render_harness(name, Buffers::of(graph, arena), paint)?)?;
+    let mut objects = build::compile_objects(target, &[harness], build_dir, &flag_refs, &build_dir.join("harness"))?;
+    objects.extend(model);
+    let model_flash = match req.lang {
+        Lang::C => sizes::read(&objects)?.sections.flash(),
+        // The static library is not an ELF object: size the batches by the constants, with room for code.
+        Lang::Rust => (graph.nodes.iter().map(|n| n.op.constant_bytes()).sum::<usize>() + 64 * 1024) as u64,
+    };
+    Ok(Shared { objects, flags, model_flash, stack_bound })
 }
 
 /// Builds and runs the image embedding inputs `start..start + count`: their outputs, and the instruction counts at
@@ -153,7 +168,7 @@ fn run_image(
     plugin: &Path,
     (start, count): (usize, usize),
     build_dir: &Path,
-) -> Result<(Vec<u8>, Vec<u64>)> {
+) -> Result<(Vec<u8>, Vec<u64>, u64)> {
     let graph = req.graph;
     let (in_size, out_size) = (graph.tensor(graph.input).elems(), graph.tensor(graph.output).elems());
     let flags: Vec<&str> = shared.flags.iter().map(String::as_str).collect();
@@ -178,7 +193,11 @@ fn run_image(
             count * out_size
         )));
     }
-    Ok((got, marks))
+    let stack = std::fs::read(image_dir.join("stack.bin"))
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| Error::internal(format!("target {}: the firmware wrote no stack measurement", target.name)))?;
+    Ok((got, marks, u32::from_le_bytes(stack) as u64))
 }
 
 fn run_in(target: &Target, emulator: &Emulator, req: &RunRequest, build_dir: &Path) -> Result<FirmwareRun> {
@@ -193,10 +212,12 @@ fn run_in(target: &Target, emulator: &Emulator, req: &RunRequest, build_dir: &Pa
     let mut outputs = Vec::with_capacity(req.n * out_size);
     let mut counts: Vec<u64> = Vec::with_capacity(req.n);
     let mut first_layers: Option<Vec<u64>> = None;
+    let mut stack_used = 0;
     for start in (0..req.n).step_by(per_image) {
         let count = per_image.min(req.n - start);
-        let (got, marks) = run_image(target, emulator, req, &shared, &plugin, (start, count), build_dir)?;
+        let (got, marks, stack) = run_image(target, emulator, req, &shared, &plugin, (start, count), build_dir)?;
         outputs.extend(got);
+        stack_used = stack_used.max(stack);
         // Two marks calibrate the cost of a mark; then per input its start, a mark per hooked layer, its end.
         let per_input = 2 + hooks.len();
         if marks.len() != 2 + count * per_input {
@@ -216,6 +237,12 @@ fn run_in(target: &Target, emulator: &Emulator, req: &RunRequest, build_dir: &Pa
         }
     }
 
+    if let Some(bound) = shared.stack_bound.filter(|&b| stack_used > b) {
+        return Err(Error::internal(format!(
+            "target {}: the model used {stack_used} bytes of stack, more than its call graph's bound of {bound}",
+            target.name
+        )));
+    }
     let (mismatched, first) = super::compare(graph, req.input, req.n, &outputs);
     let macs = graph.macs();
     let mean = counts.iter().sum::<u64>() / counts.len().max(1) as u64;
@@ -247,6 +274,8 @@ fn run_in(target: &Target, emulator: &Emulator, req: &RunRequest, build_dir: &Pa
         instructions_per_mac: if macs > 0 { mean as f64 / macs as f64 } else { 0.0 },
         instructions_range: (counts.iter().copied().min().unwrap_or(0), counts.iter().copied().max().unwrap_or(0)),
         layers,
+        stack_bytes: shared.stack_bound,
+        stack_used,
     })
 }
 
