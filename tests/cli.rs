@@ -352,7 +352,9 @@ fn the_arena_must_fit_the_ram_budget() {
     }
     assert_input_error(&refs(&compile(&["--ram-budget", "lots"])), "--ram-budget lots");
     // rv32imac's board: 16,384 bytes of RAM, 4,096 of stack reserve, 64 input and 10 output bytes.
-    let args = [&["compile", s(&model)], &base[..4], &["--target", "rv32imac", "--bits", "8", "-o", s(&dir)]].concat();
+    let plot = dir.with_extension("plot");
+    let rv32 = ["--target", "rv32imac", "--bits", "8", "--plot", s(&plot), "-o", s(&dir)];
+    let args = [&["compile", s(&model)], &base[..4], &rv32[..]].concat();
     let (code, out, err) = run(&args);
     assert_eq!(code, 0, "{err}");
     assert!(
@@ -363,5 +365,9 @@ fn the_arena_must_fit_the_ram_budget() {
     assert_eq!(report["ram_budget_bytes"], 12_214);
     assert_eq!(report["board_ram_bytes"], 16_384);
     assert_eq!(report["memory_schedule"], "whole tensors");
+    // The picture: the live bytes per layer under the budget's line.
+    let svg = std::fs::read_to_string(plot.join("memory.svg")).unwrap();
+    assert!(svg.starts_with("<svg") && svg.contains("arena 1184, RAM budget 12214"), "{svg}");
     std::fs::remove_dir_all(&dir).unwrap();
+    std::fs::remove_dir_all(&plot).unwrap();
 }

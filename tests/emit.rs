@@ -16,7 +16,7 @@ use ompqc::import::{self, ImportOptions};
 use ompqc::interp;
 use ompqc::ir::Graph;
 use ompqc::observe::{observe, Observations, RangeMethod};
-use ompqc::plan::Kernel;
+use ompqc::plan::{Kernel, Owner};
 use ompqc::quantize::{QuantOptions, WeightBits};
 use ompqc::run::run_host;
 use ompqc::search::{search, Allocator, Budget, SearchOptions};
@@ -199,6 +199,13 @@ fn the_plan_reserves_the_scratch_of_the_kernel_that_runs() {
         // In C the scratch and the 9 x 7 output are live together; the Rust arena holds no scratch.
         assert!(plan.c.arena_bytes >= plane_and_sums + 9 * 7, "{plan:?}");
         assert!(plan.rust.arena_bytes < plan.c.arena_bytes && plan.rust.scratch.iter().all(Option::is_none));
+        // The blocks the plan lists (what compile --plot draws): the conv's scratch among them, and at the peak
+        // step exactly the peak of live bytes, which no step exceeds.
+        let live_at =
+            |s: usize| -> usize { plan.c.live.iter().filter(|l| l.first <= s && s <= l.last).map(|l| l.bytes).sum() };
+        assert!(plan.c.live.iter().any(|l| l.owner == Owner::Scratch(0) && l.bytes == plane_and_sums));
+        assert_eq!(live_at(plan.c.peak_step), plan.c.peak_live_bytes);
+        assert!((0..=plan.kernels.len() + 1).all(|s| live_at(s) <= plan.c.peak_live_bytes));
         let dir = temp(&format!("pad-pool-{bits}"));
         write_output_dir(&dir, &compiled.files).unwrap();
         let c = std::fs::read_to_string(dir.join("c/net.c")).unwrap();

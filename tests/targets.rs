@@ -83,7 +83,7 @@ fn run_bit_exact(
     let used = r["stack_used"].as_u64().unwrap();
     assert!(used > 64, "{target}: {r}");
     if r["lang"] == "c" {
-        assert!(used <= r["stack_bytes"].as_u64().unwrap(), "{target}: {r}");
+        assert!(used <= r["stack_bytes"].as_u64().unwrap().max(64), "{target}: {r}");
     }
     r
 }

@@ -22,6 +22,7 @@ struct Harness<'a> {
     arena_size: usize,
     arena_align: usize,
     stack_paint: usize,
+    stack_margin: usize,
 }
 
 /// The buffer sizes of a compiled model, as the harness declares them.
@@ -44,6 +45,9 @@ pub const FIRMWARE_OPT: &str = "-O2";
 /// Stack the harness paints beyond the model's call-graph bound, so that a run deeper than the bound shows.
 pub const STACK_PAINT_SLACK: usize = 1024;
 
+/// Stack just below `main`'s that the harness leaves unpainted (its own calls use it): the smallest measurement.
+pub const STACK_MARGIN: usize = 64;
+
 /// Renders the firmware harness for model `name`, whose deepest call chain takes `stack_bytes`.
 pub fn render_harness(name: &str, buffers: Buffers, stack_bytes: usize) -> Result<String> {
     Harness {
@@ -54,6 +58,7 @@ pub fn render_harness(name: &str, buffers: Buffers, stack_bytes: usize) -> Resul
         arena_size: buffers.arena,
         arena_align: crate::plan::ALIGN,
         stack_paint: stack_bytes + STACK_PAINT_SLACK,
+        stack_margin: STACK_MARGIN,
     }
     .render()
     .map_err(|e| Error::internal(format!("rendering the firmware harness: {e}")))

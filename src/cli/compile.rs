@@ -8,6 +8,7 @@ use ompqc::emit::{self, check_output_dir, sha256_hex, write_output_dir, Lang, Pr
 use ompqc::pipeline::{self, InputMap};
 use ompqc::plan::kernels::check_width;
 use ompqc::quantize::LayerRows;
+use ompqc::report::plots;
 use ompqc::target::Target;
 use ompqc::{Error, Result};
 
@@ -36,6 +37,9 @@ pub struct CompileArgs {
     model_opts: ModelOpts,
     #[command(flatten)]
     input_map: InputMapArgs,
+    /// Write DIR/memory.svg: the arena's live bytes per layer and the RAM budget.
+    #[arg(long)]
+    plot: Option<PathBuf>,
     #[arg(long)]
     json: bool,
 }
@@ -105,6 +109,9 @@ impl CompileArgs {
         let compiled =
             compile(&loaded.graph, &loaded.observations, &options, &name, &provenance, &origin, &self.emit.0)?;
         write_output_dir(&dir, &compiled.files)?;
+        if let Some(plot) = &self.plot {
+            plots::write_memory(plot, &compiled.qgraph, &compiled.plan.c, compiled.report.ram_budget_bytes)?;
+        }
         print(self.json, &compiled.report, || format!("{}wrote {}\n", compiled.report.to_text(), dir.display()))
     }
 }

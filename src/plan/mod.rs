@@ -40,6 +40,8 @@ pub struct MemoryPlan {
     pub peak_live_bytes: usize,
     /// The step of that peak (0: the input; node i runs at step i + 1).
     pub peak_step: usize,
+    /// Every block of the arena with its lifetime, in the order the planner made them.
+    pub live: Vec<Live>,
     pub strategy: &'static str,
 }
 
@@ -70,10 +72,27 @@ impl Plan {
 /// A set of tensors sharing storage (or one kernel's scratch), with its lifetime in steps.
 #[derive(Clone, Debug)]
 struct Buffer {
+    owner: Owner,
     size: usize,
     first: usize,
     last: usize,
     external: Option<Place>,
+}
+
+/// What a block of the arena holds: a tensor (with any that share its storage) or a node's scratch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Owner {
+    Tensor(TensorId),
+    Scratch(usize),
+}
+
+/// A block of the arena and the steps it is live in (inclusive; step 0 is the input, node i runs at step i + 1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Live {
+    pub owner: Owner,
+    pub bytes: usize,
+    pub first: usize,
+    pub last: usize,
 }
 
 fn aligned(n: usize) -> usize {
@@ -91,11 +110,13 @@ pub fn plan(graph: &QGraph, choices: &[Choice], scratch: &[usize]) -> MemoryPlan
     last_use[graph.output] = n_nodes + 1;
     let mut buffer_of: Vec<usize> = vec![usize::MAX; graph.tensors.len()];
     let mut buffers: Vec<Buffer> = Vec::new();
-    fn new_buffer(buffers: &mut Vec<Buffer>, size: usize, first: usize, last: usize) -> usize {
-        buffers.push(Buffer { size, first, last, external: None });
+    fn new_buffer(buffers: &mut Vec<Buffer>, owner: Owner, size: usize, first: usize, last: usize) -> usize {
+        buffers.push(Buffer { owner, size, first, last, external: None });
         buffers.len() - 1
     }
-    buffer_of[graph.input] = new_buffer(&mut buffers, graph.tensor(graph.input).elems(), 0, last_use[graph.input]);
+    let input = Owner::Tensor(graph.input);
+    buffer_of[graph.input] =
+        new_buffer(&mut buffers, input, graph.tensor(graph.input).elems(), 0, last_use[graph.input]);
     let mut scratch_buffers = vec![None; n_nodes];
     for (ix, node) in graph.nodes.iter().enumerate() {
         let step = ix + 1;
@@ -114,7 +135,7 @@ pub fn plan(graph: &QGraph, choices: &[Choice], scratch: &[usize]) -> MemoryPlan
                 buffers[b].last = buffers[b].last.max(last_use[add.output]);
                 b
             } else {
-                new_buffer(&mut buffers, size, step, last_use[add.output])
+                new_buffer(&mut buffers, Owner::Tensor(add.output), size, step, last_use[add.output])
             };
             // The convolution's output exists only as bands in its scratch; it is reported at the add's place.
             buffer_of[add.output] = written;
@@ -135,11 +156,11 @@ pub fn plan(graph: &QGraph, choices: &[Choice], scratch: &[usize]) -> MemoryPlan
                     buffers[b].last = buffers[b].last.max(last_use[out]);
                     b
                 }
-                None => new_buffer(&mut buffers, size, step, last_use[out]),
+                None => new_buffer(&mut buffers, Owner::Tensor(out), size, step, last_use[out]),
             }
         };
         if scratch[ix] > 0 {
-            scratch_buffers[ix] = Some(new_buffer(&mut buffers, scratch[ix], step, step));
+            scratch_buffers[ix] = Some(new_buffer(&mut buffers, Owner::Scratch(ix), scratch[ix], step, step));
         }
     }
     buffers[buffer_of[graph.input]].external = Some(Place::Input);
@@ -171,6 +192,15 @@ pub fn plan(graph: &QGraph, choices: &[Choice], scratch: &[usize]) -> MemoryPlan
         arena_bytes,
         peak_live_bytes,
         peak_step,
+        live: internal
+            .iter()
+            .map(|&b| Live {
+                owner: buffers[b].owner,
+                bytes: buffers[b].size,
+                first: buffers[b].first,
+                last: buffers[b].last,
+            })
+            .collect(),
         strategy,
     }
 }

@@ -1,18 +1,25 @@
-//! `search --plot DIR`: the ORM heat map and the per-layer bit allocation, as SVG (plotters).
+//! `search --plot DIR`: the ORM heat map and the per-layer bit allocation; `compile --plot DIR`: the arena's live
+//! bytes per layer against the RAM budget. SVG (plotters).
 
 use std::path::Path;
 
 use plotters::prelude::*;
 
 use crate::error::{Error, Result};
+use crate::ir::quant::QGraph;
+use crate::plan::{MemoryPlan, Owner};
 use crate::search::SearchResult;
 
 fn failed(e: impl std::fmt::Display) -> Error {
     Error::internal(format!("plotting: {e}"))
 }
 
+fn create(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::input(format!("{}: cannot create: {e}", dir.display())))
+}
+
 pub fn write(dir: &Path, result: &SearchResult) -> Result<()> {
-    std::fs::create_dir_all(dir).map_err(|e| Error::input(format!("{}: cannot create: {e}", dir.display())))?;
+    create(dir)?;
     heat_map(&dir.join("orm.svg"), result).map_err(failed)?;
     allocation(&dir.join("bits.svg"), result).map_err(failed)?;
     Ok(())
@@ -68,6 +75,55 @@ fn allocation(path: &Path, r: &SearchResult) -> std::result::Result<(), Box<dyn 
         };
         Rectangle::new([(i, 0), (i + 1, bits)], color.filled())
     }))?;
+    root.present()?;
+    Ok(())
+}
+
+/// `DIR/memory.svg`: per layer, the arena's live blocks stacked (tensors in blues, kernel scratch in orange), and the
+/// RAM budget as a line.
+pub fn write_memory(dir: &Path, graph: &QGraph, plan: &MemoryPlan, budget: Option<usize>) -> Result<()> {
+    create(dir)?;
+    memory(&dir.join("memory.svg"), graph, plan, budget).map_err(failed)
+}
+
+fn memory(
+    path: &Path,
+    graph: &QGraph,
+    plan: &MemoryPlan,
+    budget: Option<usize>,
+) -> std::result::Result<(), Box<dyn std::error::Error>> {
+    let n = graph.nodes.len();
+    let top = (plan.peak_live_bytes.max(plan.arena_bytes).max(budget.unwrap_or(0)) as f64 * 1.1).max(1.0) as usize;
+    let root = SVGBackend::new(path, (900, 460)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let budget_text = budget.map_or(String::new(), |b| format!(", RAM budget {b}"));
+    let mut chart = ChartBuilder::on(&root)
+        .caption(
+            format!("live arena bytes per layer (whole tensors): arena {}{budget_text}", plan.arena_bytes),
+            ("sans-serif", 18),
+        )
+        .margin(10)
+        .x_label_area_size(30)
+        .y_label_area_size(60)
+        .build_cartesian_2d(0..n, 0..top)?;
+    chart.configure_mesh().disable_x_mesh().x_desc("layer (execution order)").y_desc("bytes").draw()?;
+    let blues = [RGBColor(49, 130, 189), RGBColor(107, 174, 214), RGBColor(158, 202, 225), RGBColor(8, 81, 156)];
+    let mut bars = vec![];
+    for ix in 0..n {
+        let mut base = 0;
+        for (k, live) in plan.live.iter().enumerate().filter(|(_, l)| l.first <= ix + 1 && ix + 1 <= l.last) {
+            let color = match live.owner {
+                Owner::Tensor(_) => blues[k % blues.len()],
+                Owner::Scratch(_) => RGBColor(253, 141, 60),
+            };
+            bars.push(Rectangle::new([(ix, base), (ix + 1, base + live.bytes)], color.filled()));
+            base += live.bytes;
+        }
+    }
+    chart.draw_series(bars)?;
+    if let Some(b) = budget {
+        chart.draw_series(std::iter::once(PathElement::new(vec![(0, b), (n, b)], RED.stroke_width(2))))?;
+    }
     root.present()?;
     Ok(())
 }

@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::build::{
     self,
-    firmware::{inputs_source, render_harness, Buffers, FIRMWARE_OPT},
+    firmware::{inputs_source, render_harness, Buffers, FIRMWARE_OPT, STACK_MARGIN},
     sizes, stack,
 };
 use crate::emit::manifest::CompileReport;
@@ -58,7 +58,7 @@ pub struct FirmwareRun {
     pub layers: Option<Vec<LayerCount>>,
     /// The bound on NAME_run's stack from the C's call graph (build::stack), at the firmware's optimisation.
     pub stack_bytes: Option<u64>,
-    /// The most stack any run used, measured by painting (at least the harness's 64-byte margin).
+    /// The most stack any run used, measured by painting (at least the harness's margin, `STACK_MARGIN`).
     pub stack_used: u64,
 }
 
@@ -237,7 +237,8 @@ fn run_in(target: &Target, emulator: &Emulator, req: &RunRequest, build_dir: &Pa
         }
     }
 
-    if let Some(bound) = shared.stack_bound.filter(|&b| stack_used > b) {
+    // A run within the harness's unpainted margin reads as the margin.
+    if let Some(bound) = shared.stack_bound.filter(|&b| stack_used > b.max(STACK_MARGIN as u64)) {
         return Err(Error::internal(format!(
             "target {}: the model used {stack_used} bytes of stack, more than its call graph's bound of {bound}",
             target.name
