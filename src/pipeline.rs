@@ -7,6 +7,7 @@ use std::path::Path;
 use crate::data::{load_samples, Samples};
 use crate::error::Result;
 use crate::import::{self, ImportOptions};
+use crate::ir::quant::QGraph;
 use crate::ir::Graph;
 use crate::observe::{observe, Observations, RangeMethod};
 use crate::plan::ram::RamBudget;
@@ -109,14 +110,22 @@ impl Loaded {
     }
 
     /// The RAM budget `given` (`--ram-budget`) or the target's default, checked against the model's arena before any
-    /// search or rounding work (the arena does not depend on the weight widths: the plan of the 8-bit model).
+    /// search or rounding work.
     pub fn ram_budget(&self, target: &Target, given: Option<&str>) -> Result<RamBudget> {
+        let (budget, qgraph, plan) = self.ram_plan(target, given)?;
+        budget.check(&qgraph, &plan.c)?;
+        Ok(budget)
+    }
+
+    /// The RAM budget and the plan it is checked against: that of the 8-bit model (the arena does not depend on the
+    /// weight widths).
+    pub fn ram_plan(&self, target: &Target, given: Option<&str>) -> Result<(RamBudget, QGraph, Plan)> {
         let io_bytes = self.graph.tensors[self.graph.input].elems() + self.graph.tensors[self.graph.output].elems();
         let budget = RamBudget::new(given, target, io_bytes)?;
         let options = QuantOptions { bias_correction: false, ..QuantOptions::default() };
         let qgraph = quantize(&self.graph, &self.observations, &options)?;
-        budget.check(&qgraph, &Plan::new(&qgraph)?.c)?;
-        Ok(budget)
+        let plan = Plan::new(&qgraph)?;
+        Ok((budget, qgraph, plan))
     }
 
     /// The quantizer's options for `bits`, the weights below 8 bits rounded as `quant` says on the calibration

@@ -337,10 +337,15 @@ fn the_arena_must_fit_the_ram_budget() {
         args.into_iter().map(String::from).collect()
     };
     // The example's arena: 1,184 bytes, its peak at the second convolution.
-    let args = compile(&["--bits", "8", "--ram-budget", "1KiB"]);
+    let plot = dir.with_extension("plot");
+    let args = [compile(&["--bits", "8", "--ram-budget", "1KiB"]), vec!["--plot".into(), s(&plot).into()]].concat();
     let err = assert_input_error(&refs(&args), "--ram-budget 1KiB (1024 bytes)");
     assert!(err.contains("is 1184 bytes") && err.contains("layer 'conv2' (Conv)"), "{err}");
     assert!(!dir.exists(), "a failed compile left {}", dir.display());
+    // The picture of why: the live bytes per layer above the budget's line.
+    let svg = std::fs::read_to_string(plot.join("memory.svg")).unwrap();
+    assert!(svg.starts_with("<svg") && svg.contains("arena 1184, RAM budget 1024"), "{svg}");
+    std::fs::remove_dir_all(&plot).unwrap();
     for command in ["search", "eval"] {
         let mut args = vec![command, s(&model)];
         args.extend_from_slice(&base);
@@ -352,7 +357,6 @@ fn the_arena_must_fit_the_ram_budget() {
     }
     assert_input_error(&refs(&compile(&["--ram-budget", "lots"])), "--ram-budget lots");
     // rv32imac's board: 16,384 bytes of RAM, 4,096 of stack reserve, 64 input and 10 output bytes.
-    let plot = dir.with_extension("plot");
     let rv32 = ["--target", "rv32imac", "--bits", "8", "--plot", s(&plot), "-o", s(&dir)];
     let args = [&["compile", s(&model)], &base[..4], &rv32[..]].concat();
     let (code, out, err) = run(&args);

@@ -80,7 +80,7 @@ fn allocation(path: &Path, r: &SearchResult) -> std::result::Result<(), Box<dyn 
 }
 
 /// `DIR/memory.svg`: per layer, the arena's live blocks stacked (tensors in blues, kernel scratch in orange), and the
-/// RAM budget as a line.
+/// RAM budget as a line (when it is within twice the arena; the caption gives it anyway).
 pub fn write_memory(dir: &Path, graph: &QGraph, plan: &MemoryPlan, budget: Option<usize>) -> Result<()> {
     create(dir)?;
     memory(&dir.join("memory.svg"), graph, plan, budget).map_err(failed)
@@ -93,7 +93,10 @@ fn memory(
     budget: Option<usize>,
 ) -> std::result::Result<(), Box<dyn std::error::Error>> {
     let n = graph.nodes.len();
-    let top = (plan.peak_live_bytes.max(plan.arena_bytes).max(budget.unwrap_or(0)) as f64 * 1.1).max(1.0) as usize;
+    // The budget's line is drawn when it is within twice the arena; a far larger budget would flatten the bars.
+    let arena = plan.peak_live_bytes.max(plan.arena_bytes).max(1);
+    let line = budget.filter(|&b| b <= 2 * arena);
+    let top = (arena.max(line.unwrap_or(0)) as f64 * 1.15) as usize;
     let root = SVGBackend::new(path, (900, 460)).into_drawing_area();
     root.fill(&WHITE)?;
     let budget_text = budget.map_or(String::new(), |b| format!(", RAM budget {b}"));
@@ -110,8 +113,9 @@ fn memory(
     let blues = [RGBColor(49, 130, 189), RGBColor(107, 174, 214), RGBColor(158, 202, 225), RGBColor(8, 81, 156)];
     let mut bars = vec![];
     for ix in 0..n {
-        let mut base = 0;
-        for (k, live) in plan.live.iter().enumerate().filter(|(_, l)| l.first <= ix + 1 && ix + 1 <= l.last) {
+        // Node ix runs at step ix + 1.
+        let (step, mut base) = (ix + 1, 0);
+        for (k, live) in plan.live.iter().enumerate().filter(|(_, l)| l.first <= step && step <= l.last) {
             let color = match live.owner {
                 Owner::Tensor(_) => blues[k % blues.len()],
                 Owner::Scratch(_) => RGBColor(253, 141, 60),
@@ -121,7 +125,7 @@ fn memory(
         }
     }
     chart.draw_series(bars)?;
-    if let Some(b) = budget {
+    if let Some(b) = line {
         chart.draw_series(std::iter::once(PathElement::new(vec![(0, b), (n, b)], RED.stroke_width(2))))?;
     }
     root.present()?;
