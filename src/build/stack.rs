@@ -8,6 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
+use crate::emit::c::{conv_function, CONV_KERNELS};
 use crate::error::{Error, Result};
 
 /// The flag that makes GCC write the call graph with frame sizes.
@@ -16,9 +17,6 @@ pub const CALLGRAPH_FLAG: &str = "-fcallgraph-info=su";
 /// The stack allowed for a C library or compiler runtime routine: the deepest measured is libgcc's 64-bit division
 /// on ARMv6-M (`__aeabi_ldivmod`, softmax's), 96 bytes; memcpy and memset save a few registers.
 pub const LIBRARY_CALL_BYTES: usize = 128;
-
-/// The convolution kernels the indirect call may reach, by name after the model prefix.
-const CONV_KERNELS: &[&str] = &["conv_columns_w", "depthwise3x3_w", "depthwise_w", "conv_grouped_w"];
 
 /// A function of the call graph: its frame (None when the compiler only saw a call to it) and its callees.
 #[derive(Default, Debug)]
@@ -71,11 +69,9 @@ fn read_graph(files: &[PathBuf]) -> Result<BTreeMap<String, Function>> {
 /// The deepest stack from `entry` (the model's `name_run`) through the call graph of `files`.
 pub fn deepest(files: &[PathBuf], name: &str, entry: &str) -> Result<usize> {
     let graph = read_graph(files)?;
-    let convs: Vec<String> = graph
-        .keys()
-        .filter(|f| f.strip_prefix(&format!("{name}_")).is_some_and(|k| CONV_KERNELS.iter().any(|c| k.starts_with(c))))
-        .cloned()
-        .collect();
+    // The convolution kernels the indirect call may reach: NAME_conv_columns_w8, ...
+    let prefixes: Vec<String> = CONV_KERNELS.iter().map(|&k| format!("{name}_{}_w", conv_function(k))).collect();
+    let convs: Vec<String> = graph.keys().filter(|f| prefixes.iter().any(|p| f.starts_with(p))).cloned().collect();
     let mut memo: BTreeMap<String, usize> = BTreeMap::new();
     depth(&graph, &convs, entry, &mut vec![], &mut memo)
 }

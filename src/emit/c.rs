@@ -30,8 +30,12 @@ struct KernelsH<'a> {
     uses: Uses,
 }
 
+/// The convolution kernels (`NAME_{conv_function}_wB`, each taking a `NAME_conv_fn`'s arguments).
+pub const CONV_KERNELS: [Kernel; 4] =
+    [Kernel::ConvColumns, Kernel::Depthwise3x3, Kernel::Depthwise, Kernel::ConvGrouped];
+
 /// The C function of a convolution kernel, without the model prefix and the width.
-fn conv_function(kernel: Kernel) -> &'static str {
+pub fn conv_function(kernel: Kernel) -> &'static str {
     match kernel {
         Kernel::ConvColumns => "conv_columns",
         Kernel::Depthwise3x3 => "depthwise3x3",
