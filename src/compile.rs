@@ -46,9 +46,9 @@ pub fn compile(
 ) -> Result<Compilation> {
     emit::check_name(name)?;
     let qgraph = quantize(graph, obs, options)?;
-    let plan = Plan::new(&qgraph)?;
+    let plan = Plan::new(&qgraph, origin.ram_budget.as_ref().map(|b| b.bytes))?;
     if let Some(budget) = &origin.ram_budget {
-        budget.check(&qgraph, &plan.c)?;
+        budget.check(&qgraph, &plan)?;
     }
     let mut files: Vec<(String, Vec<u8>)> = vec![];
     for &lang in langs {
@@ -71,7 +71,8 @@ pub fn compile(
         peak_live_bytes: plan.c.peak_live_bytes,
         ram_budget_bytes: origin.ram_budget.as_ref().map(|b| b.bytes),
         board_ram_bytes: origin.ram_budget.as_ref().map(|b| b.board_bytes),
-        memory_schedule: WHOLE_TENSORS.to_string(),
+        memory_schedule: plan.stage().map_or(WHOLE_TENSORS.to_string(), |s| s.describe()),
+        tiled_stage: plan.stage().map(|s| s.summary(&qgraph, plan.whole_tensor.arena_bytes)),
         plan_strategy: plan.c.strategy.to_string(),
         macs: qgraph.macs(),
         allocator: origin.allocator.clone(),
@@ -104,8 +105,15 @@ fn layers(graph: &QGraph, plan: &Plan) -> Vec<CompiledLayer> {
             };
             let choice = &plan.kernels[ix];
             let runs = steps.iter().any(|s: &Step| s.node == ix);
+            // A stage run tile by tile is profiled as a whole, at its last layer.
+            let tiled = plan.stage().filter(|s| ix < s.end);
+            let profiled = choice.kernel != Kernel::Fused && runs && tiled.is_none_or(|s| ix + 1 == s.end);
             // A reshape between the caller's buffers copies its bytes.
-            let kernel = if choice.kernel == Kernel::Alias && runs { "copy".into() } else { choice.label() };
+            let kernel = match (choice.kernel, tiled) {
+                (Kernel::Alias, _) if runs => "copy".into(),
+                (_, Some(_)) => format!("{} (tiles)", choice.label()),
+                _ => choice.label(),
+            };
             CompiledLayer {
                 name: n.name.clone(),
                 op: n.op.kind().to_string(),
@@ -114,11 +122,13 @@ fn layers(graph: &QGraph, plan: &Plan) -> Vec<CompiledLayer> {
                 weight_bytes: w.map_or(0, |w| weight_bytes(w.rows, w.k, w.bits)),
                 output,
                 arena_offset,
-                arena_size: graph.tensor(n.output).elems(),
+                arena_size: tiled
+                    .filter(|s| s.tiled(graph, n.output))
+                    .map_or(graph.tensor(n.output).elems(), |s| s.tile_bytes(graph, n.output)),
                 kernel,
                 fused_add: choice.band.map(|b| graph.nodes[b.add].name.clone()),
                 scratch: choice.scratch,
-                profiled: choice.kernel != Kernel::Fused && runs,
+                profiled,
             }
         })
         .collect()

@@ -113,7 +113,7 @@ impl Loaded {
     /// search or rounding work.
     pub fn ram_budget(&self, target: &Target, given: Option<&str>) -> Result<RamBudget> {
         let (budget, qgraph, plan) = self.ram_plan(target, given)?;
-        budget.check(&qgraph, &plan.c)?;
+        budget.check(&qgraph, &plan)?;
         Ok(budget)
     }
 
@@ -124,7 +124,7 @@ impl Loaded {
         let budget = RamBudget::new(given, target, io_bytes)?;
         let options = QuantOptions { bias_correction: false, ..QuantOptions::default() };
         let qgraph = quantize(&self.graph, &self.observations, &options)?;
-        let plan = Plan::new(&qgraph)?;
+        let plan = Plan::new(&qgraph, Some(budget.bytes))?;
         Ok((budget, qgraph, plan))
     }
 

@@ -257,6 +257,70 @@ fn residual_adds_run_inside_their_convolutions() {
     }
 }
 
+/// Patch-based execution (plan::tiling) of tests/models/patch_stage.onnx, whose output is a feature map computed from
+/// the stage's output: every stage end on a 2x2 grid and the deepest on uneven grids, at 8 and 4 bits, bit-exact in C
+/// under the sanitizers (the deepest on two grids in Rust too); each tiled arena below the whole-tensor one; and a RAM budget between the
+/// two picks a tiled plan that fits it, with the depthwise convolutions written over their inputs.
+#[test]
+fn stages_run_tile_by_tile_bit_exact_in_c_and_rust() {
+    use ompqc::plan::tiling::candidates;
+    use ompqc::plan::Plan;
+    let file = repo().join("tests/models/patch_stage.onnx");
+    let graph = import::load(&file, &ImportOptions::default()).unwrap();
+    let calib = common::random_samples(graph.input_shape(), 6, 11);
+    let obs = observe(&graph, &calib, RangeMethod::MinMax).unwrap();
+    let m = Model { file, graph, obs, calib: calib.clone(), test: calib };
+    let provenance =
+        Provenance { target: "host".into(), model_file: "patch_stage.onnx".into(), model_hash: "-".into() };
+    for bits in [8, 4] {
+        let compiled = compile_with(&m, WeightBits::uniform(bits), "net");
+        let q = &compiled.qgraph;
+        let whole = compiled.plan.c.arena_bytes;
+        let input = interp::quantize_input(q, &m.test).unwrap();
+        let all = candidates(q);
+        let deepest = all.iter().map(|s| s.end).max().unwrap();
+        let ends: std::collections::BTreeSet<usize> = all.iter().map(|s| s.end).collect();
+        assert!(ends.len() >= 4 && deepest >= 12, "stage ends {ends:?}");
+        let chosen = all
+            .into_iter()
+            .filter(|s| (s.grid == [2, 2]) || (s.end == deepest && [[3, 1], [1, 3], [4, 4], [3, 2]].contains(&s.grid)));
+        for (k, stage) in chosen.enumerate() {
+            let (end, grid) = (stage.end, stage.grid);
+            let plan = Plan::with_stage(q, Some(stage), true).unwrap();
+            assert!(plan.c.arena_bytes < whole || end < 4, "end {end} {grid:?}: {} of {whole}", plan.c.arena_bytes);
+            let dir = temp(&format!("tiles-{bits}-{k}"));
+            let rust = bits == 8 && end == deepest && (grid == [2, 2] || grid == [3, 1]);
+            let mut files = vec![];
+            for (f, text) in ompqc::emit::c::emit(q, &plan.kernels, &plan.c, "net", &provenance).unwrap() {
+                files.push((format!("c/{f}"), text.into_bytes()));
+            }
+            if rust {
+                for (f, text) in ompqc::emit::rust::emit(q, &plan.kernels, &plan.rust, "net", &provenance).unwrap() {
+                    files.push((format!("rust/{f}"), text.into_bytes()));
+                }
+            }
+            write_output_dir(&dir, &files).unwrap();
+            let langs: &[(Lang, bool)] =
+                if rust { &[(Lang::C, true), (Lang::Rust, false)] } else { &[(Lang::C, true)] };
+            for &(lang, sanitize) in langs {
+                let r = run_host(&dir, "net", q, &input, m.test.n, lang, sanitize).unwrap();
+                eprintln!("{bits} bits, end {end} {grid:?} {lang:?}: arena {} of {whole}", plan.c.arena_bytes);
+                assert!(
+                    r.bit_exact && r.inputs == 6,
+                    "{bits} bits, end {end} {grid:?} {lang:?}: {:?}",
+                    r.first_mismatch
+                );
+            }
+            std::fs::remove_dir_all(&dir).unwrap();
+        }
+        // A budget only a stage meets.
+        let budget = whole / 2;
+        let plan = Plan::new(q, Some(budget)).unwrap();
+        assert!(plan.stage().is_some() && plan.c.arena_bytes <= budget, "{} > {budget}", plan.c.arena_bytes);
+        assert!(plan.kernels.iter().any(|k| k.in_place), "the depthwise convolutions write over their inputs");
+    }
+}
+
 fn example() -> Model {
     let dir = repo().join("examples/digits");
     let graph = import::load(&dir.join("model.onnx"), &ImportOptions::default()).unwrap();

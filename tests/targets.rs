@@ -173,6 +173,36 @@ fn every_kernel_path_is_bit_exact_on_every_emulated_target() {
 
 /// ResNet-8 or DS-CNN at 8 bits and at the ompq plan for 50% of the int8 weight bytes, 20 test inputs on every
 /// emulated target.
+/// Patch-based execution under a RAM budget (tests/models/patch_stage.onnx: padded, strided, dilated, depthwise and
+/// grouped convolutions, explicit padding, tables, a residual add reading its skip at an offset and a multiply, run
+/// tile by tile, the depthwise convolutions over their inputs): bit-exact on every emulated target (every kernel
+/// variant, Helium's in-place depthwise copy included), the arena within the budget, the stage profiled as one layer.
+#[test]
+fn a_stage_run_tile_by_tile_is_bit_exact_on_every_emulated_target() {
+    if !tools_present("a_stage_run_tile_by_tile_is_bit_exact_on_every_emulated_target") {
+        return;
+    }
+    let model = repo().join("tests/models/patch_stage.onnx");
+    let root = temp("patch-stage");
+    std::fs::create_dir_all(&root).unwrap();
+    let (calib, dir) = (random_calib(&model, &root), root.join("compiled"));
+    compile(&model, &calib, 1.0, &["--bits", "8", "--ram-budget", "6000"], &dir);
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
+    let stage = &report["tiled_stage"];
+    assert!(stage["layers"].as_u64().unwrap() >= 4, "{report}");
+    assert!(report["arena_bytes"].as_u64().unwrap() <= 6000);
+    assert!(stage["whole_tensor_arena_bytes"].as_u64().unwrap() > 6000);
+    for target in emulated() {
+        run_bit_exact(&dir, &target.name, &calib, 1.0, 3, &[]);
+    }
+    let r = run_bit_exact(&dir, "cortex-m4", &calib, 1.0, 1, &["--profile"]);
+    let profiled: Vec<&str> = r["layers"].as_array().unwrap().iter().map(|l| l["kernel"].as_str().unwrap()).collect();
+    let tiled = profiled.iter().filter(|k| k.ends_with("(tiles)")).count();
+    assert_eq!(tiled, 1, "the stage is one profiled layer: {profiled:?}");
+    let _ = std::fs::remove_dir_all(&root);
+}
+
 fn mlperf_bit_exact(folder: &str) {
     let test = format!("mlperf_bit_exact({folder})");
     let Some(eval) = eval_dir(&test) else { return };

@@ -80,10 +80,10 @@ impl CompileArgs {
         let loaded = pipeline::load(model, &import, &calib, map, self.quant.act_range)?;
         let target = Target::load(&self.search.target)?;
         let (ram_budget, qgraph, plan) = loaded.ram_plan(&target, self.search.ram_budget.as_deref())?;
-        if let Err(e) = ram_budget.check(&qgraph, &plan.c) {
+        if let Err(e) = ram_budget.check(&qgraph, &plan) {
             // The picture of why it does not fit, beside the error (no output directory is written).
             if let Some(plot) = &self.plot {
-                plots::write_memory(plot, &qgraph, &plan.c, Some(ram_budget.bytes))?;
+                plots::write_memory(plot, &qgraph, &plan, Some(ram_budget.bytes))?;
             }
             return Err(e);
         }
@@ -117,7 +117,7 @@ impl CompileArgs {
             compile(&loaded.graph, &loaded.observations, &options, &name, &provenance, &origin, &self.emit.0)?;
         write_output_dir(&dir, &compiled.files)?;
         if let Some(plot) = &self.plot {
-            plots::write_memory(plot, &compiled.qgraph, &compiled.plan.c, compiled.report.ram_budget_bytes)?;
+            plots::write_memory(plot, &compiled.qgraph, &compiled.plan, compiled.report.ram_budget_bytes)?;
         }
         print(self.json, &compiled.report, || format!("{}wrote {}\n", compiled.report.to_text(), dir.display()))
     }

@@ -1,7 +1,7 @@
 //! C99 from the integer IR: the schedule as straight-line kernel calls on arena offsets, the constants as const
 //! arrays, and the kernels the model uses (one template body per op family, instantiated per weight width).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use askama::Template;
 
@@ -104,6 +104,10 @@ fn c_fields(fields: &[(&str, Value)]) -> String {
 struct Emitter<'a> {
     graph: &'a QGraph,
     p: &'a str,
+    /// The tile of the step being emitted, inside a stage run tile by tile.
+    tile: Option<usize>,
+    /// The constant arrays of each layer with weights, emitted once however many tiles call it.
+    layer_arrays: BTreeMap<usize, [String; 4]>,
     arrays: Vec<String>,
     structs: Vec<String>,
     declarations: Vec<String>,
@@ -122,6 +126,9 @@ impl Emitter<'_> {
     /// Packed weights, biases, multipliers and shifts of node `ix` as arrays (the weights and biases as given);
     /// returns their names.
     fn weight_arrays(&mut self, ix: usize, w: &PackedWeights, bias: &[i32]) -> [String; 4] {
+        if let Some(names) = self.layer_arrays.get(&ix) {
+            return names.clone();
+        }
         let (_, _, mult) = layer_constants(&self.graph.nodes[ix]).expect("a layer with weights");
         let base = format!("{}_l{ix}", self.p);
         let names =
@@ -130,12 +137,14 @@ impl Emitter<'_> {
         self.arrays.push(c_array("int32_t", &names[1], bias.iter().map(|b| b.to_string()), false));
         self.arrays.push(c_array("int32_t", &names[2], mult.iter().map(|m| m.m0.to_string()), false));
         self.arrays.push(c_array("int8_t", &names[3], mult.iter().map(|m| m.shift.to_string()), false));
+        self.layer_arrays.insert(ix, names.clone());
         names
     }
 
-    /// Declares node `ix`'s parameter block of type `ty` and returns its name.
+    /// Declares node `ix`'s parameter block of type `ty` (on the current tile) and returns its name.
     fn declare_struct(&mut self, ix: usize, ty: &str, fields: String) -> String {
-        self.declare(format!("{}_l{ix}", self.p), ty, fields)
+        let tile = self.tile.map_or(String::new(), |t| format!("_t{t}"));
+        self.declare(format!("{}_l{ix}{tile}", self.p), ty, fields)
     }
 
     /// Declares the parameter block of node `ix`'s next part (a node with several calls).
@@ -154,13 +163,18 @@ impl Emitter<'_> {
     /// Node `ix`'s 256-entry table of C type `ty`, as a public array; returns its name.
     fn table(&mut self, ix: usize, suffix: &str, ty: &str, values: Vec<String>) -> String {
         let name = format!("{}_l{ix}_{suffix}", self.p);
-        self.arrays.push(c_array(ty, &name, values, true));
-        self.declarations.push(format!("extern const {ty} {name}[256];"));
+        let declaration = format!("extern const {ty} {name}[256];");
+        // Once, however many tiles call it.
+        if !self.declarations.contains(&declaration) {
+            self.arrays.push(c_array(ty, &name, values, true));
+            self.declarations.push(declaration);
+        }
         name
     }
 
     fn step(&mut self, step: &Step) -> Result<()> {
         let (ix, p) = (step.node, self.p);
+        self.tile = step.tile;
         let node = &self.graph.nodes[ix];
         let (x, y) = (Self::ptr(step.inputs[0].place), Self::ptr(step.output.place));
         let call = match &step.call {
@@ -235,6 +249,12 @@ impl Emitter<'_> {
                 let name = self.declare_struct(ix, "transpose", c_fields(&params.fields()));
                 format!("{p}_transpose(&{name}, {x}, {y});")
             }
+            Call::TileIn(params) | Call::TileOut(params) => {
+                let way = if matches!(step.call, Call::TileIn(_)) { "in" } else { "out" };
+                let tile = step.tile.expect("a tile copy belongs to a tile");
+                let name = self.declare(format!("{p}_l{ix}_t{tile}_{way}"), "window", c_fields(&params.fields()));
+                format!("{p}_copy_window(&{name}, {x}, {y});")
+            }
             Call::Softmax { params, scratch } => {
                 let QOp::Softmax { exp_table, .. } = &node.op else {
                     unreachable!("a softmax step comes from a softmax node")
@@ -273,7 +293,16 @@ pub fn emit(
     provenance: &Provenance,
 ) -> Result<Vec<(String, String)>> {
     let steps = schedule(graph, kernels, plan);
-    let mut e = Emitter { graph, p: name, arrays: vec![], structs: vec![], declarations: vec![], calls: vec![] };
+    let mut e = Emitter {
+        graph,
+        p: name,
+        tile: None,
+        layer_arrays: BTreeMap::new(),
+        arrays: vec![],
+        structs: vec![],
+        declarations: vec![],
+        calls: vec![],
+    };
     for (i, step) in steps.iter().enumerate() {
         e.step(step)?;
         if Step::ends_node(&steps, i) {
@@ -355,7 +384,13 @@ fn families(steps: &[Step]) -> Vec<Family> {
     if !pool.is_empty() {
         families.push(Family { file: "pool", instances: Instances::Kernels(pool) });
     }
-    let rest = [(uses.pad, "pad"), (uses.concat, "concat"), (uses.transpose, "transpose"), (uses.softmax, "softmax")];
+    let rest = [
+        (uses.pad, "pad"),
+        (uses.concat, "concat"),
+        (uses.transpose, "transpose"),
+        (uses.softmax, "softmax"),
+        (uses.window, "window"),
+    ];
     families.extend(named(&rest).into_iter().map(|file| Family { file, instances: Instances::One }));
     families
 }

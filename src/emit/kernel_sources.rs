@@ -51,6 +51,7 @@ pub const SOURCES: &[(&str, &str)] = &include_sources!(
     "concat.c",
     "transpose.c",
     "softmax.c",
+    "window.c",
 );
 
 /// The parameter blocks' header, which a model's amalgamation replaces by its own `NAME_kernels.h`.

@@ -60,9 +60,12 @@ pub struct CompileReport {
     /// The target board's RAM, when a RAM budget applied.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub board_ram_bytes: Option<usize>,
-    /// How the layers run (plan::ram): "whole tensors".
+    /// How the layers run: "whole tensors", or which run tile by tile.
     #[serde(default)]
     pub memory_schedule: String,
+    /// The stage run tile by tile (patch-based execution), when the budget needed one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tiled_stage: Option<crate::plan::tiling::StageSummary>,
     pub plan_strategy: String,
     pub macs: u64,
     pub allocator: Option<String>,

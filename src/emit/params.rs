@@ -157,8 +157,16 @@ params!(
     SoftmaxParams("softmax", "Softmax", false) { outer: i32, len: i32, inner: i32 }
 );
 
+params!(
+    /// A window of rows copied between a tensor and its tile (patch-based execution): `rows` rows of `row_bytes`,
+    /// read from `src_offset` every `src_stride` bytes and written from `dst_offset` every `dst_stride` bytes.
+    WindowParams("window", "Window", false) {
+        rows: i32, row_bytes: i32, src_offset: i32, src_stride: i32, dst_offset: i32, dst_stride: i32,
+    }
+);
+
 /// Every block, in the order the generated code declares them.
-pub const BLOCKS: [&Block; 9] = [
+pub const BLOCKS: [&Block; 10] = [
     &ConvParams::BLOCK,
     &DenseParams::BLOCK,
     &BinaryParams::BLOCK,
@@ -168,6 +176,7 @@ pub const BLOCKS: [&Block; 9] = [
     &ConcatParams::BLOCK,
     &TransposeParams::BLOCK,
     &SoftmaxParams::BLOCK,
+    &WindowParams::BLOCK,
 ];
 
 /// The C prototype of a convolution kernel, named `name` (a type name after `typedef`, `(*NAME)` for a pointer).

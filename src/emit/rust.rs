@@ -7,7 +7,7 @@ use askama::Template;
 use super::interface::Interface;
 use super::params::{
     BinaryParams, Block, ConcatParams, ConvParams, DenseParams, GlobalPoolParams, PadParams, PoolParams, SoftmaxParams,
-    TransposeParams, Value, BLOCKS,
+    TransposeParams, Value, WindowParams, BLOCKS,
 };
 use super::schedule::{layer_constants, schedule, Call, Operand, Step, Uses};
 use super::Provenance;
@@ -85,6 +85,10 @@ struct Emitter<'a> {
     types: std::collections::BTreeSet<&'static str>,
     /// Concatenation parts so far (each a static of its own).
     parts: usize,
+    /// The tile of the step being emitted, inside a stage run tile by tile.
+    tile: Option<usize>,
+    /// The layers whose constant arrays are emitted (once, however many tiles call them).
+    with_arrays: std::collections::BTreeSet<usize>,
     uses_src: bool,
     uses_split: bool,
     uses_whole: bool,
@@ -102,6 +106,7 @@ impl Emitter<'_> {
     /// The constant arrays of node `ix` (packed weights, bias, multipliers, shifts) as field initializers.
     fn weight_fields(&mut self, ix: usize) -> Vec<(&'static str, String)> {
         let (w, bias, mult) = layer_constants(&self.graph.nodes[ix]).expect("a layer with weights");
+        let first = self.with_arrays.insert(ix);
         let arrays: [(&str, &str, Vec<String>); 4] = [
             ("weights", "u8", w.data.iter().map(|b| format!("0x{b:02x}")).collect()),
             ("bias", "i32", bias.iter().map(|b| b.to_string()).collect()),
@@ -112,7 +117,9 @@ impl Emitter<'_> {
             .into_iter()
             .map(|(field, ty, values)| {
                 let name = format!("L{ix}_{}", field.to_ascii_uppercase());
-                self.items.push(static_array(ty, &name, values));
+                if first {
+                    self.items.push(static_array(ty, &name, values));
+                }
                 (field, format!("&{name}"))
             })
             .collect()
@@ -121,7 +128,11 @@ impl Emitter<'_> {
     /// A 256-entry table of node `ix`; returns its path from lib.rs.
     fn table(&mut self, ix: usize, suffix: &str, ty: &str, values: Vec<String>) -> String {
         let name = format!("L{ix}_{suffix}");
-        self.items.push(format!("pub {}", static_array(ty, &name, values)));
+        let item = format!("pub {}", static_array(ty, &name, values));
+        // Once, however many tiles call it.
+        if !self.items.contains(&item) {
+            self.items.push(item);
+        }
         format!("weights::{name}")
     }
 
@@ -133,7 +144,8 @@ impl Emitter<'_> {
         params: &[(&str, Value)],
         extra: &[(&str, String)],
     ) -> String {
-        self.item(ix, "", block.rust, struct_literal(block.rust, params, extra))
+        let tile = self.tile.map_or(String::new(), |t| format!("_T{t}"));
+        self.item(ix, &tile, block.rust, struct_literal(block.rust, params, extra))
     }
 
     /// The borrows of the arena a step needs, and the name of its output slice.
@@ -165,6 +177,7 @@ impl Emitter<'_> {
     /// The statement block of one step: borrows of the arena, then the kernel call.
     fn step(&mut self, step: &Step) -> String {
         let ix = step.node;
+        self.tile = step.tile;
         let node = &self.graph.nodes[ix];
         let mut lines = vec![];
         let y = self.borrows(step, &mut lines);
@@ -237,6 +250,13 @@ impl Emitter<'_> {
                 format!("kernels::concat_part(&{p}, {x}, {y});")
             }
             Call::Copy { .. } => format!("{y}.copy_from_slice({x});"),
+            Call::TileIn(params) | Call::TileOut(params) => {
+                let way = if matches!(step.call, Call::TileIn(_)) { "IN" } else { "OUT" };
+                let ty = WindowParams::BLOCK.rust;
+                let tile = step.tile.expect("a tile copy belongs to a tile");
+                let p = self.item(ix, &format!("_T{tile}_{way}"), ty, struct_literal(ty, &params.fields(), &[]));
+                format!("kernels::copy_window(&{p}, {x}, {y});")
+            }
             Call::Transpose(params) => {
                 let p = self.params(ix, &TransposeParams::BLOCK, &params.fields(), &[]);
                 format!("kernels::transpose(&{p}, {x}, {y});")
@@ -273,6 +293,8 @@ pub fn emit(
         items: vec![],
         types: Default::default(),
         parts: 0,
+        tile: None,
+        with_arrays: Default::default(),
         uses_src: false,
         uses_split: false,
         uses_whole: false,
@@ -329,6 +351,7 @@ fn used_blocks(u: &Uses) -> Vec<&'static Block> {
         u.concat,
         u.transpose,
         u.softmax,
+        u.window,
     ];
     BLOCKS.into_iter().zip(used).filter(|(_, u)| *u).map(|(b, _)| b).collect()
 }

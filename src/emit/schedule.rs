@@ -3,13 +3,14 @@
 
 pub use super::params::{
     BinaryParams, ConcatParams, ConvParams, DenseParams, GlobalPoolParams, PadParams, PoolParams, SoftmaxParams,
-    TransposeParams, Value,
+    TransposeParams, Value, WindowParams,
 };
 use crate::ir::fixed_point::Multiplier;
 use crate::ir::pack::PackedWeights;
 use crate::ir::quant::{Layout, QConv, QGraph, QNode, QOp};
 use crate::ir::Pool;
-use crate::plan::{Choice, Kernel, MemoryPlan, Place};
+use crate::plan::tiling::Region;
+use crate::plan::{Choice, Kernel, MemoryPlan, Place, Tiled};
 
 /// A tensor's buffer and its length in bytes.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -54,6 +55,10 @@ pub enum Call {
         params: SoftmaxParams,
         scratch: usize,
     },
+    /// A tile of the model's input copied from the caller's buffer (patch-based execution).
+    TileIn(WindowParams),
+    /// A tile of a stage's output copied into its place in the whole tensor.
+    TileOut(WindowParams),
 }
 
 /// The add fused into a convolution (plan::fusion): node `node`, its parameters with the convolution's output as
@@ -65,19 +70,25 @@ pub struct Residual {
     pub band_rows: usize,
 }
 
-/// One kernel call: node `node`'s `call` reading `inputs` and writing `output`.
+/// One kernel call: node `node`'s `call` reading `inputs` and writing `output`, for tile `tile` of a stage run
+/// tile by tile.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Step {
     pub node: usize,
+    pub tile: Option<usize>,
     pub call: Call,
     pub inputs: Vec<Operand>,
     pub output: Operand,
 }
 
 impl Step {
-    /// Whether this is the node's last step (the profiling hook follows it).
+    /// Whether this is the node's last step (the profiling hook follows it): a stage run tile by tile counts as its
+    /// last node, after the last tile.
     pub fn ends_node(steps: &[Step], i: usize) -> bool {
-        steps.get(i + 1).is_none_or(|next| next.node != steps[i].node)
+        match steps[i].tile {
+            Some(_) => steps.get(i + 1).is_none_or(|next| next.tile.is_none()),
+            None => steps.get(i + 1).is_none_or(|next| next.node != steps[i].node),
+        }
     }
 }
 
@@ -105,6 +116,7 @@ pub struct Uses {
     pub copy: bool,
     pub transpose: bool,
     pub softmax: bool,
+    pub window: bool,
 }
 
 impl Uses {
@@ -134,6 +146,7 @@ impl Uses {
                 Call::Copy { .. } => u.copy = true,
                 Call::Transpose(_) => u.transpose = true,
                 Call::Softmax { .. } => u.softmax = true,
+                Call::TileIn(_) | Call::TileOut(_) => u.window = true,
             }
         }
         u.conv_or_dense = u.conv || u.dense;
@@ -182,6 +195,8 @@ struct Scheduler<'a> {
     kernels: &'a [Choice],
     plan: &'a MemoryPlan,
     steps: Vec<Step>,
+    /// The tile the steps being scheduled compute, inside a stage.
+    tile: Option<usize>,
 }
 
 impl Scheduler<'_> {
@@ -192,7 +207,7 @@ impl Scheduler<'_> {
     fn push(&mut self, node: usize, call: Call, inputs: &[usize]) {
         let output = self.operand(self.graph.nodes[node].output);
         let inputs = inputs.iter().map(|&t| self.operand(t)).collect();
-        self.steps.push(Step { node, call, inputs, output });
+        self.steps.push(Step { node, tile: self.tile, call, inputs, output });
     }
 
     /// The 4-D broadcast of a binary op's inputs onto its output, in storage order.
@@ -250,6 +265,12 @@ impl Scheduler<'_> {
         let QOp::Add(a) = &node.op else { unreachable!("add parameters of an add node") };
         let [ma, mb] = a.input_multipliers;
         self.binary(node, a.left_shift, ma, mb, a.output_multiplier, (a.act_min, a.act_max))
+    }
+
+    fn mul_params(&self, node: &QNode) -> BinaryParams {
+        let QOp::Mul(m) = &node.op else { unreachable!("multiply parameters of a multiply node") };
+        let none = Multiplier { m0: 0, shift: 0 };
+        self.binary(node, 0, none, none, m.output_multiplier, (m.act_min, m.act_max))
     }
 
     /// The residual tensor of add node `ix` fused into the convolution writing `conv_out`, and the add's parameters
@@ -383,11 +404,7 @@ impl Scheduler<'_> {
                 self.push(ix, Call::Dense { bits: d.weights.bits, params }, &[input]);
             }
             (QOp::Add(_), _) => self.push(ix, Call::Add(self.add_params(node)), &node.inputs),
-            (QOp::Mul(m), _) => {
-                let none = Multiplier { m0: 0, shift: 0 };
-                let params = self.binary(node, 0, none, none, m.output_multiplier, (m.act_min, m.act_max));
-                self.push(ix, Call::Mul(params), &node.inputs);
-            }
+            (QOp::Mul(_), _) => self.push(ix, Call::Mul(self.mul_params(node)), &node.inputs),
             (QOp::Table(_), _) => self.push(ix, Call::Table { n: self.graph.tensor(output).elems() }, &[input]),
             (QOp::MaxPool(p), _) => self.push(ix, Call::MaxPool(self.pool(node, p)), &[input]),
             (QOp::AvgPool(p), _) => self.push(ix, Call::AvgPool(self.pool(node, p)), &[input]),
@@ -437,10 +454,158 @@ impl Scheduler<'_> {
     }
 }
 
+/// Where a tile of a stage's tensor lives and how it is laid out.
+#[derive(Clone, Copy)]
+struct TileOperand {
+    place: Place,
+    region: Region,
+    channels: usize,
+}
+
+impl TileOperand {
+    /// The tile, read from the pixel at `region`'s corner on.
+    fn at(&self, region: &Region) -> Operand {
+        let skip = ((region.rows.0 - self.region.rows.0) * self.region.width() + region.cols.0 - self.region.cols.0)
+            * self.channels;
+        let place = match self.place {
+            Place::Arena(o) => Place::Arena(o + skip),
+            other => other,
+        };
+        Operand { place, len: self.region.area() * self.channels - skip }
+    }
+
+    /// Storage strides (batch, row, column, channel) of a tile as a 4-D broadcast operand of `dims`.
+    fn strides(&self, dims: [i32; 4]) -> [i32; 4] {
+        let c = self.channels;
+        let full = [0, self.region.width() * c, c, 1];
+        [0, 1, 2, 3].map(|a| if dims[a] == 1 { 0 } else { i(full[a]) })
+    }
+}
+
+impl Scheduler<'_> {
+    /// Tensor `t`'s tile `tile` of the stage: the model input's and the stage output's have buffers of their own.
+    fn tile_operand(&self, tiled: &Tiled, tile: usize, t: usize) -> TileOperand {
+        let place = if t == self.graph.input {
+            Place::Arena(tiled.input)
+        } else if t == tiled.stage.output(self.graph) {
+            Place::Arena(tiled.output)
+        } else {
+            self.plan.places[t]
+        };
+        let (_, _, channels) = Layout::hwc(&self.graph.tensor(t).shape);
+        TileOperand { place, region: tiled.stage.tiles[tile][t].expect("a tensor of the stage"), channels }
+    }
+
+    /// The window copy between a whole tensor of `shape` and its tile at `region` (`into_tile`: from the tensor).
+    fn window(shape: &[usize], region: &Region, into_tile: bool) -> WindowParams {
+        let (_, w, c) = Layout::hwc(shape);
+        let (whole, tile) = (i((region.rows.0 * w + region.cols.0) * c), i(region.width() * c));
+        let (src_offset, src_stride, dst_offset, dst_stride) =
+            if into_tile { (whole, i(w * c), 0, tile) } else { (0, tile, whole, i(w * c)) };
+        WindowParams { rows: i(region.height()), row_bytes: tile, src_offset, src_stride, dst_offset, dst_stride }
+    }
+
+    /// The stage's steps: per tile, the input's tile copied in, each node on its tiles, the output's tile copied out.
+    fn stage(&mut self, tiled: &Tiled) {
+        let (input, output, end) = (self.graph.input, tiled.stage.output(self.graph), tiled.stage.end);
+        for tile in 0..tiled.stage.tiles.len() {
+            self.tile = Some(tile);
+            let into = self.tile_operand(tiled, tile, input);
+            let call = Call::TileIn(Self::window(&self.graph.tensor(input).shape, &into.region, true));
+            let whole = self.operand(input);
+            self.steps.push(Step {
+                node: 0,
+                tile: self.tile,
+                call,
+                inputs: vec![whole],
+                output: into.at(&into.region),
+            });
+            for ix in 0..end {
+                self.tile_node(tiled, tile, ix);
+            }
+            let from = self.tile_operand(tiled, tile, output);
+            let call = Call::TileOut(Self::window(&self.graph.tensor(output).shape, &from.region, false));
+            let (inputs, whole) = (vec![from.at(&from.region)], self.operand(output));
+            self.steps.push(Step { node: end - 1, tile: self.tile, call, inputs, output: whole });
+        }
+        self.tile = None;
+    }
+
+    /// Node `ix` of the stage on tile `tile`: the whole-tensor call with the tile's geometry and buffers.
+    fn tile_node(&mut self, tiled: &Tiled, tile: usize, ix: usize) {
+        let node = &self.graph.nodes[ix];
+        let operand = |t: usize| self.tile_operand(tiled, tile, t);
+        let out = operand(node.output);
+        let area = out.region.area() * out.channels;
+        let call = match &node.op {
+            QOp::Conv(c) => {
+                let g = tiled.stage.geometry(self.graph, ix, tile);
+                let params = ConvParams {
+                    in_h: i(g.in_size[0]),
+                    in_w: i(g.in_size[1]),
+                    out_h: i(g.out_size[0]),
+                    out_w: i(g.out_size[1]),
+                    pad_t: i(g.pad[0]),
+                    pad_l: i(g.pad[1]),
+                    ..self.conv_params(node, c)
+                };
+                let (kernel, bits, scratch) = (self.kernels[ix].kernel, c.weights.bits, self.plan.scratch[ix]);
+                Call::Conv { kernel, bits, params, scratch, residual: None }
+            }
+            QOp::Pad { value, .. } => {
+                let g = tiled.stage.geometry(self.graph, ix, tile);
+                let (_, _, c) = Layout::hwc(&self.graph.tensor(node.output).shape);
+                Call::Pad(PadParams {
+                    in_h: i(g.in_size[0]),
+                    in_w: i(g.in_size[1]),
+                    c: i(c),
+                    out_h: i(g.out_size[0]),
+                    out_w: i(g.out_size[1]),
+                    pad_t: i(g.pad[0]),
+                    pad_l: i(g.pad[1]),
+                    value: i32::from(*value),
+                })
+            }
+            QOp::Table(_) => Call::Table { n: area },
+            QOp::Add(_) | QOp::Mul(_) => {
+                let dims = [1, i(out.region.height()), i(out.region.width()), i(out.channels)];
+                let [a, b] = [0, 1].map(|k| operand(node.inputs[k]).strides(dims));
+                let params = match node.op {
+                    QOp::Add(_) => self.add_params(node),
+                    _ => self.mul_params(node),
+                };
+                let params = BinaryParams { dims, a_strides: a, b_strides: b, ..params };
+                if matches!(node.op, QOp::Add(_)) {
+                    Call::Add(params)
+                } else {
+                    Call::Mul(params)
+                }
+            }
+            _ => unreachable!("a stage runs only tileable ops (plan::tiling)"),
+        };
+        // A windowed node reads its input's whole tile; an elementwise one the part under its output.
+        let windowed = matches!(node.op, QOp::Conv(_) | QOp::Pad { .. });
+        let inputs = node
+            .inputs
+            .iter()
+            .map(|&t| {
+                let tile = operand(t);
+                tile.at(if windowed { &tile.region } else { &out.region })
+            })
+            .collect();
+        let output = Operand { place: out.place, len: area };
+        self.steps.push(Step { node: ix, tile: Some(tile), call, inputs, output });
+    }
+}
+
 /// The kernel calls of `graph` run by `kernels` (plan::kernels) on the buffers of `plan`, in execution order.
 pub fn schedule(graph: &QGraph, kernels: &[Choice], plan: &MemoryPlan) -> Vec<Step> {
-    let mut s = Scheduler { graph, kernels, plan, steps: vec![] };
-    for ix in 0..graph.nodes.len() {
+    let mut s = Scheduler { graph, kernels, plan, steps: vec![], tile: None };
+    let start = plan.tiled.as_ref().map_or(0, |tiled| {
+        s.stage(tiled);
+        tiled.stage.end
+    });
+    for ix in start..graph.nodes.len() {
         s.node(ix);
     }
     s.steps

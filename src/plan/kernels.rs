@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::fusion;
+use super::tiling::Stage;
 use crate::error::{Error, Result};
 use crate::ir::quant::{Layout, QConv, QGraph, QNode, QOp};
 
@@ -111,6 +112,9 @@ pub struct Choice {
     pub bits: Option<u8>,
     pub band: Option<Band>,
     pub scratch: Scratch,
+    /// A depthwise 3x3 convolution the C plan lets write over its input (the Helium kernel then copies four
+    /// channels at a time to its scratch first; the plane kernels read one channel into theirs anyway).
+    pub in_place: bool,
 }
 
 impl Choice {
@@ -140,30 +144,63 @@ pub fn check_width(layer: &str, kind: &str, bits: u8) -> Result<()> {
     )))
 }
 
-/// The kernel of every node of `graph`, in order. A node no kernel implements is an error naming it.
-pub fn choose(graph: &QGraph) -> Result<Vec<Choice>> {
+/// The kernel of every node of `graph`, in order, with `stage` run tile by tile (its convolutions fuse no add and
+/// their scratch is that of their largest tile) and, with `in_place`, depthwise 3x3 convolutions over their input
+/// where it dies. A node no kernel implements is an error naming it.
+pub fn choose(graph: &QGraph, stage: Option<&Stage>, in_place: bool) -> Result<Vec<Choice>> {
     let mut choices: Vec<Choice> = Vec::with_capacity(graph.nodes.len());
     for (ix, node) in graph.nodes.iter().enumerate() {
         let fused = ix > 0 && choices[ix - 1].band.is_some_and(|b| b.add == ix);
-        choices.push(if fused { fused_choice() } else { choose_node(graph, ix, node)? });
+        let tiles = stage.filter(|s| ix < s.end);
+        let mut choice = if fused { fused_choice() } else { choose_node(graph, ix, node, tiles)? };
+        if in_place && choice.kernel == Kernel::Depthwise3x3 && overwrites(graph, ix) {
+            // Helium's copy of four channels of the input (of its largest tile, in a stage).
+            let input = node.inputs[0];
+            let pixels = match tiles {
+                Some(s) => s.tiles.iter().map(|r| r[input].map_or(0, |r| r.area())).max().unwrap_or(0),
+                None => Layout::hwc(&graph.tensor(input).shape).0 * Layout::hwc(&graph.tensor(input).shape).1,
+            };
+            choice.scratch.mve = choice.scratch.mve.max(4 * pixels);
+            choice.in_place = true;
+        }
+        choices.push(choice);
     }
     Ok(choices)
 }
 
-fn fused_choice() -> Choice {
-    Choice { kernel: Kernel::Fused, bits: None, band: None, scratch: Scratch::default() }
+/// Whether node `ix` may write its output over its only input: read by no other node, not the caller's, and no
+/// smaller than the output.
+fn overwrites(graph: &QGraph, ix: usize) -> bool {
+    let node = &graph.nodes[ix];
+    let input = node.inputs[0];
+    let readers = graph.nodes.iter().filter(|n| n.inputs.contains(&input)).count();
+    readers == 1
+        && input != graph.input
+        && input != graph.output
+        && graph.tensor(node.output).elems() <= graph.tensor(input).elems()
 }
 
-fn choose_node(graph: &QGraph, ix: usize, node: &QNode) -> Result<Choice> {
+fn fused_choice() -> Choice {
+    Choice { kernel: Kernel::Fused, bits: None, band: None, scratch: Scratch::default(), in_place: false }
+}
+
+fn choose_node(graph: &QGraph, ix: usize, node: &QNode, stage: Option<&Stage>) -> Result<Choice> {
     let (in_shape, out_shape) = (&graph.tensor(node.inputs[0]).shape, &graph.tensor(node.output).shape);
-    let simple = |kernel| Choice { kernel, bits: None, band: None, scratch: Scratch::default() };
+    let simple = |kernel| Choice { kernel, bits: None, band: None, scratch: Scratch::default(), in_place: false };
     Ok(match &node.op {
         QOp::Conv(c) => {
             check_width(&node.name, node.op.kind(), c.weights.bits)?;
             let kernel = Kernel::of_conv(c);
-            let band = fusion::fused_add(graph, ix).map(|add| Band { add, rows: fusion::band_rows(graph, ix) });
-            let (_, out_w, out_c) = Layout::hwc(out_shape);
-            let out_h = band.map_or(Layout::hwc(out_shape).0, |b| b.rows);
+            let band = match stage {
+                Some(_) => None,
+                None => fusion::fused_add(graph, ix).map(|add| Band { add, rows: fusion::band_rows(graph, ix) }),
+            };
+            let (_, mut out_w, out_c) = Layout::hwc(out_shape);
+            let mut out_h = band.map_or(Layout::hwc(out_shape).0, |b| b.rows);
+            if let Some(s) = stage {
+                let largest = |a: usize| (0..s.tiles.len()).map(|t| s.geometry(graph, ix, t).out_size[a]).max();
+                (out_h, out_w) = (largest(0).unwrap_or(out_h), largest(1).unwrap_or(out_w));
+            }
             let mut scratch = conv_scratch(kernel, c, out_h, out_w);
             if let Some(b) = band {
                 // The band of the convolution's output comes first (C only: Rust adds each output at once).
@@ -172,7 +209,7 @@ fn choose_node(graph: &QGraph, ix: usize, node: &QNode) -> Result<Choice> {
                     *s += band_bytes;
                 }
             }
-            Choice { kernel, bits: Some(c.weights.bits), band, scratch }
+            Choice { kernel, bits: Some(c.weights.bits), band, scratch, in_place: false }
         }
         QOp::Dense(d) => {
             check_width(&node.name, node.op.kind(), d.weights.bits)?;
@@ -263,7 +300,8 @@ mod tests {
 
     #[test]
     fn each_convolution_gets_its_kernel_and_that_kernels_scratch() {
-        let kernel = |c_in, c_out, groups, k, dil| choose(&conv_graph(c_in, c_out, groups, k, dil)).unwrap()[0];
+        let kernel =
+            |c_in, c_out, groups, k, dil| choose(&conv_graph(c_in, c_out, groups, k, dil), None, false).unwrap()[0];
         // One group: two columns of K = 27 (28 rounded) bytes laid out for int16, then Helium's 2 x 16 int32 sums.
         let columns = kernel(3, 16, 1, 3, 1);
         assert_eq!(columns.kernel, Kernel::ConvColumns);
@@ -285,7 +323,7 @@ mod tests {
         let mut graph = conv_graph(3, 4, 1, 3, 1);
         let QOp::Conv(c) = &mut graph.nodes[0].op else { unreachable!() };
         c.weights = PackedWeights::pack(&[1; 4 * 27], 4, 27, 3);
-        let err = choose(&graph).unwrap_err();
+        let err = choose(&graph, None, false).unwrap_err();
         assert!(err.message.contains("'conv'") && err.message.contains("not 3"), "{}", err.message);
     }
 }

@@ -8,12 +8,14 @@
 pub mod fusion;
 pub mod kernels;
 pub mod ram;
+pub mod tiling;
 
 use serde::Serialize;
 
 use crate::ir::quant::{Layout, QGraph, QOp};
 use crate::ir::TensorId;
 pub use kernels::{Choice, Kernel, Scratch};
+pub use tiling::Stage;
 
 /// Offsets are multiples of this (word-aligned loads in kernels).
 pub const ALIGN: usize = 4;
@@ -43,6 +45,19 @@ pub struct MemoryPlan {
     /// Every block of the arena with its lifetime, in the order the planner made them.
     pub live: Vec<Live>,
     pub strategy: &'static str,
+    /// The stage run tile by tile, when there is one, and where its tiles of the input and output live.
+    #[serde(skip)]
+    pub tiled: Option<Tiled>,
+}
+
+/// A stage run tile by tile (tiling.rs): the stage and the arena offsets of the model input's tile (copied in) and
+/// of the stage output's tile (copied out into the whole tensor). Every other tensor of the stage is a tile at its
+/// place.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Tiled {
+    pub stage: Stage,
+    pub input: usize,
+    pub output: usize,
 }
 
 /// Whether a reshape between these logical shapes leaves the bytes where they are in channels-last storage.
@@ -57,15 +72,57 @@ pub struct Plan {
     pub kernels: Vec<Choice>,
     pub c: MemoryPlan,
     pub rust: MemoryPlan,
+    /// The C memory plan of the model run on whole tensors (equal to `c` when no stage is tiled).
+    pub whole_tensor: MemoryPlan,
+    /// The smallest C arena any schedule reaches (computed only when the budget is not met).
+    pub smallest_arena: usize,
 }
 
 impl Plan {
-    pub fn new(graph: &QGraph) -> crate::Result<Plan> {
-        let kernels = kernels::choose(graph)?;
+    /// The plan of `graph`: on whole tensors when its C arena fits `budget` (or there is none); otherwise the
+    /// memory-saving schedules, cheapest first: depthwise convolutions over their inputs (no extra work), then also
+    /// the stage run tile by tile that fits with the fewest extra multiply-accumulates (then the fewest tiles, then
+    /// the smallest arena); when nothing fits, the whole-tensor plan with the smallest arena any schedule reaches.
+    pub fn new(graph: &QGraph, budget: Option<usize>) -> crate::Result<Plan> {
+        let whole = Plan::with_stage(graph, None, false)?;
+        let Some(budget) = budget.filter(|&b| whole.c.arena_bytes > b) else { return Ok(whole) };
+        let in_place = Plan::with_stage(graph, None, true)?;
+        if in_place.c.arena_bytes <= budget {
+            return Ok(Plan { whole_tensor: whole.c, ..in_place });
+        }
+        let mut best: Option<Plan> = None;
+        let mut smallest = whole.c.arena_bytes.min(in_place.c.arena_bytes);
+        let cost = |p: &Plan| {
+            let stage = &p.c.tiled.as_ref().expect("a tiled plan").stage;
+            (stage.extra_macs, stage.tiles.len(), p.c.arena_bytes)
+        };
+        for stage in tiling::candidates(graph) {
+            let plan = Plan::with_stage(graph, Some(stage), true)?;
+            smallest = smallest.min(plan.c.arena_bytes);
+            if plan.c.arena_bytes <= budget && best.as_ref().is_none_or(|b| cost(&plan) < cost(b)) {
+                best = Some(plan);
+            }
+        }
+        Ok(match best {
+            Some(plan) => Plan { whole_tensor: whole.c, ..plan },
+            None => Plan { smallest_arena: smallest, ..whole },
+        })
+    }
+
+    /// The plan with nodes `0..stage.end` run tile by tile, or none, and with depthwise convolutions over their
+    /// inputs (`in_place`) or not (`whole_tensor` is then this plan's own).
+    pub fn with_stage(graph: &QGraph, stage: Option<Stage>, in_place: bool) -> crate::Result<Plan> {
+        let kernels = kernels::choose(graph, stage.as_ref(), in_place)?;
         let scratch = |of: fn(&Scratch) -> usize| kernels.iter().map(|k| of(&k.scratch)).collect::<Vec<_>>();
-        let c = plan(graph, &kernels, &scratch(Scratch::c));
-        let rust = plan(graph, &kernels, &scratch(|s| s.rust));
-        Ok(Plan { kernels, c, rust })
+        let c = plan(graph, &kernels, &scratch(Scratch::c), stage.clone(), true);
+        // The Rust kernels walk the windows in place: they cannot write over their input.
+        let rust = plan(graph, &kernels, &scratch(|s| s.rust), stage, false);
+        Ok(Plan { kernels, smallest_arena: c.arena_bytes, whole_tensor: c.clone(), c, rust })
+    }
+
+    /// The stage run tile by tile, if any.
+    pub fn stage(&self) -> Option<&Stage> {
+        self.c.tiled.as_ref().map(|t| &t.stage)
     }
 }
 
@@ -84,6 +141,8 @@ struct Buffer {
 pub enum Owner {
     Tensor(TensorId),
     Scratch(usize),
+    /// The tile of a stage's output, copied into the whole tensor after each tile.
+    Tile(TensorId),
 }
 
 /// A block of the arena and the steps it is live in (inclusive; step 0 is the input, node i runs at step i + 1).
@@ -99,8 +158,10 @@ fn aligned(n: usize) -> usize {
     n.div_ceil(ALIGN) * ALIGN
 }
 
-/// The memory plan of `graph` run by the kernels `choices`, with `scratch` bytes per node (those of one language).
-pub fn plan(graph: &QGraph, choices: &[Choice], scratch: &[usize]) -> MemoryPlan {
+/// The memory plan of `graph` run by the kernels `choices`, with `scratch` bytes per node (those of one language),
+/// with `stage` run tile by tile, and (`in_place`) the choices' in-place depthwise convolutions over their inputs. Within a stage the steps are those of one tile: its buffers are reused by every
+/// tile, and the stage's whole output is live from the first tile on.
+pub fn plan(graph: &QGraph, choices: &[Choice], scratch: &[usize], stage: Option<Stage>, in_place: bool) -> MemoryPlan {
     let n_nodes = graph.nodes.len();
     // Step 0 is the input; node i runs at step i + 1.
     let mut last_use = vec![0usize; graph.tensors.len()];
@@ -114,9 +175,20 @@ pub fn plan(graph: &QGraph, choices: &[Choice], scratch: &[usize]) -> MemoryPlan
         buffers.push(Buffer { owner, size, first, last, external: None });
         buffers.len() - 1
     }
+    let size = |t: TensorId| match &stage {
+        Some(s) if s.tiles[0][t].is_some() => s.tile_bytes(graph, t),
+        _ => graph.tensor(t).elems(),
+    };
+    // The stage's output: whole from step 0, its tile written by the stage's last node and copied out there.
+    let assembled = stage.as_ref().map(|s| {
+        let t = s.output(graph);
+        let whole = new_buffer(&mut buffers, Owner::Tensor(t), graph.tensor(t).elems(), 0, last_use[t]);
+        last_use[t] = s.end;
+        (t, whole)
+    });
     let input = Owner::Tensor(graph.input);
-    buffer_of[graph.input] =
-        new_buffer(&mut buffers, input, graph.tensor(graph.input).elems(), 0, last_use[graph.input]);
+    buffer_of[graph.input] = new_buffer(&mut buffers, input, size(graph.input), 0, last_use[graph.input]);
+    let same_tiles = |a: TensorId, b: TensorId| stage.as_ref().is_none_or(|s| s.tiles.iter().all(|r| r[a] == r[b]));
     let mut scratch_buffers = vec![None; n_nodes];
     for (ix, node) in graph.nodes.iter().enumerate() {
         let step = ix + 1;
@@ -124,7 +196,11 @@ pub fn plan(graph: &QGraph, choices: &[Choice], scratch: &[usize]) -> MemoryPlan
         if buffer_of[out] != usize::MAX {
             continue; // An add fused into the convolution before it: placed with it.
         }
-        let size = graph.tensor(out).elems();
+        let size = size(out);
+        let owner = match assembled {
+            Some((t, _)) if t == out => Owner::Tile(t),
+            _ => Owner::Tensor(out),
+        };
         buffer_of[out] = if let Some(add) = choices[ix].band.map(|b| &graph.nodes[b.add]) {
             let residual = add.inputs.iter().copied().find(|&t| t != out).expect("a fused add has a residual");
             let b = buffer_of[residual];
@@ -141,7 +217,9 @@ pub fn plan(graph: &QGraph, choices: &[Choice], scratch: &[usize]) -> MemoryPlan
             buffer_of[add.output] = written;
             written
         } else {
-            let shares = shared_input(graph, ix).map(|t| buffer_of[t]).filter(|&b| {
+            let over_input = (in_place && choices[ix].in_place).then_some(node.inputs[0]);
+            let elementwise = shared_input(graph, ix).filter(|&t| same_tiles(t, out));
+            let shares = over_input.or(elementwise).map(|t| buffer_of[t]).filter(|&b| {
                 let callers_input = buffer_of[graph.input] == b;
                 if matches!(node.op, QOp::Reshape) {
                     // One buffer cannot be both the caller's input and output: the reshape then copies.
@@ -151,19 +229,27 @@ pub fn plan(graph: &QGraph, choices: &[Choice], scratch: &[usize]) -> MemoryPlan
                     buffers[b].last == step && !callers_input
                 }
             });
-            match shares {
+            match shares.filter(|&b| buffers[b].size >= size) {
                 Some(b) => {
                     buffers[b].last = buffers[b].last.max(last_use[out]);
                     b
                 }
-                None => new_buffer(&mut buffers, Owner::Tensor(out), size, step, last_use[out]),
+                None => new_buffer(&mut buffers, owner, size, step, last_use[out]),
             }
         };
         if scratch[ix] > 0 {
             scratch_buffers[ix] = Some(new_buffer(&mut buffers, Owner::Scratch(ix), scratch[ix], step, step));
         }
     }
-    buffers[buffer_of[graph.input]].external = Some(Place::Input);
+    // In a stage the input's tile is in the arena and the caller's input is only read by the copies into it.
+    let tile_buffers = assembled.map(|(t, whole)| {
+        let tiles = (buffer_of[graph.input], buffer_of[t]);
+        buffer_of[t] = whole;
+        tiles
+    });
+    if tile_buffers.is_none() {
+        buffers[buffer_of[graph.input]].external = Some(Place::Input);
+    }
     buffers[buffer_of[graph.output]].external = Some(Place::Output);
 
     let internal: Vec<usize> = (0..buffers.len()).filter(|&b| buffers[b].external.is_none()).collect();
@@ -186,8 +272,15 @@ pub fn plan(graph: &QGraph, choices: &[Choice], scratch: &[usize]) -> MemoryPlan
     let ((offsets, arena_bytes), strategy) =
         if by_first_use.1 < by_size.1 { (by_first_use, "first fit by first use") } else { (by_size, "greedy by size") };
     let place_of = |b: usize| buffers[b].external.unwrap_or_else(|| Place::Arena(offsets[b]));
+    let mut places: Vec<Place> = buffer_of.iter().map(|&b| place_of(b)).collect();
+    places[graph.input] = Place::Input;
+    let tiled = stage.zip(tile_buffers).map(|(stage, (input, output))| Tiled {
+        stage,
+        input: offsets[input],
+        output: offsets[output],
+    });
     MemoryPlan {
-        places: buffer_of.iter().map(|&b| place_of(b)).collect(),
+        places,
         scratch: scratch_buffers.iter().map(|b| b.map(|b| offsets[b])).collect(),
         arena_bytes,
         peak_live_bytes,
@@ -202,6 +295,7 @@ pub fn plan(graph: &QGraph, choices: &[Choice], scratch: &[usize]) -> MemoryPlan
             })
             .collect(),
         strategy,
+        tiled,
     }
 }
 

@@ -2,13 +2,13 @@
 //! what the generated code asks the caller for; the board's RAM also holds the stack (the target's
 //! `stack_reserve_bytes`) and the caller's input and output buffers, so those come off the default budget.
 
-use super::MemoryPlan;
+use super::Plan;
 use crate::error::{Error, Result};
 use crate::ir::quant::QGraph;
 use crate::search::budget::parse_bytes;
 use crate::target::Target;
 
-/// How the plan runs the layers: every tensor whole (the only schedule the code generators have today).
+/// How the plan runs the layers when no stage is tiled.
 pub const WHOLE_TENSORS: &str = "whole tensors";
 
 /// A RAM budget for the arena and where it came from.
@@ -39,13 +39,14 @@ impl RamBudget {
         }
     }
 
-    /// Checks that the arena of `plan` for `graph` fits; the error names the budget, the smallest arena ompqc
-    /// reaches and the layer at the peak of live bytes.
-    pub fn check(&self, graph: &QGraph, plan: &MemoryPlan) -> Result<()> {
-        if plan.arena_bytes <= self.bytes {
+    /// Checks that the C arena of `plan` for `graph` fits; the error names the budget, the smallest arena ompqc
+    /// reaches with any schedule and the layer at the peak of live bytes on whole tensors.
+    pub fn check(&self, graph: &QGraph, plan: &Plan) -> Result<()> {
+        if plan.c.arena_bytes <= self.bytes {
             return Ok(());
         }
-        let at_peak = match plan.peak_step {
+        let whole = &plan.whole_tensor;
+        let at_peak = match whole.peak_step {
             0 => "the input".to_string(),
             s if s <= graph.nodes.len() => {
                 let node = &graph.nodes[s - 1];
@@ -53,10 +54,15 @@ impl RamBudget {
             }
             _ => "the output".to_string(),
         };
+        let how = if plan.smallest_arena < whole.arena_bytes {
+            format!("running its first layers tile by tile; {} bytes on whole tensors", whole.arena_bytes)
+        } else {
+            "on whole tensors; no stage of its first layers can run tile by tile in less".to_string()
+        };
         Err(Error::input(format!(
-            "{} ({} bytes): the smallest arena ompqc reaches for this model is {} bytes ({}; patch-based execution \
-             is not implemented yet), its peak of {} live bytes at {at_peak}",
-            self.origin, self.bytes, plan.arena_bytes, WHOLE_TENSORS, plan.peak_live_bytes,
+            "{} ({} bytes): the smallest arena ompqc reaches for this model is {} bytes ({how}), its peak of live \
+             bytes on whole tensors at {at_peak}",
+            self.origin, self.bytes, plan.smallest_arena,
         )))
     }
 }

@@ -228,7 +228,29 @@ def pad_pool():
     m.save(x, [1, 1, 6, 5])
 
 
+def patch_stage():
+    # A first stage that runs tile by tile under a small RAM budget (plan::tiling): a padded stride-2 conv, a
+    # depthwise 3x3 (written over its input when in place), a table (sigmoid), an asymmetric constant Pad, a dilated
+    # 3x3 conv without padding, a residual block whose add reads its skip at an offset (the skip's tile carries the
+    # depthwise's halo), a swish-style multiply, a grouped conv and a stride-2 depthwise; then a 1x1 conv, so the
+    # output is a feature map (every byte of the stage's output shows in it). Odd sizes: uneven tiles.
+    m = Model("patch_stage", [1, 3, 30, 26])
+    x = m.op("Relu", [m.op("Conv", ["input", m.w(8, 3, 3, 3), m.w(8)], strides=[2, 2], pads=[1, 1, 1, 1])])
+    x = m.op("Conv", [x, m.w(8, 1, 3, 3), m.w(8)], group=8, pads=[1, 1, 1, 1])  # [1, 8, 15, 13]
+    x = m.op("Sigmoid", [x])
+    x = m.op("Pad", [x, m.const([0, 0, 1, 2, 0, 0, 2, 1], np.int64), m.const(0.5)])  # [1, 8, 18, 16]
+    y = m.op("Relu", [m.op("Conv", [x, m.w(12, 8, 3, 3, scale=0.3), m.w(12)], dilations=[2, 2])])  # [1, 12, 14, 12]
+    e = m.op("Relu", [m.op("Conv", [y, m.w(24, 12, 1, 1), m.w(24)])])
+    d = m.op("Relu", [m.op("Conv", [e, m.w(24, 1, 3, 3), m.w(24)], group=24, pads=[1, 1, 1, 1])])
+    x = m.op("Add", [m.op("Conv", [d, m.w(12, 24, 1, 1, scale=0.2), m.w(12)]), y])
+    x = m.op("Mul", [x, m.op("Sigmoid", [x])])
+    x = m.op("Relu", [m.op("Conv", [x, m.w(12, 3, 3, 3, scale=0.3), m.w(12)], group=4, pads=[1, 1, 1, 1])])
+    x = m.op("Conv", [x, m.w(12, 1, 3, 3), m.w(12)], group=12, strides=[2, 2], pads=[1, 1, 1, 1])  # [1, 12, 7, 6]
+    x = m.op("Conv", [x, m.w(6, 12, 1, 1), m.w(6)])
+    m.save(x, [1, 6, 7, 6])
+
+
 for make in [conv_variants, conv1d, batchnorm_affine, activations, pools, pad_se_hardswish, dynamic_batch,
-             dynamic_spatial, unsupported_ops, reshape_4d, kernel_paths, residual_bands, pad_pool]:
+             dynamic_spatial, unsupported_ops, reshape_4d, kernel_paths, residual_bands, pad_pool, patch_stage]:
     make()
 print("wrote", sorted(f for f in os.listdir(HERE) if f.endswith(".onnx")))

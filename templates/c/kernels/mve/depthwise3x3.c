@@ -1,6 +1,8 @@
 /* Depthwise 3x3 convolutions on Helium: four channels per vector (int32 lanes, the last vector predicated to the
    channels left), their nine weights gathered from the rows once, each tap a widening load of the four channels'
-   inputs; taps in the padding read the zero point (the bias has its term folded in). */
+   inputs; taps in the padding read the zero point (the bias has its term folded in). Written over its own input
+   (in == out, the plan's in-place depthwise), it first copies the four channels' input to the scratch and reads
+   them there: the stores then only overwrite channels already copied. */
 #include "../ompqc.h"
 #include "mve.h"
 
@@ -13,15 +15,25 @@ OMPQC_INLINE int32x4_t shift_down(int32x4_t x, int bits) {
     return bits == 8 ? vshrq_n_s32(x, 24) : bits == 4 ? vshrq_n_s32(x, 28) : vshrq_n_s32(x, 30);
 }
 
-OMPQC_INLINE void depthwise3x3(const OMPQC_NS(conv_t) *p, const int8_t *in, int8_t *out, int bits) {
+OMPQC_INLINE void depthwise3x3(const OMPQC_NS(conv_t) *p, const int8_t *in, int8_t *out, int8_t *scratch, int bits) {
     /* Locals: the output stores may alias the parameter block. */
     const int32_t c_n = p->in_c, zp = p->out_zp, a_lo = p->act_min, a_hi = p->act_max, in_h = p->in_h, in_w = p->in_w;
-    const int32_t out_h = p->out_h, out_w = p->out_w, sy = p->stride_h, sx = p->stride_w, row = in_w * c_n;
-    const int32_t pad_t = p->pad_t, pad_l = p->pad_l, per = 8 / bits;
+    const int32_t out_h = p->out_h, out_w = p->out_w, sy = p->stride_h, sx = p->stride_w;
+    const int32_t pad_t = p->pad_t, pad_l = p->pad_l, per = 8 / bits, in_place = in == out;
+    /* The input's pixels are `cs` bytes apart: c_n in place, 4 in the scratch copy. */
+    const int32_t cs = in_place ? 4 : c_n, row = in_w * cs;
     const int32x4_t pad = vdupq_n_s32(p->in_zp), zero = vdupq_n_s32(0);
     int32_t c, oy, ox, j;
     for (c = 0; c < c_n; c += 4) {
         const mve_pred16_t q = vctp32q((uint32_t)(c_n - c));
+        const int8_t *src = in + c;
+        if (in_place) {
+            const int32_t n = c_n - c < 4 ? c_n - c : 4;
+            for (j = 0; j < in_h * in_w; j++) {
+                memcpy(scratch + 4 * j, in + j * c_n + c, (size_t)n);
+            }
+            src = scratch;
+        }
         const uint32x4_t rows = vmulq_n_u32(vidupq_n_u32((uint32_t)c, 1), (uint32_t)p->row_bytes);
         const int32x4_t bias = vldrwq_z_s32(p->bias + c, q), m0 = vldrwq_z_s32(p->mult + c, q);
         const int32x4_t sh = vldrbq_z_s32(p->shift + c, q);
@@ -40,12 +52,12 @@ OMPQC_INLINE void depthwise3x3(const OMPQC_NS(conv_t) *p, const int8_t *in, int8
                 int32x4_t acc = bias;
                 if (iy0 >= 0 && iy0 + 3 <= in_h && ix0 >= 0 && ix0 + 3 <= in_w) {
                     /* The window inside the input: nine loads at fixed offsets. */
-                    const int8_t *x = in + (iy0 * in_w + ix0) * c_n + c;
+                    const int8_t *x = src + (iy0 * in_w + ix0) * cs;
                     int32_t ky;
                     for (ky = 0; ky < 3; ky++, x += row) {
                         acc = vaddq_s32(acc, vmulq_s32(vldrbq_z_s32(x, q), w[3 * ky]));
-                        acc = vaddq_s32(acc, vmulq_s32(vldrbq_z_s32(x + c_n, q), w[3 * ky + 1]));
-                        acc = vaddq_s32(acc, vmulq_s32(vldrbq_z_s32(x + 2 * c_n, q), w[3 * ky + 2]));
+                        acc = vaddq_s32(acc, vmulq_s32(vldrbq_z_s32(x + cs, q), w[3 * ky + 1]));
+                        acc = vaddq_s32(acc, vmulq_s32(vldrbq_z_s32(x + 2 * cs, q), w[3 * ky + 2]));
                     }
                 } else {
                     int32_t ky, kx;
@@ -54,7 +66,7 @@ OMPQC_INLINE void depthwise3x3(const OMPQC_NS(conv_t) *p, const int8_t *in, int8
                         for (kx = 0; kx < 3; kx++) {
                             const int32_t ix = ix0 + kx;
                             const int32x4_t x = iy >= 0 && iy < in_h && ix >= 0 && ix < in_w
-                                                    ? vldrbq_z_s32(in + (iy * in_w + ix) * c_n + c, q)
+                                                    ? vldrbq_z_s32(src + (iy * in_w + ix) * cs, q)
                                                     : pad;
                             acc = vaddq_s32(acc, vmulq_s32(x, w[ky * 3 + kx]));
                         }
@@ -68,11 +80,10 @@ OMPQC_INLINE void depthwise3x3(const OMPQC_NS(conv_t) *p, const int8_t *in, int8
     }
 }
 
-/* The kernel runs out of line as a whole (see OMPQC_HOT); it needs no scratch. */
+/* The kernel runs out of line as a whole (see OMPQC_HOT); it needs scratch only in place. */
 #define OMPQC_DEPTHWISE3X3_AT(bits) \
     OMPQC_HOT void OMPQC_NS(depthwise3x3_w##bits)(const OMPQC_NS(conv_t) *p, const int8_t *in, int8_t *out, \
                                                   uint8_t *scratch) { \
-        (void)scratch; \
-        depthwise3x3(p, in, out, bits); \
+        depthwise3x3(p, in, out, (int8_t *)scratch, bits); \
     }
 OMPQC_DEPTHWISE3X3_WIDTHS(OMPQC_DEPTHWISE3X3_AT)
