@@ -132,6 +132,16 @@ typedef struct {
     int32_t inner;
 } OMPQC_NS(softmax_t);
 
+/* A window of rows copied between a tensor and its tile (patch-based execution): `rows` rows of `row_bytes`, read from `src_offset` every `src_stride` bytes and written from `dst_offset` every `dst_stride` bytes. */
+typedef struct {
+    int32_t rows;
+    int32_t row_bytes;
+    int32_t src_offset;
+    int32_t src_stride;
+    int32_t dst_offset;
+    int32_t dst_stride;
+} OMPQC_NS(window_t);
+
 /* A convolution kernel, as the fused add takes it. */
 typedef void (*OMPQC_NS(conv_fn))(const OMPQC_NS(conv_t) *p, const int8_t *in, int8_t *out, uint8_t *scratch);
 
