@@ -9,7 +9,7 @@ use crate::ir::pack::weight_bytes;
 use crate::ir::quant::QGraph;
 use crate::ir::Graph;
 use crate::observe::Observations;
-use crate::plan::ram::{RamBudget, WHOLE_TENSORS};
+use crate::plan::ram::RamBudget;
 use crate::plan::{Kernel, Place, Plan};
 use crate::quantize::{quantize, QuantOptions};
 
@@ -46,7 +46,7 @@ pub fn compile(
 ) -> Result<Compilation> {
     emit::check_name(name)?;
     let qgraph = quantize(graph, obs, options)?;
-    let plan = Plan::new(&qgraph, origin.ram_budget.as_ref().map(|b| b.bytes))?;
+    let plan = Plan::new(&qgraph, origin.ram_budget.as_ref().map(|b| b.bytes), langs.contains(&Lang::Rust))?;
     if let Some(budget) = &origin.ram_budget {
         budget.check(&qgraph, &plan)?;
     }
@@ -71,7 +71,7 @@ pub fn compile(
         peak_live_bytes: plan.c.peak_live_bytes,
         ram_budget_bytes: origin.ram_budget.as_ref().map(|b| b.bytes),
         board_ram_bytes: origin.ram_budget.as_ref().map(|b| b.board_bytes),
-        memory_schedule: plan.stage().map_or(WHOLE_TENSORS.to_string(), |s| s.describe()),
+        memory_schedule: plan.schedule_name(),
         tiled_stage: plan.stage().map(|s| s.summary(&qgraph, plan.whole_tensor.arena_bytes)),
         plan_strategy: plan.c.strategy.to_string(),
         macs: qgraph.macs(),

@@ -112,19 +112,19 @@ impl Loaded {
     /// The RAM budget `given` (`--ram-budget`) or the target's default, checked against the model's arena before any
     /// search or rounding work.
     pub fn ram_budget(&self, target: &Target, given: Option<&str>) -> Result<RamBudget> {
-        let (budget, qgraph, plan) = self.ram_plan(target, given)?;
+        let (budget, qgraph, plan) = self.ram_plan(target, given, false)?;
         budget.check(&qgraph, &plan)?;
         Ok(budget)
     }
 
     /// The RAM budget and the plan it is checked against: that of the 8-bit model (the arena does not depend on the
-    /// weight widths).
-    pub fn ram_plan(&self, target: &Target, given: Option<&str>) -> Result<(RamBudget, QGraph, Plan)> {
+    /// weight widths), with the Rust crate's arena too `with_rust`.
+    pub fn ram_plan(&self, target: &Target, given: Option<&str>, with_rust: bool) -> Result<(RamBudget, QGraph, Plan)> {
         let io_bytes = self.graph.tensors[self.graph.input].elems() + self.graph.tensors[self.graph.output].elems();
         let budget = RamBudget::new(given, target, io_bytes)?;
         let options = QuantOptions { bias_correction: false, ..QuantOptions::default() };
         let qgraph = quantize(&self.graph, &self.observations, &options)?;
-        let plan = Plan::new(&qgraph, Some(budget.bytes))?;
+        let plan = Plan::new(&qgraph, Some(budget.bytes), with_rust)?;
         Ok((budget, qgraph, plan))
     }
 

@@ -315,7 +315,7 @@ fn stages_run_tile_by_tile_bit_exact_in_c_and_rust() {
         }
         // A budget only a stage meets.
         let budget = whole / 2;
-        let plan = Plan::new(q, Some(budget)).unwrap();
+        let plan = Plan::new(q, Some(budget), false).unwrap();
         assert!(plan.stage().is_some() && plan.c.arena_bytes <= budget, "{} > {budget}", plan.c.arena_bytes);
         assert!(plan.kernels.iter().any(|k| k.in_place), "the depthwise convolutions write over their inputs");
     }

@@ -79,7 +79,8 @@ impl CompileArgs {
         let import = self.model_opts.import_options();
         let loaded = pipeline::load(model, &import, &calib, map, self.quant.act_range)?;
         let target = Target::load(&self.search.target)?;
-        let (ram_budget, qgraph, plan) = loaded.ram_plan(&target, self.search.ram_budget.as_deref())?;
+        let (ram_budget, qgraph, plan) =
+            loaded.ram_plan(&target, self.search.ram_budget.as_deref(), self.emit.0.contains(&Lang::Rust))?;
         if let Err(e) = ram_budget.check(&qgraph, &plan) {
             // The picture of why it does not fit, beside the error (no output directory is written).
             if let Some(plot) = &self.plot {

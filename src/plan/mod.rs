@@ -74,32 +74,38 @@ pub struct Plan {
     pub rust: MemoryPlan,
     /// The C memory plan of the model run on whole tensors (equal to `c` when no stage is tiled).
     pub whole_tensor: MemoryPlan,
-    /// The smallest C arena any schedule reaches (computed only when the budget is not met).
+    /// The smallest arena any schedule reaches (computed only when the budget is not met).
     pub smallest_arena: usize,
+    /// Whether the Rust crate's arena must fit the budget too (Rust is generated).
+    pub with_rust: bool,
 }
 
 impl Plan {
-    /// The plan of `graph`: on whole tensors when its C arena fits `budget` (or there is none); otherwise the
+    /// The plan of `graph`: on whole tensors when its arena fits `budget` (or there is none); otherwise the
     /// memory-saving schedules, cheapest first: depthwise convolutions over their inputs (no extra work), then also
     /// the stage run tile by tile that fits with the fewest extra multiply-accumulates (then the fewest tiles, then
     /// the smallest arena); when nothing fits, the whole-tensor plan with the smallest arena any schedule reaches.
-    pub fn new(graph: &QGraph, budget: Option<usize>) -> crate::Result<Plan> {
-        let whole = Plan::with_stage(graph, None, false)?;
-        let Some(budget) = budget.filter(|&b| whole.c.arena_bytes > b) else { return Ok(whole) };
-        let in_place = Plan::with_stage(graph, None, true)?;
-        if in_place.c.arena_bytes <= budget {
+    /// The arena that must fit is the C one, and the Rust one too `with_rust`.
+    pub fn new(graph: &QGraph, budget: Option<usize>, with_rust: bool) -> crate::Result<Plan> {
+        let plan = |stage: Option<Stage>, in_place: bool| -> crate::Result<Plan> {
+            Ok(Plan { with_rust, ..Plan::with_stage(graph, stage, in_place)? })
+        };
+        let whole = plan(None, false)?;
+        let Some(budget) = budget.filter(|&b| whole.arena() > b) else { return Ok(whole) };
+        let in_place = plan(None, true)?;
+        if in_place.arena() <= budget {
             return Ok(Plan { whole_tensor: whole.c, ..in_place });
         }
         let mut best: Option<Plan> = None;
-        let mut smallest = whole.c.arena_bytes.min(in_place.c.arena_bytes);
+        let mut smallest = whole.arena().min(in_place.arena());
         let cost = |p: &Plan| {
-            let stage = &p.c.tiled.as_ref().expect("a tiled plan").stage;
-            (stage.extra_macs, stage.tiles.len(), p.c.arena_bytes)
+            let stage = p.stage().expect("a tiled plan");
+            (stage.extra_macs, stage.tiles.len(), p.arena())
         };
         for stage in tiling::candidates(graph) {
-            let plan = Plan::with_stage(graph, Some(stage), true)?;
-            smallest = smallest.min(plan.c.arena_bytes);
-            if plan.c.arena_bytes <= budget && best.as_ref().is_none_or(|b| cost(&plan) < cost(b)) {
+            let plan = plan(Some(stage), true)?;
+            smallest = smallest.min(plan.arena());
+            if plan.arena() <= budget && best.as_ref().is_none_or(|b| cost(&plan) < cost(b)) {
                 best = Some(plan);
             }
         }
@@ -107,6 +113,15 @@ impl Plan {
             Some(plan) => Plan { whole_tensor: whole.c, ..plan },
             None => Plan { smallest_arena: smallest, ..whole },
         })
+    }
+
+    /// The arena the budget must hold: the C one, or the larger of the C and Rust ones when Rust is generated.
+    pub fn arena(&self) -> usize {
+        if self.with_rust {
+            self.c.arena_bytes.max(self.rust.arena_bytes)
+        } else {
+            self.c.arena_bytes
+        }
     }
 
     /// The plan with nodes `0..stage.end` run tile by tile, or none, and with depthwise convolutions over their
@@ -117,12 +132,23 @@ impl Plan {
         let c = plan(graph, &kernels, &scratch(Scratch::c), stage.clone(), true);
         // The Rust kernels walk the windows in place: they cannot write over their input.
         let rust = plan(graph, &kernels, &scratch(|s| s.rust), stage, false);
-        Ok(Plan { kernels, smallest_arena: c.arena_bytes, whole_tensor: c.clone(), c, rust })
+        Ok(Plan { kernels, smallest_arena: c.arena_bytes, whole_tensor: c.clone(), c, rust, with_rust: false })
     }
 
     /// The stage run tile by tile, if any.
     pub fn stage(&self) -> Option<&Stage> {
         self.c.tiled.as_ref().map(|t| &t.stage)
+    }
+
+    /// How the layers run, for reports: on whole tensors or with a stage tile by tile, and whether depthwise
+    /// convolutions write over their inputs.
+    pub fn schedule_name(&self) -> String {
+        let layers = self.stage().map_or(ram::WHOLE_TENSORS.to_string(), |s| s.describe());
+        if self.kernels.iter().any(|k| k.in_place) {
+            format!("{layers}, depthwise convolutions in place")
+        } else {
+            layers
+        }
     }
 }
 
@@ -159,8 +185,9 @@ fn aligned(n: usize) -> usize {
 }
 
 /// The memory plan of `graph` run by the kernels `choices`, with `scratch` bytes per node (those of one language),
-/// with `stage` run tile by tile, and (`in_place`) the choices' in-place depthwise convolutions over their inputs. Within a stage the steps are those of one tile: its buffers are reused by every
-/// tile, and the stage's whole output is live from the first tile on.
+/// with `stage` run tile by tile, and (`in_place`) the choices' in-place depthwise convolutions over their inputs.
+/// Within a stage the steps are those of one tile: its buffers are reused by every tile, and the stage's whole output
+/// is live from the first tile on.
 pub fn plan(graph: &QGraph, choices: &[Choice], scratch: &[usize], stage: Option<Stage>, in_place: bool) -> MemoryPlan {
     let n_nodes = graph.nodes.len();
     // Step 0 is the input; node i runs at step i + 1.

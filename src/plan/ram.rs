@@ -39,10 +39,10 @@ impl RamBudget {
         }
     }
 
-    /// Checks that the C arena of `plan` for `graph` fits; the error names the budget, the smallest arena ompqc
-    /// reaches with any schedule and the layer at the peak of live bytes on whole tensors.
+    /// Checks that the arena of `plan` for `graph` fits (`Plan::arena`); the error names the budget, the smallest
+    /// arena ompqc reaches with any schedule and the layer at the peak of live bytes on whole tensors.
     pub fn check(&self, graph: &QGraph, plan: &Plan) -> Result<()> {
-        if plan.c.arena_bytes <= self.bytes {
+        if plan.arena() <= self.bytes {
             return Ok(());
         }
         let whole = &plan.whole_tensor;

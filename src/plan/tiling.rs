@@ -622,11 +622,15 @@ mod tests {
             Layer::Conv(4, [1, 1], [1, 1], [1, 1], [0; 4]),
         ];
         let (graph, _) = stage_graph(3, 32, 32, &layers, 1).unwrap();
-        let whole = Plan::new(&graph, None).unwrap();
+        let whole = Plan::new(&graph, None, false).unwrap();
         assert!(whole.stage().is_none());
-        assert_eq!(Plan::new(&graph, Some(whole.c.arena_bytes)).unwrap(), whole, "a model that fits keeps its plan");
+        assert_eq!(
+            Plan::new(&graph, Some(whole.c.arena_bytes), false).unwrap(),
+            whole,
+            "a model that fits keeps its plan"
+        );
         let budget = whole.c.arena_bytes / 2;
-        let tiled = Plan::new(&graph, Some(budget)).unwrap();
+        let tiled = Plan::new(&graph, Some(budget), false).unwrap();
         let stage = tiled.stage().expect("a stage at half the arena");
         assert!(tiled.c.arena_bytes <= budget, "{} > {budget}", tiled.c.arena_bytes);
         assert_eq!(tiled.whole_tensor.arena_bytes, whole.c.arena_bytes);
@@ -636,7 +640,7 @@ mod tests {
             assert!(plan.c.arena_bytes > budget);
         }
         // Nothing fits 100 bytes: the plan stays whole and names the smallest arena reached.
-        let none = Plan::new(&graph, Some(100)).unwrap();
+        let none = Plan::new(&graph, Some(100), false).unwrap();
         assert!(none.stage().is_none() && none.smallest_arena < whole.c.arena_bytes);
         assert!(none.smallest_arena <= tiled.c.arena_bytes);
     }

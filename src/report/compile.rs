@@ -48,6 +48,21 @@ impl CompileReport {
                 thousands(board as u64)
             ));
         }
+        if let Some(s) = &self.tiled_stage {
+            out.push_str(&format!(
+                "patch-based execution: layers 1-{} ({} to {}) run tile by tile on a {}x{} grid of the last one's \
+                 output, {} extra MACs ({}% of the model's); arena {} bytes, {} on whole tensors\n",
+                s.layers,
+                s.first_layer,
+                s.last_layer,
+                s.grid[0],
+                s.grid[1],
+                thousands(s.extra_macs),
+                s.extra_macs_percent,
+                thousands(self.arena_bytes as u64),
+                thousands(s.whole_tensor_arena_bytes as u64)
+            ));
+        }
         if let Some(rust) = self.rust_arena_bytes {
             out.push_str(&format!(
                 "the Rust crate's arena {} bytes (with its own kernels' scratch)\n",
