@@ -375,3 +375,40 @@ fn the_arena_must_fit_the_ram_budget() {
     std::fs::remove_dir_all(&dir).unwrap();
     std::fs::remove_dir_all(&plot).unwrap();
 }
+
+/// A model over its RAM budget runs its first layers tile by tile (tests/models/patch_stage.onnx at 6,000 bytes,
+/// its whole-tensor arena 10,672): compile says so, report.json records the stage, both the C and the Rust arena fit,
+/// memory.svg draws before and after; under the smallest arena any schedule reaches it exits 2 saying how far
+/// tiling got, with no output directory.
+#[test]
+fn a_model_over_its_ram_budget_runs_its_first_layers_tile_by_tile() {
+    let model = repo().join("tests/models/patch_stage.onnx");
+    let root = std::env::temp_dir().join(format!("ompqc-cli-tiles-{}", std::process::id()));
+    std::fs::create_dir_all(&root).unwrap();
+    let calib = common::random_calib(&model, &root);
+    let (dir, plot) = (root.join("out"), root.join("plot"));
+    let args = |budget: &'static str| -> Vec<String> {
+        let args = ["compile", s(&model), "--calib", s(&calib), "--target", "cortex-m4", "--bits", "8"];
+        let tail = ["--emit", "c,rust", "--ram-budget", budget, "--plot", s(&plot), "-o", s(&dir)];
+        [&args[..], &tail[..]].concat().into_iter().map(String::from).collect()
+    };
+    let (code, out, err) = run(&refs(&args("6000")));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("patch-based execution: layers 1-") && out.contains("tile by tile on a"), "{out}");
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("report.json")).unwrap()).unwrap();
+    let stage = &report["tiled_stage"];
+    assert!(stage["layers"].as_u64().unwrap() >= 4 && stage["grid"].as_array().unwrap().len() == 2, "{report}");
+    assert!(stage["extra_macs_percent"].as_f64().unwrap() > 0.0, "{report}");
+    assert!(report["memory_schedule"].as_str().unwrap().contains("tile by tile"), "{report}");
+    assert!(report["arena_bytes"].as_u64().unwrap() <= 6000 && report["rust_arena_bytes"].as_u64().unwrap() <= 6000);
+    let whole = stage["whole_tensor_arena_bytes"].as_u64().unwrap();
+    assert!(whole > 6000, "{report}");
+    let svg = std::fs::read_to_string(plot.join("memory.svg")).unwrap();
+    assert!(svg.contains(&format!("(grey: {whole} on whole tensors), RAM budget 6000")), "{svg}");
+    std::fs::remove_dir_all(&dir).unwrap();
+    // Below anything reachable: the error says tiling got the arena below the whole-tensor one, yet not enough.
+    let err = assert_input_error(&refs(&args("1000")), "--ram-budget 1000 (1000 bytes)");
+    assert!(err.contains("running its first layers tile by tile") && err.contains(&format!("{whole} bytes")), "{err}");
+    assert!(!dir.exists());
+    std::fs::remove_dir_all(&root).unwrap();
+}
