@@ -207,12 +207,13 @@ impl Emitter<'_> {
                     None => format!("{conv}(&{name}, {x}, {y}, {scratch});"),
                 }
             }
-            Call::Dense { bits, params } => {
+            Call::Dense { bits, params, scratch } => {
                 let (w, bias, _) = layer_constants(node).expect("a dense layer has weights");
                 let [w, b, m, s] = self.weight_arrays(ix, w, bias);
                 let name =
                     self.declare_struct(ix, "dense", format!("{}, {w}, {b}, {m}, {s}", c_fields(&params.fields())));
-                format!("{p}_dense_w{bits}(&{name}, {x}, {y});")
+                let scratch = scratch.map_or("0".into(), |o| format!("arena + {o}"));
+                format!("{p}_dense_w{bits}(&{name}, {x}, {y}, {scratch});")
             }
             Call::Add(params) | Call::Mul(params) => {
                 let kind = if matches!(step.call, Call::Add(_)) { "add" } else { "mul" };

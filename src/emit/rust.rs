@@ -210,7 +210,7 @@ impl Emitter<'_> {
                     None => format!("kernels::conv::<{bits}>(&{p}, {x}, {y});"),
                 }
             }
-            Call::Dense { bits, params } => {
+            Call::Dense { bits, params, .. } => {
                 let fields = self.weight_fields(ix);
                 let p = self.params(ix, &DenseParams::BLOCK, &params.fields(), &fields);
                 format!("kernels::dense::<{bits}>(&{p}, {x}, {y});")

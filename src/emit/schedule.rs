@@ -30,9 +30,11 @@ pub enum Call {
         scratch: Option<usize>,
         residual: Option<Residual>,
     },
+    /// `scratch`: the arena offset of its scratch, when it needs any (C).
     Dense {
         bits: u8,
         params: DenseParams,
+        scratch: Option<usize>,
     },
     Add(BinaryParams),
     Mul(BinaryParams),
@@ -401,7 +403,8 @@ impl Scheduler<'_> {
                     act_max: d.act_max,
                     row_bytes: i(d.weights.row_bytes()),
                 };
-                self.push(ix, Call::Dense { bits: d.weights.bits, params }, &[input]);
+                let scratch = self.plan.scratch[ix];
+                self.push(ix, Call::Dense { bits: d.weights.bits, params, scratch }, &[input]);
             }
             (QOp::Add(_), _) => self.push(ix, Call::Add(self.add_params(node)), &node.inputs),
             (QOp::Mul(_), _) => self.push(ix, Call::Mul(self.mul_params(node)), &node.inputs),

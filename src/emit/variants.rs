@@ -30,11 +30,13 @@ pub struct Rule {
 }
 
 /// `conv_columns`: one-group convolutions at 8, 4 and 2 bits with their columns and requantization;
-/// `depthwise3x3`: depthwise 3x3 convolutions; `add`: the elementwise add of equal shapes; `pool`: the window sums of
-/// average and global average pooling. The names are the families' files.
-pub const RULES: [Rule; 4] = [
+/// `depthwise3x3`: depthwise 3x3 convolutions; `dense`: fully connected layers (Helium cores run the DSP variant);
+/// `add`: the elementwise add of equal shapes; `pool`: the window sums of average and global average pooling. The
+/// names are the families' files.
+pub const RULES: [Rule; 5] = [
     Rule { kernel: "conv_columns", variants: &["mve", "dsp"] },
     Rule { kernel: "depthwise3x3", variants: &["mve", "dsp"] },
+    Rule { kernel: "dense", variants: &["dsp"] },
     Rule { kernel: "add", variants: &["mve"] },
     Rule { kernel: "pool", variants: &["mve"] },
 ];

@@ -213,7 +213,10 @@ fn choose_node(graph: &QGraph, ix: usize, node: &QNode, stage: Option<&Stage>) -
         }
         QOp::Dense(d) => {
             check_width(&node.name, node.op.kind(), d.weights.bits)?;
-            Choice { bits: Some(d.weights.bits), ..simple(Kernel::Dense) }
+            // The input less its zero point, widened to int16 (C).
+            let c = (2 * d.weights.k).next_multiple_of(super::ALIGN);
+            let scratch = Scratch { portable: c, dsp: c, mve: c, rust: 0 };
+            Choice { bits: Some(d.weights.bits), scratch, ..simple(Kernel::Dense) }
         }
         QOp::Add(_) => simple(Kernel::Add),
         QOp::Mul(_) => simple(Kernel::Mul),

@@ -1,24 +1,47 @@
-/* Dense (fully connected) layers, name_wB for each width B of OMPQC_DENSE_WIDTHS. */
+/* Dense (fully connected) layers, portable C (the reference among the C kernels): the input less its zero point
+   widened to int16 once, four weight rows per pass, four weights of a row at a time. */
 #include "ompqc.h"
 
-#ifndef OMPQC_DENSE_WIDTHS
-#define OMPQC_DENSE_WIDTHS OMPQC_ALL_WIDTHS
-#endif
+typedef int16_t col_t;
 
-OMPQC_INLINE void dense(const OMPQC_NS(dense_t) *p, const int8_t *in, int8_t *out, int bits) {
-    int32_t o, j;
-    for (o = 0; o < p->n_out; o++) {
-        const uint8_t *row = p->weights + o * p->row_bytes;
-        int32_t acc = p->bias[o];
-        for (j = 0; j < p->k; j++) {
-            acc += ((int32_t)in[j] - p->in_zp) * weight(row, j, bits);
-        }
-        out[o] = clamp(p->out_zp + requantize(acc, p->mult[o], p->shift[o]), p->act_min, p->act_max);
+#include "scalar_dot.h"
+
+/* The input less its zero point, into the scratch (2 * k bytes). */
+OMPQC_INLINE const col_t *dense_input(const OMPQC_NS(dense_t) *p, const int8_t *in, uint8_t *scratch, int bits) {
+    int16_t *x = (int16_t *)scratch;
+    int32_t j;
+    (void)bits;
+    for (j = 0; j < p->k; j++) {
+        x[j] = (int16_t)(in[j] - p->in_zp);
     }
+    return x;
 }
 
-#define OMPQC_DENSE_AT(bits) \
-    void OMPQC_NS(dense_w##bits)(const OMPQC_NS(dense_t) *p, const int8_t *in, int8_t *out) { \
-        dense(p, in, out, bits); \
+/* acc[i] = x . row i over k inputs. Rows are packed as docs/SEMANTICS.md says: each byte of a 32-bit word holds field
+   f of weights f, 8 / bits + f, ..., so word n's byte i field f weighs input 32 / bits * n + i * 8 / bits + f. */
+OMPQC_INLINE void dot1x4_at(const col_t *x, const uint8_t *r0, const uint8_t *r1, const uint8_t *r2, const uint8_t *r3,
+                            uint32_t k, int32_t *acc, int bits) {
+    const uint32_t group = 32u / (uint32_t)bits, per = 8u / (uint32_t)bits;
+    int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+    uint32_t n, f, i;
+    for (n = k / group; n > 0; n--, r0 += 4, r1 += 4, r2 += 4, r3 += 4, x += group) {
+#pragma GCC unroll 4
+        for (f = 0; f < per; f++) {
+#pragma GCC unroll 4
+            for (i = 0; i < 4; i++) {
+                const int32_t s = x[i * per + f];
+                a0 += s * (bits == 8 ? ((const int8_t *)r0)[i] : OMPQC_FIELD(r0[i], f * bits, bits));
+                a1 += s * (bits == 8 ? ((const int8_t *)r1)[i] : OMPQC_FIELD(r1[i], f * bits, bits));
+                a2 += s * (bits == 8 ? ((const int8_t *)r2)[i] : OMPQC_FIELD(r2[i], f * bits, bits));
+                a3 += s * (bits == 8 ? ((const int8_t *)r3)[i] : OMPQC_FIELD(r3[i], f * bits, bits));
+            }
+        }
     }
-OMPQC_DENSE_WIDTHS(OMPQC_DENSE_AT)
+    dot1x4_end(x, r0, r1, r2, r3, k % group, a0, a1, a2, a3, acc, bits);
+}
+OMPQC_PER_WIDTH(OMPQC_HOT, dot1x4,
+                (const col_t *x, const uint8_t *r0, const uint8_t *r1, const uint8_t *r2, const uint8_t *r3,
+                 uint32_t k, int32_t *acc),
+                (x, r0, r1, r2, r3, k, acc))
+
+#include "dense.h"

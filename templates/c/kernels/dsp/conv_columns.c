@@ -5,45 +5,11 @@
 
 typedef int16_t col_t;
 
+#include "widen.h"
 #include "../bytes.h"
 #include "../columns.h"
 #include "../scalar_dot.h"
 
-/* k int8 inputs as int16 in the lanes the dot product pairs with its weights: in each group of g = 32 / bits, field
-   f of the weight word's bytes 0, 2 (SXTB16) then 1, 3 (SXTB16 ROR 8) multiplies inputs f, g / 2 + f then
-   g / 4 + f, 3g / 4 + f; the inputs after the last whole group stay in order. In place is safe when src sits in the
-   upper half of dst's 2k bytes: each group is read before it is written, below the next one. */
-OMPQC_INLINE void widen_at(const int8_t *src, int16_t *dst, uint32_t k, int bits) {
-    const uint32_t group = 32u / (uint32_t)bits, per = 8u / (uint32_t)bits;
-    uint32_t n, f;
-    for (n = k / group; n > 0; n--, src += group, dst += group) {
-        if (bits == 8) {
-            const uint32_t x = load32(src), e = (uint32_t)__sxtb16(x), o = (uint32_t)sxtb16_ror8(x);
-            memcpy(dst, &e, 4);
-            memcpy(dst + 2, &o, 4);
-        } else {
-            /* Every input of the group read before any is written (element by element into a local array
-               the compiler keeps in registers; zeroed for the analyzer, which cannot see that only the first
-               32 / bits elements are read). */
-            int8_t x[16] = {0};
-#pragma GCC unroll 16
-            for (f = 0; f < group; f++) {
-                x[f] = src[f];
-            }
-#pragma GCC unroll 4
-            for (f = 0; f < per; f++) {
-                dst[4 * f] = x[f];
-                dst[4 * f + 1] = x[2 * per + f];
-                dst[4 * f + 2] = x[per + f];
-                dst[4 * f + 3] = x[3 * per + f];
-            }
-        }
-    }
-    for (n = 0; n < k % group; n++) {
-        dst[n] = src[n];
-    }
-}
-OMPQC_PER_WIDTH(, widen, (const int8_t *src, int16_t *dst, uint32_t k), (src, dst, k))
 
 /* The column of output pixel `px` for the dot products at `col` (8 * ceil(k / 4) bytes of scratch): gathered into
    its upper half, or with `in_place` the input pixel itself (1x1, stride 1, no padding), then widened into col. */
@@ -65,20 +31,6 @@ OMPQC_PER_WIDTH_RETURNING(, const col_t *, column,
 OMPQC_INLINE const col_t *column(const OMPQC_NS(conv_t) *p, const int8_t *in, int32_t px, uint8_t *col, int in_place,
                                  int bits) {
     return OMPQC_AT_WIDTH(column, bits)(p, in, px, col, in_place);
-}
-
-/* Field f of the four bytes of weight word w as int16 lanes: bytes 0 and 2 in *u, 1 and 3 in *v. Below 8 bits the
-   field is moved to the top of its byte first (scaling it by 2^(8 - bits)) and sign-extended from there. */
-OMPQC_INLINE void halves(uint32_t w, int bits, uint32_t f, int32_t *u, int32_t *v) {
-    const uint32_t scale_log = 8u - (uint32_t)bits, top = 0x01010101u * ((0xFFu << scale_log) & 0xFFu);
-    if (bits == 8) {
-        *u = __sxtb16(w);
-        *v = sxtb16_ror8(w);
-    } else {
-        const uint32_t field = (w << (scale_log - f * (uint32_t)bits)) & top;
-        *v = sxtb16_ror8(field);
-        *u = __sxtb16(field);
-    }
 }
 
 /* Sums of two columns (xa, xb) times two weight rows (r1, r2) over k inputs: acc = {xa.r1, xa.r2, xb.r1, xb.r2}.

@@ -1,0 +1,41 @@
+/* The dense kernels of the portable and DSP variants, name_wB for each width B of OMPQC_DENSE_WIDTHS: four outputs
+   per pass over the input. The including variant file defines the input element col_t,
+   dense_input(p, in, scratch, bits) (the input as its dot products read it) and dot1x4_w8, _w4 and _w2
+   (OMPQC_PER_WIDTH: the sums of the input times four weight rows). The sums are those of the reference
+   interpreter, (input - zero point) x weight plus the bias, whose bound the quantizer proves. */
+#ifndef OMPQC_DENSE_H
+#define OMPQC_DENSE_H
+
+#include "ompqc.h"
+
+#ifndef OMPQC_DENSE_WIDTHS
+#define OMPQC_DENSE_WIDTHS OMPQC_ALL_WIDTHS
+#endif
+
+OMPQC_INLINE void dense(const OMPQC_NS(dense_t) *p, const int8_t *in, int8_t *out, uint8_t *scratch, int bits) {
+    /* Locals: the output stores may alias the parameter block. */
+    const int32_t n = p->n_out, rb = p->row_bytes, zp = p->out_zp, lo = p->act_min, hi = p->act_max;
+    const uint8_t *weights = p->weights;
+    const int32_t *bias = p->bias, *mult = p->mult;
+    const int8_t *shift = p->shift;
+    const col_t *x = dense_input(p, in, scratch, bits);
+    int32_t o, i;
+    for (o = 0; o < n; o += 4) {
+        /* Past the last output, the last row again (its sums unused). */
+        const uint8_t *r0 = weights + o * rb, *r1 = weights + (o + 1 < n ? o + 1 : n - 1) * rb;
+        const uint8_t *r2 = weights + (o + 2 < n ? o + 2 : n - 1) * rb, *r3 = weights + (o + 3 < n ? o + 3 : n - 1) * rb;
+        int32_t acc[4];
+        OMPQC_AT_WIDTH(dot1x4, bits)(x, r0, r1, r2, r3, (uint32_t)p->k, acc);
+        for (i = 0; i < 4 && o + i < n; i++) {
+            out[o + i] = clamp(zp + requantize(acc[i] + bias[o + i], mult[o + i], shift[o + i]), lo, hi);
+        }
+    }
+}
+
+#define OMPQC_DENSE_AT(bits) \
+    void OMPQC_NS(dense_w##bits)(const OMPQC_NS(dense_t) *p, const int8_t *in, int8_t *out, uint8_t *scratch) { \
+        dense(p, in, out, scratch, bits); \
+    }
+OMPQC_DENSE_WIDTHS(OMPQC_DENSE_AT)
+
+#endif

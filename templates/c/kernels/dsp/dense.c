@@ -1,0 +1,49 @@
+/* Dense (fully connected) layers on the Arm DSP extension: the input less its zero point widened to int16 once (its
+   lanes in the order the weight words' SXTB16 halves pair with them), then four weight rows per pass, each word of a
+   row sign-extended in two SXTB16s per field and multiplied by SMLAD. */
+#include "../ompqc.h"
+#include "dsp.h"
+
+typedef int16_t col_t;
+
+#include "widen.h"
+#include "../scalar_dot.h"
+
+/* The input less its zero point, widened into the scratch (2 * k bytes). */
+OMPQC_INLINE const col_t *dense_input(const OMPQC_NS(dense_t) *p, const int8_t *in, uint8_t *scratch, int bits) {
+    OMPQC_AT_WIDTH(widen_less, bits)(in, (int16_t *)scratch, (uint32_t)p->k, p->in_zp);
+    return (const int16_t *)scratch;
+}
+
+/* acc[i] = x . row i over k inputs; below 8 bits each field is moved to the top of its byte first, which scales the
+   products by 2^(8 - bits) (the scaled sums divide exactly). */
+OMPQC_INLINE void dot1x4_at(const col_t *x, const uint8_t *r0, const uint8_t *r1, const uint8_t *r2, const uint8_t *r3,
+                            uint32_t k, int32_t *acc, int bits) {
+    const uint32_t group = 32u / (uint32_t)bits, per = 8u / (uint32_t)bits, scale_log = 8u - (uint32_t)bits;
+    int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+    uint32_t n, f;
+    for (n = k / group; n > 0; n--, r0 += 4, r1 += 4, r2 += 4, r3 += 4, x += group) {
+        const uint32_t w0 = load32(r0), w1 = load32(r1), w2 = load32(r2), w3 = load32(r3);
+#pragma GCC unroll 4
+        for (f = 0; f < per; f++) {
+            const int32_t xu = (int32_t)load32(x + 4 * f), xv = (int32_t)load32(x + 4 * f + 2);
+            int32_t u, v;
+            halves(w0, bits, f, &u, &v);
+            a0 = __smlad(xv, v, __smlad(xu, u, a0));
+            halves(w1, bits, f, &u, &v);
+            a1 = __smlad(xv, v, __smlad(xu, u, a1));
+            halves(w2, bits, f, &u, &v);
+            a2 = __smlad(xv, v, __smlad(xu, u, a2));
+            halves(w3, bits, f, &u, &v);
+            a3 = __smlad(xv, v, __smlad(xu, u, a3));
+        }
+    }
+    dot1x4_end(x, r0, r1, r2, r3, k % group, a0 >> scale_log, a1 >> scale_log, a2 >> scale_log, a3 >> scale_log, acc,
+               bits);
+}
+OMPQC_PER_WIDTH(OMPQC_HOT, dot1x4,
+                (const col_t *x, const uint8_t *r0, const uint8_t *r1, const uint8_t *r2, const uint8_t *r3,
+                 uint32_t k, int32_t *acc),
+                (x, r0, r1, r2, r3, k, acc))
+
+#include "../dense.h"
