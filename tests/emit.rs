@@ -260,7 +260,7 @@ fn residual_adds_run_inside_their_convolutions() {
 /// Patch-based execution (plan::tiling) of tests/models/patch_stage.onnx, whose output is a feature map computed from
 /// the stage's output: every stage end on a 2x2 grid and the deepest on uneven grids, at 8 and 4 bits, bit-exact in C
 /// under the sanitizers (the deepest on two grids in Rust too); each tiled arena below the whole-tensor one; and a RAM budget between the
-/// two picks a tiled plan that fits it, with the depthwise convolutions written over their inputs.
+/// two picks a tiled plan that fits it, with the depthwise convolutions written over their inputs (in C and Rust).
 #[test]
 fn stages_run_tile_by_tile_bit_exact_in_c_and_rust() {
     use ompqc::plan::tiling::candidates;
@@ -300,6 +300,10 @@ fn stages_run_tile_by_tile_bit_exact_in_c_and_rust() {
                 }
             }
             write_output_dir(&dir, &files).unwrap();
+            if rust {
+                let lib = std::fs::read_to_string(dir.join("rust/src/lib.rs")).unwrap();
+                assert!(lib.contains("kernels::depthwise_in_place::<"), "the Rust depthwise runs over its input");
+            }
             let langs: &[(Lang, bool)] =
                 if rust { &[(Lang::C, true), (Lang::Rust, false)] } else { &[(Lang::C, true)] };
             for &(lang, sanitize) in langs {

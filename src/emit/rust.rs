@@ -12,7 +12,7 @@ use super::params::{
 use super::schedule::{layer_constants, schedule, Call, Operand, Step, Uses};
 use super::Provenance;
 use crate::error::Result;
-use crate::ir::quant::{QGraph, QOp};
+use crate::ir::quant::{QGraph, QNode, QOp};
 use crate::plan::{Choice, MemoryPlan, Place};
 
 #[derive(Template)]
@@ -56,6 +56,7 @@ struct LibRs<'a> {
     uses_split: bool,
     uses_whole: bool,
     uses_arena: bool,
+    uses_pair: bool,
     input_scale: String,
     output_scale: String,
     steps: Vec<String>,
@@ -93,6 +94,7 @@ struct Emitter<'a> {
     uses_split: bool,
     uses_whole: bool,
     uses_arena: bool,
+    uses_pair: bool,
 }
 
 impl Emitter<'_> {
@@ -180,6 +182,20 @@ impl Emitter<'_> {
         self.tile = step.tile;
         let node = &self.graph.nodes[ix];
         let mut lines = vec![];
+        if let (Call::Conv { bits, params, scratch: Some(s), .. }, Place::Arena(o)) = (&step.call, step.output.place) {
+            if step.inputs[0].place == step.output.place {
+                // A depthwise convolution over its own input, one channel at a time through the scratch.
+                (self.uses_pair, self.uses_arena) = (true, true);
+                let fields = self.weight_fields(ix);
+                let p = self.params(ix, &ConvParams::BLOCK, &params.fields(), &fields);
+                let plane = (params.in_h * params.in_w) as usize;
+                // The input's tile may be the larger (a stride, or a tile's halo).
+                let len = step.output.len.max(step.inputs[0].len);
+                lines.push(format!("let (y, plane) = pair(arena, {o}, {len}, {s}, {plane});"));
+                lines.push(format!("kernels::depthwise_in_place::<{bits}>(&{p}, y, plane);"));
+                return Self::block(node, &lines);
+            }
+        }
         let y = self.borrows(step, &mut lines);
         let slice = |o: &Operand| match o.place {
             Place::Input => "input".to_string(),
@@ -273,6 +289,11 @@ impl Emitter<'_> {
             }
         };
         lines.push(call);
+        Self::block(node, &lines)
+    }
+
+    /// A step's statements as a block, after the node's name and kind.
+    fn block(node: &QNode, lines: &[String]) -> String {
         let comment = format!("    // {} ({})", node.name.replace(['\n', '\r'], " "), node.op.kind());
         let body: Vec<String> = lines.iter().map(|l| format!("        {l}")).collect();
         format!("{comment}\n    {{\n{}\n    }}", body.join("\n"))
@@ -299,6 +320,7 @@ pub fn emit(
         uses_split: false,
         uses_whole: false,
         uses_arena: false,
+        uses_pair: false,
     };
     let blocks: Vec<String> = steps.iter().map(|s| e.step(s)).collect();
     let version = env!("CARGO_PKG_VERSION");
@@ -317,6 +339,7 @@ pub fn emit(
                 uses_src: e.uses_src,
                 uses_split: e.uses_split,
                 uses_whole: e.uses_whole,
+                uses_pair: e.uses_pair,
                 uses_arena: e.uses_arena,
                 input_scale: super::float_literal(i.input.scale),
                 output_scale: super::float_literal(i.output.scale),

@@ -105,6 +105,8 @@ pub struct Uses {
     pub conv_grouped: bool,
     /// A convolution with a fused add.
     pub residual: bool,
+    /// A (depthwise) convolution written over its own input.
+    pub conv_in_place: bool,
     pub dense: bool,
     pub conv_or_dense: bool,
     pub add: bool,
@@ -129,6 +131,7 @@ impl Uses {
                 Call::Conv { kernel, ref residual, .. } => {
                     u.conv = true;
                     u.residual |= residual.is_some();
+                    u.conv_in_place |= step.inputs[0].place == step.output.place;
                     match kernel {
                         Kernel::ConvColumns => u.conv_columns = true,
                         Kernel::Depthwise3x3 => u.depthwise3x3 = true,

@@ -112,8 +112,9 @@ pub struct Choice {
     pub bits: Option<u8>,
     pub band: Option<Band>,
     pub scratch: Scratch,
-    /// A depthwise 3x3 convolution the C plan lets write over its input (the Helium kernel then copies four
-    /// channels at a time to its scratch first; the plane kernels read one channel into theirs anyway).
+    /// A depthwise 3x3 convolution the plans let write over its input: the C plane kernels read one channel into
+    /// their scratch anyway, Helium's kernel copies four channels at a time to its scratch first, and the Rust one
+    /// copies one channel.
     pub in_place: bool,
 }
 
@@ -154,13 +155,15 @@ pub fn choose(graph: &QGraph, stage: Option<&Stage>, in_place: bool) -> Result<V
         let tiles = stage.filter(|s| ix < s.end);
         let mut choice = if fused { fused_choice() } else { choose_node(graph, ix, node, tiles)? };
         if in_place && choice.kernel == Kernel::Depthwise3x3 && overwrites(graph, ix) {
-            // Helium's copy of four channels of the input (of its largest tile, in a stage).
+            // The copies of the input's channels (of its largest tile, in a stage).
             let input = node.inputs[0];
             let pixels = match tiles {
                 Some(s) => s.tiles.iter().map(|r| r[input].map_or(0, |r| r.area())).max().unwrap_or(0),
                 None => Layout::hwc(&graph.tensor(input).shape).0 * Layout::hwc(&graph.tensor(input).shape).1,
             };
             choice.scratch.mve = choice.scratch.mve.max(4 * pixels);
+            // The Rust kernel's copy of one channel of the input.
+            choice.scratch.rust = pixels.next_multiple_of(super::ALIGN);
             choice.in_place = true;
         }
         choices.push(choice);

@@ -129,9 +129,8 @@ impl Plan {
     pub fn with_stage(graph: &QGraph, stage: Option<Stage>, in_place: bool) -> crate::Result<Plan> {
         let kernels = kernels::choose(graph, stage.as_ref(), in_place)?;
         let scratch = |of: fn(&Scratch) -> usize| kernels.iter().map(|k| of(&k.scratch)).collect::<Vec<_>>();
-        let c = plan(graph, &kernels, &scratch(Scratch::c), stage.clone(), true);
-        // The Rust kernels walk the windows in place: they cannot write over their input.
-        let rust = plan(graph, &kernels, &scratch(|s| s.rust), stage, false);
+        let c = plan(graph, &kernels, &scratch(Scratch::c), stage.clone());
+        let rust = plan(graph, &kernels, &scratch(|s| s.rust), stage);
         Ok(Plan { kernels, smallest_arena: c.arena_bytes, whole_tensor: c.clone(), c, rust, with_rust: false })
     }
 
@@ -185,10 +184,10 @@ fn aligned(n: usize) -> usize {
 }
 
 /// The memory plan of `graph` run by the kernels `choices`, with `scratch` bytes per node (those of one language),
-/// with `stage` run tile by tile, and (`in_place`) the choices' in-place depthwise convolutions over their inputs.
+/// with `stage` run tile by tile, and the choices' in-place depthwise convolutions over their inputs.
 /// Within a stage the steps are those of one tile: its buffers are reused by every tile, and the stage's whole output
 /// is live from the first tile on.
-pub fn plan(graph: &QGraph, choices: &[Choice], scratch: &[usize], stage: Option<Stage>, in_place: bool) -> MemoryPlan {
+pub fn plan(graph: &QGraph, choices: &[Choice], scratch: &[usize], stage: Option<Stage>) -> MemoryPlan {
     let n_nodes = graph.nodes.len();
     // Step 0 is the input; node i runs at step i + 1.
     let mut last_use = vec![0usize; graph.tensors.len()];
@@ -244,7 +243,7 @@ pub fn plan(graph: &QGraph, choices: &[Choice], scratch: &[usize], stage: Option
             buffer_of[add.output] = written;
             written
         } else {
-            let over_input = (in_place && choices[ix].in_place).then_some(node.inputs[0]);
+            let over_input = choices[ix].in_place.then_some(node.inputs[0]);
             let elementwise = shared_input(graph, ix).filter(|&t| same_tiles(t, out));
             let shares = over_input.or(elementwise).map(|t| buffer_of[t]).filter(|&b| {
                 let callers_input = buffer_of[graph.input] == b;
