@@ -8,8 +8,11 @@
 //! Default folders (under ../shared/eval): mlperf_tiny_resnet8_cifar10, mlperf_tiny_dscnn_kws,
 //! mlperf_tiny_mobilenetv1_vww, mlperf_tiny_fc_autoencoder_ad. Needs the cross toolchains and QEMU (scripts/test.sh installs them).
 
-use std::path::{Path, PathBuf};
+mod common;
 
+use std::path::PathBuf;
+
+use common::{input_map, run_once};
 use ompqc::build::firmware::Buffers;
 use ompqc::compile::{compile, Origin};
 use ompqc::data::load_samples;
@@ -19,18 +22,10 @@ use ompqc::interp;
 use ompqc::observe::{observe, RangeMethod};
 use ompqc::quantize::{QuantOptions, WeightBits};
 use ompqc::report::targets;
-use ompqc::run::firmware::{self, RunRequest};
+use ompqc::run::firmware;
 use ompqc::target::Target;
 
 const TARGETS: [&str; 4] = ["cortex-m3", "cortex-m4", "cortex-m55", "rv32imac"];
-
-/// (scale, offset) of the stored inputs, from the folder's meta.json.
-fn input_map(dir: &Path) -> (f32, f32) {
-    let text = std::fs::read_to_string(dir.join("meta.json")).expect("meta.json");
-    let meta: serde_json::Value = serde_json::from_str(&text).expect("meta.json is JSON");
-    let d = &meta["input_dequant"];
-    (d["scale"].as_f64().unwrap_or(1.0) as f32, d["offset"].as_f64().unwrap_or(0.0) as f32)
-}
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
@@ -82,18 +77,7 @@ fn main() {
             let sizes = Buffers::of(&c.qgraph, c.plan.c.arena_bytes);
             let report = targets::report(&out, "model", sizes, &targets);
             for (target, row) in targets.iter().zip(&report.targets) {
-                let request = RunRequest {
-                    dir: &out,
-                    report: &c.report,
-                    graph: &c.qgraph,
-                    lang: Lang::C,
-                    input: &input,
-                    n: 1,
-                    profile: false,
-                    timeout: None,
-                };
-                let r = firmware::run(target, &request).expect("run");
-                assert!(r.bit_exact, "{folder} W{bits} {}: not bit-exact", target.name);
+                let r = run_once(target, &out, &c, &input, &format!("{folder} W{bits}"));
                 let text = row.sizes.as_ref().map_or("-".into(), |s| s.text.to_string());
                 println!(
                     "{folder:<30} {bits:>4}  {:<11} {:>14} {:>8.2} {:>8}",

@@ -9,8 +9,11 @@
 //! Reads ../shared/eval (MLPerf Tiny VWW, ResNet-8, DS-CNN and the random-weight MobileNetV2s); needs the cross
 //! toolchains and QEMU (scripts/test.sh installs them). The random-weight models get N(0, 1) inputs.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
+use common::{input_map, run_once};
 use ompqc::compile::{compile, Compilation, Origin};
 use ompqc::data::{load_samples, Samples};
 use ompqc::emit::{write_output_dir, Lang, Provenance};
@@ -20,7 +23,7 @@ use ompqc::ir::Graph;
 use ompqc::observe::{observe, Observations, RangeMethod};
 use ompqc::plan::ram::RamBudget;
 use ompqc::quantize::{QuantOptions, WeightBits};
-use ompqc::run::firmware::{self, RunRequest};
+use ompqc::run::firmware;
 use ompqc::run::run_host;
 use ompqc::target::Target;
 
@@ -29,14 +32,6 @@ struct Model {
     graph: Graph,
     obs: Observations,
     test: Samples,
-}
-
-/// (scale, offset) of the stored inputs, from the folder's meta.json.
-fn input_map(dir: &Path) -> (f32, f32) {
-    let text = std::fs::read_to_string(dir.join("meta.json")).expect("meta.json");
-    let meta: serde_json::Value = serde_json::from_str(&text).expect("meta.json is JSON");
-    let d = &meta["input_dequant"];
-    (d["scale"].as_f64().unwrap_or(1.0) as f32, d["offset"].as_f64().unwrap_or(0.0) as f32)
 }
 
 /// An MLPerf Tiny model with its calibration and one test input.
@@ -90,21 +85,7 @@ fn instructions(m: &Model, c: &Compilation, target: Option<&Target>) -> Option<u
     write_output_dir(&out, &c.files).expect("write");
     let input = interp::quantize_input(&c.qgraph, &m.test).expect("quantize input");
     let count = match target {
-        Some(t) => {
-            let request = RunRequest {
-                dir: &out,
-                report: &c.report,
-                graph: &c.qgraph,
-                lang: Lang::C,
-                input: &input,
-                n: 1,
-                profile: false,
-                timeout: None,
-            };
-            let r = firmware::run(t, &request).expect("run");
-            assert!(r.bit_exact, "{}: not bit-exact on {}", m.name, t.name);
-            Some(r.instructions_per_inference)
-        }
+        Some(t) => Some(run_once(t, &out, c, &input, m.name).instructions_per_inference),
         None => {
             let r = run_host(&out, "model", &c.qgraph, &input, 1, Lang::C, false).expect("run on the host");
             assert!(r.bit_exact, "{}: not bit-exact on the host", m.name);
