@@ -37,6 +37,7 @@ pub const SOURCES: &[(&str, &str)] = &include_sources!(
     "mve/depthwise3x3.c",
     "depthwise.c",
     "conv_grouped.c",
+    "dense_dot.h",
     "dense.h",
     "dense.c",
     "dsp/dense.c",

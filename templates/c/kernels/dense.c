@@ -2,12 +2,10 @@
    widened to int16 once, four weight rows per pass, four weights of a row at a time. */
 #include "ompqc.h"
 
-typedef int16_t col_t;
-
-#include "scalar_dot.h"
+#include "dense_dot.h"
 
 /* The input less its zero point, into the scratch (2 * k bytes). */
-OMPQC_INLINE const col_t *dense_input(const OMPQC_NS(dense_t) *p, const int8_t *in, uint8_t *scratch, int bits) {
+OMPQC_INLINE const int16_t *dense_input(const OMPQC_NS(dense_t) *p, const int8_t *in, uint8_t *scratch, int bits) {
     int16_t *x = (int16_t *)scratch;
     int32_t j;
     (void)bits;
@@ -19,7 +17,7 @@ OMPQC_INLINE const col_t *dense_input(const OMPQC_NS(dense_t) *p, const int8_t *
 
 /* acc[i] = x . row i over k inputs. Rows are packed as docs/SEMANTICS.md says: each byte of a 32-bit word holds field
    f of weights f, 8 / bits + f, ..., so word n's byte i field f weighs input 32 / bits * n + i * 8 / bits + f. */
-OMPQC_INLINE void dot1x4_at(const col_t *x, const uint8_t *r0, const uint8_t *r1, const uint8_t *r2, const uint8_t *r3,
+OMPQC_INLINE void dot1x4_at(const int16_t *x, const uint8_t *r0, const uint8_t *r1, const uint8_t *r2, const uint8_t *r3,
                             uint32_t k, int32_t *acc, int bits) {
     const uint32_t group = 32u / (uint32_t)bits, per = 8u / (uint32_t)bits;
     int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
@@ -40,7 +38,7 @@ OMPQC_INLINE void dot1x4_at(const col_t *x, const uint8_t *r0, const uint8_t *r1
     dot1x4_end(x, r0, r1, r2, r3, k % group, a0, a1, a2, a3, acc, bits);
 }
 OMPQC_PER_WIDTH(OMPQC_HOT, dot1x4,
-                (const col_t *x, const uint8_t *r0, const uint8_t *r1, const uint8_t *r2, const uint8_t *r3,
+                (const int16_t *x, const uint8_t *r0, const uint8_t *r1, const uint8_t *r2, const uint8_t *r3,
                  uint32_t k, int32_t *acc),
                 (x, r0, r1, r2, r3, k, acc))
 

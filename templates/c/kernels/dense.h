@@ -1,6 +1,6 @@
 /* The dense kernels of the portable and DSP variants, name_wB for each width B of OMPQC_DENSE_WIDTHS: four outputs
-   per pass over the input. The including variant file defines the input element col_t,
-   dense_input(p, in, scratch, bits) (the input as its dot products read it) and dot1x4_w8, _w4 and _w2
+   per pass over the input. The including variant file defines dense_input(p, in, scratch, bits) (the input less its
+   zero point as int16, in the order its dot products read it) and dot1x4_w8, _w4 and _w2
    (OMPQC_PER_WIDTH: the sums of the input times four weight rows). The sums are those of the reference
    interpreter, (input - zero point) x weight plus the bias, whose bound the quantizer proves. */
 #ifndef OMPQC_DENSE_H
@@ -18,7 +18,7 @@ OMPQC_INLINE void dense(const OMPQC_NS(dense_t) *p, const int8_t *in, int8_t *ou
     const uint8_t *weights = p->weights;
     const int32_t *bias = p->bias, *mult = p->mult;
     const int8_t *shift = p->shift;
-    const col_t *x = dense_input(p, in, scratch, bits);
+    const int16_t *x = dense_input(p, in, scratch, bits);
     int32_t o, i;
     for (o = 0; o < n; o += 4) {
         /* Past the last output, the last row again (its sums unused). */

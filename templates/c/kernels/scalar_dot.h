@@ -1,5 +1,5 @@
-/* The ends of the scalar dot products (dot2x2_at, dot1x4_at) of the portable and DSP variants. The including file
-   defines the column element col_t. */
+/* The end of the scalar dot products (dot2x2_at) of the portable and DSP variants. The including file defines the
+   column element col_t. */
 #ifndef OMPQC_SCALAR_DOT_H
 #define OMPQC_SCALAR_DOT_H
 
@@ -21,24 +21,6 @@ OMPQC_INLINE void dot2x2_end(const col_t *xa, const col_t *xb, const uint8_t *r1
     acc[1] = a12;
     acc[2] = a21;
     acc[3] = a22;
-}
-
-/* acc[i] = the sum a_i given so far of row i plus those of the `rest` inputs after the last whole weight word. */
-OMPQC_INLINE void dot1x4_end(const col_t *x, const uint8_t *r0, const uint8_t *r1, const uint8_t *r2,
-                             const uint8_t *r3, uint32_t rest, int32_t a0, int32_t a1, int32_t a2, int32_t a3,
-                             int32_t *acc, int bits) {
-    uint32_t t;
-    for (t = 0; t < rest; t++) {
-        const int32_t s = x[t];
-        a0 += s * weight(r0, (int32_t)t, bits);
-        a1 += s * weight(r1, (int32_t)t, bits);
-        a2 += s * weight(r2, (int32_t)t, bits);
-        a3 += s * weight(r3, (int32_t)t, bits);
-    }
-    acc[0] = a0;
-    acc[1] = a1;
-    acc[2] = a2;
-    acc[3] = a3;
 }
 
 #endif

@@ -4,20 +4,18 @@
 #include "../ompqc.h"
 #include "dsp.h"
 
-typedef int16_t col_t;
-
 #include "widen.h"
-#include "../scalar_dot.h"
+#include "../dense_dot.h"
 
 /* The input less its zero point, widened into the scratch (2 * k bytes). */
-OMPQC_INLINE const col_t *dense_input(const OMPQC_NS(dense_t) *p, const int8_t *in, uint8_t *scratch, int bits) {
+OMPQC_INLINE const int16_t *dense_input(const OMPQC_NS(dense_t) *p, const int8_t *in, uint8_t *scratch, int bits) {
     OMPQC_AT_WIDTH(widen_less, bits)(in, (int16_t *)scratch, (uint32_t)p->k, p->in_zp);
     return (const int16_t *)scratch;
 }
 
 /* acc[i] = x . row i over k inputs; below 8 bits each field is moved to the top of its byte first, which scales the
    products by 2^(8 - bits) (the scaled sums divide exactly). */
-OMPQC_INLINE void dot1x4_at(const col_t *x, const uint8_t *r0, const uint8_t *r1, const uint8_t *r2, const uint8_t *r3,
+OMPQC_INLINE void dot1x4_at(const int16_t *x, const uint8_t *r0, const uint8_t *r1, const uint8_t *r2, const uint8_t *r3,
                             uint32_t k, int32_t *acc, int bits) {
     const uint32_t group = 32u / (uint32_t)bits, per = 8u / (uint32_t)bits, scale_log = 8u - (uint32_t)bits;
     int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
@@ -42,7 +40,7 @@ OMPQC_INLINE void dot1x4_at(const col_t *x, const uint8_t *r0, const uint8_t *r1
                bits);
 }
 OMPQC_PER_WIDTH(OMPQC_HOT, dot1x4,
-                (const col_t *x, const uint8_t *r0, const uint8_t *r1, const uint8_t *r2, const uint8_t *r3,
+                (const int16_t *x, const uint8_t *r0, const uint8_t *r1, const uint8_t *r2, const uint8_t *r3,
                  uint32_t k, int32_t *acc),
                 (x, r0, r1, r2, r3, k, acc))
 
