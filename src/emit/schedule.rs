@@ -317,6 +317,21 @@ impl Scheduler<'_> {
         }
     }
 
+    fn pad_params(&self, node: &QNode, pads: &[usize; 4], value: i8) -> PadParams {
+        let (in_h, in_w, c) = Layout::hwc(&self.graph.tensor(node.inputs[0]).shape);
+        let (out_h, out_w, _) = Layout::hwc(&self.graph.tensor(node.output).shape);
+        PadParams {
+            in_h: i(in_h),
+            in_w: i(in_w),
+            c: i(c),
+            out_h: i(out_h),
+            out_w: i(out_w),
+            pad_t: i(pads[0]),
+            pad_l: i(pads[1]),
+            value: i32::from(value),
+        }
+    }
+
     fn conv_params(&self, node: &QNode, c: &QConv) -> ConvParams {
         let (input, output) = (self.graph.tensor(node.inputs[0]), self.graph.tensor(node.output));
         let ((in_h, in_w, in_c), (out_h, out_w, out_c)) = (Layout::hwc(&input.shape), Layout::hwc(&output.shape));
@@ -419,18 +434,7 @@ impl Scheduler<'_> {
                 self.push(ix, Call::GlobalAvgPool(GlobalPoolParams { pixels: i(pixels), c: i(c) }), &[input]);
             }
             (QOp::Pad { pads, value }, _) => {
-                let ((in_h, in_w, c), (out_h, out_w, _)) = (Layout::hwc(in_shape), Layout::hwc(out_shape));
-                let params = PadParams {
-                    in_h: i(in_h),
-                    in_w: i(in_w),
-                    c: i(c),
-                    out_h: i(out_h),
-                    out_w: i(out_w),
-                    pad_t: i(pads[0]),
-                    pad_l: i(pads[1]),
-                    value: i32::from(*value),
-                };
-                self.push(ix, Call::Pad(params), &[input]);
+                self.push(ix, Call::Pad(self.pad_params(node, pads, *value)), &[input]);
             }
             (QOp::Concat { axis, requant }, _) => self.concat(ix, *axis, requant),
             (_, Kernel::Alias) => {
@@ -558,18 +562,16 @@ impl Scheduler<'_> {
                 let (kernel, bits, scratch) = (self.kernels[ix].kernel, c.weights.bits, self.plan.scratch[ix]);
                 Call::Conv { kernel, bits, params, scratch, residual: None }
             }
-            QOp::Pad { value, .. } => {
+            QOp::Pad { pads, value } => {
                 let g = tiled.stage.geometry(self.graph, ix, tile);
-                let (_, _, c) = Layout::hwc(&self.graph.tensor(node.output).shape);
                 Call::Pad(PadParams {
                     in_h: i(g.in_size[0]),
                     in_w: i(g.in_size[1]),
-                    c: i(c),
                     out_h: i(g.out_size[0]),
                     out_w: i(g.out_size[1]),
                     pad_t: i(g.pad[0]),
                     pad_l: i(g.pad[1]),
-                    value: i32::from(*value),
+                    ..self.pad_params(node, pads, *value)
                 })
             }
             QOp::Table(_) => Call::Table { n: area },
