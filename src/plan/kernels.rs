@@ -252,14 +252,16 @@ fn choose_node(graph: &QGraph, ix: usize, node: &QNode, stage: Option<&Stage>) -
 
 /// The C scratch of a convolution kernel computing `out_h` rows of `out_w` outputs (the Rust kernels walk the
 /// windows in place and need none). Columns: two output pixels' windows, K rounded up to 4 bytes each, int8 on the
-/// portable path, int16 on the DSP (both laid out for int16), then on Helium the int32 sums of both pixels' channels.
+/// portable path (laid out for int16), then on Helium the int32 sums of both pixels' channels; the DSP's interleaved
+/// int16 columns (K rounded up to whole weight words), then both windows as gathered.
 /// Depthwise 3x3: one channel's input as an int16 plane padded to the windows, then the int32 sums of a band of at
 /// least 32 outputs (whole rows); Helium reads the input in place.
 fn conv_scratch(kernel: Kernel, c: &QConv, out_h: usize, out_w: usize) -> Scratch {
     match kernel {
         Kernel::ConvColumns => {
             let k4 = c.weights.k.next_multiple_of(4);
-            Scratch { portable: 2 * k4 + c.weights.k, dsp: 4 * k4, mve: 4 * k4 + 8 * c.c_out, rust: 0 }
+            let whole_words = c.weights.k.next_multiple_of(32 / c.weights.bits as usize);
+            Scratch { portable: 2 * k4 + c.weights.k, dsp: 4 * whole_words + 2 * k4, mve: 4 * k4 + 8 * c.c_out, rust: 0 }
         }
         Kernel::Depthwise3x3 => {
             let [sh, sw] = c.window.strides;
@@ -311,7 +313,7 @@ mod tests {
         // One group: two columns of K = 27 (28 rounded) bytes laid out for int16, then Helium's 2 x 16 int32 sums.
         let columns = kernel(3, 16, 1, 3, 1);
         assert_eq!(columns.kernel, Kernel::ConvColumns);
-        assert_eq!(columns.scratch, Scratch { portable: 2 * 28 + 27, dsp: 4 * 28, mve: 4 * 28 + 8 * 16, rust: 0 });
+        assert_eq!(columns.scratch, Scratch { portable: 2 * 28 + 27, dsp: 4 * 28 + 2 * 28, mve: 4 * 28 + 8 * 16, rust: 0 });
         // Depthwise 3x3, also with a single channel (one group): an int16 plane of 10 x 10 and 32 sums (4 rows of 8).
         for (c, groups) in [(8, 8), (1, 1)] {
             let dw = kernel(c, c, groups, 3, 1);

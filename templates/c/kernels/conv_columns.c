@@ -44,5 +44,6 @@ OMPQC_PER_WIDTH(OMPQC_HOT, dot2x2,
                 (const col_t *xa, const col_t *xb, const uint8_t *r1, const uint8_t *r2, uint32_t k, int32_t *acc),
                 (xa, xb, r1, r2, k, acc))
 
+#define OMPQC_COLUMN_PAIR
 #include "conv_pair.h"
 #include "conv_columns.h"

@@ -1,6 +1,8 @@
 /* The one-group convolution kernels, name_wB for each width B of OMPQC_CONV_COLUMNS_WIDTHS: two output pixels at a
-   time, each pixel's window gathered as a column. The including variant file defines the column element col_t,
-   column(p, in, px, col, in_place, bits) and conv_pair(p, xa, xb, ya, yb, sums, bits). */
+   time, each pixel's window gathered as a column. The including variant file defines
+   conv_pixels(p, in, px, pb, ya, yb, scratch, in_place, bits), the outputs ya and yb of pixels px and pb; or, with
+   OMPQC_COLUMN_PAIR, the column element col_t, column(p, in, px, col, in_place, bits) and
+   conv_pair(p, xa, xb, ya, yb, sums, bits), which make the conv_pixels below. */
 #ifndef OMPQC_CONV_COLUMNS_H
 #define OMPQC_CONV_COLUMNS_H
 
@@ -10,20 +12,27 @@
 #define OMPQC_CONV_COLUMNS_WIDTHS OMPQC_ALL_WIDTHS
 #endif
 
-/* `scratch`: the columns of two output pixels (8 * ceil(k / 4) bytes each), then their int32 sums (Helium). */
+#ifdef OMPQC_COLUMN_PAIR
+/* `scratch`: the columns of the two pixels (8 * ceil(k / 4) bytes each), then their int32 sums (Helium). */
+OMPQC_INLINE void conv_pixels(const OMPQC_NS(conv_t) *p, const int8_t *in, int32_t px, int32_t pb, int8_t *ya,
+                              int8_t *yb, uint8_t *scratch, int in_place, int bits) {
+    const int32_t k = p->k_h * p->k_w * p->in_c;
+    const col_t *xa = column(p, in, px, scratch, in_place, bits);
+    const col_t *xb = column(p, in, pb, scratch + 8 * ((k + 3) / 4), in_place, bits);
+    conv_pair(p, xa, xb, ya, yb, (int32_t *)(scratch + 16 * ((k + 3) / 4)), bits);
+}
+#endif
+
 OMPQC_INLINE void conv_columns(const OMPQC_NS(conv_t) *p, const int8_t *in, int8_t *out, uint8_t *scratch, int bits) {
-    const int32_t pixels = p->out_h * p->out_w, k = p->k_h * p->k_w * p->in_c;
+    const int32_t pixels = p->out_h * p->out_w;
+    /* A 1x1 window of stride 1 without padding is the input pixel itself. */
     const int in_place = p->k_h == 1 && p->k_w == 1 && p->stride_h == 1 && p->stride_w == 1 && p->pad_t == 0 &&
                          p->pad_l == 0 && p->out_h <= p->in_h && p->out_w == p->in_w;
-    uint8_t *cols_b = scratch + 8 * ((k + 3) / 4);
-    int32_t *sums = (int32_t *)(scratch + 16 * ((k + 3) / 4));
     int32_t px;
     for (px = 0; px < pixels; px += 2) {
         /* An odd last pixel is computed twice. */
         const int32_t pb = px + 1 < pixels ? px + 1 : px;
-        const col_t *xa = column(p, in, px, scratch, in_place, bits);
-        const col_t *xb = column(p, in, pb, cols_b, in_place, bits);
-        conv_pair(p, xa, xb, out + px * p->out_c, out + pb * p->out_c, sums, bits);
+        conv_pixels(p, in, px, pb, out + px * p->out_c, out + pb * p->out_c, scratch, in_place, bits);
     }
 }
 

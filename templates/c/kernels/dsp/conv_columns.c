@@ -1,77 +1,156 @@
-/* One-group convolutions on the Arm DSP extension: columns widened to int16 so that two inputs are one SMLAD
-   operand, each 32-bit word of a weight row (32 / bits weights) sign-extended in two SXTB16s per field. */
+/* One-group convolutions on the Arm DSP extension. The two pixels' columns are widened to int16 and interleaved four
+   lanes at a time, so that one LDRD loads a pixel's operands for half a weight word's field; each channel pair's dot
+   products run in an assembly loop (SXTB16 lanes of the weight words, SMLAD), every channel of the pair of pixels in
+   one call, each pair of channels requantized as it ends. */
 #include "../ompqc.h"
 #include "dsp.h"
 
-typedef int16_t col_t;
-
-#include "widen.h"
 #include "../bytes.h"
 #include "../columns.h"
-#include "../scalar_dot.h"
 
-
-/* The column of output pixel `px` for the dot products at `col` (8 * ceil(k / 4) bytes of scratch): gathered into
-   its upper half, or with `in_place` the input pixel itself (1x1, stride 1, no padding), then widened into col. */
-OMPQC_INLINE const col_t *column_at(const OMPQC_NS(conv_t) *p, const int8_t *in, int32_t px, uint8_t *col,
-                                    int in_place, int bits) {
-    const int32_t k = p->k_h * p->k_w * p->in_c, half = ((k + 3) & ~3);
-    const int8_t *src = in + px * p->in_c;
-    if (!in_place) {
-        columns(p, in, px, (int8_t *)col + half);
-        src = (const int8_t *)col + half;
-    }
-    OMPQC_AT_WIDTH(widen, bits)(src, (int16_t *)col, (uint32_t)k);
-    return (const int16_t *)col;
-}
-OMPQC_PER_WIDTH_RETURNING(, const col_t *, column,
-                          (const OMPQC_NS(conv_t) *p, const int8_t *in, int32_t px, uint8_t *col, int in_place),
-                          (p, in, px, col, in_place))
-
-OMPQC_INLINE const col_t *column(const OMPQC_NS(conv_t) *p, const int8_t *in, int32_t px, uint8_t *col, int in_place,
-                                 int bits) {
-    return OMPQC_AT_WIDTH(column, bits)(p, in, px, col, in_place);
-}
-
-/* Sums of two columns (xa, xb) times two weight rows (r1, r2) over k inputs: acc = {xa.r1, xa.r2, xb.r1, xb.r2}.
-   Each whole word of a row multiplies the int16 lanes widen_at() put in the column's matching group; below 8 bits,
-   each field is moved to the top of its byte first, which scales the products by 2^(8 - bits). */
-OMPQC_INLINE void dot2x2_at(const col_t *xa, const col_t *xb, const uint8_t *r1, const uint8_t *r2, uint32_t k,
-                            int32_t *acc, int bits) {
-    const uint32_t group = 32u / (uint32_t)bits, per = 8u / (uint32_t)bits, scale_log = 8u - (uint32_t)bits;
-    int32_t a11 = 0, a12 = 0, a21 = 0, a22 = 0;
+/* One pixel's k inputs as int16 chunks of four lanes at dst, dst + 8, dst + 16, ... (the other pixel's chunks go
+   between). In each group of g = 32 / bits inputs, chunk f (f < 8 / bits) holds inputs f, g / 2 + f, g / 4 + f and
+   3g / 4 + f: those field f of a weight word's bytes 0, 2 (SXTB16) then 1, 3 (SXTB16 ROR 8) weighs. A last part
+   group is padded with zeros, so the weight bits it meets do not count. */
+OMPQC_INLINE void widen_chunks_at(const int8_t *src, int16_t *dst, uint32_t k, int bits) {
+    const uint32_t group = 32u / (uint32_t)bits, per = 8u / (uint32_t)bits, rest = k % group;
     uint32_t n, f;
-    for (n = k / group; n > 0; n--, r1 += 4, r2 += 4, xa += group, xb += group) {
-        const uint32_t w1 = load32(r1), w2 = load32(r2);
+    int8_t x[16] = {0};
+    for (n = k / group + (rest > 0); n > 0; n--, src += group, dst += 2 * group) {
+        const int8_t *g = src;
+        if (n == 1 && rest > 0) {
+            for (f = 0; f < rest; f++) {
+                x[f] = src[f];
+            }
+            g = x;
+        }
+        if (bits == 8) {
+            const uint32_t w = load32(g), e = (uint32_t)__sxtb16(w), o = (uint32_t)sxtb16_ror8(w);
+            memcpy(dst, &e, 4);
+            memcpy(dst + 2, &o, 4);
+        } else {
 #pragma GCC unroll 4
-        for (f = 0; f < per; f++) {
-            int32_t u1, v1, u2, v2, x;
-            halves(w1, bits, f, &u1, &v1);
-            halves(w2, bits, f, &u2, &v2);
-            x = (int32_t)load32(xa + 4 * f);
-            a11 = __smlad(x, u1, a11);
-            a12 = __smlad(x, u2, a12);
-            x = (int32_t)load32(xa + 4 * f + 2);
-            a11 = __smlad(x, v1, a11);
-            a12 = __smlad(x, v2, a12);
-            x = (int32_t)load32(xb + 4 * f);
-            a21 = __smlad(x, u1, a21);
-            a22 = __smlad(x, u2, a22);
-            x = (int32_t)load32(xb + 4 * f + 2);
-            a21 = __smlad(x, v1, a21);
-            a22 = __smlad(x, v2, a22);
+            for (f = 0; f < per; f++) {
+                dst[8 * f] = g[f];
+                dst[8 * f + 1] = g[2 * per + f];
+                dst[8 * f + 2] = g[per + f];
+                dst[8 * f + 3] = g[3 * per + f];
+            }
         }
     }
-    /* The scaled sums divide exactly. */
-    a11 >>= scale_log;
-    a12 >>= scale_log;
-    a21 >>= scale_log;
-    a22 >>= scale_log;
-    dot2x2_end(xa, xb, r1, r2, k % group, a11, a12, a21, a22, acc, bits);
 }
-OMPQC_PER_WIDTH(OMPQC_HOT, dot2x2,
-                (const col_t *xa, const col_t *xb, const uint8_t *r1, const uint8_t *r2, uint32_t k, int32_t *acc),
-                (xa, xb, r1, r2, k, acc))
+OMPQC_PER_WIDTH(, widen_chunks, (const int8_t *src, int16_t *dst, uint32_t k), (src, dst, k))
 
-#include "../conv_pair.h"
+/* The loop over weight words below: each step splits both rows' field into SXTB16 lanes (w1, w2 keep bytes 1, 3),
+   then multiplies them with pixel a's chunk and pixel b's. Operands: a11 a12 a21 a22 (pixel, row), xp, r1, r2, n (words left);
+   scratch w1 w2 u1 u2 x0 x1. */
+#define DSP_SPLIT \
+    "sxtb16 %[u1], %[w1]\n\t" \
+    "sxtb16 %[u2], %[w2]\n\t" \
+    "sxtb16 %[w1], %[w1], ror #8\n\t" \
+    "sxtb16 %[w2], %[w2], ror #8\n\t" \
+    "ldrd %[x0], %[x1], [%[xp]], #8\n\t" \
+    "smlad %[a11], %[x0], %[u1], %[a11]\n\t" \
+    "smlad %[a12], %[x0], %[u2], %[a12]\n\t" \
+    "smlad %[a11], %[x1], %[w1], %[a11]\n\t" \
+    "smlad %[a12], %[x1], %[w2], %[a12]\n\t" \
+    "ldrd %[x0], %[x1], [%[xp]], #8\n\t" \
+    "smlad %[a21], %[x0], %[u1], %[a21]\n\t" \
+    "smlad %[a22], %[x0], %[u2], %[a22]\n\t" \
+    "smlad %[a21], %[x1], %[w1], %[a21]\n\t" \
+    "smlad %[a22], %[x1], %[w2], %[a22]\n\t"
+/* Below 8 bits: field f of the words of r1, r2 (just loaded, or read again) moved to the top of its byte by a left
+   shift (the products scale by 2^(8 - bits)) and masked. */
+#define DSP_LOAD "ldr %[w1], [%[r1]], #4\n\tldr %[w2], [%[r2]], #4\n\t"
+#define DSP_RELOAD "ldr %[w1], [%[r1], #-4]\n\tldr %[w2], [%[r2], #-4]\n\t"
+#define DSP_TOP(mask, shift) \
+    "mov %[u1], #" mask "\n\tand %[w1], %[u1], %[w1], lsl #" shift "\n\tand %[w2], %[u1], %[w2], lsl #" shift "\n\t"
+#define DSP_HIGH(mask) "and %[w1], %[w1], #" mask "\n\tand %[w2], %[w2], #" mask "\n\t"
+#define DSP_STEP_8 DSP_LOAD DSP_SPLIT
+#define DSP_STEP_4 DSP_LOAD DSP_TOP("0xF0F0F0F0", "4") DSP_SPLIT DSP_RELOAD DSP_HIGH("0xF0F0F0F0") DSP_SPLIT
+#define DSP_STEP_2 \
+    DSP_LOAD DSP_TOP("0xC0C0C0C0", "6") DSP_SPLIT DSP_RELOAD DSP_TOP("0xC0C0C0C0", "4") DSP_SPLIT DSP_RELOAD \
+        DSP_TOP("0xC0C0C0C0", "2") DSP_SPLIT DSP_RELOAD DSP_HIGH("0xC0C0C0C0") DSP_SPLIT
+#define DSP_DOT_LOOP(step) \
+    __asm__ volatile("1:\n\t" step "subs %[n], %[n], #1\n\tbne 1b\n\t" \
+                     : [a11] "+r"(s->a11), [a12] "+r"(s->a12), [a21] "+r"(s->a21), [a22] "+r"(s->a22), \
+                       [xp] "+r"(*x), [r1] "+r"(r1), [r2] "+r"(r2), [n] "+r"(words), [w1] "=&r"(w1), \
+                       [w2] "=&r"(w2), [u1] "=&r"(u1), [u2] "=&r"(u2), [x0] "=&r"(x0), [x1] "=&r"(x1) \
+                     : \
+                     : "memory", "cc")
+
+/* Sums of pixel a, b with rows 1, 2. */
+typedef struct {
+    int32_t a11, a12, a21, a22;
+} sums2x2_t;
+
+/* s plus the products of `words` (> 0) weight words of rows r1 and r2 with the interleaved columns from *x, which
+   moves past them. */
+OMPQC_INLINE void dot_words(sums2x2_t *s, const int16_t **x, const uint8_t *r1, const uint8_t *r2, uint32_t words,
+                            int bits) {
+    uint32_t w1, w2, u1, u2, x0, x1;
+    if (bits == 8) {
+        DSP_DOT_LOOP(DSP_STEP_8);
+    } else if (bits == 4) {
+        DSP_DOT_LOOP(DSP_STEP_4);
+    } else {
+        DSP_DOT_LOOP(DSP_STEP_2);
+    }
+}
+
+/* Every output channel of pixels a and b (outputs ya, yb) from their interleaved columns x: per pair of channels
+   the whole weight words in the loop, the row's last bytes as one more word, then the requantization. */
+OMPQC_INLINE void conv_channels_at(const OMPQC_NS(conv_t) *p, const int16_t *x, int8_t *ya, int8_t *yb, int bits) {
+    /* Locals: the output stores may alias the parameter block. */
+    const uint32_t k = (uint32_t)(p->k_h * p->k_w * p->in_c), group = 32u / (uint32_t)bits, words = k / group;
+    const uint32_t tail = (k % group * (uint32_t)bits + 7) / 8, scale_log = 8u - (uint32_t)bits;
+    const int32_t n = p->out_c, rb = p->row_bytes, zp = p->out_zp, a_lo = p->act_min, a_hi = p->act_max;
+    const uint8_t *weights = p->weights;
+    const int32_t *bias = p->bias, *mult = p->mult;
+    const int8_t *shift = p->shift;
+    int32_t oc;
+    for (oc = 0; oc < n; oc += 2) {
+        /* An odd last channel is computed twice. */
+        const int32_t od = oc + 1 < n ? oc + 1 : oc;
+        const uint8_t *r1 = weights + oc * rb, *r2 = weights + od * rb;
+        const int16_t *xp = x;
+        sums2x2_t s = {0, 0, 0, 0};
+        if (words > 0) {
+            dot_words(&s, &xp, r1, r2, words, bits);
+        }
+        if (tail > 0) {
+            uint32_t last[2] = {0, 0};
+            memcpy(&last[0], r1 + 4 * words, tail);
+            memcpy(&last[1], r2 + 4 * words, tail);
+            dot_words(&s, &xp, (const uint8_t *)&last[0], (const uint8_t *)&last[1], 1, bits);
+        }
+        /* The scaled sums divide exactly. */
+        ya[oc] = clamp(zp + requantize((s.a11 >> scale_log) + bias[oc], mult[oc], shift[oc]), a_lo, a_hi);
+        ya[od] = clamp(zp + requantize((s.a12 >> scale_log) + bias[od], mult[od], shift[od]), a_lo, a_hi);
+        yb[oc] = clamp(zp + requantize((s.a21 >> scale_log) + bias[oc], mult[oc], shift[oc]), a_lo, a_hi);
+        yb[od] = clamp(zp + requantize((s.a22 >> scale_log) + bias[od], mult[od], shift[od]), a_lo, a_hi);
+    }
+}
+OMPQC_PER_WIDTH(OMPQC_HOT, conv_channels, (const OMPQC_NS(conv_t) *p, const int16_t *x, int8_t *ya, int8_t *yb),
+                (p, x, ya, yb))
+
+/* `scratch`: the interleaved int16 columns (4 * k bytes, k rounded up to whole weight words), then the two pixels'
+   gathered windows (k rounded up to 4 bytes each). */
+OMPQC_INLINE void conv_pixels(const OMPQC_NS(conv_t) *p, const int8_t *in, int32_t px, int32_t pb, int8_t *ya,
+                              int8_t *yb, uint8_t *scratch, int in_place, int bits) {
+    const int32_t k = p->k_h * p->k_w * p->in_c, group = 32 / bits, whole = (k + group - 1) / group * group;
+    int16_t *x = (int16_t *)scratch;
+    int8_t *ga = (int8_t *)scratch + 4 * whole, *gb = ga + ((k + 3) & ~3);
+    const int8_t *sa = in + px * p->in_c, *sb = in + pb * p->in_c;
+    if (!in_place) {
+        columns(p, in, px, ga);
+        columns(p, in, pb, gb);
+        sa = ga;
+        sb = gb;
+    }
+    OMPQC_AT_WIDTH(widen_chunks, bits)(sa, x, (uint32_t)k);
+    OMPQC_AT_WIDTH(widen_chunks, bits)(sb, x + 4, (uint32_t)k);
+    OMPQC_AT_WIDTH(conv_channels, bits)(p, x, ya, yb);
+}
+
 #include "../conv_columns.h"

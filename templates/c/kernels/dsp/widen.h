@@ -1,5 +1,5 @@
 /* The DSP variants' int16 operands: inputs widened in the order the weight words' SXTB16 lanes pair with them
-   (conv_columns, dense). */
+   (the dense kernels). */
 #ifndef OMPQC_DSP_WIDEN_H
 #define OMPQC_DSP_WIDEN_H
 
@@ -18,11 +18,8 @@ OMPQC_INLINE void widen_less_at(const int8_t *src, int16_t *dst, uint32_t k, int
         if (bits == 8) {
             const uint32_t x = load32(src);
             uint32_t e = (uint32_t)__sxtb16(x), o = (uint32_t)sxtb16_ror8(x);
-            /* The convolutions' widening (zp 0, a constant there) subtracts nothing. */
-            if (zp != 0) {
-                e = (uint32_t)__ssub16((int32_t)e, (int32_t)zz);
-                o = (uint32_t)__ssub16((int32_t)o, (int32_t)zz);
-            }
+            e = (uint32_t)__ssub16((int32_t)e, (int32_t)zz);
+            o = (uint32_t)__ssub16((int32_t)o, (int32_t)zz);
             memcpy(dst, &e, 4);
             memcpy(dst + 2, &o, 4);
         } else {
@@ -48,12 +45,6 @@ OMPQC_INLINE void widen_less_at(const int8_t *src, int16_t *dst, uint32_t k, int
     }
 }
 OMPQC_PER_WIDTH(, widen_less, (const int8_t *src, int16_t *dst, uint32_t k, int32_t zp), (src, dst, k, zp))
-
-/* The inputs as they are (the convolutions fold the zero point into the bias). */
-OMPQC_INLINE void widen_at(const int8_t *src, int16_t *dst, uint32_t k, int bits) {
-    widen_less_at(src, dst, k, 0, bits);
-}
-OMPQC_PER_WIDTH(, widen, (const int8_t *src, int16_t *dst, uint32_t k), (src, dst, k))
 
 /* Field f of the four bytes of weight word w as int16 lanes: bytes 0 and 2 in *u, 1 and 3 in *v. Below 8 bits the
    field is moved to the top of its byte first (scaling it by 2^(8 - bits)) and sign-extended from there. */

@@ -161,4 +161,5 @@ OMPQC_INLINE void conv_pair(const OMPQC_NS(conv_t) *p, const col_t *xa, const co
     requantize_channels(p, sums + p->out_c, yb);
 }
 
+#define OMPQC_COLUMN_PAIR
 #include "../conv_columns.h"
