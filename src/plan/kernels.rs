@@ -260,8 +260,8 @@ fn conv_scratch(kernel: Kernel, c: &QConv, out_h: usize, out_w: usize) -> Scratc
     match kernel {
         Kernel::ConvColumns => {
             let k4 = c.weights.k.next_multiple_of(4);
-            let whole_words = c.weights.k.next_multiple_of(32 / c.weights.bits as usize);
-            Scratch { portable: 2 * k4 + c.weights.k, dsp: 4 * whole_words + 2 * k4, mve: 4 * k4 + 8 * c.c_out, rust: 0 }
+            let words = c.weights.k.next_multiple_of(32 / c.weights.bits as usize);
+            Scratch { portable: 2 * k4 + c.weights.k, dsp: 4 * words + 2 * k4, mve: 4 * k4 + 8 * c.c_out, rust: 0 }
         }
         Kernel::Depthwise3x3 => {
             let [sh, sw] = c.window.strides;
@@ -310,10 +310,12 @@ mod tests {
     fn each_convolution_gets_its_kernel_and_that_kernels_scratch() {
         let kernel =
             |c_in, c_out, groups, k, dil| choose(&conv_graph(c_in, c_out, groups, k, dil), None, false).unwrap()[0];
-        // One group: two columns of K = 27 (28 rounded) bytes laid out for int16, then Helium's 2 x 16 int32 sums.
+        // One group: two columns of K = 27 (28 rounded) bytes laid out for int16, then Helium's 2 x 16 int32 sums;
+        // the DSP's interleaved int16 columns of whole weight words, then the two windows.
         let columns = kernel(3, 16, 1, 3, 1);
         assert_eq!(columns.kernel, Kernel::ConvColumns);
-        assert_eq!(columns.scratch, Scratch { portable: 2 * 28 + 27, dsp: 4 * 28 + 2 * 28, mve: 4 * 28 + 8 * 16, rust: 0 });
+        let dsp = 4 * 28 + 2 * 28;
+        assert_eq!(columns.scratch, Scratch { portable: 2 * 28 + 27, dsp, mve: 4 * 28 + 8 * 16, rust: 0 });
         // Depthwise 3x3, also with a single channel (one group): an int16 plane of 10 x 10 and 32 sums (4 rows of 8).
         for (c, groups) in [(8, 8), (1, 1)] {
             let dw = kernel(c, c, groups, 3, 1);
