@@ -5,7 +5,30 @@
 #include "../ompqc.h"
 #include "dsp.h"
 
-#include "../bytes.h"
+/* The gather's byte copy and fill a word at a time (unaligned words load and store in one instruction here), not by
+   the C library, whose small-footprint copies go a byte at a time; GCC must not turn the loops back into calls. */
+__attribute__((optimize("no-tree-loop-distribute-patterns"))) static void copy_bytes(int8_t *dst, const int8_t *src,
+                                                                                     int32_t n) {
+    for (; n >= 4; n -= 4, dst += 4, src += 4) {
+        const uint32_t w = load32(src);
+        memcpy(dst, &w, 4);
+    }
+    for (; n > 0; n--) {
+        *dst++ = *src++;
+    }
+}
+
+__attribute__((optimize("no-tree-loop-distribute-patterns"))) static void fill_bytes(int8_t *dst, int32_t v,
+                                                                                     int32_t n) {
+    const uint32_t w = ((uint32_t)v & 0xFFu) * 0x01010101u;
+    for (; n >= 4; n -= 4, dst += 4) {
+        memcpy(dst, &w, 4);
+    }
+    for (; n > 0; n--) {
+        *dst++ = (int8_t)v;
+    }
+}
+
 #include "../columns.h"
 
 /* One pixel's k inputs as int16 chunks of four lanes at dst, dst + 8, dst + 16, ... (the other pixel's chunks go
@@ -98,6 +121,14 @@ OMPQC_INLINE void dot_words(sums2x2_t *s, const int16_t **x, const uint8_t *r1, 
     }
 }
 
+/* The outputs of one channel for pixels a and b from their sums. */
+OMPQC_INLINE void requantize_channel(int32_t xa, int32_t xb, int32_t m, int32_t shift, int32_t zp, int32_t lo,
+                                     int32_t hi, int8_t *ya, int8_t *yb) {
+    const shifts_t s = shifts_of(shift);
+    *ya = (int8_t)requantize_clamped(xa, m, s, zp, lo, hi);
+    *yb = (int8_t)requantize_clamped(xb, m, s, zp, lo, hi);
+}
+
 /* Every output channel of pixels a and b (outputs ya, yb) from their interleaved columns x: per pair of channels
    the whole weight words in the loop, the row's last bytes as one more word, then the requantization. */
 OMPQC_INLINE void conv_channels_at(const OMPQC_NS(conv_t) *p, const int16_t *x, int8_t *ya, int8_t *yb, int bits) {
@@ -125,10 +156,10 @@ OMPQC_INLINE void conv_channels_at(const OMPQC_NS(conv_t) *p, const int16_t *x, 
             dot_words(&s, &xp, (const uint8_t *)&last[0], (const uint8_t *)&last[1], 1, bits);
         }
         /* The scaled sums divide exactly. */
-        ya[oc] = clamp(zp + requantize((s.a11 >> scale_log) + bias[oc], mult[oc], shift[oc]), a_lo, a_hi);
-        ya[od] = clamp(zp + requantize((s.a12 >> scale_log) + bias[od], mult[od], shift[od]), a_lo, a_hi);
-        yb[oc] = clamp(zp + requantize((s.a21 >> scale_log) + bias[oc], mult[oc], shift[oc]), a_lo, a_hi);
-        yb[od] = clamp(zp + requantize((s.a22 >> scale_log) + bias[od], mult[od], shift[od]), a_lo, a_hi);
+        requantize_channel((s.a11 >> scale_log) + bias[oc], (s.a21 >> scale_log) + bias[oc], mult[oc], shift[oc], zp,
+                           a_lo, a_hi, ya + oc, yb + oc);
+        requantize_channel((s.a12 >> scale_log) + bias[od], (s.a22 >> scale_log) + bias[od], mult[od], shift[od], zp,
+                           a_lo, a_hi, ya + od, yb + od);
     }
 }
 OMPQC_PER_WIDTH(OMPQC_HOT, conv_channels, (const OMPQC_NS(conv_t) *p, const int16_t *x, int8_t *ya, int8_t *yb),
