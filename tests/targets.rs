@@ -85,6 +85,16 @@ fn run_bit_exact(
     if r["lang"] == "c" {
         assert!(used <= r["stack_bytes"].as_u64().unwrap().max(64), "{target}: {r}");
     }
+    // The cycle estimate, on the cores with a timing table: at least a cycle per instruction, and under three
+    // (the worst of the table's entries, the divides and long multiplies, are rare in the kernels); the time at
+    // the board's clock follows from it.
+    let timed = ["cortex-m3", "cortex-m4"].contains(&target);
+    assert_eq!(r["cycles_estimate"].is_u64(), timed, "{target}: {r}");
+    if let (Some(cycles), Some(hz)) = (r["cycles_estimate"].as_u64(), r["clock_hz"].as_u64()) {
+        assert!(cycles > instructions && cycles < 3 * instructions, "{target}: {cycles} cycles, {instructions}");
+        let ms = r["ms_at_clock"].as_f64().unwrap();
+        assert!((ms - cycles as f64 * 1e3 / hz as f64).abs() < 1e-9, "{target}: {ms} ms");
+    }
     r
 }
 
@@ -133,6 +143,12 @@ fn example_is_bit_exact_on_every_emulated_target_with_a_layer_profile() {
     let whole = r["instructions_range"][1].as_u64().unwrap();
     assert!(layers.iter().all(|l| l["instructions"].as_u64().unwrap() > 0));
     assert!(sum <= whole && sum * 100 >= whole * 99, "layers {sum} of {whole}");
+    // Each layer's cycles too (cortex-m4 has a timing table): together about the estimate of the whole inference
+    // (the first input's; the mean over two differs by the inputs' few data-dependent branches).
+    let cycles: u64 = layers.iter().map(|l| l["cycles"].as_u64().unwrap()).sum();
+    let estimate = r["cycles_estimate"].as_u64().unwrap();
+    assert!(layers.iter().all(|l| l["cycles"].as_u64().unwrap() >= l["instructions"].as_u64().unwrap()));
+    assert!(cycles * 100 <= estimate * 101 && cycles * 100 >= estimate * 98, "layers {cycles} of {estimate}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

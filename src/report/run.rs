@@ -1,5 +1,5 @@
-//! `ompqc run`: the verdict against the interpreter, and under emulation the instructions per inference and per
-//! layer.
+//! `ompqc run`: the verdict against the interpreter, and under emulation the instructions (and on cores with a
+//! timing table the estimated cycles) per inference and per layer.
 
 use super::inspect::thousands;
 use crate::run::firmware::FirmwareRun;
@@ -50,6 +50,18 @@ impl FirmwareRun {
             thousands(self.macs),
             self.instructions_per_mac
         );
+        if let Some(c) = self.cycles_estimate {
+            let at_clock = match (self.clock_hz, self.ms_at_clock) {
+                (Some(hz), Some(ms)) => format!(": {ms:.2} ms at the board's {} MHz", hz as f64 / 1e6),
+                _ => String::new(),
+            };
+            text.push_str(&format!(
+                "cycle estimate: {} cycles per inference ({:.2} per MAC) from the core's timing table at zero wait \
+                 states{at_clock}\n",
+                thousands(c),
+                if self.macs > 0 { c as f64 / self.macs as f64 } else { 0.0 }
+            ));
+        }
         text.push_str(&match self.stack_bytes {
             Some(bound) => format!(
                 "stack: {} bytes used at most (painted), within the call graph's bound of {} bytes\n",
@@ -60,8 +72,9 @@ impl FirmwareRun {
         });
         for l in self.layers.iter().flatten() {
             let per_mac = if l.macs > 0 { format!("{:.2}", l.instructions as f64 / l.macs as f64) } else { "-".into() };
+            let cycles = l.cycles.map(|c| format!(" {:>12} cycles", thousands(c))).unwrap_or_default();
             text.push_str(&format!(
-                "  {:<28} {:<14} {:>12} instructions {:>11} MACs {:>7} per MAC  {}\n",
+                "  {:<28} {:<14} {:>12} instructions{cycles} {:>11} MACs {:>7} per MAC  {}\n",
                 l.name,
                 l.op,
                 thousands(l.instructions),

@@ -33,6 +33,9 @@ pub struct LayerCount {
     pub kernel: String,
     pub macs: u64,
     pub instructions: u64,
+    /// The cycle estimate (`FirmwareRun::cycles_estimate`), on cores with a timing table.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cycles: Option<u64>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -54,6 +57,15 @@ pub struct FirmwareRun {
     pub instructions_per_mac: f64,
     /// The fewest and the most instructions any input took.
     pub instructions_range: (u64, u64),
+    /// The mean cycles per inference the QEMU plugin estimates from the core's Technical Reference Manual timings
+    /// (zero wait states; templates/qemu says what it counts), on cores with a timing table (`cycle_model`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cycles_estimate: Option<u64>,
+    /// The board's clock (`clock_hz`) and the estimate's milliseconds per inference at it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clock_hz: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ms_at_clock: Option<f64>,
     /// Per layer, on the first input (`--profile`).
     pub layers: Option<Vec<LayerCount>>,
     /// The bound on NAME_run's stack from the C's call graph (build::stack), at the firmware's optimisation.
@@ -168,7 +180,7 @@ fn run_image(
     plugin: &Path,
     (start, count): (usize, usize),
     build_dir: &Path,
-) -> Result<(Vec<u8>, Vec<u64>, u64)> {
+) -> Result<(Vec<u8>, Vec<(u64, u64)>, u64)> {
     let graph = req.graph;
     let (in_size, out_size) = (graph.tensor(graph.input).elems(), graph.tensor(graph.output).elems());
     let flags: Vec<&str> = shared.flags.iter().map(String::as_str).collect();
@@ -210,32 +222,26 @@ fn run_in(target: &Target, emulator: &Emulator, req: &RunRequest, build_dir: &Pa
     let per_image = ((room / in_size.max(1) as u64) as usize).clamp(1, req.n.max(1));
     let hooks = if req.profile { req.report.profiled_layers() } else { vec![] };
     let mut outputs = Vec::with_capacity(req.n * out_size);
-    let mut counts: Vec<u64> = Vec::with_capacity(req.n);
-    let mut first_layers: Option<Vec<u64>> = None;
+    // Instructions, then cycle estimates: per input, and per hooked layer of the first input.
+    let mut spans = [Spans::default(), Spans::default()];
     let mut stack_used = 0;
     for start in (0..req.n).step_by(per_image) {
         let count = per_image.min(req.n - start);
         let (got, marks, stack) = run_image(target, emulator, req, &shared, &plugin, (start, count), build_dir)?;
         outputs.extend(got);
         stack_used = stack_used.max(stack);
-        // Two marks calibrate the cost of a mark; then per input its start, a mark per hooked layer, its end.
-        let per_input = 2 + hooks.len();
-        if marks.len() != 2 + count * per_input {
+        if marks.len() != 2 + count * (2 + hooks.len()) {
             return Err(Error::internal(format!(
                 "target {}: the instruction counter recorded {} marks, expected {}",
                 target.name,
                 marks.len(),
-                2 + count * per_input
+                2 + count * (2 + hooks.len())
             )));
         }
-        let mark_cost = marks[1] - marks[0];
-        for input in marks[2..].chunks(per_input) {
-            counts.push(input[per_input - 1] - input[0] - mark_cost * (per_input as u64 - 1));
-            if first_layers.is_none() && !hooks.is_empty() {
-                first_layers = Some(input.windows(2).take(hooks.len()).map(|w| w[1] - w[0] - mark_cost).collect());
-            }
-        }
+        spans[0].add(&marks.iter().map(|m| m.0).collect::<Vec<_>>(), hooks.len());
+        spans[1].add(&marks.iter().map(|m| m.1).collect::<Vec<_>>(), hooks.len());
     }
+    let [Spans { totals: counts, first_layers }, cycles] = spans;
 
     // A run within the harness's unpainted margin reads as the margin.
     if let Some(bound) = shared.stack_bound.filter(|&b| stack_used > b.max(STACK_MARGIN as u64)) {
@@ -247,17 +253,22 @@ fn run_in(target: &Target, emulator: &Emulator, req: &RunRequest, build_dir: &Pa
     let (mismatched, first) = super::compare(graph, req.input, req.n, &outputs);
     let macs = graph.macs();
     let mean = counts.iter().sum::<u64>() / counts.len().max(1) as u64;
+    let timed = target.cycle_model.is_some();
+    let cycles_estimate = timed.then(|| cycles.totals.iter().sum::<u64>() / cycles.totals.len().max(1) as u64);
+    let layer_cycles = cycles.first_layers.filter(|_| timed).unwrap_or_default();
     let layers = first_layers.map(|cs| {
         hooks
             .iter()
             .zip(cs)
-            .map(|(&(ix, layer), instructions)| LayerCount {
+            .enumerate()
+            .map(|(i, (&(ix, layer), instructions))| LayerCount {
                 name: layer.name.clone(),
                 // An add the convolution computes is counted in its layer.
                 op: if layer.fused_add.is_some() { format!("{}+Add", layer.op) } else { layer.op.clone() },
                 kernel: layer.kernel.clone(),
                 macs: graph.node_macs(ix),
                 instructions,
+                cycles: layer_cycles.get(i).copied(),
             })
             .collect()
     });
@@ -274,10 +285,35 @@ fn run_in(target: &Target, emulator: &Emulator, req: &RunRequest, build_dir: &Pa
         instructions_per_inference: mean,
         instructions_per_mac: if macs > 0 { mean as f64 / macs as f64 } else { 0.0 },
         instructions_range: (counts.iter().copied().min().unwrap_or(0), counts.iter().copied().max().unwrap_or(0)),
+        cycles_estimate,
+        clock_hz: target.clock_hz,
+        ms_at_clock: cycles_estimate.zip(target.clock_hz).map(|(c, hz)| c as f64 * 1e3 / hz as f64),
         layers,
         stack_bytes: shared.stack_bound,
         stack_used,
     })
+}
+
+/// One counter's readings at the harness's marks, as spans: two marks calibrate the cost of a mark, then per input
+/// its start, a mark per hooked layer and its end.
+#[derive(Default)]
+struct Spans {
+    /// Per input, from its start to its end.
+    totals: Vec<u64>,
+    /// Per hooked layer, on the first input.
+    first_layers: Option<Vec<u64>>,
+}
+
+impl Spans {
+    fn add(&mut self, marks: &[u64], hooks: usize) {
+        let (per_input, mark_cost) = (2 + hooks, marks[1] - marks[0]);
+        for input in marks[2..].chunks(per_input) {
+            self.totals.push(input[per_input - 1] - input[0] - mark_cost * (per_input as u64 - 1));
+            if self.first_layers.is_none() && hooks > 0 {
+                self.first_layers = Some(input.windows(2).take(hooks).map(|w| w[1] - w[0] - mark_cost).collect());
+            }
+        }
+    }
 }
 
 /// The Rust target triple of `target`, installed.
@@ -319,7 +355,8 @@ fn default_timeout(macs: u64, inputs: usize) -> Duration {
     Duration::from_secs_f64(30.0 + instructions / 20e6)
 }
 
-/// Runs `image` under QEMU in `dir` (semihosting files land there) and returns the instruction counts at the marks.
+/// Runs `image` under QEMU in `dir` (semihosting files land there) and returns the instruction counts and cycle
+/// estimates (0 without a timing table) at the marks.
 fn emulate(
     target: &Target,
     emulator: &Emulator,
@@ -327,7 +364,7 @@ fn emulate(
     plugin: &Path,
     dir: &Path,
     timeout: Duration,
-) -> Result<Vec<u64>> {
+) -> Result<Vec<(u64, u64)>> {
     let marker = marker_address(image)?;
     let counts_path = dir.join("counts.txt");
     let mut child = Command::new(&emulator.qemu)
@@ -336,7 +373,12 @@ fn emulate(
         .args(["-nographic", "-monitor", "none", "-serial", "none"])
         .args(["-semihosting-config", "enable=on,target=native", "-icount", "shift=0"])
         .arg("-plugin")
-        .arg(format!("{},marker={marker:#x},out={}", plugin.display(), counts_path.display()))
+        .arg(format!(
+            "{},marker={marker:#x},out={}{}",
+            plugin.display(),
+            counts_path.display(),
+            target.cycle_model.as_ref().map(|m| format!(",timing={m}")).unwrap_or_default()
+        ))
         .arg("-kernel")
         .arg(image)
         .current_dir(dir)
@@ -387,7 +429,13 @@ fn emulate(
     }
     let text = std::fs::read_to_string(&counts_path)
         .map_err(|e| Error::internal(format!("target {}: no instruction counts ({e})", target.name)))?;
-    Ok(text.lines().filter_map(|l| l.trim().parse::<u64>().ok()).collect())
+    Ok(text
+        .lines()
+        .filter_map(|l| {
+            let mut numbers = l.split_whitespace().map(|n| n.parse::<u64>().ok());
+            Some((numbers.next()??, numbers.next()??))
+        })
+        .collect())
 }
 
 /// The address of the harness's `ompqc_mark`; Thumb symbols carry the mode in bit 0, instructions do not.
@@ -401,4 +449,73 @@ fn marker_address(image: &Path) -> Result<u64> {
         .ok_or_else(|| Error::internal(format!("{}: no ompqc_mark symbol", image.display())))?;
     let thumb = file.architecture() == object::Architecture::Arm;
     Ok(if thumb { symbol.address() & !1 } else { symbol.address() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The plugin's cycle table, driven from a host program: per (core, instructions in a row), the cycles of the
+    /// last one (the TRMs' Table 3-1 entries, with pipelined neighbouring loads).
+    #[test]
+    fn the_cycle_model_prices_instructions_as_the_trm_tables_do() {
+        let cases: &[(&str, &[&str], u32)] = &[
+            ("cortex-m4", &["smlad r3, r9, sl, r3"], 1),
+            ("cortex-m4", &["sxtb16 r7, r8, ror #8"], 1),
+            ("cortex-m4", &["ldr.w r6, [r1], #4"], 2),
+            // Neighbouring single loads pipeline, unless the second's base is the first's result.
+            ("cortex-m4", &["ldr.w r7, [r2], #4", "ldr.w r6, [r1], #4"], 1),
+            ("cortex-m4", &["ldr r6, [r1]", "ldr r2, [r6, #4]"], 2),
+            ("cortex-m4", &["strb r3, [r2, r1]", "ldrsb r3, [r0, #1]!"], 1),
+            ("cortex-m4", &["ldrd r9, r6, [ip], #8"], 3),
+            ("cortex-m4", &["pop {r4, r5, r6, pc}"], 5),
+            ("cortex-m4", &["vpush {d8}"], 3),
+            ("cortex-m4", &["stmdb sp!, {r4, r5, r6, r7, r8, r9, sl, fp, lr}"], 10),
+            ("cortex-m4", &["smlal r2, r1, r3, r4"], 1),
+            ("cortex-m4", &["mla r0, r1, r2, r3"], 1),
+            ("cortex-m4", &["sdiv r0, r1, r2"], 12),
+            ("cortex-m4", &["vdiv.f32 s0, s1, s2"], 14),
+            ("cortex-m4", &["bne #0x1830"], 1),
+            ("cortex-m3", &["smull r2, r1, r3, r4"], 5),
+            ("cortex-m3", &["smlal r2, r1, r3, r4"], 7),
+            ("cortex-m3", &["mls r0, r1, r2, r3"], 2),
+            ("cortex-m3", &["udiv r0, r1, r2"], 12),
+        ];
+        let dir = std::env::temp_dir().join(format!("ompqc-cycles-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        // Only the plugin's table runs here: the QEMU API it calls stays unresolved (see the link flags).
+        let mut driver = String::from(
+            "#include \"plugin.c\"\n\
+             static unsigned run(const char *core, const char **texts, int n) {\n\
+                 char loaded[8] = {0}, now[8];\n int single = 0, s, i; unsigned c = 0; size_t t;\n\
+                 for (t = 0; t < 2; t++) if (!strcmp(TIMINGS[t].core, core)) timing = &TIMINGS[t];\n\
+                 for (i = 0; i < n; i++) { c = cycles_of(texts[i], single, loaded, &s, now); single = s; \
+                 strcpy(loaded, now); }\n return c;\n}\nint main(void) {\n",
+        );
+        for (i, (core, texts, _)) in cases.iter().enumerate() {
+            let list = texts.iter().map(|t| format!("\"{t}\"")).collect::<Vec<_>>().join(", ");
+            driver += &format!(
+                "    {{ const char *t{i}[] = {{{list}}}; printf(\"%u\\n\", run(\"{core}\", t{i}, {})); }}\n",
+                texts.len()
+            );
+        }
+        driver += "    return 0;\n}\n";
+        write(&dir.join("plugin.c"), PLUGIN_SOURCE).unwrap();
+        write(&dir.join("driver.c"), &driver).unwrap();
+        let exe = dir.join("driver");
+        let built = Command::new(super::super::host_cc())
+            .args(["-O1", "-w", "-no-pie", "-Wl,--unresolved-symbols=ignore-all", "-o"])
+            .arg(&exe)
+            .arg(dir.join("driver.c"))
+            .output()
+            .unwrap();
+        assert!(built.status.success(), "{}", String::from_utf8_lossy(&built.stderr));
+        let out = Command::new(&exe).output().unwrap();
+        let got: Vec<u32> = String::from_utf8_lossy(&out.stdout).lines().map(|l| l.parse().unwrap()).collect();
+        for ((core, texts, want), got) in cases.iter().zip(&got) {
+            assert_eq!(got, want, "{core}: {texts:?}");
+        }
+        assert_eq!(got.len(), cases.len());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

@@ -29,6 +29,13 @@ pub struct Target {
     /// output buffers come off too, and the arena gets the rest.
     #[serde(default = "default_stack_reserve")]
     pub stack_reserve_bytes: usize,
+    /// The representative board's core clock, for the run's time at that clock.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock_hz: Option<u64>,
+    /// The core whose Technical Reference Manual timings estimate cycles under emulation (the QEMU plugin's tables:
+    /// cortex-m3, cortex-m4); none for cores without one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cycle_model: Option<String>,
     pub toolchain: Toolchain,
     /// How to run firmware for this target under emulation, when that is possible.
     pub emulator: Option<Emulator>,
@@ -71,6 +78,9 @@ fn default_stack_reserve() -> usize {
     4096
 }
 
+/// The cores whose timing tables the QEMU plugin (templates/qemu) holds.
+pub const CYCLE_MODELS: &[&str] = &["cortex-m3", "cortex-m4"];
+
 /// The ISA features a target file may list.
 const FEATURES: &[&str] = &["dsp", "fpu", "mve", "m", "a", "c"];
 
@@ -112,6 +122,12 @@ impl Target {
         }
         if let Some(f) = target.features.iter().find(|f| !FEATURES.contains(&f.as_str())) {
             return bad(format!("features: unknown feature '{f}' (known: {})", FEATURES.join(", ")));
+        }
+        if let Some(m) = target.cycle_model.as_deref().filter(|m| !CYCLE_MODELS.contains(m)) {
+            return bad(format!("cycle_model: no timing table for '{m}' (known: {})", CYCLE_MODELS.join(", ")));
+        }
+        if target.clock_hz == Some(0) {
+            return bad("clock_hz must be positive".into());
         }
         if target.toolchain.cc.trim().is_empty() {
             return bad("toolchain.cc must name the C compiler".into());

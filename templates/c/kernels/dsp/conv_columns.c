@@ -129,6 +129,15 @@ OMPQC_INLINE void requantize_channel(int32_t xa, int32_t xb, int32_t m, int32_t 
     *yb = (int8_t)requantize_clamped(xb, m, s, zp, lo, hi);
 }
 
+/* The n (< 4) bytes at r as the low bytes of a word (read one by one: the row may end there). */
+static inline uint32_t tail_word(const uint8_t *r, uint32_t n) {
+    uint32_t w = 0, i;
+    for (i = 0; i < n; i++) {
+        w |= (uint32_t)r[i] << (8 * i);
+    }
+    return w;
+}
+
 /* Every output channel of pixels a and b (outputs ya, yb) from their interleaved columns x: per pair of channels
    the whole weight words in the loop, the row's last bytes as one more word, then the requantization. */
 OMPQC_INLINE void conv_channels_at(const OMPQC_NS(conv_t) *p, const int16_t *x, int8_t *ya, int8_t *yb, int bits) {
@@ -150,9 +159,7 @@ OMPQC_INLINE void conv_channels_at(const OMPQC_NS(conv_t) *p, const int16_t *x, 
             dot_words(&s, &xp, r1, r2, words, bits);
         }
         if (tail > 0) {
-            uint32_t last[2] = {0, 0};
-            memcpy(&last[0], r1 + 4 * words, tail);
-            memcpy(&last[1], r2 + 4 * words, tail);
+            const uint32_t last[2] = {tail_word(r1 + 4 * words, tail), tail_word(r2 + 4 * words, tail)};
             dot_words(&s, &xp, (const uint8_t *)&last[0], (const uint8_t *)&last[1], 1, bits);
         }
         /* The scaled sums divide exactly. */
