@@ -16,4 +16,13 @@ OMPQC_HOT static void dw3x3_rows(const int16_t *r, int32_t pw, int32_t sx, int32
     }
 }
 
+/* out[i * stride] = the requantized, offset and clamped sums[i], for one channel. */
+OMPQC_HOT static void requantize_row(const int32_t *sums, int32_t n, int32_t m0, int32_t shift, int32_t zp, int32_t lo,
+                                     int32_t hi, int8_t *out, int32_t stride) {
+    const int32_t *end = sums + n;
+    for (; sums < end; sums++, out += stride) {
+        *out = clamp(zp + requantize(*sums, m0, shift), lo, hi);
+    }
+}
+
 #include "depthwise3x3.h"

@@ -1,6 +1,7 @@
 /* The depthwise 3x3 kernels of the portable and DSP variants, name_wB for each width B of
    OMPQC_DEPTHWISE3X3_WIDTHS: one channel at a time through an int16 plane. The including variant file defines
-   dw3x3_rows(r, pw, sx, sy, rows, n, t, bias, sums), the sums of a band of output rows. */
+   dw3x3_rows(r, pw, sx, sy, rows, n, t, bias, sums), the sums of a band of output rows, and
+   requantize_row(sums, n, m0, shift, zp, lo, hi, out, stride), their outputs. */
 #ifndef OMPQC_DEPTHWISE3X3_H
 #define OMPQC_DEPTHWISE3X3_H
 
@@ -9,15 +10,6 @@
 #ifndef OMPQC_DEPTHWISE3X3_WIDTHS
 #define OMPQC_DEPTHWISE3X3_WIDTHS OMPQC_ALL_WIDTHS
 #endif
-
-/* out[i * stride] = the requantized, offset and clamped sums[i], for one channel. */
-OMPQC_HOT static void requantize_row(const int32_t *sums, int32_t n, int32_t m0, int32_t shift, int32_t zp, int32_t lo,
-                                     int32_t hi, int8_t *out, int32_t stride) {
-    const int32_t *end = sums + n;
-    for (; sums < end; sums++, out += stride) {
-        *out = clamp(zp + requantize(*sums, m0, shift), lo, hi);
-    }
-}
 
 /* Depthwise 3x3 without dilation, one channel at a time: the channel's input copied into a plane padded to exactly
    the windows (the zero point in the padding: the bias has the zero-point term folded in), as int16; then each

@@ -22,6 +22,14 @@
 #define OMPQC_HOT __attribute__((noinline))
 #endif
 
+/* Copy and fill loops that GCC must not turn back into C library calls (the embedded C libraries' small-footprint
+   copies go a byte at a time). */
+#if defined(__GNUC__) && !defined(__clang__)
+#define OMPQC_NO_LIBCALL __attribute__((optimize("no-tree-loop-distribute-patterns")))
+#else
+#define OMPQC_NO_LIBCALL
+#endif
+
 /* A generic body, inlined into each width's copy so that the width is a constant there. */
 #define OMPQC_INLINE static inline __attribute__((always_inline))
 

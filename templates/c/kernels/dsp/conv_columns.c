@@ -5,10 +5,9 @@
 #include "../ompqc.h"
 #include "dsp.h"
 
-/* The gather's byte copy and fill a word at a time (unaligned words load and store in one instruction here), not by
-   the C library, whose small-footprint copies go a byte at a time; GCC must not turn the loops back into calls. */
-__attribute__((optimize("no-tree-loop-distribute-patterns"))) static void copy_bytes(int8_t *dst, const int8_t *src,
-                                                                                     int32_t n) {
+/* The gather's byte copy and fill a word at a time, aligned or not (unaligned words load and store in one
+   instruction here). */
+OMPQC_NO_LIBCALL static void copy_bytes(int8_t *dst, const int8_t *src, int32_t n) {
     for (; n >= 4; n -= 4, dst += 4, src += 4) {
         const uint32_t w = load32(src);
         memcpy(dst, &w, 4);
@@ -18,8 +17,7 @@ __attribute__((optimize("no-tree-loop-distribute-patterns"))) static void copy_b
     }
 }
 
-__attribute__((optimize("no-tree-loop-distribute-patterns"))) static void fill_bytes(int8_t *dst, int32_t v,
-                                                                                     int32_t n) {
+OMPQC_NO_LIBCALL static void fill_bytes(int8_t *dst, int32_t v, int32_t n) {
     const uint32_t w = ((uint32_t)v & 0xFFu) * 0x01010101u;
     for (; n >= 4; n -= 4, dst += 4) {
         memcpy(dst, &w, 4);
@@ -108,25 +106,52 @@ typedef struct {
 } sums2x2_t;
 
 /* s plus the products of `words` (> 0) weight words of rows r1 and r2 with the interleaved columns from *x, which
-   moves past them. */
-OMPQC_INLINE void dot_words(sums2x2_t *s, const int16_t **x, const uint8_t *r1, const uint8_t *r2, uint32_t words,
-                            int bits) {
+   moves past them: `unrolled` runs two words per pass (words even). */
+OMPQC_INLINE void dot_loop(sums2x2_t *s, const int16_t **x, const uint8_t *r1, const uint8_t *r2, uint32_t words,
+                           int unrolled, int bits) {
     uint32_t w1, w2, u1, u2, x0, x1;
+    if (unrolled) {
+        words /= 2;
+    }
     if (bits == 8) {
-        DSP_DOT_LOOP(DSP_STEP_8);
+        if (unrolled) {
+            DSP_DOT_LOOP(DSP_STEP_8 DSP_STEP_8);
+        } else {
+            DSP_DOT_LOOP(DSP_STEP_8);
+        }
     } else if (bits == 4) {
-        DSP_DOT_LOOP(DSP_STEP_4);
+        if (unrolled) {
+            DSP_DOT_LOOP(DSP_STEP_4 DSP_STEP_4);
+        } else {
+            DSP_DOT_LOOP(DSP_STEP_4);
+        }
     } else {
-        DSP_DOT_LOOP(DSP_STEP_2);
+        if (unrolled) {
+            DSP_DOT_LOOP(DSP_STEP_2 DSP_STEP_2);
+        } else {
+            DSP_DOT_LOOP(DSP_STEP_2);
+        }
     }
 }
 
-/* The outputs of one channel for pixels a and b from their sums. */
+/* dot_loop over any number of words: pairs of words per pass, then the odd one. */
+OMPQC_INLINE void dot_words(sums2x2_t *s, const int16_t **x, const uint8_t *r1, const uint8_t *r2, uint32_t words,
+                            int bits) {
+    if (words >= 2) {
+        dot_loop(s, x, r1, r2, words & ~1u, 1, bits);
+    }
+    if (words & 1u) {
+        const uint32_t done = 4 * (words & ~1u);
+        dot_loop(s, x, r1 + done, r2 + done, 1, 0, bits);
+    }
+}
+
+/* The outputs of one channel for pixels a and b from their sums (`full`: the clamp is the whole int8 range). */
 OMPQC_INLINE void requantize_channel(int32_t xa, int32_t xb, int32_t m, int32_t shift, int32_t zp, int32_t lo,
-                                     int32_t hi, int8_t *ya, int8_t *yb) {
-    const shifts_t s = shifts_of(shift);
-    *ya = (int8_t)requantize_clamped(xa, m, s, zp, lo, hi);
-    *yb = (int8_t)requantize_clamped(xb, m, s, zp, lo, hi);
+                                     int32_t hi, int full, int8_t *ya, int8_t *yb) {
+    const requant_t q = requant_of(m, shift);
+    *ya = clamp_dsp(zp + requantize_dsp(xa, q), lo, hi, full);
+    *yb = clamp_dsp(zp + requantize_dsp(xb, q), lo, hi, full);
 }
 
 /* The n (< 4) bytes at r as the low bytes of a word (read one by one: the row may end there). */
@@ -145,6 +170,7 @@ OMPQC_INLINE void conv_channels_at(const OMPQC_NS(conv_t) *p, const int16_t *x, 
     const uint32_t k = (uint32_t)(p->k_h * p->k_w * p->in_c), group = 32u / (uint32_t)bits, words = k / group;
     const uint32_t tail = (k % group * (uint32_t)bits + 7) / 8, scale_log = 8u - (uint32_t)bits;
     const int32_t n = p->out_c, rb = p->row_bytes, zp = p->out_zp, a_lo = p->act_min, a_hi = p->act_max;
+    const int full = a_lo == -128 && a_hi == 127;
     const uint8_t *weights = p->weights;
     const int32_t *bias = p->bias, *mult = p->mult;
     const int8_t *shift = p->shift;
@@ -160,13 +186,13 @@ OMPQC_INLINE void conv_channels_at(const OMPQC_NS(conv_t) *p, const int16_t *x, 
         }
         if (tail > 0) {
             const uint32_t last[2] = {tail_word(r1 + 4 * words, tail), tail_word(r2 + 4 * words, tail)};
-            dot_words(&s, &xp, (const uint8_t *)&last[0], (const uint8_t *)&last[1], 1, bits);
+            dot_loop(&s, &xp, (const uint8_t *)&last[0], (const uint8_t *)&last[1], 1, 0, bits);
         }
         /* The scaled sums divide exactly. */
         requantize_channel((s.a11 >> scale_log) + bias[oc], (s.a21 >> scale_log) + bias[oc], mult[oc], shift[oc], zp,
-                           a_lo, a_hi, ya + oc, yb + oc);
+                           a_lo, a_hi, full, ya + oc, yb + oc);
         requantize_channel((s.a12 >> scale_log) + bias[od], (s.a22 >> scale_log) + bias[od], mult[od], shift[od], zp,
-                           a_lo, a_hi, ya + od, yb + od);
+                           a_lo, a_hi, full, ya + od, yb + od);
     }
 }
 OMPQC_PER_WIDTH(OMPQC_HOT, conv_channels, (const OMPQC_NS(conv_t) *p, const int16_t *x, int8_t *ya, int8_t *yb),

@@ -23,4 +23,21 @@ OMPQC_HOT static void dw3x3_rows(const int16_t *r, int32_t pw, int32_t sx, int32
     }
 }
 
+/* out[i * stride] = the requantized, offset and clamped sums[i], for one channel (requantize_dsp; one loop per
+   clamp). */
+OMPQC_HOT static void requantize_row(const int32_t *sums, int32_t n, int32_t m0, int32_t shift, int32_t zp, int32_t lo,
+                                     int32_t hi, int8_t *out, int32_t stride) {
+    const int32_t *end = sums + n;
+    const requant_t q = requant_of(m0, shift);
+    if (lo == -128 && hi == 127) {
+        for (; sums < end; sums++, out += stride) {
+            *out = clamp_dsp(zp + requantize_dsp(*sums, q), lo, hi, 1);
+        }
+    } else {
+        for (; sums < end; sums++, out += stride) {
+            *out = clamp_dsp(zp + requantize_dsp(*sums, q), lo, hi, 0);
+        }
+    }
+}
+
 #include "../depthwise3x3.h"

@@ -20,49 +20,57 @@ static inline int32_t sxtb16_ror8(uint32_t x) {
     return r;
 }
 
-/* The two sides of a requantization shift (requantize()) and the remainder mask of its right side. */
+/* A channel's requantization (requantize()) as the DSP kernels run it: the multiplier doubled for SMMLAR, the
+   shift's two sides (a zero multiplier shifts x out: register shifts by 32 give 0), the right side's remainder mask
+   and half of it. */
 typedef struct {
-    int32_t left, right, mask;
-} shifts_t;
+    int32_t m2, left, right, mask, half;
+} requant_t;
 
-static inline shifts_t shifts_of(int32_t shift) {
-    shifts_t s;
-    s.left = shift > 0 ? shift : 0;
-    s.right = shift > 0 ? 0 : -shift;
-    s.mask = (int32_t)((1u << s.right) - 1u);
-    return s;
+static inline requant_t requant_of(int32_t m0, int32_t shift) {
+    requant_t q;
+    q.m2 = (int32_t)((uint32_t)m0 << 1);
+    q.left = m0 == 0 ? 32 : shift > 0 ? shift : 0;
+    q.right = shift > 0 ? 0 : -shift;
+    q.mask = (int32_t)((1u << q.right) - 1u);
+    q.half = q.mask >> 1;
+    return q;
 }
 
-/* clamp(zp + requantize(x, m0, shift), lo, hi) in straight-line code (GCC branches around the shift's and the
-   clamp's rarer sides), with s = shifts_of(shift): the high multiply as SMULL and three word operations, then the
-   rounding by the remainder. */
-static inline int32_t requantize_clamped(int32_t x, int32_t m0, shifts_t s, int32_t zp, int32_t lo, int32_t hi) {
-    int32_t l, h, t;
+/* requantize(x, m0, shift), exactly: for m0 in [2^30, 2^31), x * 2 m0 = x * 2^32 + x * (2 m0 - 2^32), so SMMLAR's
+   rounded high half of x * m2 plus x is round(x * m0 / 2^31) as requantize() rounds it, for every x; then the right
+   shift rounded by its remainder. Straight-line: GCC branches around the rarer sides of the C. */
+static inline int32_t requantize_dsp(int32_t x, requant_t q) {
+    int32_t h, r, t;
     __asm__("lsl %[x], %[x], %[left]\n\t"
-            "smull %[l], %[h], %[x], %[m]\n\t"
-            "adds %[l], %[l], #0x40000000\n\t"
-            "adc %[h], %[h], #0\n\t"
-            "lsl %[h], %[h], #1\n\t"
-            "orr %[h], %[h], %[l], lsr #31\n\t"
-            "lsr %[t], %[mask], #1\n\t"
-            "add %[t], %[t], %[h], lsr #31\n\t"
-            "and %[l], %[h], %[mask]\n\t"
+            "smmlar %[h], %[x], %[m2], %[x]\n\t"
+            "and %[r], %[h], %[mask]\n\t"
+            "add %[t], %[half], %[h], lsr #31\n\t"
             "asr %[h], %[h], %[right]\n\t"
-            "cmp %[l], %[t]\n\t"
+            "cmp %[r], %[t]\n\t"
             "it gt\n\t"
             "addgt %[h], %[h], #1\n\t"
-            "add %[h], %[h], %[zp]\n\t"
-            "cmp %[h], %[lo]\n\t"
-            "it lt\n\t"
-            "movlt %[h], %[lo]\n\t"
-            "cmp %[h], %[hi]\n\t"
-            "it gt\n\t"
-            "movgt %[h], %[hi]\n\t"
-            : [x] "+&r"(x), [l] "=&r"(l), [h] "=&r"(h), [t] "=&r"(t)
-            : [m] "r"(m0), [left] "r"(s.left), [right] "r"(s.right), [mask] "r"(s.mask), [zp] "r"(zp), [lo] "r"(lo),
-              [hi] "r"(hi)
+            : [x] "+&r"(x), [h] "=&r"(h), [r] "=&r"(r), [t] "=&r"(t)
+            : [m2] "r"(q.m2), [left] "r"(q.left), [right] "r"(q.right), [mask] "r"(q.mask), [half] "r"(q.half)
             : "cc");
     return h;
+}
+
+/* v clamped to [lo, hi]: with the whole int8 range one SSAT, else two conditional moves. */
+static inline int8_t clamp_dsp(int32_t v, int32_t lo, int32_t hi, int full) {
+    if (full) {
+        return (int8_t)__ssat(v, 8);
+    }
+    __asm__("cmp %[v], %[lo]\n\t"
+            "it lt\n\t"
+            "movlt %[v], %[lo]\n\t"
+            "cmp %[v], %[hi]\n\t"
+            "it gt\n\t"
+            "movgt %[v], %[hi]\n\t"
+            : [v] "+r"(v)
+            : [lo] "r"(lo), [hi] "r"(hi)
+            : "cc");
+    return (int8_t)v;
 }
 
 #endif
