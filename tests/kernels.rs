@@ -268,8 +268,8 @@ fn every_kernel_family_alone_on_random_shapes_is_bit_exact_on_every_variant() {
     let targets = variant_targets();
     let mut rng = Rng(0x5EED_CAFE);
     for family in families {
-        // Every width; the one-group convolutions (the kernels with a loop per width and a tail) twice.
-        let cases = if family == Kernel::ConvColumns { 6 } else { 3 };
+        // Every width; the one-group convolutions and dense layers (assembly loops on the DSP, with tails) twice.
+        let cases = if matches!(family, Kernel::ConvColumns | Kernel::Dense) { 6 } else { 3 };
         for i in 0..cases {
             let Case { family, graph, bits } = case(family, [8, 4, 2][i % 3], &mut rng);
             let label = format!("{family:?} case {i} at {bits} bits, input {:?}", graph.input_shape());

@@ -1,8 +1,9 @@
 /* The dense kernels of the portable and DSP variants, name_wB for each width B of OMPQC_DENSE_WIDTHS: four outputs
    per pass over the input. The including variant file defines dense_input(p, in, scratch, bits) (the input less its
-   zero point as int16, in the order its dot products read it) and dot1x4_w8, _w4 and _w2
-   (OMPQC_PER_WIDTH: the sums of the input times four weight rows). The sums are those of the reference
-   interpreter, (input - zero point) x weight plus the bias, whose bound the quantizer proves. */
+   zero point as int16, in the order its dot products read it), dot1x4_w8, _w4 and _w2 (OMPQC_PER_WIDTH: the sums
+   of the input times four weight rows) and dense_out(x, m0, shift, zp, lo, hi) (an output from its sum). The sums
+   are those of the reference interpreter, (input - zero point) x weight plus the bias, whose bound the quantizer
+   proves. */
 #ifndef OMPQC_DENSE_H
 #define OMPQC_DENSE_H
 
@@ -27,7 +28,7 @@ OMPQC_INLINE void dense(const OMPQC_NS(dense_t) *p, const int8_t *in, int8_t *ou
         int32_t acc[4];
         OMPQC_AT_WIDTH(dot1x4, bits)(x, r0, r1, r2, r3, (uint32_t)p->k, acc);
         for (i = 0; i < 4 && o + i < n; i++) {
-            out[o + i] = clamp(zp + requantize(acc[i] + bias[o + i], mult[o + i], shift[o + i]), lo, hi);
+            out[o + i] = dense_out(acc[i] + bias[o + i], mult[o + i], shift[o + i], zp, lo, hi);
         }
     }
 }
