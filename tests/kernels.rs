@@ -183,8 +183,11 @@ fn case(family: Kernel, bits: u8, rng: &mut Rng) -> Case {
             b.push(Op::Concat { axis: 1 }, vec![0, y], vec![1, 2 * c, h, w]);
         }
         Kernel::Transpose => {
-            // Flattening a channels-last image in the channels-first order.
-            b.push(Op::Reshape, vec![0], vec![1, c * h * w]);
+            // Flattening a channels-last image in the channels-first order (one channel would move nothing).
+            let c = c.max(2);
+            let mut d = Builder::new(vec![1, c, h, w]);
+            d.push(Op::Reshape, vec![0], vec![1, c * h * w]);
+            b = d;
         }
         Kernel::Softmax => {
             let n = rng.range(2, 40);
