@@ -463,6 +463,24 @@ fn a_file_in_the_targets_directory_adds_a_target() {
     assert_eq!(mine["ram_bytes"], 65536);
     assert_eq!(mine["emulator"]["machine"], "mps2-an386");
     assert_eq!(mine["toolchain"]["cc"], "arm-none-eabi-gcc");
+    // The board's clock and the timing table of run's cycle estimate come along, and the listing says so.
+    assert_eq!((mine["clock_hz"].as_u64(), mine["cycle_model"].as_str()), (Some(180_000_000), Some("cortex-m4")));
+    let out = ompqc().arg("targets").env("OMPQC_TARGETS", &dir).output().unwrap();
+    check(&out, "targets");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("mps2-an386; cycles estimated with the cortex-m4 timings, board clock 180 MHz"), "{text}");
+    // A timing table the plugin does not have is a clean error naming it.
+    let bad = temp("badtiming");
+    std::fs::create_dir_all(&bad).unwrap();
+    m4_variant(&bad.join("odd.toml"), |t| {
+        t.replace("name = \"cortex-m4\"", "name = \"odd\"")
+            .replace("cycle_model = \"cortex-m4\"", "cycle_model = \"m9\"")
+    });
+    let out = ompqc().arg("targets").env("OMPQC_TARGETS", &bad).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("odd.toml") && err.contains("cycle_model: no timing table for 'm9'"), "{err}");
+    let _ = std::fs::remove_dir_all(&bad);
     let example = repo().join("examples/digits");
     let out = ompqc()
         .arg("search")

@@ -211,7 +211,13 @@ pub fn targets_text(targets: &[Target]) -> String {
     let mut text = String::new();
     for t in targets {
         let installed = if build::is_installed(&t.toolchain.cc) { "" } else { " (not installed)" };
-        let emulator = t.emulator.as_ref().map_or("none".to_string(), |e| format!("{} -M {}", e.qemu, e.machine));
+        let mut emulator = t.emulator.as_ref().map_or("none".to_string(), |e| format!("{} -M {}", e.qemu, e.machine));
+        if let Some(model) = &t.cycle_model {
+            emulator += &format!("; cycles estimated with the {model} timings");
+        }
+        if let Some(hz) = t.clock_hz {
+            emulator += &format!(", board clock {} MHz", hz as f64 / 1e6);
+        }
         text += &format!(
             "{:<14} {:<15} features [{}]  weights {:?}  flash {:>9}  RAM {:>8}\n{:14} cc {}{installed}; emulator \
              {emulator}\n{:14} kernels: {}\n{:14} {}\n",
