@@ -1,5 +1,5 @@
-/* The outputs of two pixels of a one-group convolution from the scalar dot products of the portable and DSP
-   variants: the including file defines dot2x2_w8, _w4 and _w2 (OMPQC_PER_WIDTH). */
+/* The outputs of two pixels of a one-group convolution from the portable variant's scalar dot products: the
+   including file defines dot2x2_w8, _w4 and _w2 (OMPQC_PER_WIDTH). */
 #ifndef OMPQC_CONV_PAIR_H
 #define OMPQC_CONV_PAIR_H
 

@@ -1,5 +1,5 @@
-/* The end of the scalar dot products (dot2x2_at) of the portable and DSP variants. The including file defines the
-   column element col_t. */
+/* The end of the portable variant's scalar dot products (dot2x2_at). The including file defines the column element
+   col_t. */
 #ifndef OMPQC_SCALAR_DOT_H
 #define OMPQC_SCALAR_DOT_H
 

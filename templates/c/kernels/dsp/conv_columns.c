@@ -5,28 +5,9 @@
 #include "../ompqc.h"
 #include "dsp.h"
 
-/* The gather's byte copy and fill a word at a time, aligned or not (unaligned words load and store in one
-   instruction here). */
-OMPQC_NO_LIBCALL static void copy_bytes(int8_t *dst, const int8_t *src, int32_t n) {
-    for (; n >= 4; n -= 4, dst += 4, src += 4) {
-        const uint32_t w = load32(src);
-        memcpy(dst, &w, 4);
-    }
-    for (; n > 0; n--) {
-        *dst++ = *src++;
-    }
-}
-
-OMPQC_NO_LIBCALL static void fill_bytes(int8_t *dst, int32_t v, int32_t n) {
-    const uint32_t w = ((uint32_t)v & 0xFFu) * 0x01010101u;
-    for (; n >= 4; n -= 4, dst += 4) {
-        memcpy(dst, &w, 4);
-    }
-    for (; n > 0; n--) {
-        *dst++ = (int8_t)v;
-    }
-}
-
+/* ARMv7E-M and later load and store unaligned words in one instruction: the gather moves words (bytes.h). */
+#define OMPQC_UNALIGNED_WORDS
+#include "../bytes.h"
 #include "../columns.h"
 
 /* One pixel's k inputs as int16 chunks of four lanes at dst, dst + 8, dst + 16, ... (the other pixel's chunks go

@@ -17,9 +17,7 @@ OMPQC_INLINE void widen_less_at(const int8_t *src, int16_t *dst, uint32_t k, int
     for (n = k / group; n > 0; n--, src += group, dst += group) {
         if (bits == 8) {
             const uint32_t x = load32(src);
-            uint32_t e = (uint32_t)__sxtb16(x), o = (uint32_t)sxtb16_ror8(x);
-            e = (uint32_t)__ssub16((int32_t)e, (int32_t)zz);
-            o = (uint32_t)__ssub16((int32_t)o, (int32_t)zz);
+            const uint32_t e = (uint32_t)__ssub16(__sxtb16(x), (int32_t)zz), o = (uint32_t)__ssub16(sxtb16_ror8(x), (int32_t)zz);
             memcpy(dst, &e, 4);
             memcpy(dst + 2, &o, 4);
         } else {
