@@ -180,7 +180,7 @@ impl Emitter<'_> {
         let call = match &step.call {
             Call::Conv { kernel, bits, params, scratch, residual } => {
                 let (w, bias, _) = layer_constants(node).expect("a conv has weights");
-                let [w, b, m, s] = if matches!(kernel, Kernel::ConvColumns | Kernel::Depthwise3x3) {
+                let [w, b, m, s] = if matches!(kernel, Kernel::ConvColumns | Kernel::Depthwise3x3 | Kernel::Depthwise) {
                     // The column and plane kernels' bias (emit::conv_layout).
                     let folded = folded_bias(w, bias, params.in_zp).ok_or_else(|| {
                         Error::input(format!(

@@ -254,8 +254,9 @@ fn choose_node(graph: &QGraph, ix: usize, node: &QNode, stage: Option<&Stage>) -
 /// windows in place and need none). Columns: two output pixels' windows, K rounded up to 4 bytes each, int8 on the
 /// portable path (laid out for int16), then on Helium the int32 sums of both pixels' channels; the DSP's interleaved
 /// int16 columns (K rounded up to whole weight words), then both windows as gathered.
-/// Depthwise 3x3: one channel's input as an int16 plane padded to the windows, then the int32 sums of a band of at
-/// least 32 outputs (whole rows); Helium reads the input in place.
+/// Depthwise: one channel's input as an int16 plane padded to the windows, then the int32 sums of a band of at
+/// least 32 outputs (whole rows); other than 3x3, a cell of slack after the plane and the int16 taps between (Helium
+/// runs the DSP variant). Helium's depthwise 3x3 reads the input in place.
 fn conv_scratch(kernel: Kernel, c: &QConv, out_h: usize, out_w: usize) -> Scratch {
     match kernel {
         Kernel::ConvColumns => {
@@ -263,11 +264,20 @@ fn conv_scratch(kernel: Kernel, c: &QConv, out_h: usize, out_w: usize) -> Scratc
             let words = c.weights.k.next_multiple_of(32 / c.weights.bits as usize);
             Scratch { portable: 2 * k4 + c.weights.k, dsp: 4 * words + 2 * k4, mve: 4 * k4 + 8 * c.c_out, rust: 0 }
         }
-        Kernel::Depthwise3x3 => {
+        Kernel::Depthwise3x3 | Kernel::Depthwise => {
             let [sh, sw] = c.window.strides;
-            let plane = (2 * ((out_h - 1) * sh + 3) * ((out_w - 1) * sw + 3)).next_multiple_of(4);
+            let span = |a: usize| (c.window.kernel[a] - 1) * c.window.dilations[a] + 1;
+            let cells = ((out_h - 1) * sh + span(0)) * ((out_w - 1) * sw + span(1));
             let sums = 4 * out_w * 32usize.div_ceil(out_w);
-            Scratch { portable: plane + sums, dsp: plane + sums, mve: 0, rust: 0 }
+            let bytes = if kernel == Kernel::Depthwise3x3 {
+                (2 * cells).next_multiple_of(4) + sums
+            } else {
+                // A cell of slack, then the taps: kernel rows of an even count.
+                let taps = 2 * c.window.kernel[0] * c.window.kernel[1].next_multiple_of(2);
+                (2 * (cells + 1)).next_multiple_of(4) + taps.next_multiple_of(4) + sums
+            };
+            let mve = if kernel == Kernel::Depthwise3x3 { 0 } else { bytes };
+            Scratch { portable: bytes, dsp: bytes, mve, rust: 0 }
         }
         _ => Scratch::default(),
     }

@@ -1,7 +1,8 @@
 /* The dense kernels of the portable and DSP variants, name_wB for each width B of OMPQC_DENSE_WIDTHS: four outputs
    per pass over the input. The including variant file defines dense_input(p, in, scratch, bits) (the input less its
    zero point as int16, in the order its dot products read it), dot1x4_w8, _w4 and _w2 (OMPQC_PER_WIDTH: the sums
-   of the input times four weight rows) and dense_out(x, m0, shift, zp, lo, hi) (an output from its sum). The sums
+   of the input times four weight rows) and dense_out(x, m0, shift, zp, lo, hi, full) (an output from its sum; `full`:
+   the clamp is the whole int8 range). The sums
    are those of the reference interpreter, (input - zero point) x weight plus the bias, whose bound the quantizer
    proves. */
 #ifndef OMPQC_DENSE_H
@@ -13,7 +14,8 @@
 #define OMPQC_DENSE_WIDTHS OMPQC_ALL_WIDTHS
 #endif
 
-OMPQC_INLINE void dense(const OMPQC_NS(dense_t) *p, const int8_t *in, int8_t *out, uint8_t *scratch, int bits) {
+OMPQC_INLINE void dense_with(const OMPQC_NS(dense_t) *p, const int8_t *in, int8_t *out, uint8_t *scratch, int full,
+                             int bits) {
     /* Locals: the output stores may alias the parameter block. */
     const int32_t n = p->n_out, rb = p->row_bytes, zp = p->out_zp, lo = p->act_min, hi = p->act_max;
     const uint8_t *weights = p->weights;
@@ -23,13 +25,31 @@ OMPQC_INLINE void dense(const OMPQC_NS(dense_t) *p, const int8_t *in, int8_t *ou
     int32_t o, i;
     for (o = 0; o < n; o += 4) {
         /* Past the last output, the last row again (its sums unused). */
-        const uint8_t *r0 = weights + o * rb, *r1 = weights + (o + 1 < n ? o + 1 : n - 1) * rb;
-        const uint8_t *r2 = weights + (o + 2 < n ? o + 2 : n - 1) * rb, *r3 = weights + (o + 3 < n ? o + 3 : n - 1) * rb;
+        const int32_t m = n - o < 4 ? n - o : 4;
+        const uint8_t *r0 = weights + o * rb, *r1 = r0 + (m > 1 ? rb : 0), *r2 = r1 + (m > 2 ? rb : 0);
+        const uint8_t *r3 = r2 + (m > 3 ? rb : 0);
         int32_t acc[4];
         OMPQC_AT_WIDTH(dot1x4, bits)(x, r0, r1, r2, r3, (uint32_t)p->k, acc);
-        for (i = 0; i < 4 && o + i < n; i++) {
-            out[o + i] = dense_out(acc[i] + bias[o + i], mult[o + i], shift[o + i], zp, lo, hi);
+        if (m == 4) {
+            /* Unrolled: the four outputs' constants stay in registers. */
+#pragma GCC unroll 4
+            for (i = 0; i < 4; i++) {
+                out[o + i] = dense_out(acc[i] + bias[o + i], mult[o + i], shift[o + i], zp, lo, hi, full);
+            }
+        } else {
+            for (i = 0; i < m; i++) {
+                out[o + i] = dense_out(acc[i] + bias[o + i], mult[o + i], shift[o + i], zp, lo, hi, full);
+            }
         }
+    }
+}
+
+/* One copy of the loop per clamp (a clamp to the whole int8 range is one instruction on some ISAs). */
+OMPQC_INLINE void dense(const OMPQC_NS(dense_t) *p, const int8_t *in, int8_t *out, uint8_t *scratch, int bits) {
+    if (p->act_min == -128 && p->act_max == 127) {
+        dense_with(p, in, out, scratch, 1, bits);
+    } else {
+        dense_with(p, in, out, scratch, 0, bits);
     }
 }
 

@@ -1,5 +1,6 @@
 /* Depthwise 3x3 convolutions, portable C (the reference among the C kernels). */
 #include "ompqc.h"
+#include "plane.h"
 
 /* Output rows of a depthwise 3x3 channel: sums[y * n + x] = bias + the window at column x * sx of plane rows
    y * sy + (0, 1, 2) (each pw long) from r, taps t[0..8]. */
@@ -16,13 +17,5 @@ OMPQC_HOT static void dw3x3_rows(const int16_t *r, int32_t pw, int32_t sx, int32
     }
 }
 
-/* out[i * stride] = the requantized, offset and clamped sums[i], for one channel. */
-OMPQC_HOT static void requantize_row(const int32_t *sums, int32_t n, int32_t m0, int32_t shift, int32_t zp, int32_t lo,
-                                     int32_t hi, int8_t *out, int32_t stride) {
-    const int32_t *end = sums + n;
-    for (; sums < end; sums++, out += stride) {
-        *out = clamp(zp + requantize(*sums, m0, shift), lo, hi);
-    }
-}
-
+#define plane_requantize requantize_row
 #include "depthwise3x3.h"

@@ -21,9 +21,21 @@ OMPQC_INLINE const int16_t *dense_input(const OMPQC_NS(dense_t) *p, const int8_t
     "sxtb16 %[w], %[w], ror #8\n\t" \
     "smlad %[" a "], %[x1], %[w], %[" a "]\n\t"
 
+/* Four rows' weight words against the input's next four lanes. */
+#define DSP_DENSE_STEP \
+    "ldrd %[x0], %[x1], [%[xp]], #8\n\t" DSP_DENSE_ROW("r0", "a0") DSP_DENSE_ROW("r1", "a1") DSP_DENSE_ROW("r2", "a2") \
+        DSP_DENSE_ROW("r3", "a3")
+#define DSP_DENSE_LOOP(steps) \
+    __asm__ volatile("1:\n\t" steps "subs %[n], %[n], #1\n\tbne 1b\n\t" \
+                     : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [r0] "+r"(r0), [r1] "+r"(r1), \
+                       [r2] "+r"(r2), [r3] "+r"(r3), [xp] "+r"(x), [n] "+r"(n), [x0] "=&r"(x0), [x1] "=&r"(x1), \
+                       [w] "=&r"(w), [u] "=&r"(u) \
+                     : \
+                     : "memory", "cc")
+
 /* acc[i] = x . row i over k inputs; below 8 bits each field is moved to the top of its byte first, which scales the
-   products by 2^(8 - bits) (the scaled sums divide exactly). At 8 bits the whole words run in an assembly loop (the
-   compiler spills the four rows' pointers and sums). */
+   products by 2^(8 - bits) (the scaled sums divide exactly). At 8 bits the whole words run in an assembly loop, two
+   per pass (the compiler spills the four rows' pointers and sums). */
 OMPQC_INLINE void dot1x4_at(const int16_t *x, const uint8_t *r0, const uint8_t *r1, const uint8_t *r2, const uint8_t *r3,
                             uint32_t k, int32_t *acc, int bits) {
     const uint32_t group = 32u / (uint32_t)bits, per = 8u / (uint32_t)bits, scale_log = 8u - (uint32_t)bits;
@@ -31,16 +43,14 @@ OMPQC_INLINE void dot1x4_at(const int16_t *x, const uint8_t *r0, const uint8_t *
     uint32_t n, f;
     if (bits == 8 && k >= 4) {
         uint32_t x0, x1, w, u;
-        n = k / 4;
-        __asm__ volatile("1:\n\t"
-                         "ldrd %[x0], %[x1], [%[xp]], #8\n\t" DSP_DENSE_ROW("r0", "a0") DSP_DENSE_ROW("r1", "a1")
-                             DSP_DENSE_ROW("r2", "a2") DSP_DENSE_ROW("r3", "a3") "subs %[n], %[n], #1\n\t"
-                                                                                 "bne 1b\n\t"
-                         : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [r0] "+r"(r0), [r1] "+r"(r1),
-                           [r2] "+r"(r2), [r3] "+r"(r3), [xp] "+r"(x), [n] "+r"(n), [x0] "=&r"(x0), [x1] "=&r"(x1),
-                           [w] "=&r"(w), [u] "=&r"(u)
-                         :
-                         : "memory", "cc");
+        if (k >= 8) {
+            n = k / 8;
+            DSP_DENSE_LOOP(DSP_DENSE_STEP DSP_DENSE_STEP);
+        }
+        if (k & 4u) {
+            n = 1;
+            DSP_DENSE_LOOP(DSP_DENSE_STEP);
+        }
         dot1x4_end(x, r0, r1, r2, r3, k % 4, a0, a1, a2, a3, acc, bits);
         return;
     }
@@ -69,8 +79,8 @@ OMPQC_PER_WIDTH(OMPQC_HOT, dot1x4,
                 (x, r0, r1, r2, r3, k, acc))
 
 /* clamp(zp + requantize(x, m0, shift), lo, hi) by requantize_dsp and clamp_dsp. */
-static inline int8_t dense_out(int32_t x, int32_t m0, int32_t shift, int32_t zp, int32_t lo, int32_t hi) {
-    return clamp_dsp(zp + requantize_dsp(x, requant_of(m0, shift)), lo, hi, lo == -128 && hi == 127);
+static inline int8_t dense_out(int32_t x, int32_t m0, int32_t shift, int32_t zp, int32_t lo, int32_t hi, int full) {
+    return clamp_dsp(zp + requantize_dsp(x, requant_of(m0, shift)), lo, hi, full);
 }
 
 #include "../dense.h"

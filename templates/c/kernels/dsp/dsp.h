@@ -27,13 +27,24 @@ typedef struct {
     int32_t m2, left, right, mask, half;
 } requant_t;
 
+/* Straight-line (GCC branches on the C's conditions): the shift lies in [-31, 31], so USAT to 5 bits gives each
+   side; the mask is ~(~0 << right). */
 static inline requant_t requant_of(int32_t m0, int32_t shift) {
     requant_t q;
-    q.m2 = (int32_t)((uint32_t)m0 << 1);
-    q.left = m0 == 0 ? 32 : shift > 0 ? shift : 0;
-    q.right = shift > 0 ? 0 : -shift;
-    q.mask = (int32_t)((1u << q.right) - 1u);
-    q.half = q.mask >> 1;
+    __asm__("lsl %[m2], %[m0], #1\n\t"
+            "usat %[left], #5, %[shift]\n\t"
+            "cmp %[m0], #0\n\t"
+            "it eq\n\t"
+            "moveq %[left], #32\n\t"
+            "rsb %[right], %[shift], #0\n\t"
+            "usat %[right], #5, %[right]\n\t"
+            "mvn %[mask], #0\n\t"
+            "lsl %[mask], %[mask], %[right]\n\t"
+            "mvn %[mask], %[mask]\n\t"
+            "lsr %[half], %[mask], #1\n\t"
+            : [m2] "=&r"(q.m2), [left] "=&r"(q.left), [right] "=&r"(q.right), [mask] "=&r"(q.mask), [half] "=r"(q.half)
+            : [m0] "r"(m0), [shift] "r"(shift)
+            : "cc");
     return q;
 }
 
@@ -71,6 +82,24 @@ static inline int8_t clamp_dsp(int32_t v, int32_t lo, int32_t hi, int full) {
             : [lo] "r"(lo), [hi] "r"(hi)
             : "cc");
     return (int8_t)v;
+}
+
+/* out[i * stride] = the requantized, offset and clamped sums[i], for one channel (the depthwise planes' rows; one
+   loop per clamp). */
+__attribute__((unused)) OMPQC_HOT static void requantize_row_dsp(const int32_t *sums, int32_t n, int32_t m0,
+                                                                 int32_t shift, int32_t zp, int32_t lo, int32_t hi,
+                                                                 int8_t *out, int32_t stride) {
+    const int32_t *end = sums + n;
+    const requant_t q = requant_of(m0, shift);
+    if (lo == -128 && hi == 127) {
+        for (; sums < end; sums++, out += stride) {
+            *out = clamp_dsp(zp + requantize_dsp(*sums, q), lo, hi, 1);
+        }
+    } else {
+        for (; sums < end; sums++, out += stride) {
+            *out = clamp_dsp(zp + requantize_dsp(*sums, q), lo, hi, 0);
+        }
+    }
 }
 
 #endif

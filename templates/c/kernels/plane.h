@@ -1,0 +1,57 @@
+/* The int16 plane of the depthwise kernels (depthwise3x3.h, depthwise.h): one channel's input copied into a plane
+   padded to exactly its windows, the input zero point in the padding (the biases have the zero-point term folded
+   in), then the sums of a band of output rows from it, then their outputs. */
+#ifndef OMPQC_PLANE_H
+#define OMPQC_PLANE_H
+
+#include "ompqc.h"
+
+/* A layer's plane: pw x ph cells, the input inside columns [lo, hi) and rows [y_lo, y_hi). */
+typedef struct {
+    int32_t pw, ph, lo, hi, y_lo, y_hi;
+} plane_t;
+
+static inline plane_t plane_of(const OMPQC_NS(conv_t) *p) {
+    plane_t g;
+    g.pw = (p->out_w - 1) * p->stride_w + (p->k_w - 1) * p->dil_w + 1;
+    g.ph = (p->out_h - 1) * p->stride_h + (p->k_h - 1) * p->dil_h + 1;
+    g.lo = p->pad_l < g.pw ? p->pad_l : g.pw;
+    g.hi = p->in_w + p->pad_l < g.pw ? p->in_w + p->pad_l : g.pw;
+    g.y_lo = p->pad_t < g.ph ? p->pad_t : g.ph;
+    g.y_hi = p->in_h + p->pad_t < g.ph ? p->in_h + p->pad_t : g.ph;
+    return g;
+}
+
+/* Every cell the zero point, once per call: each channel then overwrites only the inside. `slack` cells more past
+   the end (reads that a zero tap weighs). */
+static inline void plane_pad(int16_t *plane, const plane_t *g, int32_t zp, int32_t slack) {
+    int32_t x;
+    for (x = 0; x < g->pw * g->ph + slack; x++) {
+        plane[x] = (int16_t)zp;
+    }
+}
+
+/* Channel c of the input into the inside of the plane. */
+static inline void plane_channel(const OMPQC_NS(conv_t) *p, const plane_t *g, const int8_t *in, int32_t c,
+                                 int16_t *plane) {
+    int32_t y;
+    for (y = g->y_lo; y < g->y_hi; y++) {
+        const int8_t *src = in + ((y - p->pad_t) * p->in_w + g->lo - p->pad_l) * p->in_c + c;
+        int16_t *d = plane + y * g->pw + g->lo, *end = plane + y * g->pw + g->hi;
+        for (; d < end; d++, src += p->in_c) {
+            *d = *src;
+        }
+    }
+}
+
+/* out[i * stride] = the requantized, offset and clamped sums[i], for one channel (portable C). */
+__attribute__((unused)) OMPQC_HOT static void requantize_row(const int32_t *sums, int32_t n, int32_t m0, int32_t shift,
+                                                             int32_t zp, int32_t lo, int32_t hi, int8_t *out,
+                                                             int32_t stride) {
+    const int32_t *end = sums + n;
+    for (; sums < end; sums++, out += stride) {
+        *out = clamp(zp + requantize(*sums, m0, shift), lo, hi);
+    }
+}
+
+#endif
