@@ -102,8 +102,8 @@ struct Case {
     bits: u8,
 }
 
-/// Random case `i` of `family` at `bits` drawn from `rng` (odd cases take the kernels' other paths: a depthwise row
-/// long enough for the DSP's pairs of outputs, an add without a clamp).
+/// Random case `i` of `family` at `bits` drawn from `rng` (the case number picks the kernels' other paths: a depthwise
+/// row long enough for the DSP's pairs of outputs, an add without a clamp, the multiply's three shapes).
 fn case(family: Kernel, bits: u8, i: usize, rng: &mut Rng) -> Case {
     let (h, w) = (rng.range(5, 11), rng.range(5, 11));
     let c = rng.range(1, 19);
@@ -130,8 +130,15 @@ fn case(family: Kernel, bits: u8, i: usize, rng: &mut Rng) -> Case {
             }
         }
         Kernel::Depthwise => {
-            // Dilated 3x3, or another kernel size.
-            let (kernel, dilation) = if rng.below(2) == 0 { ([3, 3], 2) } else { ([rng.range(4, 5), 2], 1) };
+            // 5x5 (the DSP's unrolled window), dilated 3x3 (one tap at a time), or a rectangle (pairs of taps).
+            let (kernel, dilation) = match i % 3 {
+                0 => ([5, 5], 1),
+                1 => ([3, 3], 2),
+                _ => match [rng.range(2, 5), rng.range(2, 5)] {
+                    [3, 3] => ([3, 5], 1),
+                    k => (k, 1),
+                },
+            };
             let c = c.max(2);
             let mut d = Builder::new(vec![1, c, h, w]);
             let win = window(rng, (h, w), kernel, dilation);
@@ -141,6 +148,8 @@ fn case(family: Kernel, bits: u8, i: usize, rng: &mut Rng) -> Case {
         Kernel::ConvGrouped => {
             let groups = rng.range(2, 3);
             let (c_in, c_out) = (groups * rng.range(1, 4), groups * rng.range(1, 4));
+            // One channel in and out per group would be depthwise.
+            let c_out = if c_in == groups && c_out == groups { 2 * groups } else { c_out };
             let mut g = Builder::new(vec![1, c_in, h, w]);
             let kernel = [rng.range(1, 3), rng.range(1, 3)];
             let win = window(rng, (h, w), kernel, 1);
@@ -176,11 +185,23 @@ fn case(family: Kernel, bits: u8, i: usize, rng: &mut Rng) -> Case {
             d.push(Op::Dense(dense), vec![0], vec![1, n_out]);
             b = d;
         }
-        Kernel::Mul => {
+        Kernel::Mul => match i % 3 {
             // Squeeze-and-excitation style: each channel scaled by its mean (broadcast over the pixels).
-            let mean = b.push(Op::GlobalAvgPool, vec![0], vec![1, c, 1, 1]);
-            b.push(Op::Mul { act: Clamp::NONE }, vec![0, mean], vec![1, c, h, w]);
-        }
+            0 => {
+                let mean = b.push(Op::GlobalAvgPool, vec![0], vec![1, c, 1, 1]);
+                b.push(Op::Mul { act: Clamp::NONE }, vec![0, mean], vec![1, c, h, w]);
+            }
+            // Equal shapes (a gated activation), clamped.
+            1 => {
+                let gate = b.push(Op::Unary(UnaryFn::Tanh), vec![0], vec![1, c, h, w]);
+                b.push(Op::Mul { act: Clamp::RELU }, vec![0, gate], vec![1, c, h, w]);
+            }
+            // The broadcast input first: element by element.
+            _ => {
+                let mean = b.push(Op::GlobalAvgPool, vec![0], vec![1, c, 1, 1]);
+                b.push(Op::Mul { act: Clamp::NONE }, vec![mean, 0], vec![1, c, h, w]);
+            }
+        },
         Kernel::Table => {
             b.push(Op::Unary(UnaryFn::Sigmoid), vec![0], vec![1, c, h, w]);
         }
@@ -283,8 +304,9 @@ fn every_kernel_family_alone_on_random_shapes_is_bit_exact_on_every_variant() {
     let targets = variant_targets();
     let mut rng = Rng(0x5EED_CAFE);
     for family in families {
-        // Every width; the one-group convolutions and dense layers (assembly loops on the DSP, with tails) twice.
-        let cases = if matches!(family, Kernel::ConvColumns | Kernel::Dense) { 6 } else { 3 };
+        // Every width; the one-group convolutions and dense layers (assembly loops on the DSP, with tails) and the
+        // other depthwise windows twice.
+        let cases = if matches!(family, Kernel::ConvColumns | Kernel::Dense | Kernel::Depthwise) { 6 } else { 3 };
         for i in 0..cases {
             let Case { family, graph, bits } = case(family, [8, 4, 2][i % 3], i, &mut rng);
             let label = format!("{family:?} case {i} at {bits} bits, input {:?}", graph.input_shape());

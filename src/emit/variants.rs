@@ -30,16 +30,17 @@ pub struct Rule {
 }
 
 /// `conv_columns`: one-group convolutions at 8, 4 and 2 bits with their columns and requantization;
-/// `depthwise3x3`: depthwise 3x3 convolutions; `depthwise`: the other depthwise convolutions (Helium cores run the
-/// DSP variant); `dense`: fully connected layers (Helium cores run the DSP variant);
-/// `add`: the elementwise add of equal shapes; `pool`: the window sums of average and global average pooling. The
-/// names are the families' files.
-pub const RULES: [Rule; 6] = [
+/// `depthwise3x3`: depthwise 3x3 convolutions; `depthwise`: the other depthwise convolutions; `dense`: fully
+/// connected layers; `add`: the elementwise add of equal shapes; `mul`: the elementwise multiply; `pool`: the window
+/// sums of average and global average pooling. The names are the families' files. Helium cores run the DSP variant
+/// of the families without a Helium one.
+pub const RULES: [Rule; 7] = [
     Rule { kernel: "conv_columns", variants: &["mve", "dsp"] },
     Rule { kernel: "depthwise3x3", variants: &["mve", "dsp"] },
     Rule { kernel: "depthwise", variants: &["dsp"] },
     Rule { kernel: "dense", variants: &["dsp"] },
     Rule { kernel: "add", variants: &["mve", "dsp"] },
+    Rule { kernel: "mul", variants: &["dsp"] },
     Rule { kernel: "pool", variants: &["mve"] },
 ];
 

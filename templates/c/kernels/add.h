@@ -11,19 +11,6 @@
 #define OMPQC_ADD_KERNELS(X) X(add) X(conv_add)
 #endif
 
-/* Whether both inputs have the output's shape (they are then read in order). */
-static int same_shape(const OMPQC_NS(binary_t) *p) {
-    int32_t a, stride = 1;
-    for (a = 3; a >= 0; a--) {
-        const int32_t s = p->dims[a] == 1 ? 0 : stride;
-        if (p->a_strides[a] != s || p->b_strides[a] != s) {
-            return 0;
-        }
-        stride *= p->dims[a];
-    }
-    return 1;
-}
-
 OMPQC_INLINE void add(const OMPQC_NS(binary_t) *p, const int8_t *a, const int8_t *b, int8_t *out) {
     if (same_shape(p)) {
         add_run(p, a, b, out, p->dims[0] * p->dims[1] * p->dims[2] * p->dims[3]);

@@ -1,4 +1,4 @@
-/* What the elementwise kernels share: the 4-D broadcast and the add's constants. */
+/* What the elementwise kernels share: the 4-D broadcast, the shapes that run in order, and the add's constants. */
 #ifndef OMPQC_BINARY_H
 #define OMPQC_BINARY_H
 
@@ -19,6 +19,33 @@
                         body; \
                     } \
     } while (0)
+
+/* Whether both inputs have the output's shape (they are then read in order). */
+__attribute__((unused)) static int same_shape(const OMPQC_NS(binary_t) *p) {
+    int32_t a, stride = 1;
+    for (a = 3; a >= 0; a--) {
+        const int32_t s = p->dims[a] == 1 ? 0 : stride;
+        if (p->a_strides[a] != s || p->b_strides[a] != s) {
+            return 0;
+        }
+        stride *= p->dims[a];
+    }
+    return 1;
+}
+
+/* Whether input a has the output's shape and b one value per position of the last axis (a per-channel scale of a
+   channels-last tensor), read again for each outer position. */
+__attribute__((unused)) static int last_axis_broadcast(const OMPQC_NS(binary_t) *p) {
+    int32_t a, stride = 1;
+    for (a = 3; a >= 0; a--) {
+        const int32_t s = p->dims[a] == 1 ? 0 : stride;
+        if (p->a_strides[a] != s || p->b_strides[a] != (a == 3 ? s : 0)) {
+            return 0;
+        }
+        stride *= p->dims[a];
+    }
+    return 1;
+}
 
 /* The add's constants of parameter block p as locals (the output stores may alias the parameter block). */
 #define OMPQC_ADD_CONSTANTS(p) \

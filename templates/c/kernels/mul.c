@@ -1,10 +1,15 @@
-/* Elementwise multiplication with broadcasting. */
+/* Elementwise multiplication, portable C (the reference among the C kernels). */
 #include "binary.h"
 #include "ompqc.h"
 
-void OMPQC_NS(mul)(const OMPQC_NS(binary_t) *p, const int8_t *a, const int8_t *b, int8_t *out) {
-    OMPQC_BROADCAST(p, {
-        const int32_t prod = ((int32_t)a[ia] - p->a_zp) * ((int32_t)b[ib] - p->b_zp);
-        out[n] = clamp(p->out_zp + requantize(prod, p->out_mult, p->out_shift), p->act_min, p->act_max);
-    });
+/* The products of n elements read in order (out may be a or b). */
+OMPQC_HOT static void mul_run(const OMPQC_NS(binary_t) *p, const int8_t *a, const int8_t *b, int8_t *out, int32_t n) {
+    const int32_t a_zp = p->a_zp, b_zp = p->b_zp, zp = p->out_zp, m0 = p->out_mult, shift = p->out_shift;
+    const int32_t lo = p->act_min, hi = p->act_max;
+    int32_t i;
+    for (i = 0; i < n; i++) {
+        out[i] = clamp(zp + requantize(((int32_t)a[i] - a_zp) * ((int32_t)b[i] - b_zp), m0, shift), lo, hi);
+    }
 }
+
+#include "mul.h"

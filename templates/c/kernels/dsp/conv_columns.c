@@ -146,12 +146,12 @@ static inline uint32_t tail_word(const uint8_t *r, uint32_t n) {
 
 /* Every output channel of pixels a and b (outputs ya, yb) from their interleaved columns x: per pair of channels
    the whole weight words in the loop, the row's last bytes as one more word, then the requantization. */
-OMPQC_INLINE void conv_channels_at(const OMPQC_NS(conv_t) *p, const int16_t *x, int8_t *ya, int8_t *yb, int bits) {
+OMPQC_INLINE void conv_channels_with(const OMPQC_NS(conv_t) *p, const int16_t *x, int8_t *ya, int8_t *yb, int full,
+                                     int bits) {
     /* Locals: the output stores may alias the parameter block. */
     const uint32_t k = (uint32_t)(p->k_h * p->k_w * p->in_c), group = 32u / (uint32_t)bits, words = k / group;
     const uint32_t tail = (k % group * (uint32_t)bits + 7) / 8, scale_log = 8u - (uint32_t)bits;
     const int32_t n = p->out_c, rb = p->row_bytes, zp = p->out_zp, a_lo = p->act_min, a_hi = p->act_max;
-    const int full = a_lo == -128 && a_hi == 127;
     const uint8_t *weights = p->weights;
     const int32_t *bias = p->bias, *mult = p->mult;
     const int8_t *shift = p->shift;
@@ -174,6 +174,14 @@ OMPQC_INLINE void conv_channels_at(const OMPQC_NS(conv_t) *p, const int16_t *x, 
                            a_lo, a_hi, full, ya + oc, yb + oc);
         requantize_channel((s.a12 >> scale_log) + bias[od], (s.a22 >> scale_log) + bias[od], mult[od], shift[od], zp,
                            a_lo, a_hi, full, ya + od, yb + od);
+    }
+}
+/* One copy of the channel loop per clamp: the whole int8 range is one SSAT, and the test stays out of the loop. */
+OMPQC_INLINE void conv_channels_at(const OMPQC_NS(conv_t) *p, const int16_t *x, int8_t *ya, int8_t *yb, int bits) {
+    if (p->act_min == -128 && p->act_max == 127) {
+        conv_channels_with(p, x, ya, yb, 1, bits);
+    } else {
+        conv_channels_with(p, x, ya, yb, 0, bits);
     }
 }
 OMPQC_PER_WIDTH(OMPQC_HOT, conv_channels, (const OMPQC_NS(conv_t) *p, const int16_t *x, int8_t *ya, int8_t *yb),
