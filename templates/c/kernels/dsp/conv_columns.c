@@ -14,34 +14,53 @@
    between). In each group of g = 32 / bits inputs, chunk f (f < 8 / bits) holds inputs f, g / 2 + f, g / 4 + f and
    3g / 4 + f: those field f of a weight word's bytes 0, 2 (SXTB16) then 1, 3 (SXTB16 ROR 8) weighs. A last part
    group is padded with zeros, so the weight bits it meets do not count. */
-OMPQC_INLINE void widen_chunks_at(const int8_t *src, int16_t *dst, uint32_t k, int bits) {
-    const uint32_t group = 32u / (uint32_t)bits, per = 8u / (uint32_t)bits, rest = k % group;
-    uint32_t n, f;
-    int8_t x[16] = {0};
-    for (n = k / group + (rest > 0); n > 0; n--, src += group, dst += 2 * group) {
-        const int8_t *g = src;
-        if (n == 1 && rest > 0) {
-            for (f = 0; f < rest; f++) {
-                x[f] = src[f];
-            }
-            g = x;
-        }
-        if (bits == 8) {
-            const uint32_t w = load32(g), e = (uint32_t)__sxtb16(w), o = (uint32_t)sxtb16_ror8(w);
-            memcpy(dst, &e, 4);
-            memcpy(dst + 2, &o, 4);
-        } else {
+OMPQC_INLINE void widen_group(const int8_t *g, int16_t *dst, int bits) {
+    const uint32_t per = 8u / (uint32_t)bits;
+    uint32_t f;
+    if (bits == 8) {
+        const uint32_t w = load32(g), e = (uint32_t)__sxtb16(w), o = (uint32_t)sxtb16_ror8(w);
+        memcpy(dst, &e, 4);
+        memcpy(dst + 2, &o, 4);
+    } else {
 #pragma GCC unroll 4
-            for (f = 0; f < per; f++) {
-                dst[8 * f] = g[f];
-                dst[8 * f + 1] = g[2 * per + f];
-                dst[8 * f + 2] = g[per + f];
-                dst[8 * f + 3] = g[3 * per + f];
-            }
+        for (f = 0; f < per; f++) {
+            dst[8 * f] = g[f];
+            dst[8 * f + 1] = g[2 * per + f];
+            dst[8 * f + 2] = g[per + f];
+            dst[8 * f + 3] = g[3 * per + f];
         }
     }
 }
-OMPQC_PER_WIDTH(, widen_chunks, (const int8_t *src, int16_t *dst, uint32_t k), (src, dst, k))
+
+OMPQC_INLINE void widen_chunks_at(const int8_t *src, int16_t *dst, uint32_t k, int bits) {
+    const uint32_t group = 32u / (uint32_t)bits, rest = k % group;
+    uint32_t n = k / group, f;
+    if (bits == 8 && n > 0) {
+        /* The whole words in assembly: the compiler stores the lanes in two STRs. */
+        uint32_t w, e, o;
+        __asm__ volatile("1:\n\t"
+                         "ldr %[w], [%[s]], #4\n\t"
+                         "sxtb16 %[e], %[w]\n\t"
+                         "sxtb16 %[o], %[w], ror #8\n\t"
+                         "strd %[e], %[o], [%[d]], #16\n\t"
+                         "subs %[n], %[n], #1\n\t"
+                         "bne 1b\n\t"
+                         : [s] "+r"(src), [d] "+r"(dst), [n] "+r"(n), [w] "=&r"(w), [e] "=&r"(e), [o] "=&r"(o)
+                         :
+                         : "memory", "cc");
+    }
+    for (; n > 0; n--, src += group, dst += 2 * group) {
+        widen_group(src, dst, bits);
+    }
+    if (rest > 0) {
+        int8_t x[16] = {0};
+        for (f = 0; f < rest; f++) {
+            x[f] = src[f];
+        }
+        widen_group(x, dst, bits);
+    }
+}
+OMPQC_PER_WIDTH(OMPQC_NO_LIBCALL, widen_chunks, (const int8_t *src, int16_t *dst, uint32_t k), (src, dst, k))
 
 /* The loop over weight words below: each step splits both rows' field into SXTB16 lanes (w1, w2 keep bytes 1, 3),
    then multiplies them with pixel a's chunk and pixel b's. Operands: a11 a12 a21 a22 (pixel, row), xp, r1, r2, n (words left);
@@ -135,22 +154,49 @@ OMPQC_INLINE void requantize_channel(int32_t xa, int32_t xb, int32_t m, int32_t 
     *yb = clamp_dsp(zp + requantize_dsp(xb, q), lo, hi, full);
 }
 
-/* The n (< 4) bytes at r as the low bytes of a word (read one by one: the row may end there). */
-static inline uint32_t tail_word(const uint8_t *r, uint32_t n) {
+/* The last n (< 4) bytes of row r (rb bytes) as the low bytes of a word: the row's last four bytes shifted down, or
+   read one by one from a row shorter than a word. */
+static inline uint32_t tail_word(const uint8_t *r, int32_t rb, uint32_t n) {
     uint32_t w = 0, i;
+    if (rb >= 4) {
+        return load32(r + rb - 4) >> (32 - 8 * n);
+    }
     for (i = 0; i < n; i++) {
-        w |= (uint32_t)r[i] << (8 * i);
+        w |= (uint32_t)r[rb - (int32_t)n + (int32_t)i] << (8 * i);
     }
     return w;
+}
+
+/* s plus one 8-bit weight word of each row (w1, w2, in registers) against the columns at x: DSP_SPLIT. */
+OMPQC_INLINE void dot_word8(sums2x2_t *s, const int16_t *x, uint32_t w1, uint32_t w2) {
+    uint32_t u1, u2, x0, x1;
+    __asm__("sxtb16 %[u1], %[w1]\n\t"
+            "sxtb16 %[u2], %[w2]\n\t"
+            "sxtb16 %[w1], %[w1], ror #8\n\t"
+            "sxtb16 %[w2], %[w2], ror #8\n\t"
+            "ldrd %[x0], %[x1], [%[xp]]\n\t"
+            "smlad %[a11], %[x0], %[u1], %[a11]\n\t"
+            "smlad %[a12], %[x0], %[u2], %[a12]\n\t"
+            "smlad %[a11], %[x1], %[w1], %[a11]\n\t"
+            "smlad %[a12], %[x1], %[w2], %[a12]\n\t"
+            "ldrd %[x0], %[x1], [%[xp], #8]\n\t"
+            "smlad %[a21], %[x0], %[u1], %[a21]\n\t"
+            "smlad %[a22], %[x0], %[u2], %[a22]\n\t"
+            "smlad %[a21], %[x1], %[w1], %[a21]\n\t"
+            "smlad %[a22], %[x1], %[w2], %[a22]\n\t"
+            : [a11] "+r"(s->a11), [a12] "+r"(s->a12), [a21] "+r"(s->a21), [a22] "+r"(s->a22), [w1] "+r"(w1),
+              [w2] "+r"(w2), [u1] "=&r"(u1), [u2] "=&r"(u2), [x0] "=&r"(x0), [x1] "=&r"(x1)
+            : [xp] "r"(x)
+            : "memory");
 }
 
 /* Every output channel of pixels a and b (outputs ya, yb) from their interleaved columns x: per pair of channels
    the whole weight words in the loop, the row's last bytes as one more word, then the requantization. */
 OMPQC_INLINE void conv_channels_with(const OMPQC_NS(conv_t) *p, const int16_t *x, int8_t *ya, int8_t *yb, int full,
-                                     int bits) {
+                                     int tailed, int bits) {
     /* Locals: the output stores may alias the parameter block. */
     const uint32_t k = (uint32_t)(p->k_h * p->k_w * p->in_c), group = 32u / (uint32_t)bits, words = k / group;
-    const uint32_t tail = (k % group * (uint32_t)bits + 7) / 8, scale_log = 8u - (uint32_t)bits;
+    const uint32_t tail = tailed ? (k % group * (uint32_t)bits + 7) / 8 : 0, scale_log = 8u - (uint32_t)bits;
     const int32_t n = p->out_c, rb = p->row_bytes, zp = p->out_zp, a_lo = p->act_min, a_hi = p->act_max;
     const uint8_t *weights = p->weights;
     const int32_t *bias = p->bias, *mult = p->mult;
@@ -166,8 +212,12 @@ OMPQC_INLINE void conv_channels_with(const OMPQC_NS(conv_t) *p, const int16_t *x
             dot_words(&s, &xp, r1, r2, words, bits);
         }
         if (tail > 0) {
-            const uint32_t last[2] = {tail_word(r1 + 4 * words, tail), tail_word(r2 + 4 * words, tail)};
-            dot_loop(&s, &xp, (const uint8_t *)&last[0], (const uint8_t *)&last[1], 1, 0, bits);
+            const uint32_t last[2] = {tail_word(r1, rb, tail), tail_word(r2, rb, tail)};
+            if (bits == 8) {
+                dot_word8(&s, xp, last[0], last[1]);
+            } else {
+                dot_loop(&s, &xp, (const uint8_t *)&last[0], (const uint8_t *)&last[1], 1, 0, bits);
+            }
         }
         /* The scaled sums divide exactly. */
         requantize_channel((s.a11 >> scale_log) + bias[oc], (s.a21 >> scale_log) + bias[oc], mult[oc], shift[oc], zp,
@@ -176,12 +226,21 @@ OMPQC_INLINE void conv_channels_with(const OMPQC_NS(conv_t) *p, const int16_t *x
                            a_lo, a_hi, full, ya + od, yb + od);
     }
 }
-/* One copy of the channel loop per clamp: the whole int8 range is one SSAT, and the test stays out of the loop. */
+/* One copy of the channel loop per clamp (the whole int8 range is one SSAT) and for rows with and without a last
+   part word: the tests stay out of the loop, and the common rows keep their registers. */
 OMPQC_INLINE void conv_channels_at(const OMPQC_NS(conv_t) *p, const int16_t *x, int8_t *ya, int8_t *yb, int bits) {
-    if (p->act_min == -128 && p->act_max == 127) {
-        conv_channels_with(p, x, ya, yb, 1, bits);
+    const int full = p->act_min == -128 && p->act_max == 127;
+    const int tailed = p->k_h * p->k_w * p->in_c % (32 / bits) != 0;
+    if (full) {
+        if (tailed) {
+            conv_channels_with(p, x, ya, yb, 1, 1, bits);
+        } else {
+            conv_channels_with(p, x, ya, yb, 1, 0, bits);
+        }
+    } else if (tailed) {
+        conv_channels_with(p, x, ya, yb, 0, 1, bits);
     } else {
-        conv_channels_with(p, x, ya, yb, 0, bits);
+        conv_channels_with(p, x, ya, yb, 0, 0, bits);
     }
 }
 OMPQC_PER_WIDTH(OMPQC_HOT, conv_channels, (const OMPQC_NS(conv_t) *p, const int16_t *x, int8_t *ya, int8_t *yb),
