@@ -103,7 +103,8 @@ struct Case {
 }
 
 /// Random case `i` of `family` at `bits` drawn from `rng` (the case number picks the kernels' other paths: a depthwise
-/// row long enough for the DSP's pairs of outputs, an add without a clamp, the multiply's three shapes).
+/// row long enough for the DSP's pairs of outputs or one walked along its columns, an add without a clamp, the
+/// multiply's three shapes).
 fn case(family: Kernel, bits: u8, i: usize, rng: &mut Rng) -> Case {
     let (h, w) = (rng.range(5, 11), rng.range(5, 11));
     let c = rng.range(1, 19);
@@ -116,18 +117,20 @@ fn case(family: Kernel, bits: u8, i: usize, rng: &mut Rng) -> Case {
             b.conv(rng, 0, c_out, 1, win);
         }
         Kernel::Depthwise3x3 => {
-            if i % 2 == 1 {
-                // Rows of at least eight outputs at stride 1.
-                let w = 12;
-                let mut d = Builder::new(vec![1, c, h, w]);
-                let mut win = window(rng, (h, w), [3, 3], 1);
-                win.strides[1] = 1;
-                d.conv(rng, 0, c, c, win);
-                b = d;
-            } else {
-                let win = window(rng, (h, w), [3, 3], 1);
-                b.conv(rng, 0, c, c, win);
+            // Any shape; rows of at least eight outputs at stride 1 (the DSP's pairs of outputs); rows shorter than
+            // eight under longer columns (walked along the columns).
+            let (h, w, row_stride) = match i % 3 {
+                0 => (h, w, None),
+                1 => (h, 12, Some(1)),
+                _ => (12, 5, None),
+            };
+            let mut d = Builder::new(vec![1, c, h, w]);
+            let mut win = window(rng, (h, w), [3, 3], 1);
+            if let Some(s) = row_stride {
+                win.strides[1] = s;
             }
+            d.conv(rng, 0, c, c, win);
+            b = d;
         }
         Kernel::Depthwise => {
             // 5x5 (the DSP's unrolled window), dilated 3x3 (one tap at a time), or a rectangle (pairs of taps).

@@ -268,7 +268,10 @@ fn conv_scratch(kernel: Kernel, c: &QConv, out_h: usize, out_w: usize) -> Scratc
             let [sh, sw] = c.window.strides;
             let span = |a: usize| (c.window.kernel[a] - 1) * c.window.dilations[a] + 1;
             let cells = ((out_h - 1) * sh + span(0)) * ((out_w - 1) * sw + span(1));
-            let sums = 4 * out_w * 32usize.div_ceil(out_w);
+            // Depthwise 3x3 walks a layer of rows shorter than 8 along its columns when those are longer
+            // (depthwise3x3.h): its band is of columns.
+            let walked = if kernel == Kernel::Depthwise3x3 && out_w < 8 && out_h > out_w { out_h } else { out_w };
+            let sums = 4 * walked * 32usize.div_ceil(walked);
             let bytes = if kernel == Kernel::Depthwise3x3 {
                 (2 * cells).next_multiple_of(4) + sums
             } else {

@@ -29,7 +29,7 @@ OMPQC_INLINE void depthwise(const OMPQC_NS(conv_t) *p, const int8_t *in, int8_t 
                 taps[ky * kwe + kx] = (int16_t)(kx < kw ? weight(row, ky * kw + kx, bits) : 0);
             }
         }
-        plane_channel(p, &g, in, c, plane);
+        plane_channel(p, &g, in, c, p->in_w * c_n, c_n, plane);
         for (y = 0; y < p->out_h; y += band) {
             const int32_t rows = p->out_h - y < band ? p->out_h - y : band;
             dw_rows(plane + y * p->stride_h * g.pw, g.pw, taps, p, rows, p->bias[c], sums);

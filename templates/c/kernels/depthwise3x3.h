@@ -15,29 +15,68 @@
 /* Depthwise 3x3 without dilation, one channel at a time: the channel's input as an int16 plane, then each band of
    rows' sums, then its outputs (together, their registers spill). `scratch`: the plane, then the int32 sums of a
    band of at least 32 outputs. The taps t[0..8] are the channel's weights; t[9..11] hold the first two of each
-   kernel row as int16 lanes and t[12] holds t[2] and t[5] (the DSP's SMLAD operands). */
+   kernel row as int16 lanes and t[12] holds t[2] and t[5] (the DSP's SMLAD operands).
+
+   Rows shorter than 8 outputs are walked along the columns instead when those are longer (plan::kernels sizes the
+   sums by the same rule): the layer transposed (its plane, taps, strides and padding), each walked row then an
+   output column. */
 OMPQC_INLINE void depthwise3x3(const OMPQC_NS(conv_t) *p, const int8_t *in, int8_t *out, uint8_t *scratch, int bits) {
-    const plane_t g = plane_of(p);
-    const int32_t c_n = p->in_c, pw = g.pw, band = (32 + p->out_w - 1) / p->out_w;
+    const int32_t c_n = p->in_c, transposed = p->out_w < 8 && p->out_h > p->out_w;
+    OMPQC_NS(conv_t) q = *p;
+    if (transposed) {
+        q.in_h = p->in_w;
+        q.in_w = p->in_h;
+        q.out_h = p->out_w;
+        q.out_w = p->out_h;
+        q.stride_h = p->stride_w;
+        q.stride_w = p->stride_h;
+        q.pad_t = p->pad_l;
+        q.pad_l = p->pad_t;
+    }
+    const plane_t g = plane_of(&q);
+    const int32_t pw = g.pw, band = (32 + q.out_w - 1) / q.out_w;
+    /* Input bytes between the walk's rows and columns; output bytes between its rows and along them. */
+    const int32_t step_y = transposed ? c_n : p->in_w * c_n, step_x = transposed ? p->in_w * c_n : c_n;
+    const int32_t out_row = transposed ? c_n : p->out_w * c_n, out_step = transposed ? p->out_w * c_n : c_n;
     int16_t *plane = (int16_t *)scratch;
     int32_t *sums = (int32_t *)(scratch + ((2 * pw * g.ph + 3) & ~3));
-    int32_t c, y, j, t[13];
+    int32_t c, y, j, r, t[13];
     plane_pad(plane, &g, p->in_zp, 0);
     for (c = 0; c < c_n; c++) {
         const uint8_t *row = p->weights + c * p->row_bytes;
         for (j = 0; j < 9; j++) {
             t[j] = weight(row, j, bits);
         }
+        if (transposed) {
+            /* The taps transposed: swap each pair across the diagonal. */
+            int32_t v = t[1];
+            t[1] = t[3];
+            t[3] = v;
+            v = t[2];
+            t[2] = t[6];
+            t[6] = v;
+            v = t[5];
+            t[5] = t[7];
+            t[7] = v;
+        }
         for (j = 0; j < 3; j++) {
             t[9 + j] = (int32_t)(((uint32_t)t[3 * j] & 0xFFFFu) | ((uint32_t)t[3 * j + 1] << 16));
         }
         t[12] = (int32_t)(((uint32_t)t[2] & 0xFFFFu) | ((uint32_t)t[5] << 16));
-        plane_channel(p, &g, in, c, plane);
-        for (y = 0; y < p->out_h; y += band) {
-            const int32_t rows = p->out_h - y < band ? p->out_h - y : band;
-            dw3x3_rows(plane + y * p->stride_h * pw, pw, p->stride_w, p->stride_h, rows, p->out_w, t, p->bias[c], sums);
-            plane_requantize(sums, rows * p->out_w, p->mult[c], p->shift[c], p->out_zp, p->act_min, p->act_max,
-                             out + y * p->out_w * c_n + c, c_n);
+        plane_channel(&q, &g, in, c, step_y, step_x, plane);
+        for (y = 0; y < q.out_h; y += band) {
+            const int32_t rows = q.out_h - y < band ? q.out_h - y : band;
+            dw3x3_rows(plane + y * q.stride_h * pw, pw, q.stride_w, q.stride_h, rows, q.out_w, t, p->bias[c], sums);
+            if (!transposed) {
+                /* The band's outputs follow one another. */
+                plane_requantize(sums, rows * q.out_w, p->mult[c], p->shift[c], p->out_zp, p->act_min, p->act_max,
+                                 out + y * out_row + c, out_step);
+            } else {
+                for (r = 0; r < rows; r++) {
+                    plane_requantize(sums + r * q.out_w, q.out_w, p->mult[c], p->shift[c], p->out_zp, p->act_min,
+                                     p->act_max, out + (y + r) * out_row + c, out_step);
+                }
+            }
         }
     }
 }

@@ -31,14 +31,16 @@ static inline void plane_pad(int16_t *plane, const plane_t *g, int32_t zp, int32
     }
 }
 
-/* Channel c of the input into the inside of the plane. */
+/* Channel c of the input into the inside of the plane: the input pixel of plane cell (y, x) is
+   (y - pad_t) * step_y + (x - pad_l) * step_x bytes from channel c's first (in_c and in_w * in_c, or swapped for a
+   layer walked along its columns). */
 static inline void plane_channel(const OMPQC_NS(conv_t) *p, const plane_t *g, const int8_t *in, int32_t c,
-                                 int16_t *plane) {
+                                 int32_t step_y, int32_t step_x, int16_t *plane) {
     int32_t y;
     for (y = g->y_lo; y < g->y_hi; y++) {
-        const int8_t *src = in + ((y - p->pad_t) * p->in_w + g->lo - p->pad_l) * p->in_c + c;
+        const int8_t *src = in + (y - p->pad_t) * step_y + (g->lo - p->pad_l) * step_x + c;
         int16_t *d = plane + y * g->pw + g->lo, *end = plane + y * g->pw + g->hi;
-        for (; d < end; d++, src += p->in_c) {
+        for (; d < end; d++, src += step_x) {
             *d = *src;
         }
     }
