@@ -44,13 +44,16 @@ OMPQC_INLINE void dense_with(const OMPQC_NS(dense_t) *p, const int8_t *in, int8_
     }
 }
 
-/* One copy of the loop per clamp (a clamp to the whole int8 range is one instruction on some ISAs). */
+/* With OMPQC_DENSE_CLAMP_COPIES (a variant whose clamp to the whole int8 range is one instruction), one copy of the
+   loop per clamp. */
 OMPQC_INLINE void dense(const OMPQC_NS(dense_t) *p, const int8_t *in, int8_t *out, uint8_t *scratch, int bits) {
+#ifdef OMPQC_DENSE_CLAMP_COPIES
     if (p->act_min == -128 && p->act_max == 127) {
         dense_with(p, in, out, scratch, 1, bits);
-    } else {
-        dense_with(p, in, out, scratch, 0, bits);
+        return;
     }
+#endif
+    dense_with(p, in, out, scratch, 0, bits);
 }
 
 #define OMPQC_DENSE_AT(bits) \
