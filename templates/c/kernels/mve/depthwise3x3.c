@@ -73,7 +73,8 @@ OMPQC_INLINE void depthwise3x3(const OMPQC_NS(conv_t) *p, const int8_t *in, int8
                     for (ky = ky0; ky < ky1; ky++) {
                         const int8_t *x = src + ((iy0 + ky) * in_w + ix0) * cs;
                         for (kx = kx0; kx < kx1; kx++) {
-                            acc = vaddq_s32(acc, vmulq_s32(vsubq_n_s32(vldrbq_z_s32(x + kx * cs, q), p->in_zp), w[ky * 3 + kx]));
+                            const int32x4_t v = vsubq_n_s32(vldrbq_z_s32(x + kx * cs, q), p->in_zp);
+                            acc = vaddq_s32(acc, vmulq_s32(v, w[ky * 3 + kx]));
                         }
                     }
                 }
