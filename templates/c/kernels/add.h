@@ -2,7 +2,7 @@
    exported when OMPQC_ADD_KERNELS names it. The including variant file defines add_run(p, a, b, out, n), the add of
    n elements of inputs with the output's shape (out may be a or b); or, with OMPQC_SCALAR_ADD, the scalar add_run
    below takes its high_mul_acc(t, m, acc) (acc + round(t * m / 2^32), rounding half up) and clamp_full(v) (v
-   clamped to the int8 range). */
+   clamped to the int8 range; with OMPQC_FULL_CLAMP_COPIES the usual loop gets a copy for it). */
 #ifndef OMPQC_ADD_H
 #define OMPQC_ADD_H
 
@@ -48,13 +48,16 @@ OMPQC_HOT static void add_run(const OMPQC_NS(binary_t) *p, const int8_t *a, cons
         const int32_t scale = 1 << (left + 1), a_off = -a_zp * scale, b_off = -b_zp * scale;
         const int full = lo == -128 && hi == 127;
         if (a_shift == 0 && b_shift < 0 && out_shift < 0) {
+#ifdef OMPQC_FULL_CLAMP_COPIES
+            /* A copy for the clamp that is one instruction. */
             if (full) {
                 add_short(a, b, out, n, scale, a_off, b_off, a_mult, b_mult, out_mult, 0, -b_shift, -out_shift,
                           out_zp, lo, hi, 1, 1);
-            } else {
-                add_short(a, b, out, n, scale, a_off, b_off, a_mult, b_mult, out_mult, 0, -b_shift, -out_shift,
-                          out_zp, lo, hi, 1, 0);
+                return;
             }
+#endif
+            add_short(a, b, out, n, scale, a_off, b_off, a_mult, b_mult, out_mult, 0, -b_shift, -out_shift, out_zp,
+                      lo, hi, 1, 0);
         } else if (b_shift == 0 && a_shift < 0 && out_shift < 0) {
             /* The same with the inputs' roles swapped (the sum commutes). */
             add_short(b, a, out, n, scale, b_off, a_off, b_mult, a_mult, out_mult, 0, -a_shift, -out_shift, out_zp,

@@ -44,10 +44,10 @@ OMPQC_INLINE void dense_with(const OMPQC_NS(dense_t) *p, const int8_t *in, int8_
     }
 }
 
-/* With OMPQC_DENSE_CLAMP_COPIES (a variant whose clamp to the whole int8 range is one instruction), one copy of the
-   loop per clamp. */
+/* With OMPQC_FULL_CLAMP_COPIES (an ISA whose clamp to the whole int8 range is one instruction), one copy of the loop
+   per clamp. */
 OMPQC_INLINE void dense(const OMPQC_NS(dense_t) *p, const int8_t *in, int8_t *out, uint8_t *scratch, int bits) {
-#ifdef OMPQC_DENSE_CLAMP_COPIES
+#ifdef OMPQC_FULL_CLAMP_COPIES
     if (p->act_min == -128 && p->act_max == 127) {
         dense_with(p, in, out, scratch, 1, bits);
         return;

@@ -83,5 +83,4 @@ static inline int8_t dense_out(int32_t x, int32_t m0, int32_t shift, int32_t zp,
     return clamp_dsp(zp + requantize_dsp(x, requant_of(m0, shift)), lo, hi, full);
 }
 
-#define OMPQC_DENSE_CLAMP_COPIES
 #include "../dense.h"

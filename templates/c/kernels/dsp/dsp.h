@@ -6,6 +6,10 @@
 
 #include "../ompqc.h"
 
+/* A clamp to the whole int8 range is one SSAT here: loops whose clamp may be that take a copy for it (dense.h,
+   add.h). */
+#define OMPQC_FULL_CLAMP_COPIES
+
 /* Four bytes from any address (one LDR: ARMv7E-M and later load unaligned words). */
 static inline uint32_t load32(const void *a) {
     uint32_t v;
