@@ -191,8 +191,9 @@ fn the_plan_reserves_the_scratch_of_the_kernel_that_runs() {
         let compiled = compile_langs(&m, WeightBits::uniform(bits), "net", &[Lang::C, Lang::Rust]);
         let (plan, conv) = (&compiled.plan, compiled.plan.kernels[0]);
         assert_eq!(conv.kernel, Kernel::Depthwise3x3);
-        // The 9 x 7 output's windows as an int16 plane of 11 x 9, then the sums of 5 rows of 7 (at least 32).
-        let plane_and_sums = (2 * 11 * 9usize).next_multiple_of(4) + 4 * 7 * 5;
+        // The 9 x 7 output's windows as an int16 plane of 11 x 9, then the sums of a band of at least 32: its rows of
+        // 7 are shorter than 8 under columns of 9, so it is walked along the columns, 4 columns of 9.
+        let plane_and_sums = (2 * 11 * 9usize).next_multiple_of(4) + 4 * 9 * 4;
         assert_eq!((conv.scratch.portable, conv.scratch.dsp, conv.scratch.mve), (plane_and_sums, plane_and_sums, 0));
         assert_eq!(conv.scratch.rust, 0);
         assert_eq!(plan.kernels[1].kernel, Kernel::Pad);

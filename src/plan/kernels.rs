@@ -336,7 +336,11 @@ mod tests {
             assert_eq!(dw.scratch, Scratch { portable: 200 + 128, dsp: 200 + 128, mve: 0, rust: 0 });
         }
         assert_eq!(kernel(8, 8, 8, 3, 2).kernel, Kernel::Depthwise, "dilated");
-        assert_eq!(kernel(8, 8, 8, 5, 1).kernel, Kernel::Depthwise, "5x5");
+        // 5x5 (pad 2): a plane of 12 x 12 and a cell of slack, 5 tap rows of 6, 32 sums.
+        let dw5 = kernel(8, 8, 8, 5, 1);
+        assert_eq!(dw5.kernel, Kernel::Depthwise, "5x5");
+        let bytes = (2 * (12 * 12 + 1usize)).next_multiple_of(4) + 2 * 5 * 6 + 128;
+        assert_eq!(dw5.scratch, Scratch { portable: bytes, dsp: bytes, mve: bytes, rust: 0 });
         assert_eq!(kernel(8, 16, 2, 3, 1).kernel, Kernel::ConvGrouped);
         assert_eq!(kernel(8, 16, 2, 3, 1).scratch, Scratch::default());
     }
