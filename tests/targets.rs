@@ -527,7 +527,11 @@ fn kernel_variants_follow_the_target_features_as_each_compiler_sees_them() {
     let of = |t: &str, k: &str| variant(&Target::load(t).unwrap(), k);
     assert_eq!((of("cortex-m55", "conv_columns"), of("cortex-m55", "depthwise3x3")), ("mve", "mve"));
     assert_eq!(of("cortex-m7", "depthwise3x3"), "dsp");
-    assert_eq!((of("cortex-m4", "conv_columns"), of("cortex-m4", "add")), ("dsp", "portable"));
+    assert_eq!(
+        (of("cortex-m4", "conv_columns"), of("cortex-m4", "add"), of("cortex-m4", "pool")),
+        ("dsp", "dsp", "portable")
+    );
+    assert_eq!((of("cortex-m55", "depthwise"), of("cortex-m55", "mul")), ("dsp", "dsp"));
     assert_eq!(of("rv32imac", "conv_columns"), "portable");
 }
 
