@@ -46,6 +46,27 @@ static inline void plane_channel(const OMPQC_NS(conv_t) *p, const plane_t *g, co
     }
 }
 
+/* Output rows of a depthwise channel one tap at a time: sums[y * n + x] = bias + the window at column x * stride_w
+   of plane rows y * stride_h + ky * dil_h (each pw long) from r, with taps t (rows of kwe, at least k_w). */
+OMPQC_INLINE void plane_rows_by_tap(const int16_t *r, int32_t pw, const int16_t *t, int32_t kwe,
+                                    const OMPQC_NS(conv_t) *p, int32_t rows, int32_t bias, int32_t *sums) {
+    const int32_t n = p->out_w, kh = p->k_h, kw = p->k_w, dh = p->dil_h * pw, dw = p->dil_w;
+    const int32_t sx = p->stride_w, sy = p->stride_h * pw;
+    int32_t y, x, ky, kx;
+    for (y = 0; y < rows; y++, r += sy) {
+        for (x = 0; x < n; x++) {
+            const int16_t *q = r + x * sx;
+            int32_t acc = bias;
+            for (ky = 0; ky < kh; ky++, q += dh) {
+                for (kx = 0; kx < kw; kx++) {
+                    acc += q[kx * dw] * t[ky * kwe + kx];
+                }
+            }
+            *sums++ = acc;
+        }
+    }
+}
+
 /* out[i * stride] = the requantized, offset and clamped sums[i], for one channel (portable C). */
 __attribute__((unused)) OMPQC_HOT static void requantize_row(const int32_t *sums, int32_t n, int32_t m0, int32_t shift,
                                                              int32_t zp, int32_t lo, int32_t hi, int8_t *out,

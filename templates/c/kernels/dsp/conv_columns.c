@@ -170,23 +170,10 @@ static inline uint32_t tail_word(const uint8_t *r, int32_t rb, uint32_t n) {
 /* s plus one 8-bit weight word of each row (w1, w2, in registers) against the columns at x: DSP_SPLIT. */
 OMPQC_INLINE void dot_word8(sums2x2_t *s, const int16_t *x, uint32_t w1, uint32_t w2) {
     uint32_t u1, u2, x0, x1;
-    __asm__("sxtb16 %[u1], %[w1]\n\t"
-            "sxtb16 %[u2], %[w2]\n\t"
-            "sxtb16 %[w1], %[w1], ror #8\n\t"
-            "sxtb16 %[w2], %[w2], ror #8\n\t"
-            "ldrd %[x0], %[x1], [%[xp]]\n\t"
-            "smlad %[a11], %[x0], %[u1], %[a11]\n\t"
-            "smlad %[a12], %[x0], %[u2], %[a12]\n\t"
-            "smlad %[a11], %[x1], %[w1], %[a11]\n\t"
-            "smlad %[a12], %[x1], %[w2], %[a12]\n\t"
-            "ldrd %[x0], %[x1], [%[xp], #8]\n\t"
-            "smlad %[a21], %[x0], %[u1], %[a21]\n\t"
-            "smlad %[a22], %[x0], %[u2], %[a22]\n\t"
-            "smlad %[a21], %[x1], %[w1], %[a21]\n\t"
-            "smlad %[a22], %[x1], %[w2], %[a22]\n\t"
+    __asm__(DSP_SPLIT
             : [a11] "+r"(s->a11), [a12] "+r"(s->a12), [a21] "+r"(s->a21), [a22] "+r"(s->a22), [w1] "+r"(w1),
-              [w2] "+r"(w2), [u1] "=&r"(u1), [u2] "=&r"(u2), [x0] "=&r"(x0), [x1] "=&r"(x1)
-            : [xp] "r"(x)
+              [w2] "+r"(w2), [xp] "+r"(x), [u1] "=&r"(u1), [u2] "=&r"(u2), [x0] "=&r"(x0), [x1] "=&r"(x1)
+            :
             : "memory");
 }
 

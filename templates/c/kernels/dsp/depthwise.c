@@ -38,7 +38,6 @@ OMPQC_INLINE void rows_pairs(const int16_t *r, int32_t pw, const int16_t *t, con
 OMPQC_HOT static void dw_rows(const int16_t *r, int32_t pw, const int16_t *t, const OMPQC_NS(conv_t) *p,
                               int32_t rows, int32_t bias, int32_t *sums) {
     const int32_t kw = p->k_w, kwe = (kw + 1) & ~1, dw = p->dil_w;
-    int32_t y, x, ky, kx;
     if (dw == 1) {
         /* Square 5x5 and 7x7 windows, unrolled whole; other windows by their row length. */
         if (p->k_h == 5 && kw == 5) {
@@ -54,18 +53,7 @@ OMPQC_HOT static void dw_rows(const int16_t *r, int32_t pw, const int16_t *t, co
         }
         return;
     }
-    for (y = 0; y < rows; y++, r += p->stride_h * pw) {
-        for (x = 0; x < p->out_w; x++) {
-            const int16_t *q = r + x * p->stride_w, *tk = t;
-            int32_t acc = bias;
-            for (ky = 0; ky < p->k_h; ky++, q += p->dil_h * pw, tk += kwe) {
-                for (kx = 0; kx < kw; kx++) {
-                    acc = __smlabb(q[kx * dw], tk[kx], acc);
-                }
-            }
-            *sums++ = acc;
-        }
-    }
+    plane_rows_by_tap(r, pw, t, kwe, p, rows, bias, sums);
 }
 
 #define plane_requantize requantize_row_dsp
