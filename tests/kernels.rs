@@ -285,6 +285,17 @@ fn with_kernel_sources(dir: &std::path::Path, families: &[Family], target: Optio
     alone
 }
 
+/// The generated C of a case whose layer 0 requantizes in the short form, with that form turned off: its kernels
+/// then run the general requantization (which layers the compiler gives the short form depends on their numbers).
+fn without_short_requant(files: &mut [(String, Vec<u8>)], label: &str) {
+    let (_, text) = files.iter_mut().find(|(path, _)| path == "c/k_weights.c").expect("the C weights");
+    let source = String::from_utf8(text.clone()).unwrap();
+    // The parameter block's last number, short_requant, before the layer's arrays.
+    let (short, general) = (", 1, k_l0_weights,", ", 0, k_l0_weights,");
+    assert!(source.contains(short), "{label}: layer 0 does not requantize in the short form");
+    *text = source.replace(short, general).into_bytes();
+}
+
 #[test]
 fn every_kernel_family_alone_on_random_shapes_is_bit_exact_on_every_variant() {
     let families = [
@@ -318,8 +329,16 @@ fn every_kernel_family_alone_on_random_shapes_is_bit_exact_on_every_variant() {
             let options = QuantOptions { bits: WeightBits::uniform(bits), ..QuantOptions::default() };
             let provenance = Provenance { target: "host".into(), model_file: "case".into(), model_hash: "-".into() };
             let langs = [Lang::C, Lang::Rust];
-            let c = compile(&graph, &obs, &options, "k", &provenance, &Origin::default(), &langs)
+            let mut c = compile(&graph, &obs, &options, "k", &provenance, &Origin::default(), &langs)
                 .unwrap_or_else(|e| panic!("{label}: {e}"));
+            // Every other convolution case runs the general requantization.
+            let convolution = matches!(family, Kernel::ConvColumns | Kernel::Depthwise3x3 | Kernel::Depthwise);
+            let label = if convolution && i % 2 == 1 {
+                without_short_requant(&mut c.files, &label);
+                format!("{label} (general requantization)")
+            } else {
+                label
+            };
             let runs = |k: Kernel| c.plan.kernels.iter().any(|choice| choice.kernel == k);
             let expected = if family == Kernel::Add { Kernel::Fused } else { family };
             assert!(runs(expected), "{label}: the plan chose {:?}", c.plan.kernels);

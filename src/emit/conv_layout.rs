@@ -2,6 +2,7 @@
 //! padding holds the input zero point, so the zero-point term moves into the bias; on the DSP they read a row's
 //! weights one 32-bit word at a time.
 
+use crate::ir::fixed_point::Multiplier;
 use crate::ir::pack::PackedWeights;
 
 /// Power-of-two factor by which the DSP kernel's sums are scaled: it sign-extends a field after moving it to the top
@@ -28,9 +29,44 @@ pub fn folded_bias(w: &PackedWeights, bias: &[i32], in_zp: i32) -> Option<Vec<i3
         .collect()
 }
 
+/// Whether a layer's kernels may requantize in the short form (docs/SEMANTICS.md): from the doubled sum 2x, one high
+/// multiply that also adds the rounding half, the sign's correction and the output zero point (shifted up by the
+/// right shift), then one arithmetic shift. It needs every channel to shift right only (shift <= 0) and, for every
+/// sum x the layer can produce (|x| <= |bias| + the largest |input - in_zp| times the row's sum of |w|), 2x and the
+/// shifted value inside int32.
+pub fn short_requant(w: &PackedWeights, bias: &[i32], multipliers: &[Multiplier], in_zp: i32, out_zp: i32) -> bool {
+    let values = w.unpack();
+    let input = (127 - in_zp as i64).max(in_zp as i64 + 128);
+    bias.iter().zip(multipliers).enumerate().all(|(r, (&b, m))| {
+        let abs: i64 = values[r * w.k..(r + 1) * w.k].iter().map(|&v| (v as i64).abs()).sum();
+        let x = (b as i64).abs() + input * abs;
+        let right = -m.shift;
+        // The zero point and the rounding half, shifted up: ((2 zp + 1) << right) >> 1.
+        let half = ((2 * out_zp as i64 + 1) << right.max(0)) >> 1;
+        // The high multiply is at most |x| + 1; the sign's correction adds 1.
+        m.shift <= 0 && 2 * x <= i32::MAX as i64 && x + 2 + half.abs() <= i32::MAX as i64
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn short_requant_needs_right_shifts_and_sums_far_from_int32s_ends() {
+        let w = PackedWeights::pack(&[1, -2, 3, 4, 5, 6], 2, 3, 8);
+        let m = |shift| Multiplier { m0: 1 << 30, shift };
+        assert!(short_requant(&w, &[10, -10], &[m(-8), m(0)], -128, 5));
+        // A left shift in one channel.
+        assert!(!short_requant(&w, &[10, -10], &[m(-8), m(1)], -128, 5));
+        // 2x could leave int32: |bias| + 255 * 15 > 2^30.
+        assert!(!short_requant(&w, &[10, (1 << 30) - 255 * 15 + 1], &[m(-8), m(-8)], -128, 5));
+        assert!(short_requant(&w, &[10, (1 << 30) - 255 * 15 - 2], &[m(-8), m(-8)], -128, 0));
+        // The zero point 127 and the half shifted up by 24 are 255 * 2^23, within 2^23 of int32's end: small sums fit,
+        // sums of 2^24 do not.
+        assert!(short_requant(&w, &[10, -10], &[m(-24), m(-24)], -128, 127));
+        assert!(!short_requant(&w, &[10, 1 << 24], &[m(-24), m(-24)], -128, 127));
+    }
 
     #[test]
     fn folded_bias_subtracts_the_zero_point_term_and_refuses_overflow() {

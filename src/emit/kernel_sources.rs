@@ -20,6 +20,7 @@ macro_rules! include_sources {
 pub const SOURCES: &[(&str, &str)] = &include_sources!(
     "ompqc.h",
     "ompqc_params.h",
+    "short_requant.h",
     "bytes.h",
     "columns.h",
     "conv_pair.h",

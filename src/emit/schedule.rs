@@ -5,6 +5,7 @@ pub use super::params::{
     BinaryParams, ConcatParams, ConvParams, DenseParams, GlobalPoolParams, PadParams, PoolParams, SoftmaxParams,
     TransposeParams, Value, WindowParams,
 };
+use super::conv_layout::short_requant;
 use crate::ir::fixed_point::Multiplier;
 use crate::ir::pack::PackedWeights;
 use crate::ir::quant::{Layout, QConv, QGraph, QNode, QOp};
@@ -357,6 +358,13 @@ impl Scheduler<'_> {
             act_min: c.act_min,
             act_max: c.act_max,
             row_bytes: i(c.weights.row_bytes()),
+            short_requant: i32::from(short_requant(
+                &c.weights,
+                &c.bias,
+                &c.multipliers,
+                input.q.zero_point,
+                output.q.zero_point,
+            )),
         }
     }
 

@@ -150,6 +150,19 @@ fn table(f: impl Fn(f32) -> f32, q_in: QParams, q_out: QParams) -> Vec<i8> {
     (-128..=127).map(|q| q_out.quantize(f(q_in.dequantize(q as i8)))).collect()
 }
 
+/// The zero multiplier in place of `m` when `m` requantizes every sum of magnitude at most `bound` to 0 (a dead
+/// channel: the kernels' short requantization could not shift its zero point up by so much).
+fn never_moves(m: Multiplier, bound: i64) -> Multiplier {
+    let right = -m.shift;
+    // The high multiply of |x| <= bound is at most this; below half of 2^right it rounds to 0 either side.
+    let high = (bound * m.m0 as i64 + (1 << 30)) >> 31;
+    if m.shift < 0 && high < 1i64 << (right - 1) {
+        Multiplier { m0: 0, shift: 0 }
+    } else {
+        m
+    }
+}
+
 struct Lowering<'a> {
     graph: &'a Graph,
     node: &'a Node,
@@ -266,8 +279,11 @@ impl Lowering<'_> {
                      {bits} bits); this layer cannot be compiled"
                 )));
             }
-            biases.push(bias_q as i32);
-            multipliers.push(self.multiplier(s_in * scale / q_out.scale as f64)?);
+            let multiplier = never_moves(self.multiplier(s_in * scale / q_out.scale as f64)?, bound as i64);
+            // A zero multiplier outputs the zero point whatever the sum: its bias (huge when the channel's weights are
+            // all near zero) is stored as 0, so that it does not narrow the kernels' bounds.
+            biases.push(if multiplier.m0 == 0 { 0 } else { bias_q as i32 });
+            multipliers.push(multiplier);
         }
         Ok((PackedWeights::pack(&q.values, rows, k, bits), biases, multipliers))
     }
@@ -318,5 +334,25 @@ impl Lowering<'_> {
             act: a.act,
         };
         Ok(QOp::Conv(self.conv(&conv, 8)?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_multiplier_that_never_moves_a_sum_off_zero_becomes_zero() {
+        let m = Multiplier { m0: 1 << 30, shift: -20 };
+        // m halves x (rounding) and divides by 2^20 (rounding again): sums up to 2^20 - 2 give 0, 2^20 - 1 gives 1.
+        assert_eq!(never_moves(m, (1 << 20) - 2), Multiplier { m0: 0, shift: 0 });
+        assert_eq!(never_moves(m, (1 << 20) - 1), m);
+        for bound in [(1 << 20) - 2, (1 << 20) - 1] {
+            let moved = [-bound, bound].iter().any(|&x| m.apply(x as i32) != 0);
+            assert_eq!(moved, never_moves(m, bound) == m, "bound {bound}");
+        }
+        // Shifts of 0 and above are kept.
+        let left = Multiplier { m0: 1 << 30, shift: 0 };
+        assert_eq!(never_moves(left, 0), left);
     }
 }

@@ -1,8 +1,9 @@
 /* The elementwise add (`add`, with broadcasting) and the add a convolution computes in bands (`conv_add`), each
    exported when OMPQC_ADD_KERNELS names it. The including variant file defines add_run(p, a, b, out, n), the add of
    n elements of inputs with the output's shape (out may be a or b); or, with OMPQC_SCALAR_ADD, the scalar add_run
-   below takes its high_mul_acc(t, m, acc) (acc + round(t * m / 2^32), rounding half up) and clamp_full(v) (v
-   clamped to the int8 range; with OMPQC_FULL_CLAMP_COPIES the usual loop gets a copy for it). */
+   below, which takes short_requant.h's high_mul_acc(t, m, acc) (the ISA header's where it has one) and the
+   variant's clamp_full(v) (v clamped to the int8 range; with OMPQC_FULL_CLAMP_COPIES the usual loop gets a copy for
+   it). */
 #ifndef OMPQC_ADD_H
 #define OMPQC_ADD_H
 

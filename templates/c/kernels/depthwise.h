@@ -33,8 +33,7 @@ OMPQC_INLINE void depthwise(const OMPQC_NS(conv_t) *p, const int8_t *in, int8_t 
         for (y = 0; y < p->out_h; y += band) {
             const int32_t rows = p->out_h - y < band ? p->out_h - y : band;
             dw_rows(plane + y * p->stride_h * g.pw, g.pw, taps, p, rows, p->bias[c], sums);
-            plane_requantize(sums, rows * p->out_w, p->mult[c], p->shift[c], p->out_zp, p->act_min, p->act_max,
-                             out + y * p->out_w * c_n + c, c_n);
+            plane_requantize(p, c, sums, rows * p->out_w, out + y * p->out_w * c_n + c, c_n);
         }
     }
 }

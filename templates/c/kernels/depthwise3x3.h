@@ -1,7 +1,7 @@
 /* The depthwise 3x3 kernels of the portable and DSP variants, name_wB for each width B of
    OMPQC_DEPTHWISE3X3_WIDTHS: one channel at a time through an int16 plane (plane.h). The including variant file
    defines dw3x3_rows(r, pw, sx, sy, rows, n, t, bias, sums), the sums of a band of output rows, and
-   plane_requantize(sums, n, m0, shift, zp, lo, hi, out, stride), their outputs. */
+   plane_requantize(p, c, sums, n, out, stride), the outputs of channel c. */
 #ifndef OMPQC_DEPTHWISE3X3_H
 #define OMPQC_DEPTHWISE3X3_H
 
@@ -69,12 +69,10 @@ OMPQC_INLINE void depthwise3x3(const OMPQC_NS(conv_t) *p, const int8_t *in, int8
             dw3x3_rows(plane + y * q.stride_h * pw, pw, q.stride_w, q.stride_h, rows, q.out_w, t, p->bias[c], sums);
             if (!transposed) {
                 /* The band's outputs follow one another. */
-                plane_requantize(sums, rows * q.out_w, p->mult[c], p->shift[c], p->out_zp, p->act_min, p->act_max,
-                                 out + y * out_row + c, out_step);
+                plane_requantize(p, c, sums, rows * q.out_w, out + y * out_row + c, out_step);
             } else {
                 for (r = 0; r < rows; r++) {
-                    plane_requantize(sums + r * q.out_w, q.out_w, p->mult[c], p->shift[c], p->out_zp, p->act_min,
-                                     p->act_max, out + (y + r) * out_row + c, out_step);
+                    plane_requantize(p, c, sums + r * q.out_w, q.out_w, out + (y + r) * out_row + c, out_step);
                 }
             }
         }

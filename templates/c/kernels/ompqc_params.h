@@ -5,7 +5,7 @@
 
 #include <stdint.h>
 
-/* Convolution of any group count; weights one packed row per output channel, ordered [ky][kx][ci]. */
+/* Convolution of any group count; weights one packed row per output channel, ordered [ky][kx][ci]; short_requant is 1 when the kernels may requantize in the short form (docs/SEMANTICS.md). */
 typedef struct {
     int32_t in_h;
     int32_t in_w;
@@ -27,6 +27,7 @@ typedef struct {
     int32_t act_min;
     int32_t act_max;
     int32_t row_bytes;
+    int32_t short_requant;
     const uint8_t *weights;
     const int32_t *bias;
     const int32_t *mult;

@@ -5,6 +5,7 @@
 #define OMPQC_PLANE_H
 
 #include "ompqc.h"
+#include "short_requant.h"
 
 /* A layer's plane: pw x ph cells, the input inside columns [lo, hi) and rows [y_lo, y_hi). */
 typedef struct {
@@ -67,11 +68,19 @@ OMPQC_INLINE void plane_rows_by_tap(const int16_t *r, int32_t pw, const int16_t 
     }
 }
 
-/* out[i * stride] = the requantized, offset and clamped sums[i], for one channel (portable C). */
-__attribute__((unused)) OMPQC_HOT static void requantize_row(const int32_t *sums, int32_t n, int32_t m0, int32_t shift,
-                                                             int32_t zp, int32_t lo, int32_t hi, int8_t *out,
+/* out[i * stride] = the requantized, offset and clamped sums[i] of layer p's channel c (portable C). */
+__attribute__((unused)) OMPQC_HOT static void requantize_row(const OMPQC_NS(conv_t) *p, int32_t c,
+                                                             const int32_t *sums, int32_t n, int8_t *out,
                                                              int32_t stride) {
     const int32_t *end = sums + n;
+    const int32_t m0 = p->mult[c], shift = p->shift[c], zp = p->out_zp, lo = p->act_min, hi = p->act_max;
+    if (p->short_requant) {
+        const short_t q = short_of(m0, shift, zp);
+        for (; sums < end; sums++, out += stride) {
+            *out = clamp(requantize_short(*sums * 2, q), lo, hi);
+        }
+        return;
+    }
     for (; sums < end; sums++, out += stride) {
         *out = clamp(zp + requantize(*sums, m0, shift), lo, hi);
     }

@@ -146,12 +146,24 @@ OMPQC_INLINE void dot_words(sums2x2_t *s, const int16_t **x, const uint8_t *r1, 
     }
 }
 
-/* The outputs of one channel for pixels a and b from their sums (`full`: the clamp is the whole int8 range). */
-OMPQC_INLINE void requantize_channel(int32_t xa, int32_t xb, int32_t m, int32_t shift, int32_t zp, int32_t lo,
-                                     int32_t hi, int full, int8_t *ya, int8_t *yb) {
-    const requant_t q = requant_of(m, shift);
-    *ya = clamp_dsp(zp + requantize_dsp(xa, q), lo, hi, full);
-    *yb = clamp_dsp(zp + requantize_dsp(xb, q), lo, hi, full);
+/* The outputs of one channel for pixels a and b from their scaled sums sa, sb (`full`: the clamp is the whole int8
+   range; `short_form`: the layer's short requantization, from the doubled sums). */
+OMPQC_INLINE void requantize_channel(int32_t sa, int32_t sb, uint32_t scale_log, int32_t bias, int32_t m,
+                                     int32_t shift, int32_t zp, int32_t lo, int32_t hi, int full, int short_form,
+                                     int8_t *ya, int8_t *yb) {
+    if (short_form) {
+        /* The scaled sums divide exactly: 2x is one shift of them and 2 bias. */
+        const short_t q = short_of(m, shift, zp);
+        const int32_t b2 = 2 * bias;
+        const int32_t xa = (scale_log > 0 ? sa >> (scale_log - 1) : sa * 2) + b2;
+        const int32_t xb = (scale_log > 0 ? sb >> (scale_log - 1) : sb * 2) + b2;
+        *ya = clamp_dsp(requantize_short(xa, q), lo, hi, full);
+        *yb = clamp_dsp(requantize_short(xb, q), lo, hi, full);
+    } else {
+        const requant_t q = requant_of(m, shift);
+        *ya = clamp_dsp(zp + requantize_dsp((sa >> scale_log) + bias, q), lo, hi, full);
+        *yb = clamp_dsp(zp + requantize_dsp((sb >> scale_log) + bias, q), lo, hi, full);
+    }
 }
 
 /* The last n (< 4) bytes of row r (rb bytes) as the low bytes of a word: the row's last four bytes shifted down, or
@@ -180,7 +192,7 @@ OMPQC_INLINE void dot_word8(sums2x2_t *s, const int16_t *x, uint32_t w1, uint32_
 /* Every output channel of pixels a and b (outputs ya, yb) from their interleaved columns x: per pair of channels
    the whole weight words in the loop, the row's last bytes as one more word, then the requantization. */
 OMPQC_INLINE void conv_channels_with(const OMPQC_NS(conv_t) *p, const int16_t *x, int8_t *ya, int8_t *yb, int full,
-                                     int tailed, int bits) {
+                                     int tailed, int short_form, int bits) {
     /* Locals: the output stores may alias the parameter block. */
     const uint32_t k = (uint32_t)(p->k_h * p->k_w * p->in_c), group = 32u / (uint32_t)bits, words = k / group;
     const uint32_t tail = tailed ? (k % group * (uint32_t)bits + 7) / 8 : 0, scale_log = 8u - (uint32_t)bits;
@@ -206,28 +218,30 @@ OMPQC_INLINE void conv_channels_with(const OMPQC_NS(conv_t) *p, const int16_t *x
                 dot_loop(&s, &xp, (const uint8_t *)&last[0], (const uint8_t *)&last[1], 1, 0, bits);
             }
         }
-        /* The scaled sums divide exactly. */
-        requantize_channel((s.a11 >> scale_log) + bias[oc], (s.a21 >> scale_log) + bias[oc], mult[oc], shift[oc], zp,
-                           a_lo, a_hi, full, ya + oc, yb + oc);
-        requantize_channel((s.a12 >> scale_log) + bias[od], (s.a22 >> scale_log) + bias[od], mult[od], shift[od], zp,
-                           a_lo, a_hi, full, ya + od, yb + od);
+        requantize_channel(s.a11, s.a21, scale_log, bias[oc], mult[oc], shift[oc], zp, a_lo, a_hi, full, short_form,
+                           ya + oc, yb + oc);
+        requantize_channel(s.a12, s.a22, scale_log, bias[od], mult[od], shift[od], zp, a_lo, a_hi, full, short_form,
+                           ya + od, yb + od);
     }
 }
-/* One copy of the channel loop per clamp (the whole int8 range is one SSAT) and for rows with and without a last
-   part word: the tests stay out of the loop, and the common rows keep their registers. */
+/* With the short requantization, one copy of the channel loop per clamp (the whole int8 range is one SSAT) and for
+   rows with and without a last part word: the tests stay out of the loop, and the common rows keep their registers.
+   The other layers share one copy. */
 OMPQC_INLINE void conv_channels_at(const OMPQC_NS(conv_t) *p, const int16_t *x, int8_t *ya, int8_t *yb, int bits) {
     const int full = p->act_min == -128 && p->act_max == 127;
     const int tailed = p->k_h * p->k_w * p->in_c % (32 / bits) != 0;
-    if (full) {
+    if (!p->short_requant) {
+        conv_channels_with(p, x, ya, yb, 0, 1, 0, bits);
+    } else if (full) {
         if (tailed) {
-            conv_channels_with(p, x, ya, yb, 1, 1, bits);
+            conv_channels_with(p, x, ya, yb, 1, 1, 1, bits);
         } else {
-            conv_channels_with(p, x, ya, yb, 1, 0, bits);
+            conv_channels_with(p, x, ya, yb, 1, 0, 1, bits);
         }
     } else if (tailed) {
-        conv_channels_with(p, x, ya, yb, 0, 1, bits);
+        conv_channels_with(p, x, ya, yb, 0, 1, 1, bits);
     } else {
-        conv_channels_with(p, x, ya, yb, 0, 0, bits);
+        conv_channels_with(p, x, ya, yb, 0, 0, 1, bits);
     }
 }
 OMPQC_PER_WIDTH(OMPQC_HOT, conv_channels, (const OMPQC_NS(conv_t) *p, const int16_t *x, int8_t *ya, int8_t *yb),

@@ -1,8 +1,8 @@
 /* Depthwise convolutions other than 3x3 without dilation on the Arm DSP extension: without dilation along the rows,
    each pair of a kernel row's taps one SMLAD (its inputs one word of the plane). */
 #include "../ompqc.h"
-#include "../plane.h"
 #include "dsp.h"
+#include "../plane.h"
 
 /* acc plus the window at q: kh kernel rows dh apart, each kwe taps (even) as pairs. */
 OMPQC_INLINE int32_t window_pairs(const int16_t *q, const int16_t *t, int32_t kh, int32_t dh, int32_t kwe,

@@ -6,6 +6,17 @@
 
 #include "../ompqc.h"
 
+/* acc + round(t * m / 2^32), rounding half up: one SMMLAR (short_requant.h's portable form takes an SMLAL and a
+   move). */
+#define OMPQC_HIGH_MUL_ACC
+static inline int32_t high_mul_acc(int32_t t, int32_t m, int32_t acc) {
+    int32_t r;
+    __asm__("smmlar %0, %1, %2, %3" : "=r"(r) : "r"(t), "r"(m), "r"(acc));
+    return r;
+}
+
+#include "../short_requant.h"
+
 /* A clamp to the whole int8 range is one SSAT here: loops whose clamp may be that take a copy for it (dense.h,
    add.h). */
 #define OMPQC_FULL_CLAMP_COPIES
@@ -88,21 +99,34 @@ static inline int8_t clamp_dsp(int32_t v, int32_t lo, int32_t hi, int full) {
     return (int8_t)v;
 }
 
-/* out[i * stride] = the requantized, offset and clamped sums[i], for one channel (the depthwise planes' rows; one
-   loop per clamp). */
-__attribute__((unused)) OMPQC_HOT static void requantize_row_dsp(const int32_t *sums, int32_t n, int32_t m0,
-                                                                 int32_t shift, int32_t zp, int32_t lo, int32_t hi,
-                                                                 int8_t *out, int32_t stride) {
+/* out[i * stride] = the requantized, offset and clamped sums[i] of layer p's channel c (the depthwise planes' rows;
+   one loop per form and clamp). */
+OMPQC_INLINE void requantize_row_with(const OMPQC_NS(conv_t) *p, int32_t c, const int32_t *sums, int32_t n,
+                                      int8_t *out, int32_t stride, int short_form, int full) {
     const int32_t *end = sums + n;
-    const requant_t q = requant_of(m0, shift);
-    if (lo == -128 && hi == 127) {
+    const int32_t m0 = p->mult[c], shift = p->shift[c], zp = p->out_zp, lo = p->act_min, hi = p->act_max;
+    if (short_form) {
+        const short_t q = short_of(m0, shift, zp);
         for (; sums < end; sums++, out += stride) {
-            *out = clamp_dsp(zp + requantize_dsp(*sums, q), lo, hi, 1);
+            *out = clamp_dsp(requantize_short(*sums * 2, q), lo, hi, full);
         }
     } else {
+        const requant_t q = requant_of(m0, shift);
         for (; sums < end; sums++, out += stride) {
-            *out = clamp_dsp(zp + requantize_dsp(*sums, q), lo, hi, 0);
+            *out = clamp_dsp(zp + requantize_dsp(*sums, q), lo, hi, full);
         }
+    }
+}
+__attribute__((unused)) OMPQC_HOT static void requantize_row_dsp(const OMPQC_NS(conv_t) *p, int32_t c,
+                                                                 const int32_t *sums, int32_t n, int8_t *out,
+                                                                 int32_t stride) {
+    const int full = p->act_min == -128 && p->act_max == 127;
+    if (!p->short_requant) {
+        requantize_row_with(p, c, sums, n, out, stride, 0, 0);
+    } else if (full) {
+        requantize_row_with(p, c, sums, n, out, stride, 1, 1);
+    } else {
+        requantize_row_with(p, c, sums, n, out, stride, 1, 0);
     }
 }
 

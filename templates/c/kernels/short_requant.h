@@ -1,0 +1,39 @@
+/* The short requantization (docs/SEMANTICS.md), for the layers whose parameter block sets short_requant: every
+   channel shifts right only, and the sums are small enough that the doubled sum 2x, and the high multiply plus the
+   zero point and rounding half shifted up, stay inside int32. zp + requantize(x, m0, shift) is then one high multiply
+   that also adds the half, the sign's correction and the zero point, and one arithmetic shift. */
+#ifndef OMPQC_SHORT_REQUANT_H
+#define OMPQC_SHORT_REQUANT_H
+
+#include "ompqc.h"
+
+#ifndef OMPQC_HIGH_MUL_ACC
+/* acc + round(t * m / 2^32), rounding half up: one SMLAL where the ISA has it (the half starts the low word). An ISA
+   header with a better instruction defines its own, and OMPQC_HIGH_MUL_ACC. */
+static inline int32_t high_mul_acc(int32_t t, int32_t m, int32_t acc) {
+    return (int32_t)(((int64_t)t * m + (int64_t)(((uint64_t)(uint32_t)acc << 32) | 0x80000000u)) >> 32);
+}
+#endif
+
+/* A channel's constants: its m0, its right shift, the zero point and the rounding half shifted up by it
+   (zp * 2^right + 2^(right - 1), each term inside int32 when the layer sets short_requant), and -1 when it shifts (the
+   sign's correction), else 0. */
+typedef struct {
+    int32_t m0, right, half, fix;
+} short_t;
+
+static inline short_t short_of(int32_t m0, int32_t shift, int32_t zp) {
+    short_t q;
+    q.m0 = m0;
+    q.right = -shift;
+    q.half = (int32_t)((uint32_t)zp << q.right) + (int32_t)((1u << q.right) >> 1);
+    q.fix = shift >> 31;
+    return q;
+}
+
+/* zp + requantize(x, m0, shift), from x2 = 2x. */
+static inline int32_t requantize_short(int32_t x2, short_t q) {
+    return high_mul_acc(x2, q.m0, q.half + (q.fix & (x2 >> 31))) >> q.right;
+}
+
+#endif
