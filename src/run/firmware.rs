@@ -170,6 +170,14 @@ fn build_shared(target: &Target, req: &RunRequest, build_dir: &Path) -> Result<S
     Ok(Shared { objects, flags, model_flash, stack_bound })
 }
 
+/// What one firmware image reports: the outputs, the instruction and cycle counts at the harness's marks, and the
+/// stack bytes used.
+struct ImageRun {
+    outputs: Vec<u8>,
+    marks: Vec<(u64, u64)>,
+    stack: u64,
+}
+
 /// Builds and runs the image embedding inputs `start..start + count`: their outputs, and the instruction counts at
 /// the harness's marks.
 fn run_image(
@@ -180,7 +188,7 @@ fn run_image(
     plugin: &Path,
     (start, count): (usize, usize),
     build_dir: &Path,
-) -> Result<(Vec<u8>, Vec<(u64, u64)>, u64)> {
+) -> Result<ImageRun> {
     let graph = req.graph;
     let (in_size, out_size) = (graph.tensor(graph.input).elems(), graph.tensor(graph.output).elems());
     let flags: Vec<&str> = shared.flags.iter().map(String::as_str).collect();
@@ -209,7 +217,7 @@ fn run_image(
         .ok()
         .and_then(|b| b.try_into().ok())
         .ok_or_else(|| Error::internal(format!("target {}: the firmware wrote no stack measurement", target.name)))?;
-    Ok((got, marks, u32::from_le_bytes(stack) as u64))
+    Ok(ImageRun { outputs: got, marks, stack: u32::from_le_bytes(stack) as u64 })
 }
 
 fn run_in(target: &Target, emulator: &Emulator, req: &RunRequest, build_dir: &Path) -> Result<FirmwareRun> {
@@ -227,7 +235,7 @@ fn run_in(target: &Target, emulator: &Emulator, req: &RunRequest, build_dir: &Pa
     let mut stack_used = 0;
     for start in (0..req.n).step_by(per_image) {
         let count = per_image.min(req.n - start);
-        let (got, marks, stack) = run_image(target, emulator, req, &shared, &plugin, (start, count), build_dir)?;
+        let ImageRun { outputs: got, marks, stack } = run_image(target, emulator, req, &shared, &plugin, (start, count), build_dir)?;
         outputs.extend(got);
         stack_used = stack_used.max(stack);
         if marks.len() != 2 + count * (2 + hooks.len()) {
