@@ -1,11 +1,11 @@
 //! The schedule every code generator renders: for each node of the integer graph, in order, which kernel runs with
 //! which parameters on which buffers of the memory plan. The C and Rust emitters only format it.
 
+use super::conv_layout::short_requant;
 pub use super::params::{
     BinaryParams, ConcatParams, ConvParams, DenseParams, GlobalPoolParams, PadParams, PoolParams, SoftmaxParams,
     TransposeParams, Value, WindowParams,
 };
-use super::conv_layout::short_requant;
 use crate::ir::fixed_point::Multiplier;
 use crate::ir::pack::PackedWeights;
 use crate::ir::quant::{Layout, QConv, QGraph, QNode, QOp};

@@ -235,7 +235,8 @@ fn run_in(target: &Target, emulator: &Emulator, req: &RunRequest, build_dir: &Pa
     let mut stack_used = 0;
     for start in (0..req.n).step_by(per_image) {
         let count = per_image.min(req.n - start);
-        let ImageRun { outputs: got, marks, stack } = run_image(target, emulator, req, &shared, &plugin, (start, count), build_dir)?;
+        let ImageRun { outputs: got, marks, stack } =
+            run_image(target, emulator, req, &shared, &plugin, (start, count), build_dir)?;
         outputs.extend(got);
         stack_used = stack_used.max(stack);
         if marks.len() != 2 + count * (2 + hooks.len()) {
