@@ -133,10 +133,12 @@ fn case(family: Kernel, bits: u8, i: usize, rng: &mut Rng) -> Case {
             b = d;
         }
         Kernel::Depthwise => {
-            // 5x5 (the DSP's unrolled window), dilated 3x3 (one tap at a time), or a rectangle (pairs of taps).
+            // 5x5 (the DSP's unrolled window), dilated 3x3 (one tap at a time), or a rectangle (pairs of taps; the
+            // first one 3 wide, whose rows the DSP takes two outputs a step).
             let (kernel, dilation) = match i % 3 {
                 0 => ([5, 5], 1),
                 1 => ([3, 3], 2),
+                _ if i < 3 => ([4, 3], 1),
                 _ => match [rng.range(2, 5), rng.range(2, 5)] {
                     [3, 3] => ([3, 5], 1),
                     k => (k, 1),
@@ -144,7 +146,11 @@ fn case(family: Kernel, bits: u8, i: usize, rng: &mut Rng) -> Case {
             };
             let c = c.max(2);
             let mut d = Builder::new(vec![1, c, h, w]);
-            let win = window(rng, (h, w), kernel, dilation);
+            let mut win = window(rng, (h, w), kernel, dilation);
+            // The first three cases at stride 1 along the rows (the DSP's two outputs per step for odd widths).
+            if i < 3 {
+                win.strides[1] = 1;
+            }
             d.conv(rng, 0, c, c, win);
             b = d;
         }
