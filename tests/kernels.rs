@@ -10,12 +10,13 @@ mod common;
 
 use std::path::PathBuf;
 
-use ompqc::compile::{compile, Origin};
+use ompqc::compile::{compile, Compilation, Origin};
 use ompqc::emit::c::kernel_families;
 use ompqc::emit::kernel_sources::Family;
 use ompqc::emit::variants::variant;
 use ompqc::emit::{write_output_dir, Lang, Provenance};
 use ompqc::interp;
+use ompqc::ir::quant::QOp;
 use ompqc::ir::{Clamp, Conv, Dense, Graph, Node, Op, Pool, TensorInfo, UnaryFn, Window};
 use ompqc::observe::{observe, RangeMethod};
 use ompqc::plan::Kernel;
@@ -302,6 +303,22 @@ fn without_short_requant(files: &mut [(String, Vec<u8>)], label: &str) {
     *text = source.replace(short, general).into_bytes();
 }
 
+/// The case's multiplies with their multipliers' shift set to `shift` (m0 kept), the integer graph and its C
+/// generated again.
+fn with_mul_shift(c: &mut Compilation, shift: i32, provenance: &Provenance) {
+    for node in &mut c.qgraph.nodes {
+        if let QOp::Mul(m) = &mut node.op {
+            m.output_multiplier.shift = shift;
+        }
+    }
+    let sources = ompqc::emit::c::emit(&c.qgraph, &c.plan.kernels, &c.plan.c, "k", provenance).unwrap();
+    for (file, text) in sources {
+        let path = format!("c/{file}");
+        let slot = c.files.iter_mut().find(|(p, _)| *p == path).expect("the C file compiled before");
+        slot.1 = text.into_bytes();
+    }
+}
+
 #[test]
 fn every_kernel_family_alone_on_random_shapes_is_bit_exact_on_every_variant() {
     let families = [
@@ -324,9 +341,10 @@ fn every_kernel_family_alone_on_random_shapes_is_bit_exact_on_every_variant() {
     let targets = variant_targets();
     let mut rng = Rng(0x5EED_CAFE);
     for family in families {
-        // Every width; the one-group convolutions and dense layers (assembly loops on the DSP, with tails) and the
-        // other depthwise windows twice.
-        let cases = if matches!(family, Kernel::ConvColumns | Kernel::Dense | Kernel::Depthwise) { 6 } else { 3 };
+        // Every width; the one-group convolutions and dense layers (assembly loops on the DSP, with tails), the
+        // other depthwise windows and the multiplies (their requantizations) twice.
+        let cases =
+            if matches!(family, Kernel::ConvColumns | Kernel::Dense | Kernel::Depthwise | Kernel::Mul) { 6 } else { 3 };
         for i in 0..cases {
             let Case { family, graph, bits } = case(family, [8, 4, 2][i % 3], i, &mut rng);
             let label = format!("{family:?} case {i} at {bits} bits, input {:?}", graph.input_shape());
@@ -342,6 +360,12 @@ fn every_kernel_family_alone_on_random_shapes_is_bit_exact_on_every_variant() {
             let label = if convolution && i % 2 == 1 {
                 without_short_requant(&mut c.files, &label);
                 format!("{label} (general requantization)")
+            } else if family == Kernel::Mul && i >= 3 {
+                // The multiplies' other requantizations: a multiplier of shift 1 (the general form) or 0 (the short
+                // form without a right shift), whatever the calibration gave.
+                let shift = if i == 4 { 0 } else { 1 };
+                with_mul_shift(&mut c, shift, &provenance);
+                format!("{label} (multiplier shift {shift})")
             } else {
                 label
             };

@@ -68,6 +68,19 @@ static inline int32_t requantize(int32_t x, int32_t m0, int32_t shift) {
     return (high >> right) + (remainder > threshold);
 }
 
+/* Kernel indices [r[0], r[1]) whose input o * stride + k * dil - pad lies in [0, len). */
+static inline void taps(int32_t o, int32_t stride, int32_t dil, int32_t pad, int32_t k, int32_t len, int32_t *r) {
+    const int32_t base = o * stride - pad;
+    r[0] = 0;
+    r[1] = k;
+    while (r[0] < r[1] && base + r[0] * dil < 0) {
+        r[0]++;
+    }
+    while (r[1] > r[0] && base + (r[1] - 1) * dil >= len) {
+        r[1]--;
+    }
+}
+
 static inline int8_t clamp(int32_t v, int32_t lo, int32_t hi) {
     return (int8_t)(v < lo ? lo : v > hi ? hi : v);
 }

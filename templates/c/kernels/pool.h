@@ -21,19 +21,6 @@ static int32_t span(int32_t o, int32_t stride, int32_t k, int32_t len) {
     return end > start ? end - start : 0;
 }
 
-/* Kernel indices [r[0], r[1]) whose input o * stride + k * dil - pad lies in [0, len). */
-static void taps(int32_t o, int32_t stride, int32_t dil, int32_t pad, int32_t k, int32_t len, int32_t *r) {
-    const int32_t base = o * stride - pad;
-    r[0] = 0;
-    r[1] = k;
-    while (r[0] < r[1] && base + r[0] * dil < 0) {
-        r[0]++;
-    }
-    while (r[1] > r[0] && base + (r[1] - 1) * dil >= len) {
-        r[1]--;
-    }
-}
-
 OMPQC_INLINE void avg_pool(const OMPQC_NS(pool_t) *p, const int8_t *in, int8_t *out) {
     const int32_t c = p->c, row = p->dil_h * p->in_w * c, step = p->dil_w * c;
     int32_t oy, ox, ch, n, extra, ry[2], rx[2];

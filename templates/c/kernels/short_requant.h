@@ -31,6 +31,12 @@ static inline short_t short_of(int32_t m0, int32_t shift, int32_t zp) {
     return q;
 }
 
+/* Whether a multiplier of this shift may requantize products of two int8 differences in the short form, whatever
+   the zero point: |x| <= 255 * 255, so 2x and |x| + 2 + 128 * 2^23 + 2^22 stay inside int32 for shifts in [-23, 0]. */
+static inline int short_for_products(int32_t shift) {
+    return shift <= 0 && shift >= -23;
+}
+
 /* zp + requantize(x, m0, shift), from x2 = 2x. */
 static inline int32_t requantize_short(int32_t x2, short_t q) {
     return high_mul_acc(x2, q.m0, q.half + (q.fix & (x2 >> 31))) >> q.right;
