@@ -14,20 +14,41 @@
    between). In each group of g = 32 / bits inputs, chunk f (f < 8 / bits) holds inputs f, g / 2 + f, g / 4 + f and
    3g / 4 + f: those field f of a weight word's bytes 0, 2 (SXTB16) then 1, 3 (SXTB16 ROR 8) weighs. A last part
    group is padded with zeros, so the weight bits it meets do not count. */
+/* The low halves of a and b as the lanes of one word (PKHBT: GCC builds it from two instructions). */
+static inline uint32_t low_halves(uint32_t a, uint32_t b) {
+    uint32_t r;
+    __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+}
+
+/* The high halves of a and b as the lanes of one word (PKHTB). */
+static inline uint32_t high_halves(uint32_t a, uint32_t b) {
+    uint32_t r;
+    __asm__("pkhtb %0, %1, %2, asr #16" : "=r"(r) : "r"(b), "r"(a));
+    return r;
+}
+
 OMPQC_INLINE void widen_group(const int8_t *g, int16_t *dst, int bits) {
-    const uint32_t per = 8u / (uint32_t)bits;
-    uint32_t f;
+    const uint32_t quarter = 8u / (uint32_t)bits;
+    uint32_t j, i;
     if (bits == 8) {
         const uint32_t w = load32(g), e = (uint32_t)__sxtb16(w), o = (uint32_t)sxtb16_ror8(w);
         memcpy(dst, &e, 4);
         memcpy(dst + 2, &o, 4);
-    } else {
+        return;
+    }
+    /* Inputs n and g / 2 + n make one word of a chunk: word 0 of chunk n below a quarter of the group, else word 1
+       of chunk n - g / 4. Four such pairs come from two words g / 2 bytes apart (SXTB16, then PKHBT and PKHTB). */
+#pragma GCC unroll 2
+    for (j = 0; j < 4u / (uint32_t)bits; j++) {
+        const uint32_t a = load32(g + 4 * j), c = load32(g + 4 * j + 2 * quarter);
+        const uint32_t ea = (uint32_t)__sxtb16(a), ec = (uint32_t)__sxtb16(c);
+        const uint32_t oa = (uint32_t)sxtb16_ror8(a), oc = (uint32_t)sxtb16_ror8(c);
+        const uint32_t pairs[4] = {low_halves(ea, ec), low_halves(oa, oc), high_halves(ea, ec), high_halves(oa, oc)};
 #pragma GCC unroll 4
-        for (f = 0; f < per; f++) {
-            dst[8 * f] = g[f];
-            dst[8 * f + 1] = g[2 * per + f];
-            dst[8 * f + 2] = g[per + f];
-            dst[8 * f + 3] = g[3 * per + f];
+        for (i = 0; i < 4; i++) {
+            const uint32_t n = 4 * j + i, upper = n >= quarter;
+            memcpy(dst + 8 * (n - upper * quarter) + 2 * upper, &pairs[i], 4);
         }
     }
 }
