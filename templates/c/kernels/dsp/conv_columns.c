@@ -245,25 +245,25 @@ OMPQC_INLINE void conv_channels_with(const OMPQC_NS(conv_t) *p, const int16_t *x
                            ya + od, yb + od);
     }
 }
-/* With the short requantization, one copy of the channel loop per clamp (the whole int8 range is one SSAT) and for
+/* With the short requantization, a copy of the channel loop per clamp (the whole int8 range is one SSAT) and for
    rows with and without a last part word: the tests stay out of the loop, and the common rows keep their registers.
-   The other layers share one copy. */
+   A generated model lists the (full, tailed) copies its layers take; a file compiled alone has all four. Every
+   other layer runs the one general copy. */
+#ifndef OMPQC_CONV_SHORT_LOOPS
+#define OMPQC_CONV_SHORT_LOOPS(X) X(0, 0) X(0, 1) X(1, 0) X(1, 1)
+#endif
+#define OMPQC_CONV_SHORT_LOOP(f, t) \
+    if (p->short_requant && full == (f) && tailed == (t)) { \
+        conv_channels_with(p, x, ya, yb, f, t, 1, bits); \
+        return; \
+    }
 OMPQC_INLINE void conv_channels_at(const OMPQC_NS(conv_t) *p, const int16_t *x, int8_t *ya, int8_t *yb, int bits) {
     const int full = p->act_min == -128 && p->act_max == 127;
     const int tailed = p->k_h * p->k_w * p->in_c % (32 / bits) != 0;
-    if (!p->short_requant) {
-        conv_channels_with(p, x, ya, yb, 0, 1, 0, bits);
-    } else if (full) {
-        if (tailed) {
-            conv_channels_with(p, x, ya, yb, 1, 1, 1, bits);
-        } else {
-            conv_channels_with(p, x, ya, yb, 1, 0, 1, bits);
-        }
-    } else if (tailed) {
-        conv_channels_with(p, x, ya, yb, 0, 1, 1, bits);
-    } else {
-        conv_channels_with(p, x, ya, yb, 0, 0, 1, bits);
-    }
+    (void)full;
+    (void)tailed;
+    OMPQC_CONV_SHORT_LOOPS(OMPQC_CONV_SHORT_LOOP)
+    conv_channels_with(p, x, ya, yb, 0, 1, 0, bits);
 }
 OMPQC_PER_WIDTH(OMPQC_HOT, conv_channels, (const OMPQC_NS(conv_t) *p, const int16_t *x, int8_t *ya, int8_t *yb),
                 (p, x, ya, yb))
