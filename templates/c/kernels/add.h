@@ -1,7 +1,7 @@
 /* The elementwise add (`add`, with broadcasting) and the add a convolution computes in bands (`conv_add`), each
    exported when OMPQC_ADD_KERNELS names it. The including variant file defines add_run(p, a, b, out, n), the add of
    n elements of inputs with the output's shape (out may be a or b); or, with OMPQC_SCALAR_ADD, the scalar add_run
-   below, which takes short_requant.h's high_mul_acc(t, m, acc) (the ISA header's where it has one) and the
+   below, which takes short_requant.h's requantize_short (its high_mul_acc the ISA header's where it has one) and the
    variant's clamp_full(v) (v clamped to the int8 range; with OMPQC_FULL_CLAMP_COPIES the usual loop gets a copy for
    it). */
 #ifndef OMPQC_ADD_H
@@ -15,27 +15,25 @@
 #endif
 
 #ifdef OMPQC_SCALAR_ADD
-/* requantize(t / 2, m, -right) for even t = 2x, |x| < 2^29: round(t * m / 2^32) rounded again by 2^right half away
-   from zero, the second rounding's sign taken from t (docs/SEMANTICS.md). `fix` is -1 when right > 0, else 0 (half
-   is then 0). */
-static inline int32_t scale_short(int32_t t, int32_t m, int32_t right, int32_t half, int32_t fix) {
-    return high_mul_acc(t, m, half + (fix & (t >> 31))) >> right;
-}
-
-/* The short form's loop; `usual` (a constant): input a's shift is 0 (TFLite gives the input of the larger scale the
-   multiplier 1/2) and input b's and the output's are not, so a's term is one high multiply and the others' sign
-   corrections one addition each. `full`: the clamp is the whole int8 range. */
+/* The short form's loop: each requantization is short_requant.h's requantize_short of t = 2x (|x| < 2^29, so the
+   bounds hold), without a zero point. `usual` (a constant): input a's shift is 0 (TFLite gives the input of the
+   larger scale the multiplier 1/2) and input b's and the output's are not, so a's term is one high multiply and the
+   others' sign corrections one addition each. `full`: the clamp is the whole int8 range. */
 OMPQC_INLINE void add_short(const int8_t *a, const int8_t *b, int8_t *out, int32_t n, int32_t scale, int32_t a_off,
                             int32_t b_off, int32_t a_mult, int32_t b_mult, int32_t out_mult, int32_t ar, int32_t br,
                             int32_t outr, int32_t out_zp, int32_t lo, int32_t hi, int usual, int full) {
-    const int32_t a_half = (1 << ar) >> 1, b_half = (1 << br) >> 1, out_half = (1 << outr) >> 1;
-    const int32_t a_fix = usual ? 0 : -(ar > 0), b_fix = usual ? -1 : -(br > 0), out_fix = usual ? -1 : -(outr > 0);
+    const short_t qa = short_of(a_mult, -ar, 0);
+    short_t qb = short_of(b_mult, -br, 0), qo = short_of(out_mult, -outr, 0);
     int32_t i;
+    if (usual) {
+        qb.fix = -1;
+        qo.fix = -1;
+    }
     for (i = 0; i < n; i++) {
         const int32_t xa = usual ? high_mul_acc(a[i] * scale + a_off, a_mult, 0)
-                                 : scale_short(a[i] * scale + a_off, a_mult, ar, a_half, a_fix);
-        const int32_t xb = scale_short(b[i] * scale + b_off, b_mult, br, b_half, b_fix);
-        const int32_t y = out_zp + scale_short((xa + xb) * 2, out_mult, outr, out_half, out_fix);
+                                 : requantize_short(a[i] * scale + a_off, qa);
+        const int32_t xb = requantize_short(b[i] * scale + b_off, qb);
+        const int32_t y = out_zp + requantize_short((xa + xb) * 2, qo);
         out[i] = full ? clamp_full(y) : clamp(y, lo, hi);
     }
 }
