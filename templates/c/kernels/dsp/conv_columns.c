@@ -10,10 +10,6 @@
 #include "../bytes.h"
 #include "../columns.h"
 
-/* One pixel's k inputs as int16 chunks of four lanes at dst, dst + 8, dst + 16, ... (the other pixel's chunks go
-   between). In each group of g = 32 / bits inputs, chunk f (f < 8 / bits) holds inputs f, g / 2 + f, g / 4 + f and
-   3g / 4 + f: those field f of a weight word's bytes 0, 2 (SXTB16) then 1, 3 (SXTB16 ROR 8) weighs. A last part
-   group is padded with zeros, so the weight bits it meets do not count. */
 /* The low halves of a and b as the lanes of one word (PKHBT: GCC builds it from two instructions). */
 static inline uint32_t low_halves(uint32_t a, uint32_t b) {
     uint32_t r;
@@ -28,34 +24,85 @@ static inline uint32_t high_halves(uint32_t a, uint32_t b) {
     return r;
 }
 
-OMPQC_INLINE void widen_group(const int8_t *g, int16_t *dst, int bits) {
-    const uint32_t quarter = 8u / (uint32_t)bits;
-    uint32_t j, i;
+/* Each int16 lane of x times 2^s (s < 16; the lanes' products fit int16): one shift of the word, then the low
+   lane's sign bits that crossed into the high lane cleared. */
+static inline uint32_t lanes_shifted(uint32_t x, uint32_t s) {
+    return (x << s) & ~(((1u << s) - 1u) << 16);
+}
+
+/* Words a, b stored at dst and dst + 4 bytes (word-aligned) in one STRD: GCC stores two STRs where memcpy cannot
+   promise the alignment. */
+typedef struct {
+    uint32_t w[2];
+} word_pair_t;
+static inline void store_pair(int16_t *dst, uint32_t a, uint32_t b) {
+    __asm__("strd %1, %2, %0" : "=m"(*(word_pair_t *)dst) : "r"(a), "r"(b));
+}
+
+/* The weight fields' inputs of one group of g = 32 / bits inputs: q_even[t] holds (as int16 lanes) the inputs that
+   field t of the weight word's bytes 0 and 2 weighs, q_odd[t] those of bytes 1 and 3. Byte j holds the weights of
+   inputs j * f .. j * f + f - 1 (f = 8 / bits fields, lowest first): pairs of words 2f bytes apart give, by PKHBT
+   and PKHTB, the bytes that SXTB16 then widens. */
+OMPQC_INLINE void field_inputs(const int8_t *g, uint32_t *q_even, uint32_t *q_odd, int bits) {
+    const uint32_t f = 8u / (uint32_t)bits;
+    uint32_t j;
+    for (j = 0; j < f / 2; j++) {
+        const uint32_t a = load32(g + 4 * j), c = load32(g + 4 * j + 2 * f);
+        const uint32_t low = low_halves(a, c), high = high_halves(a, c);
+        /* At 4 bits bytes 0, 1 of a and c make field 0, 2, 3 field 1; at 2 bits word 0 pairs with word 2 for bytes
+           0, 2 and word 1 with word 3 for bytes 1, 3. */
+        uint32_t *lo = bits == 4 ? q_even : j == 0 ? q_even : q_odd, *hi = bits == 4 ? q_odd : lo;
+        const uint32_t at = bits == 4 ? 0 : 2;
+        lo[0] = (uint32_t)__sxtb16(low);
+        lo[1] = (uint32_t)sxtb16_ror8(low);
+        hi[at] = (uint32_t)__sxtb16(high);
+        hi[at + 1] = (uint32_t)sxtb16_ror8(high);
+    }
+}
+
+/* One pixel's k inputs as int16 chunks of four lanes at dst, dst + 8, dst + 16, ... (the other pixel's chunks go
+   between), returning the correction its sums start from. At 8 bits a group of four inputs is one chunk: inputs 0,
+   2 (SXTB16 lanes of weight bytes 0, 2), then 1, 3. Below 8 bits the dot product flips the sign bit of every field
+   but the top one (offset binary) and reads each weight byte's int16 lanes f times: the whole byte v (SXTB16), then
+   v with its top field cleared, and so on down to the lowest field alone. Chunk i meets the lanes that keep
+   fields 0 .. f - 1 - i, so with S_i = 2^(bits * i) times the inputs of field f - 1 - i, chunk i holds
+   S_i - S_(i-1): every field's input then counts 2^(8 - bits) times (the DSP scale), plus 2^(bits - 1) times
+   2^(8 - bits) = 128 times the offset inputs: the returned offset_sum plus their sum lets the caller take them
+   away. A last part group is padded with zeros, so the weight bits it meets do not count. */
+OMPQC_INLINE int32_t widen_group(const int8_t *g, int16_t *dst, int32_t offset_sum, int bits) {
+    const uint32_t f = 8u / (uint32_t)bits, ones = 0x00010001u;
+    uint32_t q_even[4], q_odd[4], prev_even = 0, prev_odd = 0, i;
     if (bits == 8) {
         const uint32_t w = load32(g), e = (uint32_t)__sxtb16(w), o = (uint32_t)sxtb16_ror8(w);
         memcpy(dst, &e, 4);
         memcpy(dst + 2, &o, 4);
-        return;
+        return 0;
     }
-    /* Inputs n and g / 2 + n make one word of a chunk: word 0 of chunk n below a quarter of the group, else word 1
-       of chunk n - g / 4. Four such pairs come from two words g / 2 bytes apart (SXTB16, then PKHBT and PKHTB). */
-#pragma GCC unroll 2
-    for (j = 0; j < 4u / (uint32_t)bits; j++) {
-        const uint32_t a = load32(g + 4 * j), c = load32(g + 4 * j + 2 * quarter);
-        const uint32_t ea = (uint32_t)__sxtb16(a), ec = (uint32_t)__sxtb16(c);
-        const uint32_t oa = (uint32_t)sxtb16_ror8(a), oc = (uint32_t)sxtb16_ror8(c);
-        const uint32_t pairs[4] = {low_halves(ea, ec), low_halves(oa, oc), high_halves(ea, ec), high_halves(oa, oc)};
+    field_inputs(g, q_even, q_odd, bits);
 #pragma GCC unroll 4
-        for (i = 0; i < 4; i++) {
-            const uint32_t n = 4 * j + i, upper = n >= quarter;
-            memcpy(dst + 8 * (n - upper * quarter) + 2 * upper, &pairs[i], 4);
+    for (i = 0; i < f; i++) {
+        const uint32_t t = f - 1 - i;
+        const uint32_t s_even = lanes_shifted(q_even[t], (uint32_t)bits * i);
+        const uint32_t s_odd = lanes_shifted(q_odd[t], (uint32_t)bits * i);
+        const uint32_t even = i == 0 ? s_even : (uint32_t)__ssub16((int32_t)s_even, (int32_t)prev_even);
+        const uint32_t odd = i == 0 ? s_odd : (uint32_t)__ssub16((int32_t)s_odd, (int32_t)prev_odd);
+        store_pair(dst + 8 * i, even, odd);
+        prev_even = s_even;
+        prev_odd = s_odd;
+        if (i > 0) {
+            offset_sum = __smlad((int32_t)q_even[t], (int32_t)ones, offset_sum);
+            offset_sum = __smlad((int32_t)q_odd[t], (int32_t)ones, offset_sum);
         }
     }
+    return offset_sum;
 }
 
-OMPQC_INLINE void widen_chunks_at(const int8_t *src, int16_t *dst, uint32_t k, int bits) {
+/* widen_group over a pixel's k inputs, returning the correction its sums start from: -128 times the offset inputs'
+   sum. */
+OMPQC_INLINE int32_t widen_chunks_at(const int8_t *src, int16_t *dst, uint32_t k, int bits) {
     const uint32_t group = 32u / (uint32_t)bits, rest = k % group;
     uint32_t n = k / group, f;
+    int32_t offset_sum = 0;
     if (bits == 8 && n > 0) {
         /* The whole words in assembly: the compiler stores the lanes in two STRs. */
         uint32_t w, e, o;
@@ -71,26 +118,29 @@ OMPQC_INLINE void widen_chunks_at(const int8_t *src, int16_t *dst, uint32_t k, i
                          : "memory", "cc");
     }
     for (; n > 0; n--, src += group, dst += 2 * group) {
-        widen_group(src, dst, bits);
+        offset_sum = widen_group(src, dst, offset_sum, bits);
     }
     if (rest > 0) {
         int8_t x[16] = {0};
         for (f = 0; f < rest; f++) {
             x[f] = src[f];
         }
-        widen_group(x, dst, bits);
+        offset_sum = widen_group(x, dst, offset_sum, bits);
     }
+    return -128 * offset_sum;
 }
-OMPQC_PER_WIDTH(OMPQC_NO_LIBCALL, widen_chunks, (const int8_t *src, int16_t *dst, uint32_t k), (src, dst, k))
+OMPQC_PER_WIDTH_RETURNING(OMPQC_NO_LIBCALL, int32_t, widen_chunks, (const int8_t *src, int16_t *dst, uint32_t k),
+                          (src, dst, k))
 
-/* The loop over weight words below: each step splits both rows' field into SXTB16 lanes (w1, w2 keep bytes 1, 3),
+/* The loop over weight words below: each step splits both rows' word into SXTB16 lanes (w1, w2 keep bytes 1, 3),
    then multiplies them with pixel a's chunk and pixel b's. Operands: a11 a12 a21 a22 (pixel, row), xp, r1, r2, n (words left);
    scratch w1 w2 u1 u2 x0 x1. */
-#define DSP_SPLIT \
+#define DSP_LANES \
     "sxtb16 %[u1], %[w1]\n\t" \
     "sxtb16 %[u2], %[w2]\n\t" \
     "sxtb16 %[w1], %[w1], ror #8\n\t" \
-    "sxtb16 %[w2], %[w2], ror #8\n\t" \
+    "sxtb16 %[w2], %[w2], ror #8\n\t"
+#define DSP_MACS \
     "ldrd %[x0], %[x1], [%[xp]], #8\n\t" \
     "smlad %[a11], %[x0], %[u1], %[a11]\n\t" \
     "smlad %[a12], %[x0], %[u2], %[a12]\n\t" \
@@ -101,18 +151,19 @@ OMPQC_PER_WIDTH(OMPQC_NO_LIBCALL, widen_chunks, (const int8_t *src, int16_t *dst
     "smlad %[a22], %[x0], %[u2], %[a22]\n\t" \
     "smlad %[a21], %[x1], %[w1], %[a21]\n\t" \
     "smlad %[a22], %[x1], %[w2], %[a22]\n\t"
-/* Below 8 bits: field f of the words of r1, r2 (just loaded, or read again) moved to the top of its byte by a left
-   shift (the products scale by 2^(8 - bits)) and masked. */
+#define DSP_SPLIT DSP_LANES DSP_MACS
+/* Below 8 bits (widen_group): the sign bit of every field but the top one flipped, the whole bytes' lanes
+   multiplied, then the lanes with their top field cleared, down to the lowest field alone. */
 #define DSP_LOAD "ldr %[w1], [%[r1]], #4\n\tldr %[w2], [%[r2]], #4\n\t"
-#define DSP_RELOAD "ldr %[w1], [%[r1], #-4]\n\tldr %[w2], [%[r2], #-4]\n\t"
-#define DSP_TOP(mask, shift) \
-    "mov %[u1], #" mask "\n\tand %[w1], %[u1], %[w1], lsl #" shift "\n\tand %[w2], %[u1], %[w2], lsl #" shift "\n\t"
-#define DSP_HIGH(mask) "and %[w1], %[w1], #" mask "\n\tand %[w2], %[w2], #" mask "\n\t"
+#define DSP_FLIP(mask) "eor %[w1], %[w1], #" mask "\n\teor %[w2], %[w2], #" mask "\n\t"
+#define DSP_KEEP(mask) \
+    "and %[u1], %[u1], #" mask "\n\tand %[u2], %[u2], #" mask "\n\t" \
+    "and %[w1], %[w1], #" mask "\n\tand %[w2], %[w2], #" mask "\n\t"
 #define DSP_STEP_8 DSP_LOAD DSP_SPLIT
-#define DSP_STEP_4 DSP_LOAD DSP_TOP("0xF0F0F0F0", "4") DSP_SPLIT DSP_RELOAD DSP_HIGH("0xF0F0F0F0") DSP_SPLIT
+#define DSP_STEP_4 DSP_LOAD DSP_FLIP("0x08080808") DSP_SPLIT DSP_KEEP("0x000F000F") DSP_MACS
 #define DSP_STEP_2 \
-    DSP_LOAD DSP_TOP("0xC0C0C0C0", "6") DSP_SPLIT DSP_RELOAD DSP_TOP("0xC0C0C0C0", "4") DSP_SPLIT DSP_RELOAD \
-        DSP_TOP("0xC0C0C0C0", "2") DSP_SPLIT DSP_RELOAD DSP_HIGH("0xC0C0C0C0") DSP_SPLIT
+    DSP_LOAD DSP_FLIP("0x2A2A2A2A") DSP_SPLIT DSP_KEEP("0x003F003F") DSP_MACS DSP_KEEP("0x000F000F") DSP_MACS \
+        DSP_KEEP("0x00030003") DSP_MACS
 #define DSP_DOT_LOOP(step) \
     __asm__ volatile("1:\n\t" step "subs %[n], %[n], #1\n\tbne 1b\n\t" \
                      : [a11] "+r"(s->a11), [a12] "+r"(s->a12), [a21] "+r"(s->a21), [a22] "+r"(s->a22), \
@@ -212,8 +263,8 @@ OMPQC_INLINE void dot_word8(sums2x2_t *s, const int16_t *x, uint32_t w1, uint32_
 
 /* Every output channel of pixels a and b (outputs ya, yb) from their interleaved columns x: per pair of channels
    the whole weight words in the loop, the row's last bytes as one more word, then the requantization. */
-OMPQC_INLINE void conv_channels_with(const OMPQC_NS(conv_t) *p, const int16_t *x, int8_t *ya, int8_t *yb, int full,
-                                     int tailed, int short_form, int bits) {
+OMPQC_INLINE void conv_channels_with(const OMPQC_NS(conv_t) *p, const int16_t *x, int32_t ca, int32_t cb, int8_t *ya,
+                                     int8_t *yb, int full, int tailed, int short_form, int bits) {
     /* Locals: the output stores may alias the parameter block. */
     const uint32_t k = (uint32_t)(p->k_h * p->k_w * p->in_c), group = 32u / (uint32_t)bits, words = k / group;
     const uint32_t tail = tailed ? (k % group * (uint32_t)bits + 7) / 8 : 0, scale_log = 8u - (uint32_t)bits;
@@ -227,7 +278,7 @@ OMPQC_INLINE void conv_channels_with(const OMPQC_NS(conv_t) *p, const int16_t *x
         const int32_t od = oc + 1 < n ? oc + 1 : oc;
         const uint8_t *r1 = weights + oc * rb, *r2 = weights + od * rb;
         const int16_t *xp = x;
-        sums2x2_t s = {0, 0, 0, 0};
+        sums2x2_t s = {ca, ca, cb, cb};
         if (words > 0) {
             dot_words(&s, &xp, r1, r2, words, bits);
         }
@@ -254,19 +305,21 @@ OMPQC_INLINE void conv_channels_with(const OMPQC_NS(conv_t) *p, const int16_t *x
 #endif
 #define OMPQC_CONV_SHORT_LOOP(f, t) \
     if (p->short_requant && full == (f) && tailed == (t)) { \
-        conv_channels_with(p, x, ya, yb, f, t, 1, bits); \
+        conv_channels_with(p, x, ca, cb, ya, yb, f, t, 1, bits); \
         return; \
     }
-OMPQC_INLINE void conv_channels_at(const OMPQC_NS(conv_t) *p, const int16_t *x, int8_t *ya, int8_t *yb, int bits) {
+OMPQC_INLINE void conv_channels_at(const OMPQC_NS(conv_t) *p, const int16_t *x, int32_t ca, int32_t cb, int8_t *ya,
+                                   int8_t *yb, int bits) {
     const int full = p->act_min == -128 && p->act_max == 127;
     const int tailed = p->k_h * p->k_w * p->in_c % (32 / bits) != 0;
     (void)full;
     (void)tailed;
     OMPQC_CONV_SHORT_LOOPS(OMPQC_CONV_SHORT_LOOP)
-    conv_channels_with(p, x, ya, yb, 0, 1, 0, bits);
+    conv_channels_with(p, x, ca, cb, ya, yb, 0, 1, 0, bits);
 }
-OMPQC_PER_WIDTH(OMPQC_HOT, conv_channels, (const OMPQC_NS(conv_t) *p, const int16_t *x, int8_t *ya, int8_t *yb),
-                (p, x, ya, yb))
+OMPQC_PER_WIDTH(OMPQC_HOT, conv_channels,
+                (const OMPQC_NS(conv_t) *p, const int16_t *x, int32_t ca, int32_t cb, int8_t *ya, int8_t *yb),
+                (p, x, ca, cb, ya, yb))
 
 /* `scratch`: the interleaved int16 columns (4 * k bytes, k rounded up to whole weight words), then the two pixels'
    gathered windows (k rounded up to 4 bytes each). */
@@ -282,9 +335,9 @@ OMPQC_INLINE void conv_pixels(const OMPQC_NS(conv_t) *p, const int8_t *in, int32
         sa = ga;
         sb = gb;
     }
-    OMPQC_AT_WIDTH(widen_chunks, bits)(sa, x, (uint32_t)k);
-    OMPQC_AT_WIDTH(widen_chunks, bits)(sb, x + 4, (uint32_t)k);
-    OMPQC_AT_WIDTH(conv_channels, bits)(p, x, ya, yb);
+    const int32_t ca = OMPQC_AT_WIDTH(widen_chunks, bits)(sa, x, (uint32_t)k);
+    const int32_t cb = OMPQC_AT_WIDTH(widen_chunks, bits)(sb, x + 4, (uint32_t)k);
+    OMPQC_AT_WIDTH(conv_channels, bits)(p, x, ca, cb, ya, yb);
 }
 
 #include "../conv_columns.h"
