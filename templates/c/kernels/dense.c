@@ -4,23 +4,25 @@
 
 #include "dense_dot.h"
 
-/* The input less its zero point, into the scratch (2 * k bytes). */
-OMPQC_INLINE const int16_t *dense_input(const OMPQC_NS(dense_t) *p, const int8_t *in, uint8_t *scratch, int bits) {
+/* The input less its zero point, into the scratch (2 * k bytes); the sums start from 0. */
+OMPQC_INLINE const int16_t *dense_input(const OMPQC_NS(dense_t) *p, const int8_t *in, uint8_t *scratch, int32_t *start,
+                                        int bits) {
     int16_t *x = (int16_t *)scratch;
     int32_t j;
     (void)bits;
+    *start = 0;
     for (j = 0; j < p->k; j++) {
         x[j] = (int16_t)(in[j] - p->in_zp);
     }
     return x;
 }
 
-/* acc[i] = x . row i over k inputs. Rows are packed as docs/SEMANTICS.md says: each byte of a 32-bit word holds field
+/* acc[i] = start + x . row i over k inputs. Rows are packed as docs/SEMANTICS.md says: each byte of a 32-bit word holds field
    f of weights f, 8 / bits + f, ..., so word n's byte i field f weighs input 32 / bits * n + i * 8 / bits + f. */
 OMPQC_INLINE void dot1x4_at(const int16_t *x, const uint8_t *r0, const uint8_t *r1, const uint8_t *r2, const uint8_t *r3,
-                            uint32_t k, int32_t *acc, int bits) {
+                            uint32_t k, int32_t start, int32_t *acc, int bits) {
     const uint32_t group = 32u / (uint32_t)bits, per = 8u / (uint32_t)bits;
-    int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+    int32_t a0 = start, a1 = start, a2 = start, a3 = start;
     uint32_t n, f, i;
     for (n = k / group; n > 0; n--, r0 += 4, r1 += 4, r2 += 4, r3 += 4, x += group) {
 #pragma GCC unroll 4
@@ -39,8 +41,8 @@ OMPQC_INLINE void dot1x4_at(const int16_t *x, const uint8_t *r0, const uint8_t *
 }
 OMPQC_PER_WIDTH(OMPQC_HOT, dot1x4,
                 (const int16_t *x, const uint8_t *r0, const uint8_t *r1, const uint8_t *r2, const uint8_t *r3,
-                 uint32_t k, int32_t *acc),
-                (x, r0, r1, r2, r3, k, acc))
+                 uint32_t k, int32_t start, int32_t *acc),
+                (x, r0, r1, r2, r3, k, start, acc))
 
 /* clamp(zp + requantize(x, m0, shift), lo, hi) (`full` changes nothing here). */
 static inline int8_t dense_out(int32_t x, int32_t m0, int32_t shift, int32_t zp, int32_t lo, int32_t hi, int full) {

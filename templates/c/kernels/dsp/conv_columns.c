@@ -4,97 +4,25 @@
    one call, each pair of channels requantized as it ends. */
 #include "../ompqc.h"
 #include "dsp.h"
+#include "widen.h"
 
 /* ARMv7E-M and later load and store unaligned words in one instruction: the gather moves words (bytes.h). */
 #define OMPQC_UNALIGNED_WORDS
 #include "../bytes.h"
 #include "../columns.h"
 
-/* The low halves of a and b as the lanes of one word (PKHBT: GCC builds it from two instructions). */
-static inline uint32_t low_halves(uint32_t a, uint32_t b) {
-    uint32_t r;
-    __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(r) : "r"(a), "r"(b));
-    return r;
-}
-
-/* The high halves of a and b as the lanes of one word (PKHTB). */
-static inline uint32_t high_halves(uint32_t a, uint32_t b) {
-    uint32_t r;
-    __asm__("pkhtb %0, %1, %2, asr #16" : "=r"(r) : "r"(b), "r"(a));
-    return r;
-}
-
-/* Each int16 lane of x times 2^s (s < 16; the lanes' products fit int16): one shift of the word, then the low
-   lane's sign bits that crossed into the high lane cleared. */
-static inline uint32_t lanes_shifted(uint32_t x, uint32_t s) {
-    return (x << s) & ~(((1u << s) - 1u) << 16);
-}
-
-/* Words a, b stored at dst and dst + 4 bytes (word-aligned) in one STRD: GCC stores two STRs where memcpy cannot
-   promise the alignment. */
-typedef struct {
-    uint32_t w[2];
-} word_pair_t;
-static inline void store_pair(int16_t *dst, uint32_t a, uint32_t b) {
-    __asm__("strd %1, %2, %0" : "=m"(*(word_pair_t *)dst) : "r"(a), "r"(b));
-}
-
-/* The weight fields' inputs of one group of g = 32 / bits inputs: q_even[t] holds (as int16 lanes) the inputs that
-   field t of the weight word's bytes 0 and 2 weighs, q_odd[t] those of bytes 1 and 3. Byte j holds the weights of
-   inputs j * f .. j * f + f - 1 (f = 8 / bits fields, lowest first): pairs of words 2f bytes apart give, by PKHBT
-   and PKHTB, the bytes that SXTB16 then widens. */
-OMPQC_INLINE void field_inputs(const int8_t *g, uint32_t *q_even, uint32_t *q_odd, int bits) {
-    const uint32_t f = 8u / (uint32_t)bits;
-    uint32_t j;
-    for (j = 0; j < f / 2; j++) {
-        const uint32_t a = load32(g + 4 * j), c = load32(g + 4 * j + 2 * f);
-        const uint32_t low = low_halves(a, c), high = high_halves(a, c);
-        /* At 4 bits bytes 0, 1 of a and c make field 0, 2, 3 field 1; at 2 bits word 0 pairs with word 2 for bytes
-           0, 2 and word 1 with word 3 for bytes 1, 3. */
-        uint32_t *lo = bits == 4 ? q_even : j == 0 ? q_even : q_odd, *hi = bits == 4 ? q_odd : lo;
-        const uint32_t at = bits == 4 ? 0 : 2;
-        lo[0] = (uint32_t)__sxtb16(low);
-        lo[1] = (uint32_t)sxtb16_ror8(low);
-        hi[at] = (uint32_t)__sxtb16(high);
-        hi[at + 1] = (uint32_t)sxtb16_ror8(high);
-    }
-}
-
-/* One pixel's k inputs as int16 chunks of four lanes at dst, dst + 8, dst + 16, ... (the other pixel's chunks go
-   between), returning the correction its sums start from. At 8 bits a group of four inputs is one chunk: inputs 0,
-   2 (SXTB16 lanes of weight bytes 0, 2), then 1, 3. Below 8 bits the dot product flips the sign bit of every field
-   but the top one (offset binary) and reads each weight byte's int16 lanes f times: the whole byte v (SXTB16), then
-   v with its top field cleared, and so on down to the lowest field alone. Chunk i meets the lanes that keep
-   fields 0 .. f - 1 - i, so with S_i = 2^(bits * i) times the inputs of field f - 1 - i, chunk i holds
-   S_i - S_(i-1): every field's input then counts 2^(8 - bits) times (the DSP scale), plus 2^(bits - 1) times
-   2^(8 - bits) = 128 times the offset inputs: the returned offset_sum plus their sum lets the caller take them
-   away. A last part group is padded with zeros, so the weight bits it meets do not count. */
+/* One pixel's group of g = 32 / bits inputs as int16 chunks of four lanes at dst, dst + 8, ... (the other pixel's
+   chunks go between), adding its offset inputs to offset_sum. At 8 bits a group of four inputs is one chunk: inputs
+   0, 2 (SXTB16 lanes of weight bytes 0, 2), then 1, 3; below, the chunks of offset_chunks (widen.h). A last part
+   group is padded with zeros, so the weight bits it meets do not count. */
 OMPQC_INLINE int32_t widen_group(const int8_t *g, int16_t *dst, int32_t offset_sum, int bits) {
-    const uint32_t f = 8u / (uint32_t)bits, ones = 0x00010001u;
-    uint32_t q_even[4], q_odd[4], prev_even = 0, prev_odd = 0, i;
     if (bits == 8) {
         const uint32_t w = load32(g), e = (uint32_t)__sxtb16(w), o = (uint32_t)sxtb16_ror8(w);
         memcpy(dst, &e, 4);
         memcpy(dst + 2, &o, 4);
         return 0;
     }
-    field_inputs(g, q_even, q_odd, bits);
-#pragma GCC unroll 4
-    for (i = 0; i < f; i++) {
-        const uint32_t t = f - 1 - i;
-        const uint32_t s_even = lanes_shifted(q_even[t], (uint32_t)bits * i);
-        const uint32_t s_odd = lanes_shifted(q_odd[t], (uint32_t)bits * i);
-        const uint32_t even = i == 0 ? s_even : (uint32_t)__ssub16((int32_t)s_even, (int32_t)prev_even);
-        const uint32_t odd = i == 0 ? s_odd : (uint32_t)__ssub16((int32_t)s_odd, (int32_t)prev_odd);
-        store_pair(dst + 8 * i, even, odd);
-        prev_even = s_even;
-        prev_odd = s_odd;
-        if (i > 0) {
-            offset_sum = __smlad((int32_t)q_even[t], (int32_t)ones, offset_sum);
-            offset_sum = __smlad((int32_t)q_odd[t], (int32_t)ones, offset_sum);
-        }
-    }
-    return offset_sum;
+    return offset_chunks(g, dst, 8, 0, 0, offset_sum, bits);
 }
 
 /* widen_group over a pixel's k inputs, returning the correction its sums start from: -128 times the offset inputs'
