@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use askama::Template;
 
-use super::conv_layout::folded_bias;
+use super::conv_layout::{dsp_offset_sum_bound, folded_bias};
 use super::interface::Interface;
 use super::kernel_sources::{amalgamate, Family, Instances};
 use super::params::{c_conv_fn, BLOCKS};
@@ -209,6 +209,14 @@ impl Emitter<'_> {
             }
             Call::Dense { bits, params, scratch } => {
                 let (w, bias, _) = layer_constants(node).expect("a dense layer has weights");
+                // The DSP kernel's sub-byte sums (emit::conv_layout), on inputs less their zero point.
+                if *bits < 8 && dsp_offset_sum_bound(*bits, w.k, 255) > i32::MAX as i64 {
+                    return Err(Error::input(format!(
+                        "layer '{}' (Dense): its sums could leave int32 in the {bits}-bit C kernel; compile it at a \
+                         wider weight width",
+                        node.name
+                    )));
+                }
                 let [w, b, m, s] = self.weight_arrays(ix, w, bias);
                 let name =
                     self.declare_struct(ix, "dense", format!("{}, {w}, {b}, {m}, {s}", c_fields(&params.fields())));

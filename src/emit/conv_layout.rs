@@ -11,16 +11,17 @@ pub fn dsp_scale(bits: u8) -> i64 {
     1 << (8 - bits)
 }
 
-/// Bound on every partial sum of the DSP column kernels' dot product over a row of k weights below 8 bits
-/// (docs/SEMANTICS.md): each weight byte is read as f = 8 / bits int16 lanes (the whole byte with all but its top
-/// field offset, then the byte with its top fields cleared, down to the lowest field), lane i meeting inputs of at most
-/// 128 (2^(bits i) + 2^(bits (i - 1))), and the sums start from 128 times the offset inputs.
-pub fn dsp_offset_sum_bound(bits: u8, k: usize) -> i64 {
+/// Bound on every partial sum of the DSP column and dense kernels' dot product over a row of k weights below 8 bits,
+/// for inputs of magnitude at most `input` (docs/SEMANTICS.md): each weight byte is read as f = 8 / bits int16 lanes
+/// (the whole byte with all but its top field offset, then the byte with its top fields cleared, down to the lowest
+/// field), lane i meeting inputs of at most input (2^(bits i) + 2^(bits (i - 1))), and the sums start from 128 times
+/// the offset inputs.
+pub fn dsp_offset_sum_bound(bits: u8, k: usize, input: i64) -> i64 {
     let (b, f) = (bits as u32, 8 / bits as u32);
     let lanes: i64 = (1..f).map(|i| ((1i64 << (b * i)) + (1 << (b * (i - 1)))) * ((1 << (b * (f - i))) - 1)).sum();
-    let per_byte = 128 * (128 + lanes);
+    let per_byte = input * (128 + lanes);
     let bytes = k.div_ceil(f as usize) as i64;
-    bytes * per_byte + 128 * 128 * k as i64
+    bytes * per_byte + 128 * input * k as i64
 }
 
 /// Per output channel: bias - in_zp * (sum of the row's weights), so that inputs need no zero-point subtraction
@@ -37,7 +38,7 @@ pub fn folded_bias(w: &PackedWeights, bias: &[i32], in_zp: i32) -> Option<Vec<i3
             let folded = b as i64 - in_zp as i64 * sum;
             let fits = |v: i64| v <= i32::MAX as i64;
             let dsp_fits =
-                fits(128 * abs * dsp_scale(w.bits)) && (w.bits == 8 || fits(dsp_offset_sum_bound(w.bits, w.k)));
+                fits(128 * abs * dsp_scale(w.bits)) && (w.bits == 8 || fits(dsp_offset_sum_bound(w.bits, w.k, 128)));
             (fits(folded.abs() + 128 * abs) && dsp_fits).then_some(folded as i32)
         })
         .collect()
@@ -70,12 +71,14 @@ mod tests {
     fn the_offset_sums_bound_is_the_largest_lane_products_and_correction() {
         // 4 bits, one byte: the whole byte (at most 128) against 128, the low field (at most 15) against 128 * 17; the
         // correction 128 * 128 per input (the bound counts both inputs).
-        assert_eq!(dsp_offset_sum_bound(4, 2), 128 * (128 + 17 * 15) + 2 * 128 * 128);
+        assert_eq!(dsp_offset_sum_bound(4, 2, 128), 128 * (128 + 17 * 15) + 2 * 128 * 128);
         // 2 bits: lanes of at most 63, 15 and 3 against inputs of 128 * 5, 128 * 20 and 128 * 80.
-        assert_eq!(dsp_offset_sum_bound(2, 4), 128 * (128 + 5 * 63 + 20 * 15 + 80 * 3) + 4 * 128 * 128);
+        assert_eq!(dsp_offset_sum_bound(2, 4, 128), 128 * (128 + 5 * 63 + 20 * 15 + 80 * 3) + 4 * 128 * 128);
+        // The dense layers' inputs less their zero point reach 255.
+        assert_eq!(dsp_offset_sum_bound(4, 2, 255), 255 * (128 + 17 * 15) + 2 * 128 * 255);
         // Rows far longer than any model's stay inside int32; rows of 2^16 inputs do not.
-        assert!(dsp_offset_sum_bound(2, 40_000) < i32::MAX as i64);
-        assert!(dsp_offset_sum_bound(4, 1 << 16) > i32::MAX as i64);
+        assert!(dsp_offset_sum_bound(2, 40_000, 128) < i32::MAX as i64);
+        assert!(dsp_offset_sum_bound(4, 1 << 16, 128) > i32::MAX as i64);
     }
 
     #[test]
