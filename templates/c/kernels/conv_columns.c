@@ -26,12 +26,18 @@ OMPQC_INLINE void dot2x2_at(const col_t *xa, const col_t *xb, const uint8_t *r1,
     /* Two words a pass: the four pointers' increments are a fifth of a word's instructions. */
 #pragma GCC unroll 2
     for (n = k / group; n > 0; n--, r1 += 4, r2 += 4, xa += group, xb += group) {
+        /* Below 8 bits, cores that load unaligned words in one instruction take each row's word at once and
+           extract its fields from it; the others a byte at a time. Each byte's fields in turn. */
+        uint32_t w1 = 0, w2 = 0;
+        if (bits < 8 && OMPQC_WORD_FIELDS) {
+            memcpy(&w1, r1, 4);
+            memcpy(&w2, r2, 4);
+        }
 #pragma GCC unroll 4
-        for (f = 0; f < per; f++) {
+        for (i = 0; i < 4; i++) {
 #pragma GCC unroll 4
-            for (i = 0; i < 4; i++) {
-                const int32_t u = bits == 8 ? ((const int8_t *)r1)[i] : OMPQC_FIELD(r1[i], f * bits, bits);
-                const int32_t v = bits == 8 ? ((const int8_t *)r2)[i] : OMPQC_FIELD(r2[i], f * bits, bits);
+            for (f = 0; f < per; f++) {
+                const int32_t u = field_of(r1, w1, i, f, bits), v = field_of(r2, w2, i, f, bits);
                 const int32_t s = xa[i * per + f], q = xb[i * per + f];
                 a11 += s * u;
                 a12 += s * v;

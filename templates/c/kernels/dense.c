@@ -25,15 +25,23 @@ OMPQC_INLINE void dot1x4_at(const int16_t *x, const uint8_t *r0, const uint8_t *
     int32_t a0 = start, a1 = start, a2 = start, a3 = start;
     uint32_t n, f, i;
     for (n = k / group; n > 0; n--, r0 += 4, r1 += 4, r2 += 4, r3 += 4, x += group) {
+        /* Each byte's fields in turn (conv_columns.c: from the row's word where the core loads it at once). */
+        uint32_t w[4] = {0, 0, 0, 0};
+        if (bits < 8 && OMPQC_WORD_FIELDS) {
+            memcpy(&w[0], r0, 4);
+            memcpy(&w[1], r1, 4);
+            memcpy(&w[2], r2, 4);
+            memcpy(&w[3], r3, 4);
+        }
 #pragma GCC unroll 4
-        for (f = 0; f < per; f++) {
+        for (i = 0; i < 4; i++) {
 #pragma GCC unroll 4
-            for (i = 0; i < 4; i++) {
+            for (f = 0; f < per; f++) {
                 const int32_t s = x[i * per + f];
-                a0 += s * (bits == 8 ? ((const int8_t *)r0)[i] : OMPQC_FIELD(r0[i], f * bits, bits));
-                a1 += s * (bits == 8 ? ((const int8_t *)r1)[i] : OMPQC_FIELD(r1[i], f * bits, bits));
-                a2 += s * (bits == 8 ? ((const int8_t *)r2)[i] : OMPQC_FIELD(r2[i], f * bits, bits));
-                a3 += s * (bits == 8 ? ((const int8_t *)r3)[i] : OMPQC_FIELD(r3[i], f * bits, bits));
+                a0 += s * field_of(r0, w[0], i, f, bits);
+                a1 += s * field_of(r1, w[1], i, f, bits);
+                a2 += s * field_of(r2, w[2], i, f, bits);
+                a3 += s * field_of(r3, w[3], i, f, bits);
             }
         }
     }

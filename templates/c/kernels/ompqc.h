@@ -88,6 +88,29 @@ static inline int8_t clamp(int32_t v, int32_t lo, int32_t hi) {
 /* The `bits`-wide field at bit `lo` of `w`, sign-extended (one signed bit-field extract where the ISA has it). */
 #define OMPQC_FIELD(w, lo, bits) ((int32_t)((uint32_t)(w) << (32 - (lo) - (bits))) >> (32 - (bits)))
 
+/* Cores that load unaligned words in one instruction (ARMv7-M and later) read a sub-byte row a word at a time and
+   extract each field from the word; the others read it a byte at a time. */
+#ifdef __ARM_FEATURE_UNALIGNED
+#define OMPQC_WORD_FIELDS 1
+#else
+#define OMPQC_WORD_FIELDS 0
+#endif
+
+/* Field f of byte i of a row's word at r, sign-extended: at 8 bits byte i itself; below, from the word w loaded
+   from r where OMPQC_WORD_FIELDS, else from byte i loaded sign-extended (its top field is then one arithmetic
+   shift). */
+OMPQC_INLINE int32_t field_of(const uint8_t *r, uint32_t w, uint32_t i, uint32_t f, int bits) {
+    const uint32_t at = f * (uint32_t)bits;
+    const int32_t b = ((const int8_t *)r)[i];
+    if (bits == 8) {
+        return b;
+    }
+    if (OMPQC_WORD_FIELDS) {
+        return OMPQC_FIELD(w, 8 * i + at, bits);
+    }
+    return at + (uint32_t)bits == 8 ? b >> (8 - bits) : OMPQC_FIELD(b, at, bits);
+}
+
 /* Weight j of a row of `bits`-wide weights: at 8 bits one int8 per byte (a single sign-extending load), else field
    j at bit bits * j, low bits first (j mod 8 / bits selects the field of byte j * bits / 8), sign-extended. */
 OMPQC_INLINE int32_t weight(const uint8_t *row, int32_t j, int bits) {

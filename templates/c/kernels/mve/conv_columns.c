@@ -1,6 +1,7 @@
 /* One-group convolutions on Helium: int8 columns, each channel pair's dot products by VMLADAV over 16 lanes, below
-   8 bits a row's fields deinterleaved by the column loads (VLD2, VLD4); the sums requantized four channels at a
-   time. */
+   8 bits a row's fields met by their inputs, deinterleaved by VLD2 at 4 bits, and at 2 bits (where VLD4's four
+   registers a pixel would not fit) by a copy of each column in its fields' order; the sums requantized four channels
+   at a time. */
 #include "../ompqc.h"
 #include "mve.h"
 
@@ -24,11 +25,32 @@ static void fill_bytes(int8_t *dst, int32_t v, int32_t n) {
 
 #include "../columns.h"
 
-/* The column of output pixel `px`: int8, as gathered. */
+/* The k inputs at x in the order a 2-bit row's fields meet them: per block of 16 weight bytes (64 inputs), 16 bytes
+   per field, field 0 first (VLD4 deinterleaves a whole block); the inputs after the last whole block in order. */
+static void deinterleave4(const int8_t *x, int8_t *dst, uint32_t k) {
+    uint32_t n;
+    for (n = k / 64; n > 0; n--, x += 64, dst += 64) {
+        const int8x16x4_t v = vld4q_s8(x);
+        vstrbq_s8(dst, v.val[0]);
+        vstrbq_s8(dst + 16, v.val[1]);
+        vstrbq_s8(dst + 32, v.val[2]);
+        vstrbq_s8(dst + 48, v.val[3]);
+    }
+    copy_bytes(dst, x, (int32_t)(k % 64));
+}
+
+/* The column of output pixel `px`: int8, as gathered; at 2 bits deinterleaved after it (a pixel's scratch holds
+   twice its column). */
 OMPQC_INLINE const col_t *column(const OMPQC_NS(conv_t) *p, const int8_t *in, int32_t px, uint8_t *col, int in_place,
                                  int bits) {
-    (void)bits;
-    return int8_column(p, in, px, col, in_place);
+    const int8_t *x = int8_column(p, in, px, col, in_place);
+    const uint32_t k = (uint32_t)(p->k_h * p->k_w * p->in_c);
+    int8_t *fields = (int8_t *)col + (k + 3) / 4 * 4;
+    if (bits != 2) {
+        return x;
+    }
+    deinterleave4(x, fields, k);
+    return fields;
 }
 
 /* Two inputs' sums with two weight rows: x.u, x.v, y.u, y.v. */
@@ -63,6 +85,28 @@ OMPQC_INLINE int8x16_t field(int8x16_t b, int bits, uint32_t f) {
     }
 }
 
+/* Field f of each 2-bit byte of b moved to the top of its byte (scaled by 64): a left shift and the mask `top` (the
+   lowest field shifted alone, the top one masked alone). With plain loads of the deinterleaved column, the mask
+   keeps a register. */
+OMPQC_INLINE int8x16_t top_field2(int8x16_t b, int8x16_t top, uint32_t f) {
+    switch (f) {
+    case 0:
+        return vshlq_n_s8(b, 6);
+    case 1:
+        return vandq_s8(vshlq_n_s8(b, 4), top);
+    case 2:
+        return vandq_s8(vshlq_n_s8(b, 2), top);
+    default:
+        return vandq_s8(b, top);
+    }
+}
+
+/* Lanes i of a 2-bit row's 16 weights from the bytes at `at` (gathered, lane i from byte i / 4), moved to the top of
+   their byte by `shifts` (2 (3 - i mod 4)) and masked, as top_field2 gives them. */
+static inline int8x16_t unpacked2(const uint8_t *r, uint8x16_t at, int8x16_t shifts, int8x16_t top, mve_pred16_t q) {
+    return vandq_s8(vshlq_s8(vldrbq_gather_offset_z_s8((const int8_t *)r, at, q), shifts), top);
+}
+
 /* s plus inputs x, y times field f of weight bytes b1, b2. */
 OMPQC_INLINE sums2x2_t field_dot(sums2x2_t s, int8x16_t x, int8x16_t y, int8x16_t b1, int8x16_t b2, int bits,
                                  uint32_t f) {
@@ -77,10 +121,16 @@ OMPQC_INLINE uint8x16_t field_offsets(int bits, uint32_t f) {
 
 /* sa[c] and sb[c]: columns xa and xb times row c of w (rb bytes apart), for every channel c < n, two at a time: each
    16 bytes of a row hold 16 * 8 / bits weights, at 8 bits one lane each, else 8 / bits fields of 16 lanes whose
-   inputs VLD2 or VLD4 deinterleaves; VMLADAV sums 16 products. */
+   inputs VLD2 deinterleaves at 4 bits and column() at 2; VMLADAV sums 16 products. */
 OMPQC_INLINE void dot_channels_at(const int8_t *xa, const int8_t *xb, const uint8_t *w, int32_t rb, uint32_t k,
                                   int32_t n, int32_t *sa, int32_t *sb, int bits) {
     const uint32_t per = 8u / (uint32_t)bits, whole = k / (16 * per), rest = k % (16 * per);
+    /* At 2 bits: the sums' scale, the top field's mask, and per lane i of a part block the byte (i / 4) and the
+       shift that moves its field (i mod 4) to the top. */
+    const uint32_t scale_log = bits == 2 ? 6 : 0;
+    const int8x16_t top = vdupq_n_s8((int8_t)0xC0);
+    const uint8x16_t lane = vidupq_n_u8(0, 1), quarters = vshrq_n_u8(lane, 2);
+    const int8x16_t shifts = vreinterpretq_s8_u8(vshlq_n_u8(vsubq_u8(vdupq_n_u8(3), vandq_u8(lane, vdupq_n_u8(3))), 1));
     int32_t oc;
     for (oc = 0; oc < n; oc += 2) {
         /* An odd last channel is computed twice. */
@@ -98,11 +148,11 @@ OMPQC_INLINE void dot_channels_at(const int8_t *xa, const int8_t *xb, const uint
                 s = field_dot(s, xv.val[0], yv.val[0], b1, b2, bits, 0);
                 s = field_dot(s, xv.val[1], yv.val[1], b1, b2, bits, 1);
             } else {
-                const int8x16x4_t xv = vld4q_s8(x), yv = vld4q_s8(y);
-                s = field_dot(s, xv.val[0], yv.val[0], b1, b2, bits, 0);
-                s = field_dot(s, xv.val[1], yv.val[1], b1, b2, bits, 1);
-                s = field_dot(s, xv.val[2], yv.val[2], b1, b2, bits, 2);
-                s = field_dot(s, xv.val[3], yv.val[3], b1, b2, bits, 3);
+#pragma GCC unroll 4
+                for (f = 0; f < 4; f++) {
+                    s = mladav2x2(s, vldrbq_s8(x + 16 * f), vldrbq_s8(y + 16 * f), top_field2(b1, top, f),
+                                  top_field2(b2, top, f));
+                }
             }
         }
         if (rest > 0 && bits == 8) {
@@ -110,6 +160,14 @@ OMPQC_INLINE void dot_channels_at(const int8_t *xa, const int8_t *xb, const uint
             const mve_pred16_t q = vctp8q(rest);
             const int8x16_t u = vldrbq_z_s8((const int8_t *)r1, q), v = vldrbq_z_s8((const int8_t *)r2, q);
             s = mladav2x2(s, vldrbq_z_s8(x, q), vldrbq_z_s8(y, q), u, v);
+        } else if (rest > 0 && bits == 2) {
+            /* The inputs after the last whole block in order, against their weights unpacked lane by lane. */
+            for (f = 0; f < rest; f += 16) {
+                const mve_pred16_t q = vctp8q(rest - f);
+                const uint8x16_t at = vaddq_n_u8(quarters, (uint8_t)(f / 4));
+                s = mladav2x2(s, vldrbq_z_s8(x + f, q), vldrbq_z_s8(y + f, q), unpacked2(r1, at, shifts, top, q),
+                              unpacked2(r2, at, shifts, top, q));
+            }
         } else if (rest > 0) {
             /* The last inputs: the row's bytes left, and per field the inputs it weighs (every (8 / bits)th from the
                field's index), gathered; predicated loads read only those and zero the other lanes. */
@@ -123,10 +181,10 @@ OMPQC_INLINE void dot_channels_at(const int8_t *xa, const int8_t *xb, const uint
                 s = field_dot(s, xv, yv, b1, b2, bits, f);
             }
         }
-        sa[oc] = s.xu;
-        sa[od] = s.xv;
-        sb[oc] = s.yu;
-        sb[od] = s.yv;
+        sa[oc] = s.xu >> scale_log;
+        sa[od] = s.xv >> scale_log;
+        sb[oc] = s.yu >> scale_log;
+        sb[od] = s.yv >> scale_log;
     }
 }
 OMPQC_PER_WIDTH(OMPQC_HOT, dot_channels,
