@@ -412,6 +412,31 @@ fn every_kernel_family_alone_on_random_shapes_is_bit_exact_on_every_variant() {
     }
 }
 
+/// A sub-byte dense layer whose DSP sums (offset-binary lanes against inputs less their zero point, at most 255)
+/// could leave int32 is refused by name at its width, and compiles at 8 bits.
+#[test]
+fn a_dense_layer_too_long_for_the_sub_byte_sums_is_refused_by_name() {
+    let (k, n_out) = (30_000, 2);
+    let mut rng = Rng(7);
+    let mut b = Builder::new(vec![1, k]);
+    let weight = rng.weights(k * n_out).iter().map(|v| v / (k as f32).sqrt()).collect();
+    b.push(Op::Dense(Dense { weight, bias: vec![0.0; n_out], k, n_out, act: Clamp::NONE }), vec![0], vec![1, n_out]);
+    let calib = common::random_samples(b.graph.input_shape(), 2, 1);
+    let obs = observe(&b.graph, &calib, RangeMethod::MinMax).unwrap();
+    let provenance = Provenance { target: "host".into(), model_file: "case".into(), model_hash: "-".into() };
+    let at = |bits| {
+        let options = QuantOptions { bits: WeightBits::uniform(bits), ..QuantOptions::default() };
+        compile(&b.graph, &obs, &options, "k", &provenance, &Origin::default(), &[Lang::C])
+    };
+    for bits in [2, 4] {
+        let error = at(bits).err().unwrap_or_else(|| panic!("a {bits}-bit dense layer of {k} inputs compiled"));
+        let message = error.to_string();
+        assert!(message.contains("layer 'n0' (Dense): its sums could leave int32"), "{message}");
+        assert!(message.contains(&format!("{bits}-bit")), "{message}");
+    }
+    assert!(at(8).is_ok());
+}
+
 /// A reshape that moves no bytes is an alias (its output shares its input's buffer), unless both are the caller's:
 /// then it copies, and the compile report says so.
 #[test]
