@@ -206,7 +206,8 @@ OMPQC_INLINE void conv_channels_with(const OMPQC_NS(conv_t) *p, const int16_t *x
         const int32_t od = oc + 1 < n ? oc + 1 : oc;
         const uint8_t *r1 = weights + oc * rb, *r2 = weights + od * rb;
         const int16_t *xp = x;
-        sums2x2_t s = {ca, ca, cb, cb};
+        /* At 8 bits the sums start from 0 (the compiler sees it). */
+        sums2x2_t s = {bits == 8 ? 0 : ca, bits == 8 ? 0 : ca, bits == 8 ? 0 : cb, bits == 8 ? 0 : cb};
         if (words > 0) {
             dot_words(&s, &xp, r1, r2, words, bits);
         }
