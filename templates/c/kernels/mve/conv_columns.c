@@ -7,18 +7,25 @@
 
 typedef int8_t col_t;
 
-/* n bytes from src to dst, 16 at a time, the last step predicated to the bytes left. */
+/* n bytes from src to dst, 16 at a time, then the bytes left in one predicated step (a predicate in every step
+   costs more than the copy). */
 static void copy_bytes(int8_t *dst, const int8_t *src, int32_t n) {
-    for (; n > 0; n -= 16, dst += 16, src += 16) {
+    for (; n >= 16; n -= 16, dst += 16, src += 16) {
+        vstrbq_s8(dst, vldrbq_s8(src));
+    }
+    if (n > 0) {
         const mve_pred16_t q = vctp8q((uint32_t)n);
         vstrbq_p_s8(dst, vldrbq_z_s8(src, q), q);
     }
 }
 
-/* n bytes of value v at dst, 16 at a time. */
+/* n bytes of value v at dst, 16 at a time, then the bytes left. */
 static void fill_bytes(int8_t *dst, int32_t v, int32_t n) {
     const int8x16_t x = vdupq_n_s8((int8_t)v);
-    for (; n > 0; n -= 16, dst += 16) {
+    for (; n >= 16; n -= 16, dst += 16) {
+        vstrbq_s8(dst, x);
+    }
+    if (n > 0) {
         vstrbq_p_s8(dst, x, vctp8q((uint32_t)n));
     }
 }
@@ -192,21 +199,44 @@ OMPQC_PER_WIDTH(OMPQC_HOT, dot_channels,
                  int32_t *sb),
                 (xa, xb, w, rb, k, n, sa, sb))
 
-/* out[c] = the requantized, offset and clamped sums[c] + bias[c] for every channel, four lanes at a time (the last
-   vector predicated to the channels left). */
-OMPQC_HOT static void requantize_channels(const OMPQC_NS(conv_t) *p, const int32_t *sums, int8_t *out) {
-    const int32_t n = p->out_c, zp = p->out_zp, lo = p->act_min, hi = p->act_max;
-    const int32_t *bias = p->bias, *mult = p->mult;
-    const int8_t *shift = p->shift;
-    int32_t c;
-    for (c = 0; c < n; c += 4) {
-        const mve_pred16_t q = vctp32q((uint32_t)(n - c));
-        const int32x4_t sh = vldrbq_z_s32(shift + c, q), zero = vdupq_n_s32(0);
-        const int32x4_t left = vmaxq_s32(sh, zero), right = vmaxq_s32(vnegq_s32(sh), zero);
-        int32x4_t x = vaddq_s32(vldrwq_z_s32(sums + c, q), vldrwq_z_s32(bias + c, q));
-        x = vaddq_n_s32(requantize_v(x, vldrwq_z_s32(mult + c, q), left, right), zp);
-        x = vminq_s32(vmaxq_s32(x, vdupq_n_s32(lo)), vdupq_n_s32(hi));
+/* A layer's requantization constants, read before any output is stored (the outputs may alias the parameter
+   block). */
+typedef struct {
+    const int8_t *shift;
+    const int32_t *mult, *bias;
+    int32_t zp, lo, hi;
+} requant_consts_t;
+
+/* out[c .. c + 3] = the requantized, offset and clamped sums + bias (`whole`: all four lanes, loaded and stored
+   without a predicate; else the lanes of q). */
+OMPQC_INLINE void requantize4(const requant_consts_t *k, const int32_t *sums, int8_t *out, int32_t c, mve_pred16_t q,
+                              int whole) {
+    const int32x4_t zero = vdupq_n_s32(0);
+    const int32x4_t sh = whole ? vldrbq_s32(k->shift + c) : vldrbq_z_s32(k->shift + c, q);
+    const int32x4_t m0 = whole ? vldrwq_s32(k->mult + c) : vldrwq_z_s32(k->mult + c, q);
+    const int32x4_t s = whole ? vldrwq_s32(sums + c) : vldrwq_z_s32(sums + c, q);
+    const int32x4_t b = whole ? vldrwq_s32(k->bias + c) : vldrwq_z_s32(k->bias + c, q);
+    const int32x4_t left = vmaxq_s32(sh, zero), right = vmaxq_s32(vnegq_s32(sh), zero);
+    int32x4_t x = vaddq_n_s32(requantize_v(vaddq_s32(s, b), m0, left, right), k->zp);
+    x = vminq_s32(vmaxq_s32(x, vdupq_n_s32(k->lo)), vdupq_n_s32(k->hi));
+    if (whole) {
+        vstrbq_s32(out + c, x);
+    } else {
         vstrbq_p_s32(out + c, x, q);
+    }
+}
+
+/* out[c] = the requantized, offset and clamped sums[c] + bias[c] for every channel, four lanes at a time, the
+   channels after the last four in one predicated step (predicates in every step cost more than they save). */
+OMPQC_HOT static void requantize_channels(const OMPQC_NS(conv_t) *p, const int32_t *sums, int8_t *out) {
+    const requant_consts_t k = {p->shift, p->mult, p->bias, p->out_zp, p->act_min, p->act_max};
+    const int32_t n = p->out_c;
+    int32_t c;
+    for (c = 0; c + 4 <= n; c += 4) {
+        requantize4(&k, sums, out, c, 0, 1);
+    }
+    if (c < n) {
+        requantize4(&k, sums, out, c, vctp32q((uint32_t)(n - c)), 0);
     }
 }
 
