@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs ompqc's whole test suite. Installs what the suite needs when it is missing (the host C compiler, the Arm and
-# RISC-V cross toolchains with picolibc, and QEMU), then runs every test. Tests that read
-# ../shared/eval skip with a message without it.
+# RISC-V cross toolchains with picolibc, QEMU, the targets' Rust standard libraries and the Rust linters), then runs
+# every test. Tests that read ../shared/eval skip with a message without it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,6 +25,20 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   fi
   apt-get install -y -qq --no-install-recommends --allow-downgrades "${need_apt[@]}"
 fi
+
+# The Rust standard libraries of every target's rust_target (`run --lang rust` builds the generated crate for them),
+# and the linters the generated crates are checked with.
+need_rust=()
+for triple in $(sed -n 's/^rust_target = "\(.*\)"/\1/p' targets/*.toml | sort -u); do
+  rustup target list --installed | grep -qx "$triple" || need_rust+=("$triple")
+done
+if [ ${#need_rust[@]} -gt 0 ]; then
+  echo "installing Rust targets: ${need_rust[*]}"
+  rustup target add "${need_rust[@]}"
+fi
+for component in rustfmt clippy; do
+  rustup component list --installed | grep -q "^$component" || rustup component add "$component"
+done
 
 # The benchmarks must keep building; they run only under `cargo bench`.
 cargo build --benches

@@ -87,9 +87,11 @@ fn generated_crates_pass_rustfmt_and_clippy_for_every_kernel() {
         "add",
         "avg_pool",
         "concat_part",
-        "conv",
         "conv_add",
+        "conv_columns",
+        "conv_grouped",
         "dense",
+        "depthwise",
         "global_avg_pool",
         "max_pool",
         "mul",
@@ -160,10 +162,6 @@ fn rust_errors_are_clean() {
     }
     let _ = std::fs::remove_dir_all(&rust_dir);
     let _ = std::fs::remove_file(&board);
-    let out =
-        ompqc().arg("run").arg(&dir).args(["--lang", "rust", "--target", "cortex-m4", "--profile"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--lang c"));
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -213,4 +211,148 @@ fn resnet8_rust_is_bit_exact_under_qemu_on_cortex_m4() {
     }
     eprintln!("{test}: cortex-m4 instructions per inference: Rust {}, C {}", counts[0], counts[1]);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_example_crate_is_bit_exact_under_qemu_on_every_target_and_profiles_its_layers() {
+    let test = "the_example_crate_is_bit_exact_under_qemu_on_every_target_and_profiles_its_layers";
+    let example = repo().join("examples/digits");
+    let dir = temp("every-target");
+    compile(&example.join("model.onnx"), &example.join("calib_x.npy"), 0.0625, &["--flash-budget", "60%"], &dir);
+    let run = |target: &str, lang: &str, profile: bool| -> serde_json::Value {
+        let mut cmd = ompqc();
+        cmd.arg("run").arg(&dir).args(["--target", target, "--lang", lang, "--limit", "4", "--json"]);
+        cmd.args(["--input-scale", "0.0625", "--inputs"]).arg(example.join("test_x.npy"));
+        if profile {
+            cmd.arg("--profile");
+        }
+        let out = cmd.output().unwrap();
+        check(&out, &format!("run --target {target} --lang {lang}"));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let mut ran = 0;
+    for target in ompqc::target::Target::built_in() {
+        let Some(triple) = target.toolchain.rust_target.clone() else { continue };
+        let ready = ompqc::run::firmware::check_runnable(&target)
+            .and_then(|_| ompqc::run::rust::check_rust_target(&target.name, &triple));
+        if let Err(e) = ready {
+            eprintln!("{test}: {} skipped: {}", target.name, e.message);
+            continue;
+        }
+        let r = run(&target.name, "rust", false);
+        assert_eq!(
+            (r["bit_exact"].as_bool(), r["mismatched_bytes"].as_u64(), r["inputs"].as_u64()),
+            (Some(true), Some(0), Some(4)),
+            "{}: {r}",
+            target.name
+        );
+        eprintln!("{test}: {} Rust: {} instructions per inference", target.name, r["instructions_per_inference"]);
+        ran += 1;
+    }
+    if ran == 0 {
+        eprintln!("{test}: skipped: no target ran");
+        return;
+    }
+    // The Rust profile reports the layers the C's does, each counted inside the whole inference.
+    let Some(m4) = ompqc::target::Target::built_in().into_iter().find(|t| t.name == "cortex-m4") else { return };
+    if ompqc::run::rust::check_rust_target("cortex-m4", m4.toolchain.rust_target.as_deref().unwrap()).is_err() {
+        return;
+    }
+    let (c, rust) = (run("cortex-m4", "c", true), run("cortex-m4", "rust", true));
+    let names = |r: &serde_json::Value| -> Vec<String> {
+        r["layers"].as_array().unwrap().iter().map(|l| l["name"].as_str().unwrap().to_string()).collect()
+    };
+    assert!(!names(&c).is_empty() && names(&c) == names(&rust), "{c} {rust}");
+    let sum: u64 = rust["layers"].as_array().unwrap().iter().map(|l| l["instructions"].as_u64().unwrap()).sum();
+    let total = rust["instructions_per_inference"].as_u64().unwrap();
+    assert!(sum > total / 2 && sum <= total, "layers {sum} of {total}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The functions of a generated crate's assembly (`cargo rustc --emit asm`) whose name contains `kernels` and one of
+/// `names`: (name, its lines).
+fn asm_functions(asm: &str, names: &[&str]) -> Vec<(String, Vec<String>)> {
+    let mut out: Vec<(String, Vec<String>)> = vec![];
+    let mut current: Option<usize> = None;
+    for line in asm.lines() {
+        if let Some(label) = line.strip_suffix(':').filter(|l| l.starts_with("_ZN") && l.contains("7kernels")) {
+            current = names.iter().find(|n| label.contains(&format!("{}{n}17h", n.len()))).map(|n| {
+                out.push((n.to_string(), vec![]));
+                out.len() - 1
+            });
+            continue;
+        }
+        if line.starts_with(".Lfunc_end") || line.trim_start().starts_with(".fnend") {
+            current = None;
+        }
+        if let Some(i) = current {
+            out[i].1.push(line.to_string());
+        }
+    }
+    out
+}
+
+#[test]
+fn the_kernels_inner_loops_have_no_panic_path_on_any_target() {
+    let test = "the_kernels_inner_loops_have_no_panic_path_on_any_target";
+    if !lint_tools(test) {
+        return;
+    }
+    let root = temp("no-panic");
+    std::fs::create_dir_all(&root).unwrap();
+    let example = repo().join("examples/digits");
+    let variants = repo().join("tests/models/conv_variants.onnx");
+    let cases = [
+        (example.join("model.onnx"), example.join("calib_x.npy"), 0.0625, "8"),
+        (variants.clone(), random_calib(&variants, &root), 1.0, "2"),
+    ];
+    // The functions holding the multiply-accumulate loops: column convolutions, dense layers, depthwise 3x3 rows and
+    // other depthwise windows.
+    let hot = ["dot2x2", "dot1x4", "rows3x3", "row_by_tap"];
+    let mut seen = std::collections::BTreeSet::new();
+    for (i, (model, calib, scale, bits)) in cases.iter().enumerate() {
+        let dir = root.join(format!("case{i}"));
+        compile(model, calib, *scale, &["--bits", bits], &dir);
+        for (triple, features) in [
+            ("thumbv7em-none-eabihf", "dsp"),
+            ("thumbv7m-none-eabi", "armv7m"),
+            ("thumbv6m-none-eabi", ""),
+            ("riscv32imac-unknown-none-elf", ""),
+        ] {
+            if let Err(e) = ompqc::run::rust::check_rust_target(triple, triple) {
+                eprintln!("{test}: {triple} skipped: {}", e.message);
+                continue;
+            }
+            let target_dir = root.join("target");
+            let mut args = vec!["rustc", "--quiet", "--release", "--target", triple];
+            if !features.is_empty() {
+                args.extend(["--features", features]);
+            }
+            args.extend(["--", "--emit", "asm", "-C", "opt-level=2"]);
+            let out = cargo(&args, &dir.join("rust"), &target_dir);
+            check(&out, &format!("cargo rustc --emit asm for {triple}"));
+            let deps = target_dir.join(triple).join("release/deps");
+            let asm_file = std::fs::read_dir(&deps)
+                .unwrap()
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .find(|p| p.extension().is_some_and(|x| x == "s"))
+                .expect("an assembly file");
+            let asm = std::fs::read_to_string(&asm_file).unwrap();
+            for (name, lines) in asm_functions(&asm, &hot) {
+                let panics: Vec<&String> = lines
+                    .iter()
+                    .filter(|l| l.contains("panic") || l.contains("slice_index") || l.contains("unwrap_failed"))
+                    .collect();
+                assert!(panics.is_empty(), "{triple}: {name} has panic paths: {panics:?}");
+                seen.insert(name);
+            }
+            let _ = std::fs::remove_file(&asm_file);
+        }
+    }
+    if seen.is_empty() {
+        eprintln!("{test}: skipped: no Rust target installed");
+        return;
+    }
+    assert_eq!(seen.into_iter().collect::<Vec<_>>(), ["dot1x4", "dot2x2", "row_by_tap", "rows3x3"]);
+    let _ = std::fs::remove_dir_all(&root);
 }

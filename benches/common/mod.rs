@@ -16,17 +16,15 @@ pub fn input_map(dir: &Path) -> (f32, f32) {
 }
 
 /// One quantized input of compilation `c`, written to `dir`, run on `target` under QEMU; panics unless bit-exact.
+#[allow(dead_code)]
 pub fn run_once(target: &Target, dir: &Path, c: &Compilation, input: &[i8], what: &str) -> FirmwareRun {
-    let request = RunRequest {
-        dir,
-        report: &c.report,
-        graph: &c.qgraph,
-        lang: Lang::C,
-        input,
-        n: 1,
-        profile: false,
-        timeout: None,
-    };
+    run_lang(target, dir, c, Lang::C, input, what)
+}
+
+/// run_once of the generated `lang`.
+pub fn run_lang(target: &Target, dir: &Path, c: &Compilation, lang: Lang, input: &[i8], what: &str) -> FirmwareRun {
+    let request =
+        RunRequest { dir, report: &c.report, graph: &c.qgraph, lang, input, n: 1, profile: false, timeout: None };
     let r = firmware::run(target, &request).expect("run");
     assert!(r.bit_exact, "{what} on {}: not bit-exact", target.name);
     r

@@ -60,9 +60,6 @@ impl RunArgs {
         } else if self.profile {
             return Err(Error::input("--profile counts instructions under an emulator: give an emulated --target"));
         }
-        if self.profile && lang == Lang::Rust {
-            return Err(Error::input("--profile measures the layers of the generated C: use --lang c"));
-        }
         if !self.dir.join(lang.dir()).is_dir() {
             let (dir, language) = (self.dir.display(), if lang == Lang::Rust { "Rust" } else { "C" });
             return Err(Error::input(format!(

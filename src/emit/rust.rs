@@ -4,6 +4,7 @@
 
 use askama::Template;
 
+use super::conv_layout::folded_bias;
 use super::interface::Interface;
 use super::params::{
     BinaryParams, Block, ConcatParams, ConvParams, DenseParams, GlobalPoolParams, PadParams, PoolParams, SoftmaxParams,
@@ -11,9 +12,10 @@ use super::params::{
 };
 use super::schedule::{layer_constants, schedule, Call, Operand, Step, Uses};
 use super::Provenance;
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::ir::pack::PackedWeights;
 use crate::ir::quant::{QGraph, QNode, QOp};
-use crate::plan::{Choice, MemoryPlan, Place};
+use crate::plan::{Choice, Kernel, MemoryPlan, Place};
 
 #[derive(Template)]
 #[template(path = "rust/Cargo.toml.txt", escape = "none")]
@@ -39,6 +41,14 @@ struct KernelsRs<'a> {
 }
 
 #[derive(Template)]
+#[template(path = "rust/isa.rs.txt", escape = "none")]
+struct IsaRs<'a> {
+    version: &'a str,
+    name: &'a str,
+    uses: Uses,
+}
+
+#[derive(Template)]
 #[template(path = "rust/weights.rs.txt", escape = "none")]
 struct WeightsRs<'a> {
     version: &'a str,
@@ -57,6 +67,9 @@ struct LibRs<'a> {
     uses_whole: bool,
     uses_arena: bool,
     uses_pair: bool,
+    uses_carve: bool,
+    /// The kernels ask for instructions by name (src/isa.rs).
+    uses_isa: bool,
     input_scale: String,
     output_scale: String,
     steps: Vec<String>,
@@ -81,6 +94,8 @@ fn struct_literal(ty: &str, fields: &[(&str, Value)], extra: &[(&str, String)]) 
 
 struct Emitter<'a> {
     graph: &'a QGraph,
+    /// The plan's kernel choices (their Rust scratch).
+    kernels: &'a [Choice],
     items: Vec<String>,
     /// The kernel parameter types the statics use.
     types: std::collections::BTreeSet<&'static str>,
@@ -95,6 +110,7 @@ struct Emitter<'a> {
     uses_whole: bool,
     uses_arena: bool,
     uses_pair: bool,
+    uses_carve: bool,
 }
 
 impl Emitter<'_> {
@@ -105,17 +121,42 @@ impl Emitter<'_> {
         format!("weights::L{ix}{suffix}")
     }
 
-    /// The constant arrays of node `ix` (packed weights, bias, multipliers, shifts) as field initializers.
-    fn weight_fields(&mut self, ix: usize) -> Vec<(&'static str, String)> {
-        let (w, bias, mult) = layer_constants(&self.graph.nodes[ix]).expect("a layer with weights");
+    /// The constant arrays of node `ix` (packed weights, bias, multipliers, shifts) as field initializers; with
+    /// `folded`, the bias with the zero-point term folded in (emit::conv_layout), which the column, plane and dense
+    /// kernels take. The column kernel's rows come in interleaved pairs (interleaved_pairs).
+    fn weight_fields(&mut self, ix: usize, folded: bool) -> Result<Vec<(&'static str, String)>> {
+        let node = &self.graph.nodes[ix];
+        let paired = self.kernels[ix].kernel == Kernel::ConvColumns;
+        let (w, bias, mult) = layer_constants(node).expect("a layer with weights");
+        let in_zp = self.graph.tensor(node.inputs[0]).q.zero_point;
+        let bias = if folded {
+            folded_bias(w, bias, in_zp).ok_or_else(|| {
+                Error::input(format!(
+                    "layer '{}' ({}): its sums could leave int32 in the {}-bit Rust kernel; compile it at a wider \
+                     weight width",
+                    node.name,
+                    node.op.kind(),
+                    w.bits
+                ))
+            })?
+        } else {
+            bias.to_vec()
+        };
         let first = self.with_arrays.insert(ix);
         let arrays: [(&str, &str, Vec<String>); 4] = [
-            ("weights", "u8", w.data.iter().map(|b| format!("0x{b:02x}")).collect()),
+            (
+                "weights",
+                "u8",
+                if paired { interleaved_pairs(w) } else { w.data.clone() }
+                    .iter()
+                    .map(|b| format!("0x{b:02x}"))
+                    .collect(),
+            ),
             ("bias", "i32", bias.iter().map(|b| b.to_string()).collect()),
             ("mult", "i32", mult.iter().map(|m| m.m0.to_string()).collect()),
             ("shift", "i8", mult.iter().map(|m| m.shift.to_string()).collect()),
         ];
-        arrays
+        Ok(arrays
             .into_iter()
             .map(|(field, ty, values)| {
                 let name = format!("L{ix}_{}", field.to_ascii_uppercase());
@@ -124,7 +165,7 @@ impl Emitter<'_> {
                 }
                 (field, format!("&{name}"))
             })
-            .collect()
+            .collect())
     }
 
     /// A 256-entry table of node `ix`; returns its path from lib.rs.
@@ -150,53 +191,72 @@ impl Emitter<'_> {
         self.item(ix, &tile, block.rust, struct_literal(block.rust, params, extra))
     }
 
-    /// The borrows of the arena a step needs, and the name of its output slice.
-    fn borrows(&mut self, step: &Step, lines: &mut Vec<String>) -> &'static str {
+    /// The borrows of the arena a step needs: its output slice, then its scratch (`len` bytes at an arena offset)
+    /// when it has one; returns their names.
+    fn borrows(&mut self, step: &Step, scratch: Option<(usize, usize)>, lines: &mut Vec<String>) -> &'static str {
         let dst = step.output;
         let reads_arena = step.inputs.iter().any(|o| matches!(o.place, Place::Arena(_)) && o.place != dst.place);
-        match dst.place {
-            Place::Arena(o) => {
-                self.uses_arena = true;
-                if reads_arena {
-                    self.uses_split = true;
-                    lines.push(format!("let (r, y) = split(arena, {o}, {});", dst.len));
-                } else {
-                    lines.push(format!("let y = &mut arena[{o}..{}];", o + dst.len));
-                }
-                "y"
+        let out = match dst.place {
+            Place::Arena(o) => Some((o, dst.len)),
+            _ => None,
+        };
+        self.uses_arena |= out.is_some() || scratch.is_some() || reads_arena;
+        let line = match (out, scratch, reads_arena) {
+            (Some((o, len)), Some((s, slen)), true) => {
+                self.uses_carve = true;
+                format!("let (r, y, scratch) = carve(arena, {o}, {len}, {s}, {slen});")
             }
-            _ => {
-                if reads_arena {
-                    self.uses_whole = true;
-                    self.uses_arena = true;
-                    lines.push("let r = Reader::whole(arena);".into());
-                }
-                "output"
+            (Some((o, len)), Some((s, slen)), false) => {
+                self.uses_pair = true;
+                format!("let (y, scratch) = pair(arena, {o}, {len}, {s}, {slen});")
             }
+            (Some((o, len)), None, true) | (None, Some((o, len)), true) => {
+                self.uses_split = true;
+                let name = if out.is_some() { "y" } else { "scratch" };
+                format!("let (r, {name}) = split(arena, {o}, {len});")
+            }
+            (Some((o, len)), None, false) => format!("let y = &mut arena[{o}..{}];", o + len),
+            (None, Some((s, slen)), false) => format!("let scratch = &mut arena[{s}..{}];", s + slen),
+            (None, None, true) => {
+                self.uses_whole = true;
+                "let r = Reader::whole(arena);".into()
+            }
+            (None, None, false) => return "output",
+        };
+        lines.push(line);
+        if out.is_some() {
+            "y"
+        } else {
+            "output"
         }
     }
 
     /// The statement block of one step: borrows of the arena, then the kernel call.
-    fn step(&mut self, step: &Step) -> String {
+    fn step(&mut self, step: &Step) -> Result<String> {
         let ix = step.node;
         self.tile = step.tile;
         let node = &self.graph.nodes[ix];
         let mut lines = vec![];
-        if let (Call::Conv { bits, params, scratch: Some(s), .. }, Place::Arena(o)) = (&step.call, step.output.place) {
+        let scratch = match step.call {
+            Call::Conv { scratch: Some(s), .. } => Some((s, self.kernels[ix].scratch.rust)),
+            _ => None,
+        };
+        if let (Call::Conv { bits, params, .. }, Some((s, slen)), Place::Arena(o)) =
+            (&step.call, scratch, step.output.place)
+        {
             if step.inputs[0].place == step.output.place {
                 // A depthwise convolution over its own input, one channel at a time through the scratch.
                 (self.uses_pair, self.uses_arena) = (true, true);
-                let fields = self.weight_fields(ix);
+                let fields = self.weight_fields(ix, true)?;
                 let p = self.params(ix, &ConvParams::BLOCK, &params.fields(), &fields);
-                let plane = (params.in_h * params.in_w) as usize;
                 // The input's tile may be the larger (a stride, or a tile's halo).
                 let len = step.output.len.max(step.inputs[0].len);
-                lines.push(format!("let (y, plane) = pair(arena, {o}, {len}, {s}, {plane});"));
+                lines.push(format!("let (y, plane) = pair(arena, {o}, {len}, {s}, {slen});"));
                 lines.push(format!("kernels::depthwise_in_place::<{bits}>(&{p}, y, plane);"));
-                return Self::block(node, &lines);
+                return Ok(Self::block(node, &lines));
             }
         }
-        let y = self.borrows(step, &mut lines);
+        let y = self.borrows(step, scratch, &mut lines);
         let slice = |o: &Operand| match o.place {
             Place::Input => "input".to_string(),
             Place::Arena(a) => format!("r.get({a}, {})", o.len),
@@ -212,22 +272,29 @@ impl Emitter<'_> {
         };
         let x = slice(&step.inputs[0]);
         let call = match &step.call {
-            // The Rust kernel walks the window itself: it does not use the column scratch.
-            Call::Conv { bits, params, residual, .. } => {
-                let fields = self.weight_fields(ix);
+            Call::Conv { kernel, bits, params, residual, .. } => {
+                if matches!(kernel, Kernel::Depthwise) && params.k_h * params.k_w > 64 {
+                    return Err(Error::input(format!(
+                        "layer '{}' (Conv): the Rust depthwise kernel takes windows of at most 64 taps, not {}x{}",
+                        node.name, params.k_h, params.k_w
+                    )));
+                }
+                let fields = self.weight_fields(ix, *kernel != Kernel::ConvGrouped)?;
                 let p = self.params(ix, &ConvParams::BLOCK, &params.fields(), &fields);
+                let conv = format!("kernels::{}::<{bits}>", conv_fn(*kernel));
+                let scratch = if scratch.is_some() { "scratch" } else { "&mut []" };
                 match residual {
                     Some(r) => {
                         self.uses_src = true;
                         let add = self.params(r.node, &BinaryParams::BLOCK, &r.params.fields(), &[]);
-                        let b = src(&step.inputs[1]);
-                        format!("kernels::conv_add::<{bits}>(&{p}, &{add}, {x}, {b}, {y});")
+                        let (b, band) = (src(&step.inputs[1]), r.band_rows);
+                        format!("kernels::conv_add(&{p}, &{add}, {band}, {conv}, {x}, {b}, {y}, {scratch});")
                     }
-                    None => format!("kernels::conv::<{bits}>(&{p}, {x}, {y});"),
+                    None => format!("{conv}(&{p}, {x}, {y}, {scratch});"),
                 }
             }
             Call::Dense { bits, params, .. } => {
-                let fields = self.weight_fields(ix);
+                let fields = self.weight_fields(ix, true)?;
                 let p = self.params(ix, &DenseParams::BLOCK, &params.fields(), &fields);
                 format!("kernels::dense::<{bits}>(&{p}, {x}, {y});")
             }
@@ -289,13 +356,13 @@ impl Emitter<'_> {
             }
         };
         lines.push(call);
-        Self::block(node, &lines)
+        Ok(Self::block(node, &lines))
     }
 
     /// A step's statements as a block, after the node's name and kind.
     fn block(node: &QNode, lines: &[String]) -> String {
         let comment = format!("    // {} ({})", node.name.replace(['\n', '\r'], " "), node.op.kind());
-        let body: Vec<String> = lines.iter().map(|l| format!("        {l}")).collect();
+        let body: Vec<String> = lines.iter().flat_map(|l| wrap_call(l, 8)).collect();
         format!("{comment}\n    {{\n{}\n    }}", body.join("\n"))
     }
 }
@@ -311,6 +378,7 @@ pub fn emit(
     let steps = schedule(graph, kernels, plan);
     let mut e = Emitter {
         graph,
+        kernels,
         items: vec![],
         types: Default::default(),
         parts: 0,
@@ -321,14 +389,21 @@ pub fn emit(
         uses_whole: false,
         uses_arena: false,
         uses_pair: false,
+        uses_carve: false,
     };
-    let blocks: Vec<String> = steps.iter().map(|s| e.step(s)).collect();
+    let mut blocks = vec![];
+    for (i, step) in steps.iter().enumerate() {
+        blocks.push(e.step(step)?);
+        if Step::ends_node(&steps, i) {
+            blocks.push(format!("    layer_done({});", step.node));
+        }
+    }
     let version = env!("CARGO_PKG_VERSION");
     let render = |t: &dyn askama::DynTemplate| super::render(t, "Rust");
     let i = Interface::new(graph, plan.arena_bytes, provenance);
     let layers = i.layers.iter().map(|(n, b)| format!("{}: {b} bits", n.replace(['\n', '\r'], " "))).collect();
     let uses = Uses::of(&steps);
-    Ok(vec![
+    let mut files = vec![
         ("Cargo.toml".into(), render(&CargoToml { version, name })?),
         ("rustfmt.toml".into(), render(&RustfmtToml { version })?),
         (
@@ -341,6 +416,8 @@ pub fn emit(
                 uses_whole: e.uses_whole,
                 uses_pair: e.uses_pair,
                 uses_arena: e.uses_arena,
+                uses_carve: e.uses_carve,
+                uses_isa: uses.conv_or_dense,
                 input_scale: super::float_literal(i.input.scale),
                 output_scale: super::float_literal(i.output.scale),
                 steps: blocks,
@@ -359,7 +436,74 @@ pub fn emit(
             "src/weights.rs".into(),
             render(&WeightsRs { version, name, types: e.types.into_iter().collect(), items: e.items })?,
         ),
-    ])
+    ];
+    if uses.conv_or_dense {
+        files.push(("src/isa.rs".into(), render(&IsaRs { version, name, uses })?));
+    }
+    Ok(files)
+}
+
+/// Statement `line` at `indent` spaces as rustfmt writes it: on one line when it fits the crate's 120 columns, else
+/// a call with one argument a line.
+fn wrap_call(line: &str, indent: usize) -> Vec<String> {
+    let pad = " ".repeat(indent);
+    let (Some(open), Some(inner)) = (line.find('('), line.strip_suffix(");")) else {
+        return vec![format!("{pad}{line}")];
+    };
+    if indent + line.len() <= 120 || line.starts_with("let ") {
+        return vec![format!("{pad}{line}")];
+    }
+    // The arguments: the commas outside any parentheses.
+    let (mut args, mut depth, mut start) = (vec![], 0, open + 1);
+    for (i, c) in inner.char_indices().skip(open + 1) {
+        match c {
+            '(' | '[' | '<' => depth += 1,
+            ')' | ']' | '>' => depth -= 1,
+            ',' if depth == 0 => {
+                args.push(inner[start..i].trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    args.push(inner[start..].trim());
+    let mut out = vec![format!("{pad}{}", &line[..=open])];
+    out.extend(args.iter().map(|a| format!("{pad}    {a},")));
+    out.push(format!("{pad});"));
+    out
+}
+
+/// The Rust column kernel's weights (docs/SEMANTICS.md): rows padded with zero bytes to whole 32-bit words, and the
+/// rows of each pair of output channels (2j, 2j + 1; an odd last row with itself) interleaved a word at a time, so
+/// that one pointer walks both rows of a pair.
+pub fn interleaved_pairs(w: &PackedWeights) -> Vec<u8> {
+    let rb = w.row_bytes();
+    let words = rb.div_ceil(4);
+    let row = |r: usize, n: usize| -> [u8; 4] {
+        let mut word = [0u8; 4];
+        for (i, b) in word.iter_mut().enumerate() {
+            *b = if 4 * n + i < rb { w.data[r * rb + 4 * n + i] } else { 0 };
+        }
+        word
+    };
+    let mut out = Vec::with_capacity(w.rows.div_ceil(2) * 8 * words);
+    for r in (0..w.rows).step_by(2) {
+        let s = (r + 1).min(w.rows - 1);
+        for n in 0..words {
+            out.extend(row(r, n));
+            out.extend(row(s, n));
+        }
+    }
+    out
+}
+
+/// The Rust function of a convolution kernel (both depthwise kernels are one).
+fn conv_fn(kernel: Kernel) -> &'static str {
+    match kernel {
+        Kernel::ConvColumns => "conv_columns",
+        Kernel::Depthwise3x3 | Kernel::Depthwise => "depthwise",
+        _ => "conv_grouped",
+    }
 }
 
 /// The parameter blocks the kernels of `uses` take.
@@ -377,4 +521,43 @@ fn used_blocks(u: &Uses) -> Vec<&'static Block> {
         u.window,
     ];
     BLOCKS.into_iter().zip(used).filter(|(_, u)| *u).map(|(b, _)| b).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{interleaved_pairs, wrap_call};
+    use crate::ir::pack::PackedWeights;
+
+    #[test]
+    fn column_rows_interleave_a_word_at_a_time_padded_and_paired() {
+        // Three rows of 5 int8 weights: two words a row (the second padded), the third row paired with itself.
+        let values: Vec<i8> = (1..=15).collect();
+        let w = PackedWeights::pack(&values, 3, 5, 8);
+        let b = |v: &[u8]| v.to_vec();
+        let expected = [
+            b(&[1, 2, 3, 4]),
+            b(&[6, 7, 8, 9]),
+            b(&[5, 0, 0, 0]),
+            b(&[10, 0, 0, 0]),
+            b(&[11, 12, 13, 14]),
+            b(&[11, 12, 13, 14]),
+            b(&[15, 0, 0, 0]),
+            b(&[15, 0, 0, 0]),
+        ]
+        .concat();
+        assert_eq!(interleaved_pairs(&w), expected);
+    }
+
+    #[test]
+    fn long_calls_take_one_argument_a_line_as_rustfmt_writes_them() {
+        assert_eq!(wrap_call("kernels::pad(&weights::L1, x, y);", 8), ["        kernels::pad(&weights::L1, x, y);"]);
+        let args = (0..12).map(|i| format!("r.get({i}, 1000000)")).collect::<Vec<_>>().join(", ");
+        let long = format!("kernels::conv_add::<4>(&weights::L3, {args});");
+        let wrapped = wrap_call(&long, 8);
+        assert_eq!(wrapped[0], "        kernels::conv_add::<4>(");
+        assert_eq!(wrapped[1], "            &weights::L3,");
+        assert_eq!(wrapped[2], "            r.get(0, 1000000),");
+        assert_eq!(wrapped.len(), 2 + 13);
+        assert_eq!(wrapped.last().unwrap(), "        );");
+    }
 }

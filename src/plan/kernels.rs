@@ -162,8 +162,6 @@ pub fn choose(graph: &QGraph, stage: Option<&Stage>, in_place: bool) -> Result<V
                 None => Layout::hwc(&graph.tensor(input).shape).0 * Layout::hwc(&graph.tensor(input).shape).1,
             };
             choice.scratch.mve = choice.scratch.mve.max(4 * pixels);
-            // The Rust kernel's copy of one channel of the input.
-            choice.scratch.rust = pixels.next_multiple_of(super::ALIGN);
             choice.in_place = true;
         }
         choices.push(choice);
@@ -206,9 +204,9 @@ fn choose_node(graph: &QGraph, ix: usize, node: &QNode, stage: Option<&Stage>) -
             }
             let mut scratch = conv_scratch(kernel, c, out_h, out_w);
             if let Some(b) = band {
-                // The band of the convolution's output comes first (C only: Rust adds each output at once).
+                // The band of the convolution's output comes first.
                 let band_bytes = (b.rows * out_w * out_c).next_multiple_of(super::ALIGN);
-                for s in [&mut scratch.portable, &mut scratch.dsp, &mut scratch.mve] {
+                for s in [&mut scratch.portable, &mut scratch.dsp, &mut scratch.mve, &mut scratch.rust] {
                     *s += band_bytes;
                 }
             }
@@ -250,19 +248,25 @@ fn choose_node(graph: &QGraph, ix: usize, node: &QNode, stage: Option<&Stage>) -
     })
 }
 
-/// The C scratch of a convolution kernel computing `out_h` rows of `out_w` outputs (the Rust kernels walk the
-/// windows in place and need none). Columns: two output pixels' windows, K rounded up to 4 bytes each, int8 on the
-/// portable path (laid out for int16), then on Helium the int32 sums of both pixels' channels; the DSP's interleaved
-/// int16 columns (K rounded up to whole weight words), then both windows as gathered.
+/// The scratch of a convolution kernel computing `out_h` rows of `out_w` outputs. Columns: two output pixels'
+/// windows, K rounded up to 4 bytes each, int8 on the portable path (laid out for int16), then on Helium the int32
+/// sums of both pixels' channels; the DSP's interleaved int16 columns (K rounded up to whole weight words), then both
+/// windows as gathered; in Rust two int8 windows (and at 8 bits the two widened for the DSP). The grouped kernels walk the windows in place and need none.
 /// Depthwise: one channel's input as an int16 plane padded to the windows, then the int32 sums of a band of at
 /// least 32 outputs (whole rows); other than 3x3, a cell of slack after the plane and the int16 taps between (Helium
-/// runs the DSP variant). Helium's depthwise 3x3 reads the input in place.
+/// runs the DSP variant). Helium's depthwise 3x3 reads the input in place. The Rust plane is int8 and its sums stay on
+/// the stack.
 fn conv_scratch(kernel: Kernel, c: &QConv, out_h: usize, out_w: usize) -> Scratch {
     match kernel {
         Kernel::ConvColumns => {
             let k4 = c.weights.k.next_multiple_of(4);
             let words = c.weights.k.next_multiple_of(32 / c.weights.bits as usize);
-            Scratch { portable: 2 * k4 + c.weights.k, dsp: 4 * words + 2 * k4, mve: 4 * k4 + 8 * c.c_out, rust: 0 }
+            // Rust: the columns in whole weight words, and with `dsp` at 8 bits both widened to int16 after them
+            // (4 bytes an input, from a 4-byte boundary).
+            let kw = c.weights.k.next_multiple_of(32 / c.weights.bits as usize);
+            let wide = if c.weights.bits == 8 { 4 * kw + 3 } else { 0 };
+            let rust = (2 * kw + wide).next_multiple_of(super::ALIGN);
+            Scratch { portable: 2 * k4 + c.weights.k, dsp: 4 * words + 2 * k4, mve: 4 * k4 + 8 * c.c_out, rust }
         }
         Kernel::Depthwise3x3 | Kernel::Depthwise => {
             let [sh, sw] = c.window.strides;
@@ -280,7 +284,7 @@ fn conv_scratch(kernel: Kernel, c: &QConv, out_h: usize, out_w: usize) -> Scratc
                 (2 * (cells + 1)).next_multiple_of(4) + taps.next_multiple_of(4) + sums
             };
             let mve = if kernel == Kernel::Depthwise3x3 { 0 } else { bytes };
-            Scratch { portable: bytes, dsp: bytes, mve, rust: 0 }
+            Scratch { portable: bytes, dsp: bytes, mve, rust: cells.next_multiple_of(super::ALIGN) }
         }
         _ => Scratch::default(),
     }
@@ -324,23 +328,27 @@ mod tests {
         let kernel =
             |c_in, c_out, groups, k, dil| choose(&conv_graph(c_in, c_out, groups, k, dil), None, false).unwrap()[0];
         // One group: two columns of K = 27 (28 rounded) bytes laid out for int16, then Helium's 2 x 16 int32 sums;
-        // the DSP's interleaved int16 columns of whole weight words, then the two windows.
+        // the DSP's interleaved int16 columns of whole weight words, then the two windows; Rust's two int8 windows.
         let columns = kernel(3, 16, 1, 3, 1);
         assert_eq!(columns.kernel, Kernel::ConvColumns);
         let dsp = 4 * 28 + 2 * 28;
-        assert_eq!(columns.scratch, Scratch { portable: 2 * 28 + 27, dsp, mve: 4 * 28 + 8 * 16, rust: 0 });
-        // Depthwise 3x3, also with a single channel (one group): an int16 plane of 10 x 10 and 32 sums (4 rows of 8).
+        assert_eq!(
+            columns.scratch,
+            Scratch { portable: 2 * 28 + 27, dsp, mve: 4 * 28 + 8 * 16, rust: 2 * 28 + 4 * 28 + 4 }
+        );
+        // Depthwise 3x3, also with a single channel (one group): an int16 plane of 10 x 10 and 32 sums (4 rows of 8);
+        // Rust's int8 plane.
         for (c, groups) in [(8, 8), (1, 1)] {
             let dw = kernel(c, c, groups, 3, 1);
             assert_eq!(dw.kernel, Kernel::Depthwise3x3);
-            assert_eq!(dw.scratch, Scratch { portable: 200 + 128, dsp: 200 + 128, mve: 0, rust: 0 });
+            assert_eq!(dw.scratch, Scratch { portable: 200 + 128, dsp: 200 + 128, mve: 0, rust: 100 });
         }
         assert_eq!(kernel(8, 8, 8, 3, 2).kernel, Kernel::Depthwise, "dilated");
         // 5x5 (pad 2): a plane of 12 x 12 and a cell of slack, 5 tap rows of 6, 32 sums.
         let dw5 = kernel(8, 8, 8, 5, 1);
         assert_eq!(dw5.kernel, Kernel::Depthwise, "5x5");
         let bytes = (2 * (12 * 12 + 1usize)).next_multiple_of(4) + 2 * 5 * 6 + 128;
-        assert_eq!(dw5.scratch, Scratch { portable: bytes, dsp: bytes, mve: bytes, rust: 0 });
+        assert_eq!(dw5.scratch, Scratch { portable: bytes, dsp: bytes, mve: bytes, rust: 12 * 12 });
         assert_eq!(kernel(8, 16, 2, 3, 1).kernel, Kernel::ConvGrouped);
         assert_eq!(kernel(8, 16, 2, 3, 1).scratch, Scratch::default());
     }

@@ -153,8 +153,9 @@ fn build_shared(target: &Target, req: &RunRequest, build_dir: &Path) -> Result<S
             (model, Some(bound as u64))
         }
         Lang::Rust => {
-            let triple = rust_triple(target)?;
-            (vec![super::rust::build_staticlib(req.dir, name, triple, build_dir)?], None)
+            // Its standard library is installed.
+            rust_triple(target)?;
+            (vec![super::rust::build_staticlib(req.dir, name, &target.toolchain, req.profile, build_dir)?], None)
         }
     };
     let harness = build_dir.join("ompqc_firmware.c");

@@ -7,6 +7,7 @@ use std::process::Command;
 use askama::Template;
 
 use crate::error::{Error, Result};
+use crate::target::Toolchain;
 
 #[derive(Template)]
 #[template(path = "rust/harness_Cargo.toml.txt", escape = "none")]
@@ -29,6 +30,8 @@ struct FfiToml<'a> {
     version: &'a str,
     name: &'a str,
     crate_path: &'a str,
+    /// The crate's features for the core, as a TOML array.
+    features: String,
 }
 
 #[derive(Template)]
@@ -36,6 +39,8 @@ struct FfiToml<'a> {
 struct FfiLib<'a> {
     version: &'a str,
     name: &'a str,
+    /// Calls the harness's mark after each layer.
+    profile: bool,
 }
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -71,8 +76,9 @@ fn render(t: &dyn askama::DynTemplate) -> Result<String> {
     t.dyn_render().map_err(|e| Error::internal(format!("rendering a Rust harness: {e}")))
 }
 
-/// `cargo build --release` of the package in `dir` with `extra` arguments; target files under `dir/target`.
-fn cargo_build(dir: &Path, extra: &[&str]) -> Result<()> {
+/// `cargo build --release` of the package in `dir` with `extra` arguments and rustc `flags`; target files under
+/// `dir/target`.
+fn cargo_build(dir: &Path, extra: &[&str], flags: &[String]) -> Result<()> {
     let cargo = cargo();
     let out = Command::new(&cargo)
         .args(["build", "--release", "--offline", "--quiet"])
@@ -80,6 +86,7 @@ fn cargo_build(dir: &Path, extra: &[&str]) -> Result<()> {
         .current_dir(dir)
         .env("CARGO_TARGET_DIR", dir.join("target"))
         .env_remove("RUSTFLAGS")
+        .env("CARGO_ENCODED_RUSTFLAGS", flags.join("\x1f"))
         .output()
         .map_err(|e| Error::input(format!("cannot run {cargo} to build the generated Rust ({e}); install Rust")))?;
     if !out.status.success() {
@@ -98,7 +105,7 @@ pub fn build_host(dir: &Path, name: &str, build: &Path) -> Result<PathBuf> {
         (harness.join("Cargo.toml"), render(&HarnessToml { version: VERSION, name, crate_path: &crate_path })?),
         (harness.join("src/main.rs"), render(&HarnessMain { version: VERSION, name })?),
     ])?;
-    cargo_build(&harness, &[])?;
+    cargo_build(&harness, &[], &[])?;
     Ok(harness.join("target/release/ompqc_harness"))
 }
 
@@ -114,14 +121,18 @@ pub fn check_rust_target(target: &str, triple: &str) -> Result<()> {
     )))
 }
 
-/// Builds the crate of `dir` as a static library exporting `NAME_run` for `triple`; returns the library.
-pub fn build_staticlib(dir: &Path, name: &str, triple: &str, build: &Path) -> Result<PathBuf> {
+/// Builds the crate of `dir` as a static library exporting `NAME_run` for `target`'s Rust triple, with its crate
+/// features and rustc flags (and, with `profile`, a call of the harness's `ompqc_mark` after each layer); returns
+/// the library.
+pub fn build_staticlib(dir: &Path, name: &str, target: &Toolchain, profile: bool, build: &Path) -> Result<PathBuf> {
+    let (triple, features) = (target.rust_target.as_deref().unwrap_or_default(), &target.rust_features);
     let crate_path = crate_path(dir)?;
     let ffi = build.join("rust-ffi");
+    let features = toml::Value::Array(features.iter().map(|f| toml::Value::String(f.clone())).collect()).to_string();
     write_all(&[
-        (ffi.join("Cargo.toml"), render(&FfiToml { version: VERSION, name, crate_path: &crate_path })?),
-        (ffi.join("src/lib.rs"), render(&FfiLib { version: VERSION, name })?),
+        (ffi.join("Cargo.toml"), render(&FfiToml { version: VERSION, name, crate_path: &crate_path, features })?),
+        (ffi.join("src/lib.rs"), render(&FfiLib { version: VERSION, name, profile })?),
     ])?;
-    cargo_build(&ffi, &["--target", triple])?;
+    cargo_build(&ffi, &["--target", triple], &target.rust_flags)?;
     Ok(ffi.join("target").join(triple).join("release/libompqc_ffi.a"))
 }

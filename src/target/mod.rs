@@ -55,6 +55,12 @@ pub struct Toolchain {
     /// The Rust target triple for this device (`ompqc run --lang rust`), when Rust supports it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rust_target: Option<String>,
+    /// The generated crate's Cargo features for this device's core (the kernels' instructions, src/isa.rs).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rust_features: Vec<String>,
+    /// rustc code generation flags for this device (the core, as `-mcpu` in `cflags`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rust_flags: Vec<String>,
 }
 
 /// A QEMU system emulator and the memory map the firmware is linked for.
