@@ -262,9 +262,9 @@ fn conv_scratch(kernel: Kernel, c: &QConv, out_h: usize, out_w: usize) -> Scratc
             let k4 = c.weights.k.next_multiple_of(4);
             let words = c.weights.k.next_multiple_of(32 / c.weights.bits as usize);
             // Rust: the columns in whole weight words, and with `dsp` at 8 bits both widened to int16 after them
-            // (4 bytes an input, from a 4-byte boundary).
+            // (4 bytes an input).
             let kw = c.weights.k.next_multiple_of(32 / c.weights.bits as usize);
-            let wide = if c.weights.bits == 8 { 4 * kw + 3 } else { 0 };
+            let wide = if c.weights.bits == 8 { 4 * kw } else { 0 };
             let rust = (2 * kw + wide).next_multiple_of(super::ALIGN);
             Scratch { portable: 2 * k4 + c.weights.k, dsp: 4 * words + 2 * k4, mve: 4 * k4 + 8 * c.c_out, rust }
         }
