@@ -328,13 +328,14 @@ mod tests {
         let kernel =
             |c_in, c_out, groups, k, dil| choose(&conv_graph(c_in, c_out, groups, k, dil), None, false).unwrap()[0];
         // One group: two columns of K = 27 (28 rounded) bytes laid out for int16, then Helium's 2 x 16 int32 sums;
-        // the DSP's interleaved int16 columns of whole weight words, then the two windows; Rust's two int8 windows.
+        // the DSP's interleaved int16 columns of whole weight words, then the two windows; Rust's two windows of whole
+        // words, then both widened (4 bytes an input).
         let columns = kernel(3, 16, 1, 3, 1);
         assert_eq!(columns.kernel, Kernel::ConvColumns);
         let dsp = 4 * 28 + 2 * 28;
         assert_eq!(
             columns.scratch,
-            Scratch { portable: 2 * 28 + 27, dsp, mve: 4 * 28 + 8 * 16, rust: 2 * 28 + 4 * 28 + 4 }
+            Scratch { portable: 2 * 28 + 27, dsp, mve: 4 * 28 + 8 * 16, rust: 2 * 28 + 4 * 28 }
         );
         // Depthwise 3x3, also with a single channel (one group): an int16 plane of 10 x 10 and 32 sums (4 rows of 8);
         // Rust's int8 plane.
