@@ -13,14 +13,11 @@ mod common;
 
 use std::path::PathBuf;
 
-use common::{input_map, run_once};
+use common::{eval_model, run_once};
 use ompqc::build::firmware::Buffers;
 use ompqc::compile::{compile, Origin};
-use ompqc::data::load_samples;
 use ompqc::emit::{sha256_hex, write_output_dir, Lang, Provenance};
-use ompqc::import::{self, ImportOptions};
 use ompqc::interp;
-use ompqc::observe::{observe, RangeMethod};
 use ompqc::quantize::{QuantOptions, WeightBits};
 use ompqc::report::targets;
 use ompqc::run::firmware;
@@ -53,19 +50,11 @@ fn main() {
         "model", "bits", "target", "instructions", "per MAC", "cycles (est.)", "per MAC", "text"
     );
     for folder in folders {
-        let dir = eval.join(&folder);
-        if !dir.join("model.onnx").is_file() {
-            eprintln!("kernel_instructions: skipped {folder}: {} not found", dir.display());
+        let Some(common::EvalModel { file: model, graph, obs, test }) =
+            eval_model("kernel_instructions", &eval.join(&folder))
+        else {
             continue;
-        }
-        let model = dir.join("model.onnx");
-        let graph = import::load(&model, &ImportOptions::default()).expect("import");
-        let (scale, offset) = input_map(&dir);
-        let calib = load_samples(&dir.join("calib_x.npy"), graph.input_shape(), scale, offset).expect("calib");
-        let test = load_samples(&dir.join("test_x.npy"), graph.input_shape(), scale, offset)
-            .unwrap_or_else(|_| calib.clone())
-            .take(1);
-        let obs = observe(&graph, &calib, RangeMethod::MinMax).expect("observe");
+        };
         for bits in [8, 4, 2] {
             let provenance = Provenance {
                 target: "cortex-m4".into(),

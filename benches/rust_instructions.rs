@@ -10,13 +10,10 @@ mod common;
 
 use std::path::PathBuf;
 
-use common::{input_map, run_lang};
+use common::{eval_model, run_lang};
 use ompqc::compile::{compile, Origin};
-use ompqc::data::load_samples;
 use ompqc::emit::{sha256_hex, write_output_dir, Lang, Provenance};
-use ompqc::import::{self, ImportOptions};
 use ompqc::interp;
-use ompqc::observe::{observe, RangeMethod};
 use ompqc::quantize::{QuantOptions, WeightBits};
 use ompqc::run::{firmware, rust};
 use ompqc::target::Target;
@@ -39,19 +36,11 @@ fn main() {
         "model", "bits", "target", "C instr.", "Rust instr.", "Rust/C", "C arena", "Rust arena"
     );
     for (folder, bits, names) in CASES {
-        let dir = eval.join(folder);
-        if !dir.join("model.onnx").is_file() {
-            eprintln!("rust_instructions: skipped {folder}: {} not found", dir.display());
+        let Some(common::EvalModel { file: model, graph, obs, test }) =
+            eval_model("rust_instructions", &eval.join(folder))
+        else {
             continue;
-        }
-        let model = dir.join("model.onnx");
-        let graph = import::load(&model, &ImportOptions::default()).expect("import");
-        let (scale, offset) = input_map(&dir);
-        let calib = load_samples(&dir.join("calib_x.npy"), graph.input_shape(), scale, offset).expect("calib");
-        let test = load_samples(&dir.join("test_x.npy"), graph.input_shape(), scale, offset)
-            .unwrap_or_else(|_| calib.clone())
-            .take(1);
-        let obs = observe(&graph, &calib, RangeMethod::MinMax).expect("observe");
+        };
         let provenance = Provenance {
             target: "cortex-m4".into(),
             model_file: "model.onnx".into(),

@@ -1,11 +1,43 @@
 //! What the benchmarks share: the eval folders' input mapping and one bit-exact firmware run.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use ompqc::compile::Compilation;
+use ompqc::data::{load_samples, Samples};
 use ompqc::emit::Lang;
+use ompqc::import::{self, ImportOptions};
+use ompqc::ir::Graph;
+use ompqc::observe::{observe, Observations, RangeMethod};
 use ompqc::run::firmware::{self, FirmwareRun, RunRequest};
 use ompqc::target::Target;
+
+/// An eval folder's model, ready to compile: its file, graph, ranges on the calibration data and one test input (the
+/// FC autoencoder's test files hold whole recordings: a calibration window instead).
+#[allow(dead_code)]
+pub struct EvalModel {
+    pub file: PathBuf,
+    pub graph: Graph,
+    pub obs: Observations,
+    pub test: Samples,
+}
+
+/// The model of eval folder `dir`, or None (said on stderr for `bench`) when the folder is absent.
+#[allow(dead_code)]
+pub fn eval_model(bench: &str, dir: &Path) -> Option<EvalModel> {
+    let file = dir.join("model.onnx");
+    if !file.is_file() {
+        eprintln!("{bench}: skipped {}: {} not found", dir.display(), file.display());
+        return None;
+    }
+    let graph = import::load(&file, &ImportOptions::default()).expect("import");
+    let (scale, offset) = input_map(dir);
+    let calib = load_samples(&dir.join("calib_x.npy"), graph.input_shape(), scale, offset).expect("calib");
+    let test = load_samples(&dir.join("test_x.npy"), graph.input_shape(), scale, offset)
+        .unwrap_or_else(|_| calib.clone())
+        .take(1);
+    let obs = observe(&graph, &calib, RangeMethod::MinMax).expect("observe");
+    Some(EvalModel { file, graph, obs, test })
+}
 
 /// (scale, offset) of the stored inputs, from the folder's meta.json.
 pub fn input_map(dir: &Path) -> (f32, f32) {
