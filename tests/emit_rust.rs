@@ -165,16 +165,23 @@ fn rust_errors_are_clean() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Whether QEMU and the Rust standard library of `target` are installed; otherwise prints why the caller skips.
+fn runs_rust_on(target: &str, test: &str) -> bool {
+    let t = ompqc::target::Target::load(target).unwrap();
+    let triple = t.toolchain.rust_target.clone().unwrap();
+    let ready =
+        ompqc::run::firmware::check_runnable(&t).and_then(|_| ompqc::run::rust::check_rust_target(target, &triple));
+    if let Err(e) = &ready {
+        eprintln!("{test}: skipped: {}", e.message);
+    }
+    ready.is_ok()
+}
+
 #[test]
 fn resnet8_rust_is_bit_exact_under_qemu_on_cortex_m4() {
     let test = "resnet8_rust_is_bit_exact_under_qemu_on_cortex_m4";
     let Some(eval) = eval_dir(test) else { return };
-    let m4 = ompqc::target::Target::load("cortex-m4").unwrap();
-    let triple = m4.toolchain.rust_target.clone().unwrap();
-    let ready = ompqc::run::firmware::check_runnable(&m4)
-        .and_then(|_| ompqc::run::rust::check_rust_target("cortex-m4", &triple));
-    if let Err(e) = ready {
-        eprintln!("{test}: skipped: {}", e.message);
+    if !runs_rust_on("cortex-m4", test) {
         return;
     }
     let d = eval.join("mlperf_tiny_resnet8_cifar10");
@@ -211,6 +218,40 @@ fn resnet8_rust_is_bit_exact_under_qemu_on_cortex_m4() {
     }
     eprintln!("{test}: cortex-m4 instructions per inference: Rust {}, C {}", counts[0], counts[1]);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The DSP's assembly loops (depthwise 3x3 rows at strides 1 and 2, walked along rows or columns, with odd widths;
+/// column convolutions; the gather's copies) against the interpreter, on the test models that reach them.
+#[test]
+fn the_kernel_models_are_bit_exact_in_rust_under_qemu_on_cortex_m4() {
+    let test = "the_kernel_models_are_bit_exact_in_rust_under_qemu_on_cortex_m4";
+    if !runs_rust_on("cortex-m4", test) {
+        return;
+    }
+    let root = temp("kernel-models-m4");
+    std::fs::create_dir_all(&root).unwrap();
+    for (model, bits) in [("kernel_paths", "8"), ("kernel_paths", "2"), ("residual_bands", "8"), ("patch_stage", "8")] {
+        let file = repo().join(format!("tests/models/{model}.onnx"));
+        let calib = random_calib(&file, &root);
+        let dir = root.join(format!("{model}-{bits}"));
+        compile(&file, &calib, 1.0, &["--bits", bits, "--target", "cortex-m4"], &dir);
+        let out = ompqc()
+            .arg("run")
+            .arg(&dir)
+            .args(["--target", "cortex-m4", "--lang", "rust", "--limit", "3", "--json", "--input-scale", "1"])
+            .arg("--inputs")
+            .arg(&calib)
+            .output()
+            .unwrap();
+        check(&out, &format!("run {model} W{bits} --lang rust"));
+        let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(
+            (r["bit_exact"].as_bool(), r["mismatched_bytes"].as_u64(), r["inputs"].as_u64()),
+            (Some(true), Some(0), Some(3)),
+            "{model} W{bits}: {r}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&root);
 }
 
 #[test]
@@ -306,9 +347,10 @@ fn the_kernels_inner_loops_have_no_panic_path_on_any_target() {
         (example.join("model.onnx"), example.join("calib_x.npy"), 0.0625, "8"),
         (variants.clone(), random_calib(&variants, &root), 1.0, "2"),
     ];
-    // The functions holding the multiply-accumulate loops: column convolutions, dense layers, depthwise 3x3 rows and
-    // other depthwise windows.
-    let hot = ["dot2x2", "dot1x4", "rows3x3", "row_by_tap"];
+    // The functions holding the per-element loops: the multiply-accumulates of column convolutions, dense layers,
+    // depthwise 3x3 rows (the DSP's loop, else one row at a time) and other depthwise windows; the depthwise planes'
+    // gather and their requantization.
+    let hot = ["dot2x2", "dot1x4", "rows3x3", "row3x3", "row_by_tap", "plane_channel", "row_with"];
     let mut seen = std::collections::BTreeSet::new();
     for (i, (model, calib, scale, bits)) in cases.iter().enumerate() {
         let dir = root.join(format!("case{i}"));
@@ -353,6 +395,7 @@ fn the_kernels_inner_loops_have_no_panic_path_on_any_target() {
         eprintln!("{test}: skipped: no Rust target installed");
         return;
     }
-    assert_eq!(seen.into_iter().collect::<Vec<_>>(), ["dot1x4", "dot2x2", "row_by_tap", "rows3x3"]);
+    let expected = ["dot1x4", "dot2x2", "plane_channel", "row3x3", "row_by_tap", "row_with", "rows3x3"];
+    assert_eq!(seen.into_iter().collect::<Vec<_>>(), expected);
     let _ = std::fs::remove_dir_all(&root);
 }

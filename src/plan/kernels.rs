@@ -254,8 +254,8 @@ fn choose_node(graph: &QGraph, ix: usize, node: &QNode, stage: Option<&Stage>) -
 /// windows as gathered; in Rust two int8 windows (and at 8 bits the two widened for the DSP). The grouped kernels walk the windows in place and need none.
 /// Depthwise: one channel's input as an int16 plane padded to the windows, then the int32 sums of a band of at
 /// least 32 outputs (whole rows); other than 3x3, a cell of slack after the plane and the int16 taps between (Helium
-/// runs the DSP variant). Helium's depthwise 3x3 reads the input in place. The Rust plane is int8 and its sums stay on
-/// the stack.
+/// runs the DSP variant). Helium's depthwise 3x3 reads the input in place. The Rust plane is int8 with a byte of slack
+/// (its DSP loop reads each window's rows a word at a time), and its sums stay on the stack.
 fn conv_scratch(kernel: Kernel, c: &QConv, out_h: usize, out_w: usize) -> Scratch {
     match kernel {
         Kernel::ConvColumns => {
@@ -284,7 +284,7 @@ fn conv_scratch(kernel: Kernel, c: &QConv, out_h: usize, out_w: usize) -> Scratc
                 (2 * (cells + 1)).next_multiple_of(4) + taps.next_multiple_of(4) + sums
             };
             let mve = if kernel == Kernel::Depthwise3x3 { 0 } else { bytes };
-            Scratch { portable: bytes, dsp: bytes, mve, rust: cells.next_multiple_of(super::ALIGN) }
+            Scratch { portable: bytes, dsp: bytes, mve, rust: (cells + 1).next_multiple_of(super::ALIGN) }
         }
         _ => Scratch::default(),
     }
