@@ -274,8 +274,19 @@ fn binutils_size(tool: &str, files: &[PathBuf]) -> (u64, u64, u64) {
     })
 }
 
+/// binutils' `size` summed over the object members of the archive `lib` (it also complains of the members that are
+/// not objects, as an rlib's metadata).
+fn binutils_size_members(tool: &str, lib: &Path) -> (u64, u64, u64) {
+    let out = std::process::Command::new(tool).arg(lib).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    text.lines().filter(|l| l.contains(".o (ex ")).fold((0, 0, 0), |acc, line| {
+        let v: Vec<u64> = line.split_whitespace().take(3).map(|f| f.parse().unwrap()).collect();
+        (acc.0 + v[0], acc.1 + v[1], acc.2 + v[2])
+    })
+}
+
 /// `report --targets all`: every figure equals what binutils' `size` prints for the same objects and image.
-fn report_matches_size(dir: &Path) {
+fn report_matches_size(dir: &Path, rust: bool) {
     let out = ompqc().arg("report").arg(dir).args(["--targets", "all", "--json"]).output().unwrap();
     check(&out, "report");
     let r = json(&out);
@@ -307,6 +318,20 @@ fn report_matches_size(dir: &Path) {
             // The image holds the model, and its bss the arena.
             assert!(img("flash_bytes") > get("flash_bytes") && img("bss") >= get("arena"), "{name}: {image}");
         }
+        // The generated crate's own objects, where the directory has one and the target a Rust triple (or why not:
+        // its standard library is missing).
+        let triple = target.toolchain.rust_target.as_deref().filter(|_| rust);
+        let installed = triple.is_some_and(|t| ompqc::run::rust::check_rust_target(name, t).is_ok());
+        assert_eq!(row.get("rust_error").is_some(), triple.is_some() && !installed, "{name}: {row}");
+        assert_eq!(row.get("rust").is_some(), installed, "{name}: {row}");
+        if installed {
+            let sizes = &row["rust"];
+            let lib = PathBuf::from(sizes["library"].as_str().unwrap());
+            let (text, data, bss) = binutils_size_members(&tool, &lib);
+            let r = |k: &str| sizes[k].as_u64().unwrap();
+            assert_eq!((r("text") + r("rodata"), r("data"), r("bss")), (text, data, bss), "{name} Rust");
+            assert!(r("text") > 0 && r("flash_bytes") == text + data, "{name}: {sizes}");
+        }
         let largest = row["largest_symbols"].as_array().unwrap();
         assert!(!largest.is_empty() && largest.windows(2).all(|w| w[0]["size"].as_u64() >= w[1]["size"].as_u64()));
     }
@@ -319,8 +344,9 @@ fn report_across_targets_equals_binutils_size() {
     }
     let example = repo().join("examples/digits");
     let dir = temp("report-example");
-    compile(&example.join("model.onnx"), &example.join("calib_x.npy"), 0.0625, &["--bits", "4"], &dir);
-    report_matches_size(&dir);
+    let args = ["--bits", "4", "--emit", "c,rust"];
+    compile(&example.join("model.onnx"), &example.join("calib_x.npy"), 0.0625, &args, &dir);
+    report_matches_size(&dir, true);
     let _ = std::fs::remove_dir_all(&dir);
     let Some(eval) = eval_dir("report_across_targets_equals_binutils_size (ResNet-8, DS-CNN)") else { return };
     for folder in ["mlperf_tiny_resnet8_cifar10", "mlperf_tiny_dscnn_kws"] {
@@ -331,7 +357,7 @@ fn report_across_targets_equals_binutils_size() {
         {
             let dir = temp(&format!("report-{folder}-{tag}"));
             compile(&d.join("model.onnx"), &d.join("calib_x.npy"), scale, &args, &dir);
-            report_matches_size(&dir);
+            report_matches_size(&dir, false);
             let _ = std::fs::remove_dir_all(&dir);
         }
     }

@@ -59,8 +59,34 @@ pub fn read(paths: &[impl AsRef<Path>]) -> Result<ElfSizes> {
     for path in paths {
         let path = path.as_ref();
         let bytes = std::fs::read(path).map_err(|e| Error::internal(format!("{}: {e}", path.display())))?;
-        let file = object::File::parse(&*bytes)
-            .map_err(|e| Error::internal(format!("{}: not an object file ({e})", path.display())))?;
+        total.add(&bytes, &path.display().to_string())?;
+    }
+    total.sort();
+    Ok(total)
+}
+
+/// Reads and sums the sizes of the object members of the archive at `path` (a Rust crate's rlib: its own code).
+pub fn read_archive(path: &Path) -> Result<ElfSizes> {
+    let bytes = std::fs::read(path).map_err(|e| Error::internal(format!("{}: {e}", path.display())))?;
+    let bad = |e: object::Error| Error::internal(format!("{}: not an archive ({e})", path.display()));
+    let archive = object::read::archive::ArchiveFile::parse(&*bytes).map_err(bad)?;
+    let mut total = ElfSizes::default();
+    for member in archive.members() {
+        let member = member.map_err(bad)?;
+        let name = String::from_utf8_lossy(member.name()).into_owned();
+        if name.ends_with(".o") {
+            total.add(member.data(&*bytes).map_err(bad)?, &format!("{}({name})", path.display()))?;
+        }
+    }
+    total.sort();
+    Ok(total)
+}
+
+impl ElfSizes {
+    /// Adds the sections and defined symbols of the ELF file `bytes` (named `label` in errors).
+    fn add(&mut self, bytes: &[u8], label: &str) -> Result<()> {
+        let file =
+            object::File::parse(bytes).map_err(|e| Error::internal(format!("{label}: not an object file ({e})")))?;
         let mut classes = std::collections::HashMap::new();
         for section in file.sections() {
             let Some(class) = class_of(section.flags()) else { continue };
@@ -72,18 +98,22 @@ pub fn read(paths: &[impl AsRef<Path>]) -> Result<ElfSizes> {
                 "data" => Sections { data: size, ..Default::default() },
                 _ => Sections { bss: size, ..Default::default() },
             };
-            total.sections.add(add);
+            self.sections.add(add);
         }
         for symbol in file.symbols() {
             let Some(class) = symbol.section_index().and_then(|i| classes.get(&i)) else { continue };
             let name = symbol.name().unwrap_or("");
             if symbol.size() > 0 && symbol.is_definition() && !name.is_empty() {
-                total.symbols.push(SymbolSize { name: name.to_string(), size: symbol.size(), class });
+                self.symbols.push(SymbolSize { name: name.to_string(), size: symbol.size(), class });
             }
         }
+        Ok(())
     }
-    total.symbols.sort_by(|a, b| b.size.cmp(&a.size).then_with(|| a.name.cmp(&b.name)));
-    Ok(total)
+
+    /// Largest symbols first.
+    fn sort(&mut self) {
+        self.symbols.sort_by(|a, b| b.size.cmp(&a.size).then_with(|| a.name.cmp(&b.name)));
+    }
 }
 
 /// The class of an allocated section, as binutils' `size` counts it: code and read-only data make its "text",

@@ -59,8 +59,25 @@ pub struct TargetSizes {
     /// an emulator memory map to link for. Its bss holds the arena.
     pub image: Option<ImageSizes>,
     pub largest_symbols: Vec<SymbolSize>,
+    /// The generated Rust crate's own code and data at opt-level "s", when the directory holds one and the target
+    /// names a Rust triple.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rust: Option<RustSizes>,
+    /// Why that crate could not be built (its standard library not installed, say).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rust_error: Option<String>,
     /// Where the objects and the image are kept.
     pub build_dir: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct RustSizes {
+    #[serde(flatten)]
+    pub sections: Sections,
+    /// text + rodata + data.
+    pub flash_bytes: u64,
+    /// The crate's rlib, whose objects these are.
+    pub library: String,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -115,6 +132,11 @@ fn measure(dir: &Path, name: &str, buffers: Buffers, target: &Target) -> Result<
     } else {
         None
     };
+    let (rust, rust_error) = match rust_sizes(dir, name, target, &out) {
+        None => (None, None),
+        Some(Ok(r)) => (Some(r), None),
+        Some(Err(e)) => (None, Some(e.message)),
+    };
     let (flash, ram) = (s.flash(), s.ram() + arena + stack_bytes);
     Ok(TargetSizes {
         text: s.text,
@@ -130,8 +152,26 @@ fn measure(dir: &Path, name: &str, buffers: Buffers, target: &Target) -> Result<
         fits: flash <= target.flash_bytes as u64 && ram <= target.ram_bytes as u64,
         image,
         largest_symbols: model.symbols.into_iter().take(LARGEST).collect(),
+        rust,
+        rust_error,
         build_dir: out.display().to_string(),
     })
+}
+
+/// The sizes of the Rust crate of `dir` built for `target` in `out`/rust-size (the objects of its rlib), or None
+/// when there is no crate or the target has no Rust triple.
+fn rust_sizes(dir: &Path, name: &str, target: &Target, out: &Path) -> Option<Result<RustSizes>> {
+    let triple = target.toolchain.rust_target.as_deref()?;
+    if !dir.join("rust/Cargo.toml").is_file() {
+        return None;
+    }
+    let sizes = crate::run::rust::check_rust_target(&target.name, triple)
+        .and_then(|_| crate::run::rust::build_for_size(dir, name, &target.toolchain, out))
+        .and_then(|rlib| {
+            let sections = sizes::read_archive(&rlib)?.sections;
+            Ok(RustSizes { sections, flash_bytes: sections.flash(), library: rlib.display().to_string() })
+        });
+    Some(sizes)
 }
 
 impl CrossTargetReport {
@@ -139,9 +179,13 @@ impl CrossTargetReport {
         let n = |v: u64| super::inspect::thousands(v);
         let budget =
             self.ram_budget.map_or(String::new(), |b| format!(", compiled for a RAM budget of {} bytes", n(b)));
+        // The Rust crate's columns when the directory holds one.
+        let rust =
+            self.targets.iter().filter_map(|r| r.sizes.as_ref()).any(|s| s.rust.is_some() || s.rust_error.is_some());
+        let rust_note = if rust { "; Rust: the crate's own text and flash at opt-level \"s\"" } else { "" };
         let mut text = format!(
             "{}: bytes per target at {SIZE_OPT}; flash = text + rodata + data, RAM = data + bss + arena ({} bytes{budget}) \
-             + stack\n",
+             + stack{rust_note}\n",
             self.model,
             n(self.arena)
         );
@@ -159,10 +203,13 @@ impl CrossTargetReport {
             "fits",
             "image flash",
             "RAM",
+            "Rust text",
+            "flash",
         ];
         let line = |c: &[String]| {
+            let rust = if rust { format!("{:>11}{:>10}", c[13], c[14]) } else { String::new() };
             format!(
-                "{:<14}{:>9}{:>10}{:>7}{:>7}{:>7}{:>10}{:>12}{:>10}{:>12}{:>6}{:>13}{:>9}\n",
+                "{:<14}{:>9}{:>10}{:>7}{:>7}{:>7}{:>10}{:>12}{:>10}{:>12}{:>6}{:>13}{:>9}{rust}\n",
                 c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], c[11], c[12]
             )
         };
@@ -186,11 +233,18 @@ impl CrossTargetReport {
                         (if s.fits { "yes" } else { "NO" }).into(),
                         image_flash,
                         image_ram,
+                        s.rust.as_ref().map_or("-".into(), |r| n(r.sections.text)),
+                        s.rust.as_ref().map_or("-".into(), |r| n(r.flash_bytes)),
                     ]));
                 }
                 (None, error) => {
                     text.push_str(&format!("{:<14}not built: {}\n", row.name, error.as_deref().unwrap_or("")));
                 }
+            }
+        }
+        for row in &self.targets {
+            if let Some(e) = row.sizes.as_ref().and_then(|s| s.rust_error.as_deref()) {
+                text.push_str(&format!("{:<14}Rust not built: {e}\n", row.name));
             }
         }
         text.push_str("largest symbols:\n");

@@ -32,6 +32,8 @@ struct FfiToml<'a> {
     crate_path: &'a str,
     /// The crate's features for the core, as a TOML array.
     features: String,
+    /// rustc's opt-level, as a TOML value.
+    opt_level: &'a str,
 }
 
 #[derive(Template)]
@@ -125,14 +127,39 @@ pub fn check_rust_target(target: &str, triple: &str) -> Result<()> {
 /// features and rustc flags (and, with `profile`, a call of the harness's `ompqc_mark` after each layer); returns
 /// the library.
 pub fn build_staticlib(dir: &Path, name: &str, target: &Toolchain, profile: bool, build: &Path) -> Result<PathBuf> {
+    let ffi = build.join("rust-ffi");
+    build_ffi(dir, name, target, profile, "2", &ffi)?;
+    Ok(ffi.join("target").join(target.rust_target.as_deref().unwrap_or_default()).join("release/libompqc_ffi.a"))
+}
+
+/// Builds the crate of `dir` (model `name`) for `target`'s Rust triple as `build_staticlib` does, optimised for size
+/// (opt-level "s", as `report` compiles the C at -Os); returns the crate's rlib, whose objects are its own code and
+/// data.
+pub fn build_for_size(dir: &Path, name: &str, target: &Toolchain, build: &Path) -> Result<PathBuf> {
+    let ffi = build.join("rust-size");
+    build_ffi(dir, name, target, false, "\"s\"", &ffi)?;
+    let deps = ffi.join("target").join(target.rust_target.as_deref().unwrap_or_default()).join("release/deps");
+    let prefix = format!("lib{name}-");
+    std::fs::read_dir(&deps)
+        .map_err(|e| Error::internal(format!("{}: {e}", deps.display())))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| {
+            p.file_name().is_some_and(|f| f.to_string_lossy().starts_with(&prefix))
+                && p.extension().is_some_and(|x| x == "rlib")
+        })
+        .ok_or_else(|| Error::internal(format!("{}: no lib{name}-*.rlib after the build", deps.display())))
+}
+
+/// Writes and builds the static library crate `ffi` wrapping the crate of `dir` at rustc opt-level `opt_level` (a
+/// TOML value).
+fn build_ffi(dir: &Path, name: &str, target: &Toolchain, profile: bool, opt_level: &str, ffi: &Path) -> Result<()> {
     let (triple, features) = (target.rust_target.as_deref().unwrap_or_default(), &target.rust_features);
     let crate_path = crate_path(dir)?;
-    let ffi = build.join("rust-ffi");
     let features = toml::Value::Array(features.iter().map(|f| toml::Value::String(f.clone())).collect()).to_string();
+    let toml = FfiToml { version: VERSION, name, crate_path: &crate_path, features, opt_level };
     write_all(&[
-        (ffi.join("Cargo.toml"), render(&FfiToml { version: VERSION, name, crate_path: &crate_path, features })?),
+        (ffi.join("Cargo.toml"), render(&toml)?),
         (ffi.join("src/lib.rs"), render(&FfiLib { version: VERSION, name, profile })?),
     ])?;
-    cargo_build(&ffi, &["--target", triple], &target.rust_flags)?;
-    Ok(ffi.join("target").join(triple).join("release/libompqc_ffi.a"))
+    cargo_build(ffi, &["--target", triple], &target.rust_flags)
 }
