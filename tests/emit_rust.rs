@@ -230,7 +230,13 @@ fn the_kernel_models_are_bit_exact_in_rust_under_qemu_on_cortex_m4() {
     }
     let root = temp("kernel-models-m4");
     std::fs::create_dir_all(&root).unwrap();
-    for (model, bits) in [("kernel_paths", "8"), ("kernel_paths", "2"), ("residual_bands", "8"), ("patch_stage", "8")] {
+    for (model, bits) in [
+        ("kernel_paths", "8"),
+        ("kernel_paths", "4"),
+        ("kernel_paths", "2"),
+        ("residual_bands", "8"),
+        ("patch_stage", "8"),
+    ] {
         let file = repo().join(format!("tests/models/{model}.onnx"));
         let calib = random_calib(&file, &root);
         let dir = root.join(format!("{model}-{bits}"));

@@ -251,21 +251,21 @@ fn choose_node(graph: &QGraph, ix: usize, node: &QNode, stage: Option<&Stage>) -
 /// The scratch of a convolution kernel computing `out_h` rows of `out_w` outputs. Columns: two output pixels'
 /// windows, K rounded up to 4 bytes each, int8 on the portable path (laid out for int16), then on Helium the int32
 /// sums of both pixels' channels; the DSP's interleaved int16 columns (K rounded up to whole weight words), then both
-/// windows as gathered; in Rust two int8 windows (and at 8 bits the two widened for the DSP). The grouped kernels walk the windows in place and need none.
+/// windows as gathered; in Rust two int8 windows of whole weight words, then both widened for the DSP (4 bytes an
+/// input). The grouped kernels walk the windows in place and need none.
 /// Depthwise: one channel's input as an int16 plane padded to the windows, then the int32 sums of a band of at
 /// least 32 outputs (whole rows); other than 3x3, a cell of slack after the plane and the int16 taps between (Helium
-/// runs the DSP variant). Helium's depthwise 3x3 reads the input in place. The Rust plane is int8 with a byte of slack
-/// (its DSP loop reads each window's rows a word at a time), and its sums stay on the stack.
+/// runs the DSP variant). Helium's depthwise 3x3 reads the input in place. The Rust plane is int8, at 3x3 with a
+/// byte of slack (its DSP loop reads each window's rows a word at a time), and its sums stay on the stack.
 fn conv_scratch(kernel: Kernel, c: &QConv, out_h: usize, out_w: usize) -> Scratch {
     match kernel {
         Kernel::ConvColumns => {
             let k4 = c.weights.k.next_multiple_of(4);
             let words = c.weights.k.next_multiple_of(32 / c.weights.bits as usize);
-            // Rust: the columns in whole weight words, and with `dsp` at 8 bits both widened to int16 after them
-            // (4 bytes an input).
+            // Rust: the columns in whole weight words, and with `dsp` both widened to int16 after them (4 bytes an
+            // input: at 8 bits the inputs, below the offset chunks).
             let kw = c.weights.k.next_multiple_of(32 / c.weights.bits as usize);
-            let wide = if c.weights.bits == 8 { 4 * kw } else { 0 };
-            let rust = (2 * kw + wide).next_multiple_of(super::ALIGN);
+            let rust = (6 * kw).next_multiple_of(super::ALIGN);
             Scratch { portable: 2 * k4 + c.weights.k, dsp: 4 * words + 2 * k4, mve: 4 * k4 + 8 * c.c_out, rust }
         }
         Kernel::Depthwise3x3 | Kernel::Depthwise => {
@@ -284,7 +284,12 @@ fn conv_scratch(kernel: Kernel, c: &QConv, out_h: usize, out_w: usize) -> Scratc
                 (2 * (cells + 1)).next_multiple_of(4) + taps.next_multiple_of(4) + sums
             };
             let mve = if kernel == Kernel::Depthwise3x3 { 0 } else { bytes };
-            Scratch { portable: bytes, dsp: bytes, mve, rust: (cells + 1).next_multiple_of(super::ALIGN) }
+            Scratch {
+                portable: bytes,
+                dsp: bytes,
+                mve,
+                rust: (cells + usize::from(kernel == Kernel::Depthwise3x3)).next_multiple_of(super::ALIGN),
+            }
         }
         _ => Scratch::default(),
     }
@@ -338,11 +343,11 @@ mod tests {
             Scratch { portable: 2 * 28 + 27, dsp, mve: 4 * 28 + 8 * 16, rust: 2 * 28 + 4 * 28 }
         );
         // Depthwise 3x3, also with a single channel (one group): an int16 plane of 10 x 10 and 32 sums (4 rows of 8);
-        // Rust's int8 plane.
+        // Rust's int8 plane and a byte of slack, rounded to the arena's alignment.
         for (c, groups) in [(8, 8), (1, 1)] {
             let dw = kernel(c, c, groups, 3, 1);
             assert_eq!(dw.kernel, Kernel::Depthwise3x3);
-            assert_eq!(dw.scratch, Scratch { portable: 200 + 128, dsp: 200 + 128, mve: 0, rust: 100 });
+            assert_eq!(dw.scratch, Scratch { portable: 200 + 128, dsp: 200 + 128, mve: 0, rust: 104 });
         }
         assert_eq!(kernel(8, 8, 8, 3, 2).kernel, Kernel::Depthwise, "dilated");
         // 5x5 (pad 2): a plane of 12 x 12 and a cell of slack, 5 tap rows of 6, 32 sums.
