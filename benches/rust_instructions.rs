@@ -26,7 +26,7 @@ const CASES: [(&str, u8, &[&str]); 7] = [
     ("mlperf_tiny_dscnn_kws", 2, &["cortex-m3", "cortex-m4"]),
     ("mlperf_tiny_mobilenetv1_vww", 8, &["cortex-m4", "cortex-m3"]),
     ("mlperf_tiny_fc_autoencoder_ad", 8, &["cortex-m4", "cortex-m3"]),
-    ("mlperf_tiny_resnet8_cifar10", 2, &["cortex-m3"]),
+    ("mlperf_tiny_resnet8_cifar10", 2, &["cortex-m3", "cortex-m4"]),
 ];
 
 fn main() {
