@@ -287,7 +287,10 @@ fn binutils_size_members(tool: &str, lib: &Path) -> (u64, u64, u64) {
 
 /// `report --targets all`: every figure equals what binutils' `size` prints for the same objects and image.
 fn report_matches_size(dir: &Path, rust: bool) {
-    let out = ompqc().arg("report").arg(dir).args(["--targets", "all", "--json"]).output().unwrap();
+    // From the directory's parent, by a relative path (cargo builds the Rust elsewhere).
+    let (parent, name) = (dir.parent().unwrap(), dir.file_name().unwrap());
+    let out =
+        ompqc().current_dir(parent).arg("report").arg(name).args(["--targets", "all", "--json"]).output().unwrap();
     check(&out, "report");
     let r = json(&out);
     let rows = r["targets"].as_array().unwrap();
@@ -296,7 +299,7 @@ fn report_matches_size(dir: &Path, rust: bool) {
         let name = row["name"].as_str().unwrap();
         assert!(row.get("error").is_none(), "{name}: {row}");
         let target = Target::load(name).unwrap();
-        let build = PathBuf::from(row["build_dir"].as_str().unwrap());
+        let build = parent.join(row["build_dir"].as_str().unwrap());
         let objects: Vec<PathBuf> = ["model.o", "model_kernels.o", "model_weights.o"].map(|f| build.join(f)).to_vec();
         let tool = size_tool(&target.toolchain.cc);
         let get = |k: &str| row[k].as_u64().unwrap();
@@ -326,7 +329,7 @@ fn report_matches_size(dir: &Path, rust: bool) {
         assert_eq!(row.get("rust").is_some(), installed, "{name}: {row}");
         if installed {
             let sizes = &row["rust"];
-            let lib = PathBuf::from(sizes["library"].as_str().unwrap());
+            let lib = parent.join(sizes["library"].as_str().unwrap());
             let (text, data, bss) = binutils_size_members(&tool, &lib);
             let r = |k: &str| sizes[k].as_u64().unwrap();
             assert_eq!((r("text") + r("rodata"), r("data"), r("bss")), (text, data, bss), "{name} Rust");

@@ -81,6 +81,8 @@ fn render(t: &dyn askama::DynTemplate) -> Result<String> {
 /// `cargo build --release` of the package in `dir` with `extra` arguments and rustc `flags`; target files under
 /// `dir/target`.
 fn cargo_build(dir: &Path, extra: &[&str], flags: &[String]) -> Result<()> {
+    // Absolute: cargo runs in `dir`, and takes a relative target directory from there.
+    let dir = &std::path::absolute(dir).map_err(|e| Error::internal(format!("{}: {e}", dir.display())))?;
     let cargo = cargo();
     let out = Command::new(&cargo)
         .args(["build", "--release", "--offline", "--quiet"])
