@@ -221,7 +221,8 @@ fn resnet8_rust_is_bit_exact_under_qemu_on_cortex_m4() {
 }
 
 /// The DSP's assembly loops (depthwise 3x3 rows at strides 1 and 2, walked along rows or columns, with odd widths;
-/// column convolutions; the gather's copies) against the interpreter, on the test models that reach them.
+/// column convolutions at 8, 4 and 2 bits; dense layers with and without a tail of inputs and of rows; the gather's
+/// copies) against the interpreter, on the test models that reach them.
 #[test]
 fn the_kernel_models_are_bit_exact_in_rust_under_qemu_on_cortex_m4() {
     let test = "the_kernel_models_are_bit_exact_in_rust_under_qemu_on_cortex_m4";
@@ -236,6 +237,8 @@ fn the_kernel_models_are_bit_exact_in_rust_under_qemu_on_cortex_m4() {
         ("kernel_paths", "2"),
         ("residual_bands", "8"),
         ("patch_stage", "8"),
+        ("pools", "8"),
+        ("pad_se_hardswish", "8"),
     ] {
         let file = repo().join(format!("tests/models/{model}.onnx"));
         let calib = random_calib(&file, &root);
