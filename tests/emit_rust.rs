@@ -82,6 +82,23 @@ fn generated_crates_pass_rustfmt_and_clippy_for_every_kernel() {
         check(&cargo(&["fmt", "--check"], &krate, &target_dir), &format!("cargo fmt --check in {}", krate.display()));
         let clippy = cargo(&["clippy", "--quiet", "--", "-D", "warnings"], &krate, &target_dir);
         check(&clippy, &format!("cargo clippy in {}", krate.display()));
+        // The ISA features' code, for their cores (the 2-bit crates hold no kernel the 8-bit ones do not).
+        if dir.ends_with("-2") {
+            continue;
+        }
+        for (triple, feature) in
+            [("thumbv7m-none-eabi", "armv7m"), ("thumbv7em-none-eabihf", "dsp"), ("thumbv8m.main-none-eabihf", "mve")]
+        {
+            if ompqc::run::rust::check_rust_target(triple, triple).is_err() {
+                eprintln!("generated_crates_pass_rustfmt_and_clippy_for_every_kernel: {triple} is not installed");
+                continue;
+            }
+            let args = ["clippy", "--quiet", "--target", triple, "--features", feature, "--", "-D", "warnings"];
+            check(
+                &cargo(&args, &krate, &target_dir),
+                &format!("cargo clippy --features {feature} in {}", krate.display()),
+            );
+        }
     }
     let all = [
         "add",
@@ -221,43 +238,65 @@ fn resnet8_rust_is_bit_exact_under_qemu_on_cortex_m4() {
 }
 
 /// The DSP's assembly loops (depthwise 3x3 rows at strides 1 and 2, walked along rows or columns, with odd widths;
-/// column convolutions at 8, 4 and 2 bits; dense layers with and without a tail of inputs and of rows; the gather's
-/// copies) against the interpreter, on the test models that reach them.
+/// column convolutions at 8, 4 and 2 bits, in blocks of 64 channels; dense layers with and without a tail of inputs
+/// and of rows; the gather's copies) against the interpreter, on the test models that reach them.
 #[test]
 fn the_kernel_models_are_bit_exact_in_rust_under_qemu_on_cortex_m4() {
-    let test = "the_kernel_models_are_bit_exact_in_rust_under_qemu_on_cortex_m4";
-    if !runs_rust_on("cortex-m4", test) {
+    kernel_models_are_bit_exact(
+        "the_kernel_models_are_bit_exact_in_rust_under_qemu_on_cortex_m4",
+        "cortex-m4",
+        &[
+            ("kernel_paths", "8"),
+            ("kernel_paths", "4"),
+            ("kernel_paths", "2"),
+            ("residual_bands", "8"),
+            ("patch_stage", "8"),
+            ("pools", "8"),
+            ("pad_se_hardswish", "8"),
+            ("wide_channels", "8"),
+        ],
+    );
+}
+
+/// Helium's loops (the column convolutions' pairs of rows with their predicated tail of words, a pixel alone, in
+/// place, odd channels and blocks of 64 channels; their requantization; the gather's copies) against the
+/// interpreter.
+#[test]
+fn the_kernel_models_are_bit_exact_in_rust_under_qemu_on_cortex_m55() {
+    kernel_models_are_bit_exact(
+        "the_kernel_models_are_bit_exact_in_rust_under_qemu_on_cortex_m55",
+        "cortex-m55",
+        &[("kernel_paths", "8"), ("residual_bands", "8"), ("patch_stage", "8"), ("wide_channels", "8")],
+    );
+}
+
+/// Each (model under tests/models, weight bits) compiled for `target` and run there in Rust on three inputs,
+/// bit-exact with the interpreter.
+fn kernel_models_are_bit_exact(test: &str, target: &str, models: &[(&str, &str)]) {
+    if !runs_rust_on(target, test) {
         return;
     }
-    let root = temp("kernel-models-m4");
+    let root = temp(&format!("kernel-models-{target}"));
     std::fs::create_dir_all(&root).unwrap();
-    for (model, bits) in [
-        ("kernel_paths", "8"),
-        ("kernel_paths", "4"),
-        ("kernel_paths", "2"),
-        ("residual_bands", "8"),
-        ("patch_stage", "8"),
-        ("pools", "8"),
-        ("pad_se_hardswish", "8"),
-    ] {
+    for (model, bits) in models {
         let file = repo().join(format!("tests/models/{model}.onnx"));
         let calib = random_calib(&file, &root);
         let dir = root.join(format!("{model}-{bits}"));
-        compile(&file, &calib, 1.0, &["--bits", bits, "--target", "cortex-m4"], &dir);
+        compile(&file, &calib, 1.0, &["--bits", bits, "--target", target], &dir);
         let out = ompqc()
             .arg("run")
             .arg(&dir)
-            .args(["--target", "cortex-m4", "--lang", "rust", "--limit", "3", "--json", "--input-scale", "1"])
+            .args(["--target", target, "--lang", "rust", "--limit", "3", "--json", "--input-scale", "1"])
             .arg("--inputs")
             .arg(&calib)
             .output()
             .unwrap();
-        check(&out, &format!("run {model} W{bits} --lang rust"));
+        check(&out, &format!("run {model} W{bits} --lang rust on {target}"));
         let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(
             (r["bit_exact"].as_bool(), r["mismatched_bytes"].as_u64(), r["inputs"].as_u64()),
             (Some(true), Some(0), Some(3)),
-            "{model} W{bits}: {r}"
+            "{model} W{bits} on {target}: {r}"
         );
     }
     let _ = std::fs::remove_dir_all(&root);
@@ -369,6 +408,7 @@ fn the_kernels_inner_loops_have_no_panic_path_on_any_target() {
             ("thumbv7m-none-eabi", "armv7m"),
             ("thumbv6m-none-eabi", ""),
             ("riscv32imac-unknown-none-elf", ""),
+            ("thumbv8m.main-none-eabihf", "mve"),
         ] {
             if let Err(e) = ompqc::run::rust::check_rust_target(triple, triple) {
                 eprintln!("{test}: {triple} skipped: {}", e.message);
@@ -380,6 +420,10 @@ fn the_kernels_inner_loops_have_no_panic_path_on_any_target() {
                 args.extend(["--features", features]);
             }
             args.extend(["--", "--emit", "asm", "-C", "opt-level=2"]);
+            if features == "mve" {
+                // The assembler takes Helium's instructions for this core only.
+                args.extend(["-C", "target-cpu=cortex-m55"]);
+            }
             let out = cargo(&args, &dir.join("rust"), &target_dir);
             check(&out, &format!("cargo rustc --emit asm for {triple}"));
             let deps = target_dir.join(triple).join("release/deps");

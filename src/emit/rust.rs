@@ -55,6 +55,8 @@ struct WeightsRs<'a> {
     name: &'a str,
     types: Vec<&'a str>,
     items: Vec<String>,
+    /// Whether a layer's weights are `Words` (the column kernel's).
+    words: bool,
 }
 
 #[derive(Template)]
@@ -79,6 +81,13 @@ struct LibRs<'a> {
 fn static_array(ty: &str, name: &str, values: Vec<String>) -> String {
     let lines: Vec<String> = values.chunks(16).map(|c| format!("    {},", c.join(", "))).collect();
     format!("static {name}: [{ty}; {}] = [\n{}\n];\n", values.len(), lines.join("\n"))
+}
+
+/// The same for the column kernel's paired weight rows, as `Words` (word-aligned: Helium loads them a word of each
+/// row at a time, deinterleaving, and those loads fault on unaligned addresses).
+fn static_words(name: &str, values: Vec<String>) -> String {
+    let lines: Vec<String> = values.chunks(16).map(|c| format!("    {},", c.join(", "))).collect();
+    format!("static {name}: Words<{}> = Words([\n{}\n]);\n", values.len(), lines.join("\n"))
 }
 
 /// A struct literal of kernel parameters plus `extra` fields, one field a line.
@@ -160,10 +169,11 @@ impl Emitter<'_> {
             .into_iter()
             .map(|(field, ty, values)| {
                 let name = format!("L{ix}_{}", field.to_ascii_uppercase());
+                let words = paired && field == "weights";
                 if first {
-                    self.items.push(static_array(ty, &name, values));
+                    self.items.push(if words { static_words(&name, values) } else { static_array(ty, &name, values) });
                 }
-                (field, format!("&{name}"))
+                (field, if words { format!("&{name}.0") } else { format!("&{name}") })
             })
             .collect())
     }
@@ -434,7 +444,13 @@ pub fn emit(
         ),
         (
             "src/weights.rs".into(),
-            render(&WeightsRs { version, name, types: e.types.into_iter().collect(), items: e.items })?,
+            render(&WeightsRs {
+                version,
+                name,
+                types: e.types.into_iter().collect(),
+                items: e.items,
+                words: uses.conv_columns,
+            })?,
         ),
     ];
     if uses.conv_or_dense {

@@ -250,7 +250,18 @@ def patch_stage():
     m.save(x, [1, 6, 7, 6])
 
 
+def wide_channels():
+    # Column convolutions with more output channels than one block of sums (64: the Rust kernels' 32 channel
+    # pairs): 70 channels of a 3x3 conv whose K = 72 leaves Helium a tail of words, then 67 channels of a 1x1 conv
+    # (an odd last block) over 35 pixels (an odd last pixel).
+    m = Model("wide_channels", [1, 8, 5, 7])
+    x = m.op("Relu", [m.op("Conv", ["input", m.w(70, 8, 3, 3, scale=0.2), m.w(70)], pads=[1, 1, 1, 1])])
+    x = m.op("Conv", [x, m.w(67, 70, 1, 1, scale=0.1), m.w(67)])
+    m.save(x, [1, 67, 5, 7])
+
+
 for make in [conv_variants, conv1d, batchnorm_affine, activations, pools, pad_se_hardswish, dynamic_batch,
-             dynamic_spatial, unsupported_ops, reshape_4d, kernel_paths, residual_bands, pad_pool, patch_stage]:
+             dynamic_spatial, unsupported_ops, reshape_4d, kernel_paths, residual_bands, pad_pool, patch_stage,
+             wide_channels]:
     make()
 print("wrote", sorted(f for f in os.listdir(HERE) if f.endswith(".onnx")))
