@@ -263,9 +263,12 @@ fn conv_scratch(kernel: Kernel, c: &QConv, out_h: usize, out_w: usize) -> Scratc
             let k4 = c.weights.k.next_multiple_of(4);
             let words = c.weights.k.next_multiple_of(32 / c.weights.bits as usize);
             // Rust: the columns in whole weight words, and with `dsp` both widened to int16 after them (4 bytes an
-            // input: at 8 bits the inputs, below the offset chunks).
-            let kw = c.weights.k.next_multiple_of(32 / c.weights.bits as usize);
-            let rust = (6 * kw).next_multiple_of(super::ALIGN);
+            // input: at 8 bits the inputs, below the offset chunks), or with `mve` below 8 bits both in their
+            // fields' order, in whole blocks of 16 weight bytes.
+            let bits = c.weights.bits as usize;
+            let kw = c.weights.k.next_multiple_of(32 / bits);
+            let fields = if bits < 8 { 2 * kw.next_multiple_of(128 / bits) } else { 0 };
+            let rust = (2 * kw + fields.max(4 * kw)).next_multiple_of(super::ALIGN);
             Scratch { portable: 2 * k4 + c.weights.k, dsp: 4 * words + 2 * k4, mve: 4 * k4 + 8 * c.c_out, rust }
         }
         Kernel::Depthwise3x3 | Kernel::Depthwise => {
