@@ -21,12 +21,12 @@ use ompqc::target::Target;
 /// (eval folder, weight bits, targets).
 const CASES: [(&str, u8, &[&str]); 7] = [
     ("mlperf_tiny_resnet8_cifar10", 8, &["cortex-m4", "cortex-m0plus", "rv32imac", "cortex-m3", "cortex-m55"]),
-    ("mlperf_tiny_resnet8_cifar10", 4, &["cortex-m4", "cortex-m3"]),
-    ("mlperf_tiny_dscnn_kws", 8, &["cortex-m4", "cortex-m3"]),
-    ("mlperf_tiny_dscnn_kws", 2, &["cortex-m3", "cortex-m4"]),
-    ("mlperf_tiny_mobilenetv1_vww", 8, &["cortex-m4", "cortex-m3"]),
-    ("mlperf_tiny_fc_autoencoder_ad", 8, &["cortex-m4", "cortex-m3"]),
-    ("mlperf_tiny_resnet8_cifar10", 2, &["cortex-m3", "cortex-m4"]),
+    ("mlperf_tiny_resnet8_cifar10", 4, &["cortex-m4", "cortex-m3", "cortex-m55"]),
+    ("mlperf_tiny_dscnn_kws", 8, &["cortex-m4", "cortex-m3", "cortex-m55"]),
+    ("mlperf_tiny_dscnn_kws", 2, &["cortex-m3", "cortex-m4", "cortex-m55"]),
+    ("mlperf_tiny_mobilenetv1_vww", 8, &["cortex-m4", "cortex-m3", "cortex-m55"]),
+    ("mlperf_tiny_fc_autoencoder_ad", 8, &["cortex-m4", "cortex-m3", "cortex-m55"]),
+    ("mlperf_tiny_resnet8_cifar10", 2, &["cortex-m3", "cortex-m4", "cortex-m55"]),
 ];
 
 fn main() {
