@@ -427,7 +427,7 @@ pub fn emit(
                 uses_pair: e.uses_pair,
                 uses_arena: e.uses_arena,
                 uses_carve: e.uses_carve,
-                uses_isa: uses.conv_or_dense,
+                uses_isa: uses.conv_or_dense || uses.add,
                 input_scale: super::float_literal(i.input.scale),
                 output_scale: super::float_literal(i.output.scale),
                 steps: blocks,
