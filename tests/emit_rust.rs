@@ -261,7 +261,8 @@ fn the_kernel_models_are_bit_exact_in_rust_under_qemu_on_cortex_m4() {
 /// Helium's loops (the column convolutions' pairs of rows at 8, 4 and 2 bits with their predicated tail of words, a
 /// pixel alone, in place, odd channels and blocks of 64 channels; the columns in their fields' order with a tail;
 /// their requantization; the gather's copies; depthwise 3x3 rows at strides 1 and 2, walked along rows or columns,
-/// in place, their strided planes and outputs) against the interpreter.
+/// in place, their strided planes and outputs; adds; dense layers with and without a tail of inputs) against the
+/// interpreter.
 #[test]
 fn the_kernel_models_are_bit_exact_in_rust_under_qemu_on_cortex_m55() {
     kernel_models_are_bit_exact(
@@ -273,6 +274,7 @@ fn the_kernel_models_are_bit_exact_in_rust_under_qemu_on_cortex_m55() {
             ("kernel_paths", "2"),
             ("residual_bands", "8"),
             ("patch_stage", "8"),
+            ("pools", "8"),
             ("pad_se_hardswish", "8"),
             ("wide_channels", "8"),
             ("wide_channels", "2"),
