@@ -237,27 +237,28 @@ fn resnet8_rust_is_bit_exact_under_qemu_on_cortex_m4() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// The test models and compile arguments that reach every assembly loop of the DSP and Helium (with a RAM budget,
+/// patch_stage's first stage runs tile by tile, its depthwise written over its input).
+const KERNEL_MODELS: [(&str, &[&str]); 10] = [
+    ("kernel_paths", &["--bits", "8"]),
+    ("kernel_paths", &["--bits", "4"]),
+    ("kernel_paths", &["--bits", "2"]),
+    ("residual_bands", &["--bits", "8"]),
+    ("patch_stage", &["--bits", "8"]),
+    ("patch_stage", &["--bits", "8", "--ram-budget", "6000"]),
+    ("pools", &["--bits", "8"]),
+    ("pad_se_hardswish", &["--bits", "8"]),
+    ("wide_channels", &["--bits", "8"]),
+    ("wide_channels", &["--bits", "2"]),
+];
+
 /// The DSP's assembly loops (depthwise 3x3 rows at strides 1 and 2, walked along rows or columns, with odd widths;
 /// column convolutions at 8, 4 and 2 bits, in blocks of 64 channels; dense layers with and without a tail of inputs
-/// and of rows; the gather's copies) against the interpreter, on the test models that reach them.
+/// and of rows; the gather's copies) against the interpreter.
 #[test]
 fn the_kernel_models_are_bit_exact_in_rust_under_qemu_on_cortex_m4() {
-    kernel_models_are_bit_exact(
-        "the_kernel_models_are_bit_exact_in_rust_under_qemu_on_cortex_m4",
-        "cortex-m4",
-        &[
-            ("kernel_paths", &["--bits", "8"]),
-            ("kernel_paths", &["--bits", "4"]),
-            ("kernel_paths", &["--bits", "2"]),
-            ("residual_bands", &["--bits", "8"]),
-            ("patch_stage", &["--bits", "8"]),
-            // Its first stage tile by tile, its depthwise written over its input.
-            ("patch_stage", &["--bits", "8", "--ram-budget", "6000"]),
-            ("pools", &["--bits", "8"]),
-            ("pad_se_hardswish", &["--bits", "8"]),
-            ("wide_channels", &["--bits", "8"]),
-        ],
-    );
+    let test = "the_kernel_models_are_bit_exact_in_rust_under_qemu_on_cortex_m4";
+    kernel_models_are_bit_exact(test, "cortex-m4", &KERNEL_MODELS);
 }
 
 /// Helium's loops (the column convolutions' pairs of rows at 8, 4 and 2 bits with their predicated tail of words, a
@@ -267,23 +268,8 @@ fn the_kernel_models_are_bit_exact_in_rust_under_qemu_on_cortex_m4() {
 /// interpreter.
 #[test]
 fn the_kernel_models_are_bit_exact_in_rust_under_qemu_on_cortex_m55() {
-    kernel_models_are_bit_exact(
-        "the_kernel_models_are_bit_exact_in_rust_under_qemu_on_cortex_m55",
-        "cortex-m55",
-        &[
-            ("kernel_paths", &["--bits", "8"]),
-            ("kernel_paths", &["--bits", "4"]),
-            ("kernel_paths", &["--bits", "2"]),
-            ("residual_bands", &["--bits", "8"]),
-            ("patch_stage", &["--bits", "8"]),
-            // Its first stage tile by tile, its depthwise written over its input.
-            ("patch_stage", &["--bits", "8", "--ram-budget", "6000"]),
-            ("pools", &["--bits", "8"]),
-            ("pad_se_hardswish", &["--bits", "8"]),
-            ("wide_channels", &["--bits", "8"]),
-            ("wide_channels", &["--bits", "2"]),
-        ],
-    );
+    let test = "the_kernel_models_are_bit_exact_in_rust_under_qemu_on_cortex_m55";
+    kernel_models_are_bit_exact(test, "cortex-m55", &KERNEL_MODELS);
 }
 
 /// Each (model under tests/models, compile arguments) compiled for `target` and run there in Rust on three inputs,
