@@ -90,6 +90,9 @@ pub const CYCLE_MODELS: &[&str] = &["cortex-m3", "cortex-m4"];
 /// The ISA features a target file may list.
 const FEATURES: &[&str] = &["dsp", "fpu", "mve", "m", "a", "c"];
 
+/// The generated crate's Cargo features (templates/rust/Cargo.toml.txt) a target file's `rust_features` may list.
+const RUST_FEATURES: &[&str] = &["armv7m", "dsp", "mve"];
+
 /// The bundled target files, by name.
 const BUILT_IN: &[(&str, &str)] = &[
     ("cortex-m0plus", include_str!("../../targets/cortex-m0plus.toml")),
@@ -128,6 +131,9 @@ impl Target {
         }
         if let Some(f) = target.features.iter().find(|f| !FEATURES.contains(&f.as_str())) {
             return bad(format!("features: unknown feature '{f}' (known: {})", FEATURES.join(", ")));
+        }
+        if let Some(f) = target.toolchain.rust_features.iter().find(|f| !RUST_FEATURES.contains(&f.as_str())) {
+            return bad(format!("rust_features: unknown feature '{f}' (known: {})", RUST_FEATURES.join(", ")));
         }
         if let Some(m) = target.cycle_model.as_deref().filter(|m| !CYCLE_MODELS.contains(m)) {
             return bad(format!("cycle_model: no timing table for '{m}' (known: {})", CYCLE_MODELS.join(", ")));
@@ -251,5 +257,9 @@ mod tests {
         assert!(err.message.contains("m4.toml") && err.message.contains("cc"), "{}", err.message);
         let text = include_str!("../../targets/cortex-m4.toml").replace("\"dsp\"", "\"dps\"");
         assert!(Target::parse(&text, "m4.toml").unwrap_err().message.contains("dps"));
+        let text = include_str!("../../targets/cortex-m55.toml")
+            .replace("rust_features = [\"mve\"]", "rust_features = [\"helium\"]");
+        let err = Target::parse(&text, "m55.toml").unwrap_err();
+        assert!(err.message.contains("m55.toml: rust_features: unknown feature 'helium'"), "{}", err.message);
     }
 }
