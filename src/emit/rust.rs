@@ -79,15 +79,18 @@ struct LibRs<'a> {
 
 /// A static array, 16 values a line (the weights module is not reformatted).
 fn static_array(ty: &str, name: &str, values: Vec<String>) -> String {
-    let lines: Vec<String> = values.chunks(16).map(|c| format!("    {},", c.join(", "))).collect();
-    format!("static {name}: [{ty}; {}] = [\n{}\n];\n", values.len(), lines.join("\n"))
+    format!("static {name}: [{ty}; {}] = [\n{}\n];\n", values.len(), array_lines(&values))
 }
 
 /// The same for the column kernel's paired weight rows, as `Words` (word-aligned: Helium loads them a word of each
 /// row at a time, deinterleaving, and those loads fault on unaligned addresses).
 fn static_words(name: &str, values: Vec<String>) -> String {
-    let lines: Vec<String> = values.chunks(16).map(|c| format!("    {},", c.join(", "))).collect();
-    format!("static {name}: Words<{}> = Words([\n{}\n]);\n", values.len(), lines.join("\n"))
+    format!("static {name}: Words<{}> = Words([\n{}\n]);\n", values.len(), array_lines(&values))
+}
+
+/// An array literal's values, 16 a line.
+fn array_lines(values: &[String]) -> String {
+    values.chunks(16).map(|c| format!("    {},", c.join(", "))).collect::<Vec<_>>().join("\n")
 }
 
 /// A struct literal of kernel parameters plus `extra` fields, one field a line.

@@ -266,9 +266,8 @@ fn conv_scratch(kernel: Kernel, c: &QConv, out_h: usize, out_w: usize) -> Scratc
             // input: at 8 bits the inputs, below the offset chunks), or with `mve` below 8 bits both in their
             // fields' order, in whole blocks of 16 weight bytes.
             let bits = c.weights.bits as usize;
-            let kw = c.weights.k.next_multiple_of(32 / bits);
-            let fields = if bits < 8 { 2 * kw.next_multiple_of(128 / bits) } else { 0 };
-            let rust = (2 * kw + fields.max(4 * kw)).next_multiple_of(super::ALIGN);
+            let fields = if bits < 8 { 2 * words.next_multiple_of(128 / bits) } else { 0 };
+            let rust = (2 * words + fields.max(4 * words)).next_multiple_of(super::ALIGN);
             Scratch { portable: 2 * k4 + c.weights.k, dsp: 4 * words + 2 * k4, mve: 4 * k4 + 8 * c.c_out, rust }
         }
         Kernel::Depthwise3x3 | Kernel::Depthwise => {
