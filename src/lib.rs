@@ -2,9 +2,11 @@
 //! for the target device. The modules follow the pipeline: import -> (observe -> search -> quantize -> plan ->
 //! emit) -> report; `exec` runs the float IR.
 
+pub mod board;
 pub mod build;
 pub mod compile;
 pub mod data;
+pub mod deploy;
 pub mod emit;
 pub mod error;
 pub mod exec;

@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 
 /// Bytes per section class.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Sections {
     /// Executable code.
     pub text: u64,

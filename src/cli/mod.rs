@@ -3,19 +3,24 @@
 
 mod compile;
 mod eval;
+mod firmware;
+mod flash;
 mod inspect;
 mod predict;
 mod report;
 mod run;
 mod search;
 mod targets;
+mod validate;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde::Serialize;
 
+use ompqc::emit::manifest::CompileReport;
 use ompqc::import::ImportOptions;
+use ompqc::ir::quant::QGraph;
 use ompqc::observe::RangeMethod;
 use ompqc::pipeline::{InputMap, Quantization, SearchRequest};
 use ompqc::quantize::adaround::Settings;
@@ -58,6 +63,14 @@ enum Command {
     Report(report::ReportArgs),
     /// The known targets: bundled, and any in ./targets or $OMPQC_TARGETS.
     Targets(targets::TargetsArgs),
+    /// Writes and builds a standalone firmware project for a board (start-up code, linker script for its memory
+    /// map, UART driver, Makefile): FWDIR/NAME_MODE.elf, .hex and .bin.
+    Firmware(firmware::FirmwareArgs),
+    /// Programs a firmware directory onto its board with probe-rs, OpenOCD, st-flash or pyOCD.
+    Flash(flash::FlashArgs),
+    /// Streams inputs to the validation firmware on a board (or QEMU's model of it) over its UART and compares
+    /// every output byte with the reference interpreter.
+    Validate(validate::ValidateArgs),
 }
 
 impl Cli {
@@ -71,6 +84,9 @@ impl Cli {
             Command::Run(a) => a.run(),
             Command::Report(a) => a.run(),
             Command::Targets(a) => a.run(),
+            Command::Firmware(a) => a.run(),
+            Command::Flash(a) => a.run(),
+            Command::Validate(a) => a.run(),
         }
     }
 
@@ -292,6 +308,25 @@ impl InputMapArgs {
     fn map(&self) -> InputMap {
         self.or(InputMap::default())
     }
+}
+
+/// The inputs a command runs a compiled model on (`--inputs`, by default the calibration data it was compiled
+/// with), at most `limit` of them, quantized: the bytes in storage order and their count.
+fn quantized_inputs(
+    report: &CompileReport,
+    graph: &QGraph,
+    inputs: Option<&Path>,
+    limit: Option<usize>,
+    map: &InputMapArgs,
+) -> Result<(Vec<i8>, usize)> {
+    let path = inputs.map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from(&report.calibration));
+    let shape = &graph.tensor(graph.input).shape;
+    let map = map.or(InputMap { scale: report.input_scale, offset: report.input_offset });
+    let mut samples = ompqc::data::load_samples(&path, shape, map.scale, map.offset)?;
+    if let Some(limit) = limit {
+        samples = samples.take(limit.min(samples.n));
+    }
+    Ok((ompqc::interp::quantize_input(graph, &samples)?, samples.n))
 }
 
 /// Prints one JSON document, or the text report.

@@ -3,14 +3,13 @@ use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 
-use super::{print, InputMapArgs};
+use super::{print, quantized_inputs, InputMapArgs};
 use ompqc::emit::manifest::{load_qgraph, CompileReport};
 use ompqc::emit::Lang;
-use ompqc::pipeline::InputMap;
 use ompqc::run::firmware::{self, RunRequest};
 use ompqc::run::run_host;
 use ompqc::target::Target;
-use ompqc::{interp, Error, Result};
+use ompqc::{Error, Result};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum LangArg {
@@ -83,16 +82,9 @@ impl RunArgs {
         let timeout = self.check(&target, lang)?;
         let report = CompileReport::load(&self.dir)?;
         let qgraph = load_qgraph(&self.dir)?;
-        let inputs = self.inputs.clone().unwrap_or_else(|| PathBuf::from(&report.calibration));
-        let shape = &qgraph.tensor(qgraph.input).shape;
-        let map = self.input_map.or(InputMap { scale: report.input_scale, offset: report.input_offset });
-        let mut samples = ompqc::data::load_samples(&inputs, shape, map.scale, map.offset)?;
-        if let Some(limit) = self.limit {
-            samples = samples.take(limit.min(samples.n));
-        }
-        let input = interp::quantize_input(&qgraph, &samples)?;
+        let (input, n) = quantized_inputs(&report, &qgraph, self.inputs.as_deref(), self.limit, &self.input_map)?;
         let (exact, mismatched) = if target.name == "host" {
-            let result = run_host(&self.dir, &report.name, &qgraph, &input, samples.n, lang, !self.no_sanitize)?;
+            let result = run_host(&self.dir, &report.name, &qgraph, &input, n, lang, !self.no_sanitize)?;
             print(self.json, &result, || result.to_text())?;
             (result.bit_exact, result.mismatched_bytes)
         } else {
@@ -102,7 +94,7 @@ impl RunArgs {
                 graph: &qgraph,
                 lang,
                 input: &input,
-                n: samples.n,
+                n,
                 profile: self.profile,
                 timeout,
             };

@@ -12,7 +12,7 @@ pub mod rust;
 pub mod schedule;
 pub mod variants;
 
-pub use output::{check_output_dir, write_output_dir};
+pub use output::{check_marked_dir, check_output_dir, write_marked_dir, write_output_dir};
 
 use crate::error::{Error, Result};
 
