@@ -37,13 +37,18 @@ pub fn check_toolchain(target: &Target) -> Result<()> {
 
 /// The `.c` files of a directory, sorted.
 pub fn c_sources(dir: &Path) -> Result<Vec<PathBuf>> {
-    let mut sources: Vec<PathBuf> = std::fs::read_dir(dir)
+    files_with_extension(dir, "c")
+}
+
+/// The files of a directory whose names end in `.ext`, sorted.
+pub fn files_with_extension(dir: &Path, ext: &str) -> Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(|e| Error::input(format!("{}: {e}", dir.display())))?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "c"))
+        .filter(|p| p.extension().is_some_and(|x| x == ext))
         .collect();
-    sources.sort();
-    Ok(sources)
+    files.sort();
+    Ok(files)
 }
 
 /// Compiles each source into an object in `out` with the target's flags and `flags` (optimisation, extras).

@@ -3,7 +3,7 @@
 //! vector table at the chip's flash base, a linker script for its real memory map, the console UART's driver, the
 //! cycle counter, a main for the mode, and a Makefile that rebuilds the same image.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use askama::Template;
@@ -182,8 +182,7 @@ fn build_in(req: &Request, target: &Target, work: &Path) -> Result<Firmware> {
     let mut cmd = Command::new(&target.toolchain.cc);
     cmd.args(&flags.cflags).arg("-Werror").args(&c_sources).args(&flags.ldflags).arg("-o").arg(&elf);
     cmd.current_dir(&project);
-    build::run_compiler(target, cmd, &format!("building the {} firmware for {}", req.mode.name(), board.name))
-        .map_err(|e| link_error(e, board))?;
+    link(target, cmd, board)?;
     let objcopy = tool(target, "objcopy");
     for (format, ext) in [("ihex", "hex"), ("binary", "bin")] {
         let out = Command::new(&objcopy)
@@ -240,15 +239,25 @@ fn build_in(req: &Request, target: &Target, work: &Path) -> Result<Firmware> {
     Ok(firmware)
 }
 
-/// The linker's "region overflowed" and our stack assertion become one line saying what does not fit.
-fn link_error(e: Error, board: &Board) -> Error {
-    if e.message.contains("overflowed") || e.message.contains("the stack needs") || e.message.contains("will not fit") {
-        return Error::input(format!(
-            "board {}: the firmware does not fit its {} bytes of flash and {} bytes of RAM ({})",
-            board.name, board.memory.flash.size, board.memory.ram.size, e.message
-        ));
+/// Builds the image; the linker's "region overflowed" and the stack assertion become one line saying what does not
+/// fit (an input error: the model is too large for the board).
+fn link(target: &Target, mut cmd: Command, board: &Board) -> Result<()> {
+    let cc = &target.toolchain.cc;
+    let out = cmd.output().map_err(|e| Error::input(format!("target {}: cannot run {cc}: {e}", target.name)))?;
+    if out.status.success() {
+        return Ok(());
     }
-    e
+    let log = String::from_utf8_lossy(&out.stderr);
+    let (flash, ram) = (board.memory.flash.size, board.memory.ram.size);
+    if let Some(line) = log.lines().find(|l| l.contains("overflowed") || l.contains("the stack needs")) {
+        let what = line.rsplit(": ").next().unwrap_or(line).trim();
+        return Err(Error::input(format!(
+            "board {}: the firmware does not fit its {flash} bytes of flash and {ram} bytes of RAM ({what})",
+            board.name
+        )));
+    }
+    let first = log.lines().find(|l| l.contains("error") && !l.contains("collect2")).unwrap_or("").trim();
+    Err(Error::internal(format!("board {}: building the firmware with {cc} failed: {first}", board.name)))
 }
 
 /// The compiler flags of the project: the target's code generation flags, then the firmware's own.
@@ -393,7 +402,9 @@ fn sources(req: &Request, target: &Target, model_hash: &str, stack_bytes: u64) -
     let upper = name.to_ascii_uppercase();
     let riscv = target.architecture.starts_with("rv");
     let mut files: Vec<(String, Vec<u8>)> = Vec::new();
-    for source in build::c_sources(&req.dir.join("c"))?.into_iter().chain(headers(&req.dir.join("c"))?) {
+    for source in
+        build::c_sources(&req.dir.join("c"))?.into_iter().chain(build::files_with_extension(&req.dir.join("c"), "h")?)
+    {
         let file = source.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
         files.push((format!("model/{file}"), read(&source)?));
     }
@@ -499,17 +510,6 @@ fn makefile(req: &Request, target: &Target, flags: &Flags, stem: &str, sources: 
         sources: &sources.join(" "),
     };
     make.render().map_err(|e| Error::internal(format!("rendering the Makefile: {e}")))
-}
-
-/// The `.h` files of a directory, sorted.
-fn headers(dir: &Path) -> Result<Vec<PathBuf>> {
-    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|e| Error::input(format!("{}: {e}", dir.display())))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "h"))
-        .collect();
-    found.sort();
-    Ok(found)
 }
 
 /// Where a linked image starts: its entry point and the lowest address of code (the vector table on Arm).

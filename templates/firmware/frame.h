@@ -6,7 +6,15 @@
 
 #include <stdint.h>
 
-enum frame_status { FRAME_OK = 0, FRAME_BAD_CRC = 1, FRAME_TOO_LONG = 2, FRAME_BAD_KIND = 3, FRAME_BAD_LENGTH = 4 };
+enum frame_status {
+    FRAME_OK = 0,
+    FRAME_BAD_CRC = 1,
+    FRAME_TOO_LONG = 2,
+    FRAME_BAD_KIND = 3,
+    FRAME_BAD_LENGTH = 4,
+    /* The line went quiet mid-frame (never returned by frame_receive, which then waits for the next frame). */
+    FRAME_GAP = 5
+};
 
 struct frame {
     uint8_t kind;
@@ -14,7 +22,8 @@ struct frame {
     uint16_t len;
 };
 
-/* Receives the next frame whose payload fits in `capacity` bytes of `payload`. */
+/* Receives the next frame whose payload fits in `capacity` bytes of `payload`; a frame cut short by a pause on
+   the line is dropped. */
 enum frame_status frame_receive(struct frame *frame, uint8_t *payload, uint16_t capacity);
 void frame_send(uint8_t kind, uint16_t seq, const uint8_t *payload, uint16_t len);
 /* A frame whose payload is two parts (a header and a body), without copying them together. */
