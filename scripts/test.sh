@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Runs ompqc's whole test suite. Installs what the suite needs when it is missing (the host C compiler, the Arm and
-# RISC-V cross toolchains with picolibc, QEMU, the targets' Rust standard libraries and the Rust linters), then runs
-# every test. Tests that read ../shared/eval skip with a message without it.
+# Runs ompqc's whole test suite. Installs what the suite needs when it is missing (the host C compiler and make, the
+# Arm and RISC-V cross toolchains with picolibc, QEMU, the targets' Rust standard libraries and the Rust linters),
+# then runs every test. Tests that read ../shared/eval skip with a message without it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_apt=()
 command -v gcc >/dev/null || need_apt+=(gcc)
+# The firmware projects' Makefiles are checked against ompqc's own builds.
+command -v make >/dev/null || need_apt+=(make)
 command -v arm-none-eabi-gcc >/dev/null || need_apt+=(gcc-arm-none-eabi)
 [ -f /usr/lib/picolibc/arm-none-eabi/picolibc.specs ] || need_apt+=(picolibc-arm-none-eabi)
 command -v riscv64-unknown-elf-gcc >/dev/null || need_apt+=(gcc-riscv64-unknown-elf)

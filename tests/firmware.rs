@@ -351,13 +351,29 @@ fn firmware_modes_build_and_the_makefile_rebuilds_the_same_image() {
     }
 
     // Every bundled board builds; those QEMU does not model are refused by `validate --qemu` with the reason.
-    for (board, target) in
-        [("nucleo-f446re", "cortex-m4"), ("stm32f746g-disco", "cortex-m7"), ("nrf5340dk", "cortex-m33")]
-    {
+    let others = [
+        ("nucleo-f446re", "cortex-m4"),
+        ("stm32f746g-disco", "cortex-m7"),
+        ("nrf5340dk", "cortex-m33"),
+        ("pico", "cortex-m0plus"),
+    ];
+    for (board, target) in others {
         let sub = dir.join(board);
         compile_example(target, &sub);
         let fw = json(&ompqc().arg("firmware").arg(&sub).args(["--board", board, "--json"]).output().unwrap(), board);
-        assert_eq!(fw["vector_table"].as_u64(), Some(Board::load(board).unwrap().memory.flash.base), "{board}");
+        let described = Board::load(board).unwrap();
+        assert_eq!(fw["vector_table"].as_u64(), Some(described.vector_table()), "{board}");
+        if described.boot2.is_some() {
+            // The RP2040's boot ROM runs the first 256 bytes of flash only if their last 4 are the CRC-32 of the rest.
+            let image = std::fs::read(sub.join("firmware-pico-validate").join(fw["bin"].as_str().unwrap())).unwrap();
+            let crc = image[..252].iter().fold(0xFFFF_FFFFu32, |mut crc, &b| {
+                crc ^= (b as u32) << 24;
+                (0..8).for_each(|_| crc = if crc & 1 << 31 != 0 { (crc << 1) ^ 0x04C1_1DB7 } else { crc << 1 });
+                crc
+            });
+            assert_eq!(image[252..256], crc.to_le_bytes());
+            assert_eq!(described.vector_table(), described.memory.flash.base + 256);
+        }
         let out = ompqc().arg("validate").arg(&sub).args(["--board", board, "--qemu"]).output().unwrap();
         assert_eq!(out.status.code(), Some(2), "{board}");
         assert!(String::from_utf8_lossy(&out.stderr).contains("QEMU does not model it"), "{board}");

@@ -23,6 +23,9 @@ pub struct Board {
     pub memory: Memory,
     pub uart: Uart,
     pub counter: Counter,
+    /// A second-stage bootloader the chip's boot ROM needs at the start of flash, before the vector table.
+    #[serde(default)]
+    pub boot2: Option<Boot2>,
     /// How QEMU models the chip, when it does.
     #[serde(default)]
     pub qemu: Option<Qemu>,
@@ -89,6 +92,21 @@ pub struct Step {
     pub wait: u64,
 }
 
+/// Second-stage bootloaders ompqc writes (templates/firmware/boot2-KIND.S).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Boot2 {
+    /// The RP2040's: 256 bytes whose last 4 are a CRC-32 of the first 252, checked by the boot ROM.
+    Rp2040,
+}
+
+impl Boot2 {
+    /// The bytes it takes at the start of flash.
+    pub fn size(self) -> u64 {
+        256
+    }
+}
+
 /// The UART families the firmware has drivers for (templates/firmware/uart/KIND.c).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -103,6 +121,8 @@ pub enum UartKind {
     NrfUarte,
     /// SiFive UART (FE310).
     SifiveUart,
+    /// Arm PrimeCell PL011 (RP2040).
+    Pl011,
 }
 
 impl UartKind {
@@ -113,6 +133,7 @@ impl UartKind {
             UartKind::NrfUart => "nrf-uart",
             UartKind::NrfUarte => "nrf-uarte",
             UartKind::SifiveUart => "sifive-uart",
+            UartKind::Pl011 => "pl011",
         }
     }
 
@@ -132,6 +153,8 @@ impl UartKind {
             UartKind::Stm32Usart | UartKind::Stm32UsartV2 => Ok((clock_hz + baud64 / 2) / baud64),
             // div = clock / baud - 1.
             UartKind::SifiveUart => Ok((clock_hz + baud64 / 2) / baud64 - 1),
+            // clock / (16 baud) in 64ths, rounded: the integer part above the 6-bit fraction.
+            UartKind::Pl011 => Ok((4 * clock_hz + baud64 / 2) / baud64),
             // Nordic's BAUDRATE values are a table (the product specifications' register descriptions).
             UartKind::NrfUart | UartKind::NrfUarte => {
                 let uarte = self == UartKind::NrfUarte;
@@ -230,6 +253,7 @@ const BUILT_IN: &[(&str, &str)] = &[
     ("nucleo-f446re", include_str!("../../boards/nucleo-f446re.toml")),
     ("stm32f746g-disco", include_str!("../../boards/stm32f746g-disco.toml")),
     ("nrf5340dk", include_str!("../../boards/nrf5340dk.toml")),
+    ("pico", include_str!("../../boards/pico.toml")),
 ];
 
 impl Board {
@@ -307,6 +331,11 @@ impl Board {
         Target::load(&self.core)
     }
 
+    /// Where the vector table starts: the flash base, after the second-stage bootloader if there is one.
+    pub fn vector_table(&self) -> u64 {
+        self.memory.flash.base + self.boot2.map_or(0, Boot2::size)
+    }
+
     /// The console UART's baud-rate register value.
     pub fn uart_divisor(&self) -> u64 {
         self.uart.kind.divisor(self.uart.clock_hz, self.uart.baud).unwrap_or_default()
@@ -334,6 +363,8 @@ mod tests {
         assert_eq!(UartKind::SifiveUart.divisor(16_000_000, 115_200), Ok(138));
         assert_eq!(UartKind::NrfUart.divisor(16_000_000, 115_200), Ok(0x01D7_E000));
         assert_eq!(UartKind::NrfUarte.divisor(16_000_000, 115_200), Ok(0x01D6_0000));
+        // 12 MHz / (16 x 115200) = 6.51: IBRD 6, FBRD round(0.51 x 64) = 33.
+        assert_eq!(UartKind::Pl011.divisor(12_000_000, 115_200), Ok(6 << 6 | 33));
         assert!(UartKind::NrfUart.divisor(16_000_000, 12_345).is_err());
         assert!(UartKind::Stm32Usart.divisor(1_000_000, 115_200).is_err());
     }
