@@ -116,9 +116,10 @@ fn dscnn_validates_bit_exact_on_netduinoplus2() {
         return;
     };
     let model = eval.join("mlperf_tiny_dscnn_kws");
-    let (scale, _) = input_map(&common::meta(&model));
+    let (scale, offset) = input_map(&common::meta(&model));
     let dir = temp("dscnn");
-    let args = ["--target", "cortex-m4", "--bits", "8", "--fast"];
+    let offset = offset.to_string();
+    let args = ["--target", "cortex-m4", "--bits", "8", "--fast", "--input-offset", &offset];
     compile_cli(&model.join("model.onnx"), &model.join("calib_x.npy"), scale, &args, &dir);
     let result = json(
         &ompqc()
@@ -317,6 +318,17 @@ fn firmware_modes_build_and_the_makefile_rebuilds_the_same_image() {
         "bench firmware",
     );
     let fw = Firmware::load(&bench).unwrap();
+    // The same inputs give the same files, byte for byte.
+    let again = dir.join("bench-again");
+    let args = ["--board", "netduinoplus2", "--mode", "bench", "--count", "3", "-o"];
+    check(&ompqc().arg("firmware").arg(&dir).args(args).arg(&again).output().unwrap(), "bench firmware again");
+    let listing = |d: &Path| {
+        let mut files: Vec<_> =
+            std::fs::read_dir(d).unwrap().map(|e| e.unwrap().path()).filter(|p| p.is_file()).collect();
+        files.sort();
+        files.iter().map(|p| (p.file_name().unwrap().to_owned(), std::fs::read(p).unwrap())).collect::<Vec<_>>()
+    };
+    assert!(listing(&bench) == listing(&again) && listing(&bench).len() >= 15);
     let mut emulation = validate::boot(&fw.board, &bench.join(&fw.elf)).unwrap();
     let mut text = Vec::new();
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
