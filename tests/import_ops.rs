@@ -134,3 +134,42 @@ fn the_bundled_example_matches_tract() {
     assert_close("example", &ours.data, &tract_outputs(&model, &samples), ours.sample_len, 1e-4);
     assert_eq!(kinds(&graph), ["Conv", "Conv", "DepthwiseConv", "Conv", "Add", "GlobalAvgPool", "Reshape", "Dense"]);
 }
+
+/// The refusal of `name`'s import: (node, op type, reason) of each unsupported node, and the one-line error.
+fn refusals(name: &str) -> (Vec<(String, String, String)>, ompqc::Error) {
+    let imported = import::import(&model(name), &ImportOptions::default()).unwrap();
+    let found = imported.unsupported.iter().map(|u| (u.node.clone(), u.op_type.clone(), u.reason.clone())).collect();
+    let err = imported.into_graph(&model(name)).unwrap_err();
+    assert_eq!(err.exit_code(), 2, "{name}");
+    assert!(!err.message.contains('\n'), "{name}: {}", err.message);
+    (found, err)
+}
+
+#[test]
+fn images_folded_into_a_leading_axis_are_refused_by_node() {
+    // A Conv over [4, 1, 8, 8] used to panic in the float executor, and a global pool over it gave zeros for all
+    // but the first image: the image kernels index one image.
+    let (found, err) = refusals("leading_axis");
+    assert_eq!(found.len(), 1, "{found:?}");
+    let (node, op, reason) = &found[0];
+    assert_eq!((node.as_str(), op.as_str()), ("conv_2", "Conv"));
+    assert!(reason.contains("[4, 1, 8, 8] holds 4 images along its leading axis"), "{reason}");
+    assert!(err.message.contains("'conv_2' (Conv: input of shape [4, 1, 8, 8]"), "{}", err.message);
+    // The command line says the same, with exit code 2.
+    let out = common::ompqc().arg("inspect").arg(model("leading_axis")).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("conv_2 (Conv): input of shape [4, 1, 8, 8]"));
+}
+
+#[test]
+fn training_modes_are_refused_and_inference_dropout_is_the_identity() {
+    let (found, _) = refusals("bn_training");
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].1, "BatchNormalization");
+    assert!(found[0].2.starts_with("training_mode = 1"), "{:?}", found[0]);
+    // Of the two Dropouts, the one in training mode is refused; the one with training_mode false imports.
+    let (found, _) = refusals("dropout_modes");
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!((found[0].0.as_str(), found[0].1.as_str()), ("dropout_3", "Dropout"));
+    assert!(found[0].2.contains("training_mode is true"), "{:?}", found[0]);
+}

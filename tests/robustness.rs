@@ -436,3 +436,125 @@ fn absurd_sizes_are_refused_before_allocation() {
     // The same header with its data is read.
     assert_eq!(ompqc::data::parse_samples(&npy("(1, 1, 8, 8)"), "ok.npy", &[1, 1, 8, 8], 1.0, 0.0).unwrap().n, 1);
 }
+
+/// A float constant of the given dimensions with values from `rng`, uniform in [-1, 1).
+fn random_constant(name: &str, dims: &[i64], rng: &mut Rng) -> pb::TensorProto {
+    let n = dims.iter().product::<i64>() as usize;
+    let values: Vec<u8> = (0..n).flat_map(|_| ((rng.below(2001) as f32 - 1000.0) / 1000.0).to_le_bytes()).collect();
+    pb::TensorProto { raw_data: values, ..constant(name, dims, 0.0) }
+}
+
+/// An int64 constant (a Reshape's target shape).
+fn shape_constant(name: &str, values: &[i64]) -> pb::TensorProto {
+    pb::TensorProto {
+        name: name.into(),
+        dims: vec![values.len() as i64],
+        data_type: pb::tensor_proto::DataType::Int64 as i32,
+        raw_data: values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+        ..Default::default()
+    }
+}
+
+/// A random divisor of `n`.
+fn divisor(n: i64, rng: &mut Rng) -> i64 {
+    let all: Vec<i64> = (1..=n).filter(|d| n % d == 0).collect();
+    all[rng.below(all.len())]
+}
+
+/// A random chain of reshapes (moving elements into the leading axis and back), broadcast arithmetic with
+/// constants, Relu, 1x1 convolutions and global pools, flattened at the end: (model bytes, input dims).
+fn random_chain(rng: &mut Rng) -> (Vec<u8>, Vec<i64>) {
+    let input = vec![1, 1 + rng.below(3) as i64, 1 + rng.below(4) as i64, 1 + rng.below(4) as i64];
+    let mut shape = input.clone();
+    // (op type, inputs, output) per node.
+    let mut nodes: Vec<(String, Vec<String>, String)> = Vec::new();
+    let mut inits = Vec::new();
+    let mut current = "input".to_string();
+    for step in 0..2 + rng.below(4) {
+        let out = format!("t{step}");
+        let c = format!("c{step}");
+        let total: i64 = shape.iter().product();
+        let (op, ins) = match rng.below(5) {
+            0 => {
+                let n = divisor(total, rng);
+                let ch = divisor(total / n, rng);
+                let h = divisor(total / n / ch, rng);
+                shape = vec![n, ch, h, total / n / ch / h];
+                inits.push(shape_constant(&c, &shape));
+                ("Reshape", vec![current.clone(), c])
+            }
+            1 => {
+                // Each axis of the constant is 1 or the tensor's; a few leading axes may be left out.
+                let skip = rng.below(3);
+                let dims: Vec<i64> = shape[skip..].iter().map(|&d| if rng.below(2) == 0 { 1 } else { d }).collect();
+                inits.push(random_constant(&c, &dims, rng));
+                (if rng.below(2) == 0 { "Add" } else { "Mul" }, vec![current.clone(), c])
+            }
+            2 => ("Relu", vec![current.clone()]),
+            3 => {
+                let c_out = 1 + rng.below(3) as i64;
+                inits.push(random_constant(&c, &[c_out, shape[1], 1, 1], rng));
+                shape[1] = c_out;
+                ("Conv", vec![current.clone(), c])
+            }
+            _ => {
+                shape[2] = 1;
+                shape[3] = 1;
+                ("GlobalAveragePool", vec![current.clone()])
+            }
+        };
+        nodes.push((op.to_string(), ins, out.clone()));
+        current = out;
+    }
+    let total: i64 = shape.iter().product();
+    inits.push(shape_constant("flat", &[1, total]));
+    nodes.push(("Reshape".into(), vec![current, "flat".into()], "output".into()));
+    let refs: Vec<(&str, Vec<&str>, &str)> = nodes
+        .iter()
+        .map(|(op, ins, out)| (op.as_str(), ins.iter().map(String::as_str).collect(), out.as_str()))
+        .collect();
+    let borrowed: Vec<(&str, &[&str], &str)> = refs.iter().map(|(op, ins, out)| (*op, ins.as_slice(), *out)).collect();
+    (model(&borrowed, inits, &input, &[1, total]), input)
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 96, ..Default::default() })]
+
+    /// Reshapes that fold images into the leading axis and back, with broadcasts and image ops between them: each
+    /// chain either imports and computes what tract computes, or is refused in one line naming the node (exit 2);
+    /// never a panic, never a wrong value.
+    #[test]
+    fn leading_axis_broadcast_and_reshape_chains_match_tract_or_are_refused(seed in 1u64..u64::MAX) {
+        let mut rng = Rng(seed);
+        let (bytes, input) = random_chain(&mut rng);
+        let dir = std::env::temp_dir().join(format!("ompqc-chain-{}-{seed}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("chain.onnx");
+        std::fs::write(&path, &bytes).unwrap();
+        let imported = catch_unwind(AssertUnwindSafe(|| {
+            import_bytes(&bytes, &path, &ImportOptions::default()).and_then(|i| i.into_graph(&path))
+        }));
+        let graph = match imported {
+            Err(_) => panic!("seed {seed}: the import panicked"),
+            Ok(Err(e)) => {
+                proptest::prop_assert_eq!(e.exit_code(), 2);
+                proptest::prop_assert!(!e.message.contains('\n'), "seed {}: {}", seed, e.message);
+                let _ = std::fs::remove_dir_all(&dir);
+                return Ok(());
+            }
+            Ok(Ok(graph)) => graph,
+        };
+        let sample_shape: Vec<usize> = input.iter().map(|&d| d as usize).collect();
+        let n: usize = sample_shape.iter().product();
+        let data: Vec<f32> = (0..2 * n).map(|i| ((i * 7919 + seed as usize) % 200) as f32 / 100.0 - 1.0).collect();
+        let samples = Samples { data, n: 2, sample_shape };
+        let ours = catch_unwind(AssertUnwindSafe(|| ompqc::exec::run(&graph, &samples)));
+        let ours = match ours {
+            Err(_) => panic!("seed {seed}: the float executor panicked"),
+            Ok(r) => r.unwrap(),
+        };
+        let reference = common::tract_outputs(&path, &samples);
+        common::assert_close(&format!("seed {seed}"), &ours.data, &reference, ours.sample_len, 1e-4);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -260,8 +260,32 @@ def wide_channels():
     m.save(x, [1, 67, 5, 7])
 
 
+def leading_axis():
+    # Time folded into the batch inside the graph (as TimeDistributed layers export): a Reshape to [4, 1, 8, 8]
+    # before a Conv and a global pool. ompqc's image kernels run one image, so the Conv is refused by name.
+    m = Model("leading_axis", [1, 4, 1, 8, 8])
+    x = m.op("Reshape", ["input", m.const([4, 1, 8, 8], np.int64)])
+    x = m.op("Conv", [x, m.w(2, 1, 3, 3), m.w(2)], pads=[1, 1, 1, 1])
+    x = m.op("GlobalAveragePool", [x])
+    x = m.op("Reshape", [x, m.const([1, 8], np.int64)])
+    m.save(x, [1, 8])
+
+
+def training_modes():
+    # BatchNormalization and Dropout exported in training mode: refused, never run with inference semantics.
+    m = Model("bn_training", [1, 2, 4, 4], opset=15)
+    x = m.op("BatchNormalization", ["input", m.const([1, 2]), m.const([0, 1]), m.const([0.5, 0]), m.const([1, 2])],
+             training_mode=1)
+    m.save(x, [1, 2, 4, 4])
+    m = Model("dropout_modes", [1, 2, 4, 4])
+    x = m.op("Dropout", ["input", m.const(0.5), m.const(False, np.bool_)])  # inference: the identity
+    x = m.op("Relu", [x])
+    x = m.op("Dropout", [x, m.const(0.5), m.const(True, np.bool_)])
+    m.save(x, [1, 2, 4, 4])
+
+
 for make in [conv_variants, conv1d, batchnorm_affine, activations, pools, pad_se_hardswish, dynamic_batch,
              dynamic_spatial, unsupported_ops, reshape_4d, kernel_paths, residual_bands, pad_pool, patch_stage,
-             wide_channels]:
+             wide_channels, leading_axis, training_modes]:
     make()
 print("wrote", sorted(f for f in os.listdir(HERE) if f.endswith(".onnx")))

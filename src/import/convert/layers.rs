@@ -10,7 +10,7 @@ pub fn conv(ctx: &Ctx) -> Conversion {
     if !(3..=4).contains(&wshape.len()) {
         return unsupported(format!("weight of shape {wshape:?}: only 1-D and 2-D convolutions are supported"));
     }
-    let in_shape = ctx.in_shape(0)?;
+    let in_shape = ctx.image_shape(0)?;
     let groups = ctx.attr_i("group").unwrap_or(1);
     let c_out = wshape[0];
     let c_in = in_shape.get(1).copied().unwrap_or(0);
@@ -110,7 +110,10 @@ pub fn matmul(ctx: &Ctx) -> Conversion {
 
 pub fn batch_norm(ctx: &Ctx) -> Conversion {
     let x = ctx.activation(0)?;
-    let c = ctx.in_shape(0)?.get(1).copied().unwrap_or(0);
+    if ctx.attr_i("training_mode").unwrap_or(0) != 0 {
+        return unsupported("training_mode = 1 (batch statistics): export the model for inference");
+    }
+    let c = ctx.image_shape(0)?.get(1).copied().unwrap_or(0);
     let param = |i: usize, what: &str| -> Result<Vec<f32>, Skip> {
         let (_, v) = ctx.const_f32(i, what)?;
         if v.len() != c {

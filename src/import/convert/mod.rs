@@ -71,7 +71,8 @@ pub fn convert(ctx: &Ctx) -> Conversion {
         "Concat" => concat(ctx),
         "Pad" => pad(ctx),
         "Softmax" => softmax(ctx),
-        "Identity" | "Dropout" => Ok(Converted::Alias(ctx.activation(0)?)),
+        "Identity" => Ok(Converted::Alias(ctx.activation(0)?)),
+        "Dropout" => dropout(ctx),
         "Cast" => cast(ctx),
         _ => Err(Skip::UnknownOp),
     }
@@ -130,6 +131,19 @@ impl Ctx<'_> {
         self.shape_of(self.input_name(i).unwrap_or(""))
     }
 
+    /// The shape of an image op's input, which must hold one image: the kernels index [1, C, H, W]. A leading axis
+    /// above 1 inside the graph (time folded into the batch, as TimeDistributed layers export) is refused.
+    fn image_shape(&self, i: usize) -> Result<Vec<usize>, Skip> {
+        let shape = self.in_shape(i)?;
+        match shape.first() {
+            Some(&n) if n != 1 => unsupported(format!(
+                "input of shape {shape:?} holds {n} images along its leading axis; image ops run one (a Reshape \
+                 folding another axis into the batch before them is not supported)"
+            )),
+            _ => Ok(shape),
+        }
+    }
+
     fn out_shape(&self) -> Result<Vec<usize>, Skip> {
         self.shape_of(&self.node.output[0])
     }
@@ -164,6 +178,22 @@ impl Ctx<'_> {
     }
 }
 
+/// Dropout is the identity at inference; a model exported in training mode is refused, not silently run otherwise.
+fn dropout(ctx: &Ctx) -> Conversion {
+    let x = ctx.activation(0)?;
+    if ctx.attr_i("is_test") == Some(0) {
+        return unsupported("is_test = 0 (training mode): export the model for inference");
+    }
+    if ctx.input_name(2).is_some() {
+        match ctx.const_ints(2, "training_mode") {
+            Ok(Some(v)) if v.iter().all(|&t| t == 0) => {}
+            Ok(_) => return unsupported("training_mode is true: export the model for inference"),
+            Err(_) => return unsupported("training_mode is not a constant false: export the model for inference"),
+        }
+    }
+    Ok(Converted::Alias(x))
+}
+
 /// Normalises an ONNX axis (possibly negative) against a rank.
 fn axis(a: i64, rank: usize) -> Result<usize, Skip> {
     let r = rank as i64;
@@ -196,7 +226,7 @@ fn window(ctx: &Ctx, kernel: &[usize]) -> Result<Window, Skip> {
     if too_big(kernel) || too_big(&strides) || too_big(&dilations) {
         return unsupported(format!("kernel, strides and dilations above {MAX_WINDOW} are not supported"));
     }
-    let input = ctx.in_shape(0)?;
+    let input = ctx.image_shape(0)?;
     let output = ctx.out_shape()?;
     if input.len() != n + 2 || output.len() != n + 2 {
         return unsupported(format!("expects a rank-{} input, got shape {input:?}", n + 2));

@@ -102,7 +102,7 @@ pub fn pool(ctx: &Ctx, max: bool) -> Conversion {
 
 pub fn global_average_pool(ctx: &Ctx) -> Conversion {
     let x = ctx.activation(0)?;
-    if ctx.in_shape(0)?.len() < 3 {
+    if ctx.image_shape(0)?.len() < 3 {
         return unsupported("expects a tensor with spatial axes");
     }
     Ok(Converted::Op(Op::GlobalAvgPool, vec![x]))
@@ -123,6 +123,7 @@ pub fn reduce_mean(ctx: &Ctx) -> Conversion {
     if rank < 3 || axes != (2..rank).collect::<Vec<_>>() {
         return unsupported(format!("only a mean over the spatial axes is supported (axes {axes:?} of rank {rank})"));
     }
+    ctx.image_shape(0)?;
     Ok(Converted::Op(Op::GlobalAvgPool, vec![x]))
 }
 
@@ -176,7 +177,7 @@ pub fn pad(ctx: &Ctx) -> Conversion {
     if ctx.input_name(3).is_some() {
         return unsupported("the axes input is not supported");
     }
-    let rank = ctx.in_shape(0)?.len();
+    let rank = ctx.image_shape(0)?.len();
     if pads.len() != 2 * rank || pads.iter().any(|&p| p < 0) {
         return unsupported(format!("pads {pads:?} must be {} non-negative values", 2 * rank));
     }
