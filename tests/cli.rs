@@ -412,3 +412,40 @@ fn a_model_over_its_ram_budget_runs_its_first_layers_tile_by_tile() {
     assert!(!dir.exists());
     std::fs::remove_dir_all(&root).unwrap();
 }
+
+#[test]
+fn predict_and_eval_write_raw_outputs() {
+    let dir = example();
+    let tmp = std::env::temp_dir().join(format!("ompqc-outputs-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    let (model, test) = (dir.join("model.onnx"), dir.join("test_x.npy"));
+    // predict: the float outputs, N first: tract's.
+    let float_path = tmp.join("float.npy");
+    let args = ["predict", s(&model), "--inputs", s(&test), "--input-scale", "0.0625", "--output", s(&float_path)];
+    let (code, _, err) = run(&args);
+    assert_eq!(code, 0, "{err}");
+    let float = ompqc::data::load_samples(&float_path, &[1, 10], 1.0, 0.0).unwrap();
+    assert_eq!(float.n, 540);
+    let samples = ompqc::data::load_samples(&test, &[1, 1, 8, 8], 0.0625, 0.0).unwrap();
+    common::assert_close("predict --output", &float.data, &common::tract_outputs(&model, &samples), 10, 1e-5);
+    // eval: the integer model's dequantized outputs: int8 levels, agreeing with float on the top class.
+    let quant_path = tmp.join("quant.npy");
+    let mut args = eval_args(&dir, s(&test));
+    args.extend(["--bits", "8", "--fast", "--output", s(&quant_path)].map(String::from));
+    let (code, _, err) = run(&refs(&args));
+    assert_eq!(code, 0, "{err}");
+    let quant = ompqc::data::load_samples(&quant_path, &[1, 10], 1.0, 0.0).unwrap();
+    assert_eq!((quant.n, quant.data.len()), (540, 5400));
+    let mut levels: Vec<u32> = quant.data.iter().map(|v| v.to_bits()).collect();
+    levels.sort_unstable();
+    levels.dedup();
+    assert!(levels.len() <= 256, "{} distinct values", levels.len());
+    let top = |v: &[f32]| (0..v.len()).fold(0, |b, i| if v[i] > v[b] { i } else { b });
+    let agree = (0..540).filter(|&i| top(float.sample(i)) == top(quant.sample(i))).count();
+    assert!(agree >= 530, "{agree} of 540 agree");
+    // One model's outputs only.
+    let mut args = eval_args(&dir, s(&test));
+    args.extend(["--allocator", "all", "--output", s(&tmp.join("x.npy"))].map(String::from));
+    assert_input_error(&refs(&args), "--output");
+    std::fs::remove_dir_all(&tmp).unwrap();
+}

@@ -23,6 +23,9 @@ pub struct EvalArgs {
     /// Integer class labels of the test inputs.
     #[arg(long)]
     labels: Option<PathBuf>,
+    /// Also write the integer model's dequantized outputs on the test inputs to this .npy (float32, N first).
+    #[arg(long)]
+    output: Option<PathBuf>,
     #[command(flatten)]
     bits: BitsArgs,
     #[command(flatten)]
@@ -44,6 +47,7 @@ struct Evaluator<'a> {
     quant: Quantization,
     test: ompqc::data::Samples,
     labels: Option<Vec<i64>>,
+    output: Option<PathBuf>,
 }
 
 impl Evaluator<'_> {
@@ -52,6 +56,11 @@ impl Evaluator<'_> {
         let options = self.loaded.rounded(bits, &self.quant, &print_progress)?;
         let qgraph = quantize(graph, &self.loaded.observations, &options)?;
         let comparison = measure::compare(graph, &qgraph, &self.test, self.labels.as_deref())?;
+        if let Some(path) = &self.output {
+            let shape: Vec<usize> =
+                std::iter::once(self.test.n).chain(graph.output_shape().iter().skip(1).copied()).collect();
+            ompqc::data::write_f32(path, &shape, &comparison.quant_outputs)?;
+        }
         let mut report = EvalReport::new(&self.name, graph, &qgraph, &comparison, self.loaded.calib.n);
         report.rounding = self.quant.rounding.name().to_string();
         Ok(report)
@@ -60,6 +69,12 @@ impl Evaluator<'_> {
 
 impl EvalArgs {
     pub fn run(self) -> Result<()> {
+        let all = self.search.allocator == Some(AllocatorArg::All);
+        if all && self.output.is_some() {
+            return Err(ompqc::Error::input(
+                "--output writes one integer model's outputs: give one --allocator, not all",
+            ));
+        }
         let (import, map) = (self.model_opts.import_options(), self.input_map.map());
         let loaded = pipeline::load(&self.model, &import, &self.calib, map, self.quant.act_range)?;
         let test = map.load(&self.test, &loaded.graph)?;
@@ -67,12 +82,18 @@ impl EvalArgs {
         let labels = self.labels.as_deref().map(|l| load_labels(l, test.n)).transpose()?;
         let fixed = self.bits.fixed(&loaded.graph)?;
         let name = self.model.display().to_string();
-        let e = Evaluator { name, loaded: &loaded, quant: self.quant.quantization(), test, labels };
+        let all = self.search.allocator == Some(AllocatorArg::All);
+        if all && self.output.is_some() {
+            return Err(ompqc::Error::input(
+                "--output writes one integer model's outputs: give one --allocator, not all",
+            ));
+        }
+        let output = self.output.clone();
+        let e = Evaluator { name, loaded: &loaded, quant: self.quant.quantization(), test, labels, output };
         if fixed.is_some() || !self.search.asked() {
             let report = e.evaluate(fixed.unwrap_or_else(|| WeightBits::uniform(8)))?;
             return print(self.json, &report, || report.to_text());
         }
-        let all = self.search.allocator == Some(AllocatorArg::All);
         let allocator = if all { Allocator::Auto } else { self.search.one_allocator()? };
         let result = loaded.search(&self.search.request(&self.quant, allocator)?)?;
         if all {

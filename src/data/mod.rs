@@ -2,4 +2,4 @@
 
 mod npy;
 
-pub use npy::{load_labels, load_samples, parse_labels, parse_samples, Samples};
+pub use npy::{load_labels, load_samples, parse_labels, parse_samples, write_f32, Samples};

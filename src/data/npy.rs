@@ -1,4 +1,4 @@
-//! Reading `.npy` files with npyz, checking them against what the model expects.
+//! Reading `.npy` files with npyz, checking them against what the model expects, and writing outputs.
 
 use std::path::Path;
 
@@ -171,4 +171,21 @@ pub fn parse_labels(bytes: &[u8], origin: &str, expected: usize) -> Result<Vec<i
         return Err(at(format!("labels of shape {shape:?} do not match the {expected} samples")));
     }
     Ok(labels)
+}
+
+/// Writes `data` as a float32 .npy of `shape` (outputs: N first), all at once: a failure leaves no file.
+pub fn write_f32(path: &Path, shape: &[usize], data: &[f32]) -> Result<()> {
+    use npyz::WriterBuilder;
+    let at = |e: std::io::Error| Error::input(format!("{}: cannot write: {e}", path.display()));
+    let mut bytes = Vec::new();
+    let dims: Vec<u64> = shape.iter().map(|&d| d as u64).collect();
+    let mut writer =
+        npyz::WriteOptions::new().default_dtype().shape(&dims).writer(&mut bytes).begin_nd().map_err(at)?;
+    writer.extend(data.iter().copied()).map_err(at)?;
+    writer.finish().map_err(at)?;
+    let staging = path.with_extension(format!("partial-{}", std::process::id()));
+    std::fs::write(&staging, &bytes).and_then(|_| std::fs::rename(&staging, path)).map_err(|e| {
+        let _ = std::fs::remove_file(&staging);
+        at(e)
+    })
 }

@@ -46,16 +46,43 @@ impl Imported {
         if self.unsupported.is_empty() {
             return Ok(self.graph);
         }
-        let list: Vec<String> =
-            self.unsupported.iter().map(|u| format!("'{}' ({}: {})", u.node, u.op_type, u.reason)).collect();
+        let count = self.unsupported.len();
+        let list: Vec<String> = if count <= LISTED_NODES {
+            self.unsupported.iter().map(|u| format!("'{}' ({}: {})", u.node, u.op_type, u.reason)).collect()
+        } else {
+            grouped(&self.unsupported)
+        };
         Err(Error::input(format!(
-            "{}: {} unsupported node{}: {}",
+            "{}: {count} unsupported node{}: {}",
             path.display(),
-            list.len(),
-            if list.len() == 1 { "" } else { "s" },
+            if count == 1 { "" } else { "s" },
             list.join("; ")
         )))
     }
+}
+
+/// Refusals that name every node; above this, nodes are grouped by op type so the line stays short.
+const LISTED_NODES: usize = 3;
+
+/// Nodes named per op type in a grouped refusal.
+const NAMED_PER_OP: usize = 3;
+
+/// Per op type, in order of first appearance: the count, the first few node names and the first node's reason.
+fn grouped(unsupported: &[Unsupported]) -> Vec<String> {
+    let mut ops: Vec<&str> = Vec::new();
+    for u in unsupported {
+        if !ops.contains(&u.op_type.as_str()) {
+            ops.push(&u.op_type);
+        }
+    }
+    ops.iter()
+        .map(|&op| {
+            let nodes: Vec<&Unsupported> = unsupported.iter().filter(|u| u.op_type == op).collect();
+            let names: Vec<String> = nodes.iter().take(NAMED_PER_OP).map(|u| format!("'{}'", u.node)).collect();
+            let more = if nodes.len() > NAMED_PER_OP { ", ..." } else { "" };
+            format!("{} {op} ({}{more}: {})", nodes.len(), names.join(", "), nodes[0].reason)
+        })
+        .collect()
 }
 
 /// Imports a model that must convert completely.
