@@ -455,3 +455,29 @@ fn the_kernels_inner_loops_have_no_panic_path_on_any_target() {
     assert_eq!(seen.into_iter().collect::<Vec<_>>(), expected);
     let _ = std::fs::remove_dir_all(&root);
 }
+
+/// The activations that run as tables (elu, selu, celu, softplus, softsign, gelu, mish, thresholded relu, PRelu)
+/// and a global max pool, at 8 bits, in C under the sanitizers and in Rust on the host: bit-exact with the
+/// interpreter.
+#[test]
+fn table_activations_are_bit_exact_in_c_and_rust_on_the_host() {
+    let root = temp("more-activations");
+    std::fs::create_dir_all(&root).unwrap();
+    let file = repo().join("tests/models/more_activations.onnx");
+    let calib = random_calib(&file, &root);
+    let dir = root.join("w8");
+    compile(&file, &calib, 1.0, &["--bits", "8"], &dir);
+    for lang in ["c", "rust"] {
+        let out = ompqc()
+            .arg("run")
+            .arg(&dir)
+            .args(["--lang", lang, "--json", "--input-scale", "1", "--inputs"])
+            .arg(&calib)
+            .output()
+            .unwrap();
+        check(&out, &format!("run --lang {lang}"));
+        let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!((r["bit_exact"].as_bool(), r["inputs"].as_u64()), (Some(true), Some(8)), "{lang}");
+    }
+    let _ = std::fs::remove_dir_all(&root);
+}

@@ -37,6 +37,7 @@ fn every_op_quantizes_close_to_float_at_8_bits() {
         ("dynamic_batch", ImportOptions::default()),
         ("dynamic_spatial", ImportOptions { input_shape: Some(vec![1, 2, 9, 7]) }),
         ("reshape_4d", ImportOptions::default()),
+        ("more_activations", ImportOptions::default()),
     ] {
         let (sqnr8, layers) = sqnr_at(name, options.clone(), 8);
         eprintln!("{name}: W8A8 output SQNR {sqnr8:.1} dB; layers {layers:?}");

@@ -123,11 +123,57 @@ pub struct Affine {
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum UnaryFn {
     Clamp(Clamp),
-    LeakyRelu { alpha: f32 },
+    LeakyRelu {
+        alpha: f32,
+    },
     Sigmoid,
     Tanh,
-    HardSigmoid { alpha: f32, beta: f32 },
+    HardSigmoid {
+        alpha: f32,
+        beta: f32,
+    },
     HardSwish,
+    /// x for x > 0, alpha (e^x - 1) below.
+    Elu {
+        alpha: f32,
+    },
+    /// gamma Elu(alpha).
+    Selu {
+        alpha: f32,
+        gamma: f32,
+    },
+    /// max(0, x) + min(0, alpha (e^(x / alpha) - 1)).
+    Celu {
+        alpha: f32,
+    },
+    /// ln(1 + e^x).
+    Softplus,
+    /// x / (1 + |x|).
+    Softsign,
+    /// x Phi(x), with Phi the normal distribution's (erf), or its tanh approximation.
+    Gelu {
+        tanh: bool,
+    },
+    /// x tanh(softplus(x)).
+    Mish,
+    /// x for x > alpha, else 0.
+    ThresholdedRelu {
+        alpha: f32,
+    },
+}
+
+/// x for x > 0, alpha (e^x - 1) below.
+fn elu(x: f64, alpha: f64) -> f64 {
+    if x > 0.0 {
+        x
+    } else {
+        alpha * x.exp_m1()
+    }
+}
+
+/// ln(1 + e^x) without overflow.
+fn softplus(x: f64) -> f64 {
+    x.max(0.0) + (-x.abs()).exp().ln_1p()
 }
 
 impl UnaryFn {
@@ -146,6 +192,32 @@ impl UnaryFn {
             UnaryFn::Tanh => x.tanh(),
             UnaryFn::HardSigmoid { alpha, beta } => (alpha * x + beta).clamp(0.0, 1.0),
             UnaryFn::HardSwish => x * (x / 6.0 + 0.5).clamp(0.0, 1.0),
+            // The rest in f64: their exponentials and erf lose bits in f32 near the table's edges.
+            UnaryFn::Elu { alpha } => elu(x as f64, alpha as f64) as f32,
+            UnaryFn::Selu { alpha, gamma } => (gamma as f64 * elu(x as f64, alpha as f64)) as f32,
+            UnaryFn::Celu { alpha } => {
+                let (x, alpha) = (x as f64, alpha as f64);
+                (x.max(0.0) + (alpha * ((x / alpha).exp() - 1.0)).min(0.0)) as f32
+            }
+            UnaryFn::Softplus => softplus(x as f64) as f32,
+            UnaryFn::Softsign => x / (1.0 + x.abs()),
+            UnaryFn::Gelu { tanh: false } => {
+                let x = x as f64;
+                (0.5 * x * (1.0 + libm::erf(x / std::f64::consts::SQRT_2))) as f32
+            }
+            UnaryFn::Gelu { tanh: true } => {
+                let x = x as f64;
+                let inner = (2.0 / std::f64::consts::PI).sqrt() * (x + 0.044715 * x * x * x);
+                (0.5 * x * (1.0 + inner.tanh())) as f32
+            }
+            UnaryFn::Mish => (x as f64 * softplus(x as f64).tanh()) as f32,
+            UnaryFn::ThresholdedRelu { alpha } => {
+                if x > alpha {
+                    x
+                } else {
+                    0.0
+                }
+            }
         }
     }
 
@@ -157,6 +229,15 @@ impl UnaryFn {
             UnaryFn::Tanh => "tanh".into(),
             UnaryFn::HardSigmoid { alpha, beta } => format!("hard_sigmoid({alpha}, {beta})"),
             UnaryFn::HardSwish => "hard_swish".into(),
+            UnaryFn::Elu { alpha } => format!("elu({alpha})"),
+            UnaryFn::Selu { alpha, gamma } => format!("selu({alpha}, {gamma})"),
+            UnaryFn::Celu { alpha } => format!("celu({alpha})"),
+            UnaryFn::Softplus => "softplus".into(),
+            UnaryFn::Softsign => "softsign".into(),
+            UnaryFn::Gelu { tanh: false } => "gelu".into(),
+            UnaryFn::Gelu { tanh: true } => "gelu(tanh)".into(),
+            UnaryFn::Mish => "mish".into(),
+            UnaryFn::ThresholdedRelu { alpha } => format!("thresholded_relu({alpha})"),
         }
     }
 }

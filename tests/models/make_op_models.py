@@ -284,8 +284,32 @@ def training_modes():
     m.save(x, [1, 2, 4, 4])
 
 
+def more_activations():
+    # The activations ompqc runs as tables (elu, selu, celu, softplus, softsign, gelu both ways, mish, thresholded
+    # relu, PRelu with one slope) and a global max pool, each behind a 1x1 conv that mixes the channels, then
+    # concatenated: every table's output shows in the model's.
+    m = Model("more_activations", [1, 3, 4, 4], opset=20)
+    x = m.op("Conv", ["input", m.w(6, 3, 1, 1), m.w(6)])
+    branches = [
+        m.op("Elu", [x], alpha=0.7),
+        m.op("Selu", [x]),
+        m.op("Celu", [x], alpha=1.5),
+        m.op("Softplus", [x]),
+        m.op("Softsign", [x]),
+        m.op("Gelu", [x]),
+        m.op("Gelu", [x], approximate="tanh"),
+        m.op("Mish", [x]),
+        m.op("ThresholdedRelu", [x], alpha=0.2),
+        m.op("PRelu", [x, m.const([0.25])]),
+    ]
+    y = m.op("Concat", branches, axis=1)
+    y = m.op("Conv", [y, m.w(4, 60, 1, 1, scale=0.2), m.w(4)])
+    z = m.op("GlobalMaxPool", [y])
+    m.save(m.op("Add", [y, z]), [1, 4, 4, 4])
+
+
 for make in [conv_variants, conv1d, batchnorm_affine, activations, pools, pad_se_hardswish, dynamic_batch,
              dynamic_spatial, unsupported_ops, reshape_4d, kernel_paths, residual_bands, pad_pool, patch_stage,
-             wide_channels, leading_axis, training_modes]:
+             wide_channels, leading_axis, training_modes, more_activations]:
     make()
 print("wrote", sorted(f for f in os.listdir(HERE) if f.endswith(".onnx")))

@@ -9,7 +9,8 @@ mod tensors;
 
 use layers::{batch_norm, conv, gemm, matmul};
 use tensors::{
-    arithmetic, cast, clip, concat, global_average_pool, pad, pool, reduce_mean, reshape, softmax, transpose, unary,
+    arithmetic, cast, clip, concat, global_average_pool, global_max_pool, pad, pool, reduce_mean, reshape, softmax,
+    transpose, unary,
 };
 
 use super::facts::Facts;
@@ -62,9 +63,25 @@ pub fn convert(ctx: &Ctx) -> Conversion {
             UnaryFn::HardSigmoid { alpha: ctx.attr_f("alpha").unwrap_or(0.2), beta: ctx.attr_f("beta").unwrap_or(0.5) },
         ),
         "HardSwish" => unary(ctx, UnaryFn::HardSwish),
+        "Elu" => unary(ctx, UnaryFn::Elu { alpha: ctx.attr_f("alpha").unwrap_or(1.0) }),
+        "Selu" => unary(
+            ctx,
+            UnaryFn::Selu {
+                alpha: ctx.attr_f("alpha").unwrap_or(1.673_263_2),
+                gamma: ctx.attr_f("gamma").unwrap_or(1.050_701),
+            },
+        ),
+        "Celu" => unary(ctx, UnaryFn::Celu { alpha: ctx.attr_f("alpha").unwrap_or(1.0) }),
+        "Softplus" => unary(ctx, UnaryFn::Softplus),
+        "Softsign" => unary(ctx, UnaryFn::Softsign),
+        "Gelu" => gelu(ctx),
+        "Mish" => unary(ctx, UnaryFn::Mish),
+        "ThresholdedRelu" => unary(ctx, UnaryFn::ThresholdedRelu { alpha: ctx.attr_f("alpha").unwrap_or(1.0) }),
+        "PRelu" => prelu(ctx),
         "MaxPool" => pool(ctx, true),
         "AveragePool" => pool(ctx, false),
         "GlobalAveragePool" => global_average_pool(ctx),
+        "GlobalMaxPool" => global_max_pool(ctx),
         "ReduceMean" => reduce_mean(ctx),
         "Flatten" | "Reshape" | "Squeeze" | "Unsqueeze" => reshape(ctx),
         "Transpose" => transpose(ctx),
@@ -175,6 +192,24 @@ impl Ctx<'_> {
             Some(v) if v.len() == n && v.iter().all(|&x| x >= 0) => Ok(v.iter().map(|&x| x as usize).collect()),
             Some(v) => unsupported(format!("attribute {name} = {v:?} does not fit {n} spatial axes")),
         }
+    }
+}
+
+fn gelu(ctx: &Ctx) -> Conversion {
+    match ctx.attr_s("approximate").as_deref().unwrap_or("none") {
+        "none" => unary(ctx, UnaryFn::Gelu { tanh: false }),
+        "tanh" => unary(ctx, UnaryFn::Gelu { tanh: true }),
+        other => unsupported(format!("approximate = {other} is not an ONNX value")),
+    }
+}
+
+/// PRelu with one slope for every element is a leaky ReLU (a table in the integer model); slopes that vary
+/// (per channel) are refused.
+fn prelu(ctx: &Ctx) -> Conversion {
+    let (shape, slope) = ctx.const_f32(1, "the slope")?;
+    match slope.first() {
+        Some(&alpha) if slope.iter().all(|&s| s == alpha) => unary(ctx, UnaryFn::LeakyRelu { alpha }),
+        _ => unsupported(format!("a slope of shape {shape:?} that varies is not supported (one slope is)")),
     }
 }
 

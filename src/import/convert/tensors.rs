@@ -4,7 +4,7 @@
 use super::{axis, unsupported, window, Conversion, Converted, Ctx, Skip};
 use tract_onnx::pb;
 
-use crate::ir::{Affine, Clamp, Op, Pool, UnaryFn};
+use crate::ir::{Affine, Clamp, Op, Pool, UnaryFn, Window};
 
 /// The axis along which a constant broadcasts onto a tensor of rank `rank`: `None` for a scalar-like constant,
 /// `Some(axis)` when exactly one axis has more than one value.
@@ -106,6 +106,19 @@ pub fn global_average_pool(ctx: &Ctx) -> Conversion {
         return unsupported("expects a tensor with spatial axes");
     }
     Ok(Converted::Op(Op::GlobalAvgPool, vec![x]))
+}
+
+/// A max pool whose window is the whole spatial extent.
+pub fn global_max_pool(ctx: &Ctx) -> Conversion {
+    let x = ctx.activation(0)?;
+    let shape = ctx.image_shape(0)?;
+    let kernel = match shape.len() {
+        3 => [1, shape[2]],
+        4 => [shape[2], shape[3]],
+        _ => return unsupported(format!("input of shape {shape:?}: 1-D and 2-D spatial axes are supported")),
+    };
+    let window = Window { kernel, strides: [1, 1], dilations: [1, 1], pads: [0; 4] };
+    Ok(Converted::Op(Op::MaxPool(Pool { window, count_include_pad: false }), vec![x]))
 }
 
 pub fn reduce_mean(ctx: &Ctx) -> Conversion {
