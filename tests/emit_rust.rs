@@ -456,8 +456,8 @@ fn the_kernels_inner_loops_have_no_panic_path_on_any_target() {
     let _ = std::fs::remove_dir_all(&root);
 }
 
-/// The activations that run as tables (elu, selu, celu, softplus, softsign, gelu, mish, thresholded relu, PRelu)
-/// and a global max pool, at 8 bits, in C under the sanitizers and in Rust on the host: bit-exact with the
+/// The activations that run as tables (elu, selu, celu, softplus, softsign, gelu, mish, thresholded relu, PRelu,
+/// neg, abs), a global max pool and a Sum, at 8 bits, in C under the sanitizers and in Rust on the host: bit-exact with the
 /// interpreter.
 #[test]
 fn table_activations_are_bit_exact_in_c_and_rust_on_the_host() {

@@ -176,8 +176,8 @@ fn training_modes_are_refused_and_inference_dropout_is_the_identity() {
 
 #[test]
 fn table_activations_and_global_max_pool_import() {
-    // Elu, Selu, Celu, Softplus, Softsign, Gelu (erf and tanh), Mish, ThresholdedRelu and a one-slope PRelu become
-    // tables in the integer model; GlobalMaxPool a max pool over the whole plane. Their float values are checked
+    // Elu, Selu, Celu, Softplus, Softsign, Gelu (erf and tanh), Mish, ThresholdedRelu, a one-slope PRelu, Neg and
+    // Abs become tables in the integer model; GlobalMaxPool a max pool over the whole plane; Sum of two an Add. Their float values are checked
     // against the onnx package's own expected outputs by the node-test suite (tests/onnx_node_suite.rs: test_elu,
     // test_gelu_tanh_1, test_mish, ...): tract 0.23 differs from both on this model, so it is no oracle here.
     let g = import::load(&model("more_activations"), &ImportOptions::default()).unwrap();
@@ -195,8 +195,11 @@ fn table_activations_and_global_max_pool_import() {
             "gelu(tanh)",
             "mish",
             "thresholded_relu(0.2)",
-            "leaky_relu(0.25)"
+            "leaky_relu(0.25)",
+            "neg",
+            "abs"
         ]
     );
+    assert!(matches!(g.nodes.last().unwrap().op, Op::Add { .. }), "a Sum of two inputs is an Add");
     assert!(g.nodes.iter().any(|n| matches!(&n.op, Op::MaxPool(p) if p.window.kernel == [4, 4])));
 }

@@ -160,6 +160,8 @@ pub enum UnaryFn {
     ThresholdedRelu {
         alpha: f32,
     },
+    Neg,
+    Abs,
 }
 
 /// x for x > 0, alpha (e^x - 1) below.
@@ -218,6 +220,8 @@ impl UnaryFn {
                     0.0
                 }
             }
+            UnaryFn::Neg => -x,
+            UnaryFn::Abs => x.abs(),
         }
     }
 
@@ -238,6 +242,8 @@ impl UnaryFn {
             UnaryFn::Gelu { tanh: true } => "gelu(tanh)".into(),
             UnaryFn::Mish => "mish".into(),
             UnaryFn::ThresholdedRelu { alpha } => format!("thresholded_relu({alpha})"),
+            UnaryFn::Neg => "neg".into(),
+            UnaryFn::Abs => "abs".into(),
         }
     }
 }

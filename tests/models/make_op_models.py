@@ -286,8 +286,8 @@ def training_modes():
 
 def more_activations():
     # The activations ompqc runs as tables (elu, selu, celu, softplus, softsign, gelu both ways, mish, thresholded
-    # relu, PRelu with one slope) and a global max pool, each behind a 1x1 conv that mixes the channels, then
-    # concatenated: every table's output shows in the model's.
+    # relu, PRelu with one slope, neg, abs) on a 1x1 conv's output, concatenated and mixed by a 1x1 conv so every
+    # table's output shows in the model's; then a global max pool added back by a Sum of two inputs.
     m = Model("more_activations", [1, 3, 4, 4], opset=20)
     x = m.op("Conv", ["input", m.w(6, 3, 1, 1), m.w(6)])
     branches = [
@@ -301,11 +301,13 @@ def more_activations():
         m.op("Mish", [x]),
         m.op("ThresholdedRelu", [x], alpha=0.2),
         m.op("PRelu", [x, m.const([0.25])]),
+        m.op("Neg", [x]),
+        m.op("Abs", [x]),
     ]
     y = m.op("Concat", branches, axis=1)
-    y = m.op("Conv", [y, m.w(4, 60, 1, 1, scale=0.2), m.w(4)])
+    y = m.op("Conv", [y, m.w(4, 72, 1, 1, scale=0.2), m.w(4)])
     z = m.op("GlobalMaxPool", [y])
-    m.save(m.op("Add", [y, z]), [1, 4, 4, 4])
+    m.save(m.op("Sum", [y, z]), [1, 4, 4, 4])
 
 
 for make in [conv_variants, conv1d, batchnorm_affine, activations, pools, pad_se_hardswish, dynamic_batch,

@@ -78,6 +78,9 @@ pub fn convert(ctx: &Ctx) -> Conversion {
         "Mish" => unary(ctx, UnaryFn::Mish),
         "ThresholdedRelu" => unary(ctx, UnaryFn::ThresholdedRelu { alpha: ctx.attr_f("alpha").unwrap_or(1.0) }),
         "PRelu" => prelu(ctx),
+        "Neg" => unary(ctx, UnaryFn::Neg),
+        "Abs" => unary(ctx, UnaryFn::Abs),
+        "Sum" => sum(ctx),
         "MaxPool" => pool(ctx, true),
         "AveragePool" => pool(ctx, false),
         "GlobalAveragePool" => global_average_pool(ctx),
@@ -192,6 +195,15 @@ impl Ctx<'_> {
             Some(v) if v.len() == n && v.iter().all(|&x| x >= 0) => Ok(v.iter().map(|&x| x as usize).collect()),
             Some(v) => unsupported(format!("attribute {name} = {v:?} does not fit {n} spatial axes")),
         }
+    }
+}
+
+/// Sum of one input is that input; of two, an Add (of activations, or with a constant); more are refused.
+fn sum(ctx: &Ctx) -> Conversion {
+    match ctx.inputs.len() {
+        1 => Ok(Converted::Alias(ctx.activation(0)?)),
+        2 => arithmetic(ctx),
+        n => unsupported(format!("a Sum of {n} inputs is not supported (of one or two is)")),
     }
 }
 

@@ -23,8 +23,12 @@ fn broadcast_axis(cshape: &[usize], rank: usize) -> Result<Option<usize>, Skip> 
     }
 }
 
+/// Add, Sub, Mul, Div, and Sum of two inputs (an Add).
 pub fn arithmetic(ctx: &Ctx) -> Conversion {
-    let op = ctx.node.op_type.as_str();
+    let op = match ctx.node.op_type.as_str() {
+        "Sum" => "Add",
+        op => op,
+    };
     if ctx.inputs.len() != 2 {
         return unsupported("expects two inputs");
     }
