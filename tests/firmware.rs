@@ -406,6 +406,18 @@ fn firmware_modes_build_and_the_makefile_rebuilds_the_same_image() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.starts_with("ompqc: board small: the firmware does not fit") && err.lines().count() == 1, "{err}");
     assert!(!dir.join("firmware-small-validate").exists());
+    // A QEMU that cannot start the board: its own message, exit 2.
+    let bogus = dir.join("bogus.toml");
+    std::fs::write(
+        &bogus,
+        include_str!("../boards/netduinoplus2.toml").replace("machine = \"netduinoplus2\"", "machine = \"bogus\""),
+    )
+    .unwrap();
+    let out =
+        ompqc().arg("validate").arg(&dir).arg("--board").arg(&bogus).args(["--qemu", "--limit", "1"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("QEMU stopped") && err.contains("unsupported machine type"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
