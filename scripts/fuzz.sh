@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-300}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(onnx_model npy target_toml bits_file)
+[ ${#targets[@]} -gt 0 ] || targets=(onnx_model npy target_toml board_toml bits_file)
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz
 rustup toolchain list | grep -q nightly || rustup toolchain install nightly --profile minimal
 
@@ -26,6 +26,7 @@ seed onnx_model examples/digits/model.onnx tests/models/*.onnx tests/fuzz_inputs
   $(ls "$eval_dir"/*/model*.onnx 2>/dev/null | grep -v random_arch || true)
 seed npy examples/digits/*.npy tests/fuzz_inputs/npy/*
 seed target_toml targets/*.toml tests/fuzz_inputs/target_toml/*
+seed board_toml boards/*.toml
 mkdir -p fuzz/corpus/bits_file
 printf '\x01conv1 = 8\nfc = 2\n' > fuzz/corpus/bits_file/seed-toml
 printf '\x00{"conv1": 8, "conv2": 4, "fc": 2}' > fuzz/corpus/bits_file/seed-json

@@ -145,7 +145,7 @@ impl UartKind {
     /// The value of the baud-rate register for `baud` from a `clock_hz` input clock.
     pub fn divisor(self, clock_hz: u64, baud: u32) -> std::result::Result<u64, String> {
         let baud64 = baud as u64;
-        if baud == 0 || clock_hz < 16 * baud64 {
+        if baud == 0 || clock_hz < 16 * baud64 || clock_hz > MAX_CLOCK_HZ {
             return Err(format!("{baud} baud is out of reach of a {clock_hz} Hz UART clock"));
         }
         match self {
@@ -244,6 +244,9 @@ pub struct Programmer {
     pub pyocd_target: Option<String>,
 }
 
+/// The fastest clock a board file may give (a bound that keeps the divisor arithmetic exact).
+const MAX_CLOCK_HZ: u64 = 100_000_000_000;
+
 /// The bundled board files, by name.
 const BUILT_IN: &[(&str, &str)] = &[
     ("netduinoplus2", include_str!("../../boards/netduinoplus2.toml")),
@@ -266,18 +269,24 @@ impl Board {
         if target.emulator.is_none() {
             return bad(format!("core {}: not a device target", board.core));
         }
-        if board.clock_hz == 0 {
-            return bad("clock_hz must be positive".into());
+        if board.clock_hz == 0 || board.clock_hz > MAX_CLOCK_HZ {
+            return bad(format!("clock_hz {} must be positive and at most {MAX_CLOCK_HZ}", board.clock_hz));
         }
         for (what, region) in [("memory.flash", board.memory.flash), ("memory.ram", board.memory.ram)] {
-            if region.size == 0 || region.base + region.size > 1 << 32 {
+            if region.size == 0 || region.base.checked_add(region.size).is_none_or(|end| end > 1 << 32) {
                 return bad(format!("{what}: base {:#x} size {:#x} is not a 32-bit region", region.base, region.size));
             }
         }
         if let Some(r) = board.memory.extra.iter().find(|r| {
-            r.name.is_empty() || !r.name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            r.name.is_empty()
+                || !r.name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+                || r.size == 0
+                || r.base.checked_add(r.size).is_none_or(|end| end > 1 << 32)
         }) {
-            return bad(format!("memory.extra: region name '{}' must be lowercase letters, digits or _", r.name));
+            return bad(format!(
+                "memory.extra: region '{}' needs a name of lowercase letters, digits or _ and a 32-bit range",
+                r.name
+            ));
         }
         if let Err(e) = board.uart.kind.divisor(board.uart.clock_hz, board.uart.baud) {
             return bad(format!("uart: {e}"));
