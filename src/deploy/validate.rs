@@ -258,6 +258,7 @@ pub fn boot(board: &Board, elf: &Path) -> Result<Emulation> {
         cmd.args(["-serial", "null"]);
     }
     cmd.arg("-serial").arg(format!("tcp:127.0.0.1:{port}")).arg("-kernel").arg(elf);
+    crate::run::die_with_parent(&mut cmd);
     let mut child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::null())

@@ -377,7 +377,9 @@ fn emulate(
 ) -> Result<Vec<(u64, u64)>> {
     let marker = marker_address(image)?;
     let counts_path = dir.join("counts.txt");
-    let mut child = Command::new(&emulator.qemu)
+    let mut qemu = Command::new(&emulator.qemu);
+    super::die_with_parent(&mut qemu);
+    let mut child = qemu
         .args(["-M", &emulator.machine])
         .args(&emulator.args)
         .args(["-nographic", "-monitor", "none", "-serial", "none"])

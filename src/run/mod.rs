@@ -134,6 +134,19 @@ pub(crate) fn compare(graph: &QGraph, input: &[i8], n: usize, got: &[u8]) -> (us
     (mismatched, first)
 }
 
+/// Makes the child started by `cmd` die with this process (Linux's parent-death signal), so that an emulator is
+/// not left running when ompqc is killed.
+pub(crate) fn die_with_parent(cmd: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: prctl is async-signal-safe and touches only the child's own state.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
+    }
+}
+
 pub(crate) fn unique() -> usize {
     use std::sync::atomic::{AtomicUsize, Ordering};
     static NEXT: AtomicUsize = AtomicUsize::new(0);
