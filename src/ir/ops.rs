@@ -162,6 +162,8 @@ pub enum UnaryFn {
     },
     Neg,
     Abs,
+    /// The error function (GELU as PyTorch exports it before opset 20: x / sqrt(2), Erf, + 1, * x, * 0.5).
+    Erf,
 }
 
 /// x for x > 0, alpha (e^x - 1) below.
@@ -222,6 +224,7 @@ impl UnaryFn {
             }
             UnaryFn::Neg => -x,
             UnaryFn::Abs => x.abs(),
+            UnaryFn::Erf => libm::erf(x as f64) as f32,
         }
     }
 
@@ -244,6 +247,7 @@ impl UnaryFn {
             UnaryFn::ThresholdedRelu { alpha } => format!("thresholded_relu({alpha})"),
             UnaryFn::Neg => "neg".into(),
             UnaryFn::Abs => "abs".into(),
+            UnaryFn::Erf => "erf".into(),
         }
     }
 }

@@ -158,7 +158,7 @@ def unsupported_ops():
     m = Model("unsupported_ops", [1, 2, 3, 4])
     x = m.op("Conv", ["input", m.w(4, 2, 1, 1)])
     x = m.op("Transpose", [x], perm=[0, 1, 3, 2])
-    x = m.op("Erf", [x])
+    x = m.op("Sin", [x])
     x = m.op("Flatten", [x])
     m.save(x, [1, 48])
 
@@ -286,7 +286,7 @@ def training_modes():
 
 def more_activations():
     # The activations ompqc runs as tables (elu, selu, celu, softplus, softsign, gelu both ways, mish, thresholded
-    # relu, PRelu with one slope, neg, abs) on a 1x1 conv's output, concatenated and mixed by a 1x1 conv so every
+    # relu, PRelu with one slope, neg, abs, erf in an exported GELU) on a 1x1 conv's output, concatenated and mixed by a 1x1 conv so every
     # table's output shows in the model's; then a global max pool added back by a Sum of two inputs.
     m = Model("more_activations", [1, 3, 4, 4], opset=20)
     x = m.op("Conv", ["input", m.w(6, 3, 1, 1), m.w(6)])
@@ -303,9 +303,12 @@ def more_activations():
         m.op("PRelu", [x, m.const([0.25])]),
         m.op("Neg", [x]),
         m.op("Abs", [x]),
+        # GELU as PyTorch exports it before opset 20: x * 0.5 * (1 + erf(x / sqrt(2))).
+        m.op("Mul", [m.op("Mul", [x, m.op("Add", [m.op("Erf", [m.op("Div", [x, m.const(1.4142135)])]),
+                                                 m.const(1.0)])]), m.const(0.5)]),
     ]
     y = m.op("Concat", branches, axis=1)
-    y = m.op("Conv", [y, m.w(4, 72, 1, 1, scale=0.2), m.w(4)])
+    y = m.op("Conv", [y, m.w(4, 78, 1, 1, scale=0.2), m.w(4)])
     z = m.op("GlobalMaxPool", [y])
     m.save(m.op("Sum", [y, z]), [1, 4, 4, 4])
 

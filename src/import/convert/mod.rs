@@ -80,6 +80,7 @@ pub fn convert(ctx: &Ctx) -> Conversion {
         "PRelu" => prelu(ctx),
         "Neg" => unary(ctx, UnaryFn::Neg),
         "Abs" => unary(ctx, UnaryFn::Abs),
+        "Erf" => unary(ctx, UnaryFn::Erf),
         "Sum" => sum(ctx),
         "MaxPool" => pool(ctx, true),
         "AveragePool" => pool(ctx, false),
