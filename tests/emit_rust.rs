@@ -456,14 +456,12 @@ fn the_kernels_inner_loops_have_no_panic_path_on_any_target() {
     let _ = std::fs::remove_dir_all(&root);
 }
 
-/// The activations that run as tables (elu, selu, celu, softplus, softsign, gelu, mish, thresholded relu, PRelu,
-/// neg, abs), a global max pool and a Sum, at 8 bits, in C under the sanitizers and in Rust on the host: bit-exact with the
-/// interpreter.
-#[test]
-fn table_activations_are_bit_exact_in_c_and_rust_on_the_host() {
-    let root = temp("more-activations");
+/// Compiles op-coverage model `name` at 8 bits and runs it in C under the sanitizers and in Rust on the host:
+/// bit-exact with the interpreter.
+fn bit_exact_on_the_host(name: &str) {
+    let root = temp(name);
     std::fs::create_dir_all(&root).unwrap();
-    let file = repo().join("tests/models/more_activations.onnx");
+    let file = repo().join("tests/models").join(format!("{name}.onnx"));
     let calib = random_calib(&file, &root);
     let dir = root.join("w8");
     compile(&file, &calib, 1.0, &["--bits", "8"], &dir);
@@ -475,9 +473,29 @@ fn table_activations_are_bit_exact_in_c_and_rust_on_the_host() {
             .arg(&calib)
             .output()
             .unwrap();
-        check(&out, &format!("run --lang {lang}"));
+        check(&out, &format!("{name}: run --lang {lang}"));
         let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        assert_eq!((r["bit_exact"].as_bool(), r["inputs"].as_u64()), (Some(true), Some(8)), "{lang}");
+        assert_eq!((r["bit_exact"].as_bool(), r["inputs"].as_u64()), (Some(true), Some(8)), "{name}: {lang}");
     }
     let _ = std::fs::remove_dir_all(&root);
+}
+
+/// The activations that run as tables (elu, selu, celu, softplus, softsign, gelu, mish, thresholded relu, PRelu,
+/// neg, abs), a global max pool and a Sum.
+#[test]
+fn table_activations_are_bit_exact_in_c_and_rust_on_the_host() {
+    bit_exact_on_the_host("more_activations");
+}
+
+/// ONNX's math functions, Swish and Shrink (tables), and resampling: nearest, linear, and antialiased cubic.
+#[test]
+fn math_functions_and_resampling_are_bit_exact_in_c_and_rust_on_the_host() {
+    bit_exact_on_the_host("math_functions");
+    bit_exact_on_the_host("resampling");
+}
+
+/// ConvTranspose (a spread then a convolution), PRelu per channel and Sub of two activations.
+#[test]
+fn transposed_convolutions_are_bit_exact_in_c_and_rust_on_the_host() {
+    bit_exact_on_the_host("transposed_conv");
 }

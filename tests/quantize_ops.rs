@@ -38,12 +38,19 @@ fn every_op_quantizes_close_to_float_at_8_bits() {
         ("dynamic_spatial", ImportOptions { input_shape: Some(vec![1, 2, 9, 7]) }),
         ("reshape_4d", ImportOptions::default()),
         ("more_activations", ImportOptions::default()),
+        ("math_functions", ImportOptions::default()),
+        ("resampling", ImportOptions::default()),
+        ("transposed_conv", ImportOptions::default()),
     ] {
         let (sqnr8, layers) = sqnr_at(name, options.clone(), 8);
         eprintln!("{name}: W8A8 output SQNR {sqnr8:.1} dB; layers {layers:?}");
         assert!(sqnr8 > 25.0, "{name}: W8A8 output SQNR {sqnr8:.1} dB");
         for (layer, sqnr) in layers {
-            assert!(sqnr.is_none_or(|s| s > 20.0), "{name}: layer {layer} at {sqnr:?} dB");
+            // A step function (round, floor, ceil, sign) turns an input's rounding error at a step into a whole
+            // step, so its own SQNR measures how near the inputs fall to the steps, not its table; what follows it
+            // is still checked, and so is the output.
+            let step = ["round_", "floor_", "ceil_", "sign_"].iter().any(|s| layer.starts_with(s));
+            assert!(step || sqnr.is_none_or(|s| s > 20.0), "{name}: layer {layer} at {sqnr:?} dB");
         }
         let (sqnr4, _) = sqnr_at(name, options.clone(), 4);
         let (sqnr2, _) = sqnr_at(name, options, 2);

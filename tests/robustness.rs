@@ -561,7 +561,7 @@ proptest::proptest! {
 
 #[test]
 fn many_unsupported_nodes_are_refused_grouped_by_op_on_one_short_line() {
-    // 30 Cos then 6 Sin nodes in a chain (the 36 QDQ nodes of a pre-quantized model once made a line of kilobytes).
+    // 30 Hardmax then 6 LpNormalization nodes in a chain (the 36 QDQ nodes of a pre-quantized model once made a line of kilobytes).
     let names: Vec<(String, String)> = (0..36).map(|i| (format!("t{i}"), format!("t{}", i + 1))).collect();
     let nodes: Vec<(&str, [&str; 1], &str)> = names
         .iter()
@@ -569,7 +569,7 @@ fn many_unsupported_nodes_are_refused_grouped_by_op_on_one_short_line() {
         .map(|(i, (from, to))| {
             let from = if i == 0 { "input" } else { from.as_str() };
             let to = if i == 35 { "output" } else { to.as_str() };
-            (if i < 30 { "Cos" } else { "Sin" }, [from], to)
+            (if i < 30 { "Hardmax" } else { "LpNormalization" }, [from], to)
         })
         .collect();
     let borrowed: Vec<(&str, &[&str], &str)> = nodes.iter().map(|(op, ins, out)| (*op, &ins[..], *out)).collect();
@@ -577,7 +577,7 @@ fn many_unsupported_nodes_are_refused_grouped_by_op_on_one_short_line() {
     let path = Path::new("chain.onnx");
     let err = import_bytes(&bytes, path, &ImportOptions::default()).unwrap().into_graph(path).unwrap_err();
     assert_eq!(err.exit_code(), 2);
-    let expected = "chain.onnx: 36 unsupported nodes: 30 Cos ('n0', 'n1', 'n2', ...: ompqc has no such operator); \
-                    6 Sin ('n30', 'n31', 'n32', ...: ompqc has no such operator)";
+    let expected = "chain.onnx: 36 unsupported nodes: 30 Hardmax ('n0', 'n1', 'n2', ...: ompqc has no such \
+                    operator); 6 LpNormalization ('n30', 'n31', 'n32', ...: ompqc has no such operator)";
     assert_eq!(err.message, expected);
 }

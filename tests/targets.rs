@@ -159,8 +159,8 @@ fn every_kernel_path_is_bit_exact_on_every_emulated_target() {
     }
     // tests/models/kernel_paths.onnx runs the remainder of every vector and word loop (Helium's predicated tails,
     // the DSP's scalar tails, odd channels and pixels) in each kernel variant; residual_bands the adds fused into
-    // convolutions, band by band; the other op models cover grouped, dilated and 1-D convolutions, pools and the
-    // rest. The inner layers at 8, 4 and 2 bits (first and last stay at 8).
+    // convolutions, band by band; the other op models cover grouped, dilated and 1-D convolutions, pools,
+    // resampling and the rest. The inner layers at 8, 4 and 2 bits (first and last stay at 8).
     let root = temp("paths");
     std::fs::create_dir_all(&root).unwrap();
     let all: &[&str] = &["8", "4", "2"];
@@ -172,6 +172,8 @@ fn every_kernel_path_is_bit_exact_on_every_emulated_target() {
         ("pools", four),
         ("pad_se_hardswish", four),
         ("pad_pool", four),
+        ("resampling", four),
+        ("transposed_conv", four),
     ];
     for (model, widths) in models {
         let file = repo().join(format!("tests/models/{model}.onnx"));
@@ -597,8 +599,16 @@ fn generated_c_passes_the_static_analyzer_for_every_kernel_variant() {
     let dir = root.join("example");
     compile_example(&dir);
     dirs.push((dir, example.join("calib_x.npy"), 0.0625));
-    let models =
-        ["activations", "batchnorm_affine", "conv1d", "conv_variants", "pad_se_hardswish", "pools", "pad_pool"];
+    let models = [
+        "activations",
+        "batchnorm_affine",
+        "conv1d",
+        "conv_variants",
+        "pad_se_hardswish",
+        "pools",
+        "pad_pool",
+        "resampling",
+    ];
     let widths = |m: &str| if m == "kernel_paths" || m == "residual_bands" { vec!["8", "4", "2"] } else { vec!["4"] };
     for model in models.into_iter().chain(["kernel_paths", "residual_bands"]) {
         let file = repo().join(format!("tests/models/{model}.onnx"));

@@ -13,7 +13,7 @@ use super::schedule::{layer_constants, schedule, widths, Call, Step, Uses, Value
 use super::Provenance;
 use crate::error::{Error, Result};
 use crate::ir::pack::PackedWeights;
-use crate::ir::quant::{QGraph, QOp};
+use crate::ir::quant::{QGraph, QOp, QTaps};
 use crate::plan::{Choice, Kernel, MemoryPlan, Place, ALIGN};
 
 #[derive(Template)]
@@ -160,10 +160,10 @@ impl Emitter<'_> {
         name
     }
 
-    /// Node `ix`'s 256-entry table of C type `ty`, as a public array; returns its name.
+    /// Node `ix`'s table of C type `ty`, as a public array; returns its name.
     fn table(&mut self, ix: usize, suffix: &str, ty: &str, values: Vec<String>) -> String {
         let name = format!("{}_l{ix}_{suffix}", self.p);
-        let declaration = format!("extern const {ty} {name}[256];");
+        let declaration = format!("extern const {ty} {name}[{}];", values.len());
         // Once, however many tiles call it.
         if !self.declarations.contains(&declaration) {
             self.arrays.push(c_array(ty, &name, values, true));
@@ -263,6 +263,14 @@ impl Emitter<'_> {
                 let tile = step.tile.expect("a tile copy belongs to a tile");
                 let name = self.declare(format!("{p}_l{ix}_t{tile}_{way}"), "window", c_fields(&params.fields()));
                 format!("{p}_copy_window(&{name}, {x}, {y});")
+            }
+            Call::Resize(params) => {
+                let QOp::Resize(r) = &node.op else { unreachable!("a resize step comes from a resize node") };
+                let entries = |t: &QTaps| t.entries.iter().map(|v| v.to_string()).collect();
+                let ty = self.table(ix, "taps_y", "int16_t", entries(&r.y));
+                let tx = self.table(ix, "taps_x", "int16_t", entries(&r.x));
+                let name = self.declare_struct(ix, "resize", c_fields(&params.fields()));
+                format!("{p}_resize(&{name}, {ty}, {tx}, {x}, {y});")
             }
             Call::Softmax { params, scratch } => {
                 let QOp::Softmax { exp_table, .. } = &node.op else {
@@ -398,6 +406,7 @@ fn families(steps: &[Step]) -> Vec<Family> {
         (uses.concat, "concat"),
         (uses.transpose, "transpose"),
         (uses.softmax, "softmax"),
+        (uses.resize, "resize"),
         (uses.window, "window"),
     ];
     families.extend(named(&rest).into_iter().map(|file| Family { file, instances: Instances::One }));

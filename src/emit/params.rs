@@ -159,6 +159,14 @@ params!(
 );
 
 params!(
+    /// Resampling of an in_h x in_w x c tensor to out_h x out_w through `taps_y` and `taps_x` taps per output row
+    /// and column (position and Q10 weight pairs), around zero point `zp`.
+    ResizeParams("resize", "Resize", false) {
+        in_h: i32, in_w: i32, c: i32, out_h: i32, out_w: i32, taps_y: i32, taps_x: i32, zp: i32,
+    }
+);
+
+params!(
     /// A window of rows copied between a tensor and its tile (patch-based execution): `rows` rows of `row_bytes`,
     /// read from `src_offset` every `src_stride` bytes and written from `dst_offset` every `dst_stride` bytes.
     WindowParams("window", "Window", false) {
@@ -167,7 +175,7 @@ params!(
 );
 
 /// Every block, in the order the generated code declares them.
-pub const BLOCKS: [&Block; 10] = [
+pub const BLOCKS: [&Block; 11] = [
     &ConvParams::BLOCK,
     &DenseParams::BLOCK,
     &BinaryParams::BLOCK,
@@ -177,6 +185,7 @@ pub const BLOCKS: [&Block; 10] = [
     &ConcatParams::BLOCK,
     &TransposeParams::BLOCK,
     &SoftmaxParams::BLOCK,
+    &ResizeParams::BLOCK,
     &WindowParams::BLOCK,
 ];
 

@@ -7,14 +7,14 @@ use askama::Template;
 use super::conv_layout::folded_bias;
 use super::interface::Interface;
 use super::params::{
-    BinaryParams, Block, ConcatParams, ConvParams, DenseParams, GlobalPoolParams, PadParams, PoolParams, SoftmaxParams,
-    TransposeParams, Value, WindowParams, BLOCKS,
+    BinaryParams, Block, ConcatParams, ConvParams, DenseParams, GlobalPoolParams, PadParams, PoolParams, ResizeParams,
+    SoftmaxParams, TransposeParams, Value, WindowParams, BLOCKS,
 };
 use super::schedule::{layer_constants, schedule, Call, Operand, Step, Uses};
 use super::Provenance;
 use crate::error::{Error, Result};
 use crate::ir::pack::PackedWeights;
-use crate::ir::quant::{QGraph, QNode, QOp};
+use crate::ir::quant::{QGraph, QNode, QOp, QTaps};
 use crate::plan::{Choice, Kernel, MemoryPlan, Place};
 
 #[derive(Template)]
@@ -357,6 +357,14 @@ impl Emitter<'_> {
                 let p = self.params(ix, &TransposeParams::BLOCK, &params.fields(), &[]);
                 format!("kernels::transpose(&{p}, {x}, {y});")
             }
+            Call::Resize(params) => {
+                let QOp::Resize(r) = &node.op else { unreachable!("a resize step comes from a resize node") };
+                let entries = |t: &QTaps| t.entries.iter().map(|v| v.to_string()).collect();
+                let ty = self.table(ix, "TAPS_Y", "i16", entries(&r.y));
+                let tx = self.table(ix, "TAPS_X", "i16", entries(&r.x));
+                let p = self.params(ix, &ResizeParams::BLOCK, &params.fields(), &[]);
+                format!("kernels::resize(&{p}, &{ty}, &{tx}, {x}, {y});")
+            }
             Call::Softmax { params, .. } => {
                 let QOp::Softmax { exp_table, .. } = &node.op else {
                     unreachable!("a softmax step comes from a softmax node")
@@ -537,6 +545,7 @@ fn used_blocks(u: &Uses) -> Vec<&'static Block> {
         u.concat,
         u.transpose,
         u.softmax,
+        u.resize,
         u.window,
     ];
     BLOCKS.into_iter().zip(used).filter(|(_, u)| *u).map(|(b, _)| b).collect()

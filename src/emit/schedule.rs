@@ -3,8 +3,8 @@
 
 use super::conv_layout::short_requant;
 pub use super::params::{
-    BinaryParams, ConcatParams, ConvParams, DenseParams, GlobalPoolParams, PadParams, PoolParams, SoftmaxParams,
-    TransposeParams, Value, WindowParams,
+    BinaryParams, ConcatParams, ConvParams, DenseParams, GlobalPoolParams, PadParams, PoolParams, ResizeParams,
+    SoftmaxParams, TransposeParams, Value, WindowParams,
 };
 use crate::ir::fixed_point::Multiplier;
 use crate::ir::pack::PackedWeights;
@@ -58,6 +58,8 @@ pub enum Call {
         params: SoftmaxParams,
         scratch: usize,
     },
+    /// Resampling with the node's tap tables.
+    Resize(ResizeParams),
     /// A tile of the model's input copied from the caller's buffer (patch-based execution).
     TileIn(WindowParams),
     /// A tile of a stage's output copied into its place in the whole tensor.
@@ -121,6 +123,7 @@ pub struct Uses {
     pub copy: bool,
     pub transpose: bool,
     pub softmax: bool,
+    pub resize: bool,
     pub window: bool,
 }
 
@@ -152,6 +155,7 @@ impl Uses {
                 Call::Copy { .. } => u.copy = true,
                 Call::Transpose(_) => u.transpose = true,
                 Call::Softmax { .. } => u.softmax = true,
+                Call::Resize(_) => u.resize = true,
                 Call::TileIn(_) | Call::TileOut(_) => u.window = true,
             }
         }
@@ -467,6 +471,20 @@ impl Scheduler<'_> {
                 let scratch = self.plan.scratch[ix].unwrap_or(0);
                 let params = SoftmaxParams { outer: i(outer), len: i(len), inner: i(inner) };
                 self.push(ix, Call::Softmax { params, scratch }, &[input]);
+            }
+            (QOp::Resize(r), _) => {
+                let (in_h, in_w, c) = Layout::hwc(in_shape);
+                let params = ResizeParams {
+                    in_h: i(in_h),
+                    in_w: i(in_w),
+                    c: i(c),
+                    out_h: i(r.y.out_len()),
+                    out_w: i(r.x.out_len()),
+                    taps_y: i(r.y.taps),
+                    taps_x: i(r.x.taps),
+                    zp: self.graph.tensor(input).q.zero_point,
+                };
+                self.push(ix, Call::Resize(params), &[input]);
             }
         }
     }

@@ -1,6 +1,7 @@
-//! Pooling and padding over NCHW planes.
+//! Pooling, padding and resampling over NCHW planes.
 
 use super::chw;
+use crate::ir::resample::Resize;
 use crate::ir::Pool;
 
 pub fn pool(p: &Pool, max: bool, input: &[f32], in_shape: &[usize], out_shape: &[usize], out: &mut [f32]) {
@@ -39,6 +40,24 @@ pub fn pad(pads: [usize; 4], value: f32, input: &[f32], in_shape: &[usize], out_
         for y in 0..h {
             let dst = (y + pads[0]) * wo + pads[1];
             out_plane[dst..dst + w].copy_from_slice(&plane[y * w..(y + 1) * w]);
+        }
+    }
+}
+
+/// Separable resampling by tap tables, in f64 as ONNX's reference computes it: each plane of `in_shape` read through
+/// `r`'s height taps, then its width taps.
+pub fn resize(r: &Resize, input: &[f32], in_shape: &[usize], out: &mut [f32]) {
+    let (_, h, w) = chw(in_shape);
+    let (ho, wo) = (r.y.out_len(), r.x.out_len());
+    for (plane, out_plane) in input.chunks(h * w).zip(out.chunks_mut(ho * wo)) {
+        for oy in 0..ho {
+            for ox in 0..wo {
+                let sum: f64 =
+                    r.y.of(oy)
+                        .map(|(iy, wy)| wy * r.x.of(ox).map(|(ix, wx)| wx * plane[iy * w + ix] as f64).sum::<f64>())
+                        .sum();
+                out_plane[oy * wo + ox] = sum as f32;
+            }
         }
     }
 }

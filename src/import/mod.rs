@@ -368,22 +368,47 @@ impl<'a> Builder<'a> {
                     self.values.insert((*o).clone(), Value::Secondary(name.clone()));
                 }
             }
-            Ok(convert::Converted::Op(op, activation_inputs)) => {
+            Ok(converted @ (convert::Converted::Op(..) | convert::Converted::Chain(_))) => {
                 let Some(shape) = self.facts.shape(outputs[0]) else {
                     let reason = format!("the shape of '{}' could not be inferred{}", outputs[0], self.facts.why());
                     self.unsupported.push(Unsupported { node: name, op_type: node.op_type.clone(), reason });
                     self.values.insert(outputs[0].clone(), Value::Failed);
                     return;
                 };
-                let out = self.add_tensor(outputs[0], shape);
-                let ins = activation_inputs
-                    .iter()
-                    .map(|&i| match &inputs[i] {
-                        Some(Value::Tensor(t)) => *t,
-                        _ => unreachable!("convert only lists activation inputs"),
-                    })
-                    .collect();
-                self.nodes.push(Node { name: name.clone(), op, inputs: ins, output: out });
+                let mut steps = match converted {
+                    convert::Converted::Op(op, ins) => {
+                        vec![convert::Step::last(op, ins.into_iter().map(convert::Source::Input).collect())]
+                    }
+                    convert::Converted::Chain(steps) => steps,
+                    convert::Converted::Alias(_) => unreachable!("matched above"),
+                };
+                if let Some(last) = steps.last_mut() {
+                    last.shape = shape;
+                }
+                let count = steps.len();
+                let mut made: Vec<TensorId> = Vec::with_capacity(count);
+                for (k, step) in steps.into_iter().enumerate() {
+                    let (tensor, node_name) = if k + 1 == count {
+                        (outputs[0].clone(), name.clone())
+                    } else {
+                        (format!("{}/{}", outputs[0], step.suffix), format!("{name}/{}", step.suffix))
+                    };
+                    let out = self.add_tensor(&tensor, step.shape);
+                    let ins = step
+                        .inputs
+                        .iter()
+                        .map(|&from| match from {
+                            convert::Source::Step(j) => made[j],
+                            convert::Source::Input(i) => match &inputs[i] {
+                                Some(Value::Tensor(t)) => *t,
+                                _ => unreachable!("convert only lists activation inputs"),
+                            },
+                        })
+                        .collect();
+                    self.nodes.push(Node { name: node_name, op: step.op, inputs: ins, output: out });
+                    made.push(out);
+                }
+                let out = *made.last().expect("a chain has an op");
                 self.values.insert(outputs[0].clone(), Value::Tensor(out));
                 for o in &outputs[1..] {
                     self.values.insert((*o).clone(), Value::Secondary(name.clone()));

@@ -1,7 +1,7 @@
 //! The reference kernels, one per op family, on channels-last int8 tensors.
 
 use crate::ir::fixed_point::{rounded_div, Multiplier};
-use crate::ir::quant::{Layout, QAdd, QConv, QDense, QGraph, QMul, QNode, QOp};
+use crate::ir::quant::{Layout, QAdd, QConv, QDense, QGraph, QMul, QNode, QOp, QResize, RESIZE_WEIGHT_BITS};
 use crate::ir::Pool;
 use crate::parallel::for_each_sample;
 
@@ -31,6 +31,7 @@ pub fn compute(graph: &QGraph, node: &QNode, ins: &[&[i8]], n: usize, out: &mut 
         }
         QOp::Reshape => reshape(ins[0], shape(0), &out_t.shape, out),
         QOp::Softmax { axis, exp_table } => softmax(*axis, exp_table, ins[0], shape(0), out),
+        QOp::Resize(r) => resize(r, ins[0], shape(0), zero(0), out),
     }
 }
 
@@ -47,6 +48,28 @@ fn hwc(shape: &[usize]) -> (usize, usize, usize) {
 #[inline]
 fn requantize(acc: i32, m: Multiplier, z_out: i32, lo: i32, hi: i32) -> i8 {
     (z_out + m.apply(acc)).clamp(lo, hi) as i8
+}
+
+/// Resampling: each output the rounded, Q20 weighted sum of its taps' zero-point-corrected inputs.
+fn resize(r: &QResize, input: &[i8], in_shape: &[usize], z: i32, out: &mut [i8]) {
+    let (h, w, c) = hwc(in_shape);
+    let (ho, wo) = (r.y.out_len(), r.x.out_len());
+    let shift = 2 * RESIZE_WEIGHT_BITS;
+    for (x, y) in input.chunks(h * w * c).zip(out.chunks_mut(ho * wo * c)) {
+        for oy in 0..ho {
+            for ox in 0..wo {
+                for ch in 0..c {
+                    let acc: i32 =
+                        r.y.of(oy)
+                            .map(|(iy, wy)| {
+                                wy * r.x.of(ox).map(|(ix, wx)| wx * (x[(iy * w + ix) * c + ch] as i32 - z)).sum::<i32>()
+                            })
+                            .sum();
+                    y[(oy * wo + ox) * c + ch] = (z + ((acc + (1 << (shift - 1))) >> shift)).clamp(-128, 127) as i8;
+                }
+            }
+        }
+    }
 }
 
 #[allow(clippy::too_many_arguments)]

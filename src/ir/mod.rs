@@ -12,6 +12,7 @@ mod ops;
 pub mod pack;
 pub mod passes;
 pub mod quant;
+pub mod resample;
 
 pub use ops::*;
 

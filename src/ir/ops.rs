@@ -160,10 +160,142 @@ pub enum UnaryFn {
     ThresholdedRelu {
         alpha: f32,
     },
+    /// x sigmoid(alpha x) (SiLU for alpha = 1).
+    Swish {
+        alpha: f32,
+    },
+    /// x - bias above lambd, x + bias below -lambd, 0 between.
+    Shrink {
+        lambd: f32,
+        bias: f32,
+    },
+    /// One of ONNX's elementwise math operators.
+    Math(MathFn),
+}
+
+/// ONNX's elementwise math operators of one input, each its own op type: in integer form every one is a table,
+/// so they differ only in the function.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MathFn {
     Neg,
     Abs,
     /// The error function (GELU as PyTorch exports it before opset 20: x / sqrt(2), Erf, + 1, * x, * 0.5).
     Erf,
+    Exp,
+    Log,
+    Sqrt,
+    Reciprocal,
+    Sin,
+    Cos,
+    Tan,
+    Asin,
+    Acos,
+    Atan,
+    Sinh,
+    Cosh,
+    Asinh,
+    Acosh,
+    Atanh,
+    Ceil,
+    Floor,
+    /// To the nearest integer, halves to even.
+    Round,
+    Sign,
+}
+
+impl MathFn {
+    const ALL: [MathFn; 22] = [
+        MathFn::Neg,
+        MathFn::Abs,
+        MathFn::Erf,
+        MathFn::Exp,
+        MathFn::Log,
+        MathFn::Sqrt,
+        MathFn::Reciprocal,
+        MathFn::Sin,
+        MathFn::Cos,
+        MathFn::Tan,
+        MathFn::Asin,
+        MathFn::Acos,
+        MathFn::Atan,
+        MathFn::Sinh,
+        MathFn::Cosh,
+        MathFn::Asinh,
+        MathFn::Acosh,
+        MathFn::Atanh,
+        MathFn::Ceil,
+        MathFn::Floor,
+        MathFn::Round,
+        MathFn::Sign,
+    ];
+
+    /// The function of an ONNX op type, if it is one of these.
+    pub fn from_onnx(op_type: &str) -> Option<MathFn> {
+        MathFn::ALL.into_iter().find(|f| f.onnx_name() == op_type)
+    }
+
+    pub fn onnx_name(self) -> &'static str {
+        match self {
+            MathFn::Neg => "Neg",
+            MathFn::Abs => "Abs",
+            MathFn::Erf => "Erf",
+            MathFn::Exp => "Exp",
+            MathFn::Log => "Log",
+            MathFn::Sqrt => "Sqrt",
+            MathFn::Reciprocal => "Reciprocal",
+            MathFn::Sin => "Sin",
+            MathFn::Cos => "Cos",
+            MathFn::Tan => "Tan",
+            MathFn::Asin => "Asin",
+            MathFn::Acos => "Acos",
+            MathFn::Atan => "Atan",
+            MathFn::Sinh => "Sinh",
+            MathFn::Cosh => "Cosh",
+            MathFn::Asinh => "Asinh",
+            MathFn::Acosh => "Acosh",
+            MathFn::Atanh => "Atanh",
+            MathFn::Ceil => "Ceil",
+            MathFn::Floor => "Floor",
+            MathFn::Round => "Round",
+            MathFn::Sign => "Sign",
+        }
+    }
+
+    /// In f64, so that f32 results are correctly rounded near the tables' edges; outside the domain NaN (and the
+    /// integer model's table gives 0 there).
+    pub fn apply(self, x: f64) -> f64 {
+        match self {
+            MathFn::Neg => -x,
+            MathFn::Abs => x.abs(),
+            MathFn::Erf => libm::erf(x),
+            MathFn::Exp => x.exp(),
+            MathFn::Log => x.ln(),
+            MathFn::Sqrt => x.sqrt(),
+            MathFn::Reciprocal => 1.0 / x,
+            MathFn::Sin => x.sin(),
+            MathFn::Cos => x.cos(),
+            MathFn::Tan => x.tan(),
+            MathFn::Asin => x.asin(),
+            MathFn::Acos => x.acos(),
+            MathFn::Atan => x.atan(),
+            MathFn::Sinh => x.sinh(),
+            MathFn::Cosh => x.cosh(),
+            MathFn::Asinh => x.asinh(),
+            MathFn::Acosh => x.acosh(),
+            MathFn::Atanh => x.atanh(),
+            MathFn::Ceil => x.ceil(),
+            MathFn::Floor => x.floor(),
+            MathFn::Round => x.round_ties_even(),
+            // ONNX's Sign of 0 is 0 (f64::signum gives 1).
+            MathFn::Sign => {
+                if x == 0.0 {
+                    0.0
+                } else {
+                    x.signum()
+                }
+            }
+        }
+    }
 }
 
 /// x for x > 0, alpha (e^x - 1) below.
@@ -222,9 +354,20 @@ impl UnaryFn {
                     0.0
                 }
             }
-            UnaryFn::Neg => -x,
-            UnaryFn::Abs => x.abs(),
-            UnaryFn::Erf => libm::erf(x as f64) as f32,
+            UnaryFn::Swish { alpha } => {
+                let x = x as f64;
+                (x / (1.0 + (-(alpha as f64) * x).exp())) as f32
+            }
+            UnaryFn::Shrink { lambd, bias } => {
+                if x > lambd {
+                    x - bias
+                } else if x < -lambd {
+                    x + bias
+                } else {
+                    0.0
+                }
+            }
+            UnaryFn::Math(f) => f.apply(x as f64) as f32,
         }
     }
 
@@ -245,9 +388,9 @@ impl UnaryFn {
             UnaryFn::Gelu { tanh: true } => "gelu(tanh)".into(),
             UnaryFn::Mish => "mish".into(),
             UnaryFn::ThresholdedRelu { alpha } => format!("thresholded_relu({alpha})"),
-            UnaryFn::Neg => "neg".into(),
-            UnaryFn::Abs => "abs".into(),
-            UnaryFn::Erf => "erf".into(),
+            UnaryFn::Swish { alpha } => format!("swish({alpha})"),
+            UnaryFn::Shrink { lambd, bias } => format!("shrink({lambd}, {bias})"),
+            UnaryFn::Math(f) => f.onnx_name().to_lowercase(),
         }
     }
 }
@@ -291,6 +434,8 @@ pub enum Op {
     Softmax {
         axis: usize,
     },
+    /// Resampling of the spatial axes (Resize, Upsample) by tap tables.
+    Resize(super::resample::Resize),
 }
 
 impl Op {
@@ -312,6 +457,7 @@ impl Op {
             Op::Concat { .. } => "Concat",
             Op::Reshape => "Reshape",
             Op::Softmax { .. } => "Softmax",
+            Op::Resize(_) => "Resize",
         }
     }
 
@@ -390,6 +536,7 @@ impl Op {
             Op::Pad { pads, value } => format!("{pads:?} value {value}"),
             Op::Concat { axis } => format!("axis {axis}"),
             Op::Softmax { axis } => format!("axis {axis}"),
+            Op::Resize(r) => format!("{} taps x {} taps", r.y.taps, r.x.taps),
             Op::GlobalAvgPool | Op::Reshape => String::new(),
         }
     }

@@ -91,6 +91,36 @@ pub struct QMul {
     pub act_max: i32,
 }
 
+/// The fraction bits of a resampling weight.
+pub const RESIZE_WEIGHT_BITS: u32 = 10;
+
+/// One axis's resampling taps in integers: for output position o and tap t, `entries[2 (o taps + t)]` is the input
+/// position and the next entry its weight in Q10.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct QTaps {
+    pub taps: usize,
+    pub entries: Vec<i16>,
+}
+
+impl QTaps {
+    pub fn out_len(&self) -> usize {
+        self.entries.len() / (2 * self.taps)
+    }
+
+    /// Output position `o`'s (input position, weight) pairs.
+    pub fn of(&self, o: usize) -> impl Iterator<Item = (usize, i32)> + '_ {
+        self.entries[2 * o * self.taps..2 * (o + 1) * self.taps].chunks(2).map(|p| (p[0] as usize, p[1] as i32))
+    }
+}
+
+/// Resampling with the input's parameters: out = zp + floor((sum_y w_y sum_x w_x (in - zp) + 2^19) / 2^20),
+/// clamped to int8.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct QResize {
+    pub y: QTaps,
+    pub x: QTaps,
+}
+
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum QOp {
     Conv(QConv),
@@ -122,6 +152,7 @@ pub enum QOp {
         axis: usize,
         exp_table: Vec<i32>,
     },
+    Resize(QResize),
 }
 
 impl QOp {
@@ -141,6 +172,7 @@ impl QOp {
             QOp::Concat { .. } => "Concat",
             QOp::Reshape => "Reshape",
             QOp::Softmax { .. } => "Softmax",
+            QOp::Resize(_) => "Resize",
         }
     }
 
@@ -163,6 +195,7 @@ impl QOp {
             }
             QOp::Table(t) => t.len(),
             QOp::Softmax { exp_table, .. } => exp_table.len() * 4,
+            QOp::Resize(r) => (r.y.entries.len() + r.x.entries.len()) * 2,
             _ => 0,
         }
     }

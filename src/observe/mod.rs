@@ -55,7 +55,9 @@ pub fn observe(graph: &Graph, calib: &Samples, method: RangeMethod) -> Result<Ob
     let mut input_means: Vec<Option<Vec<f64>>> = vec![None; graph.nodes.len()];
     exec::run_observed(graph, calib, &mut |t, values| {
         let r = &mut minmax[t];
-        for &v in values {
+        // Infinities and NaN (a logarithm of 0, a square root of a negative) do not set the range: the integer
+        // model saturates the one and maps the other to 0.
+        for &v in values.iter().filter(|v| v.is_finite()) {
             r.0 = r.0.min(v);
             r.1 = r.1.max(v);
         }

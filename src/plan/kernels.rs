@@ -36,6 +36,7 @@ pub enum Kernel {
     /// A reshape between channels-last and channels-first order.
     Transpose,
     Softmax,
+    Resize,
     /// An add run inside the convolution before it.
     Fused,
 }
@@ -60,6 +61,7 @@ impl Kernel {
             Kernel::Alias => "alias",
             Kernel::Transpose => "transpose",
             Kernel::Softmax => "softmax",
+            Kernel::Resize => "resize",
             Kernel::Fused => "fused",
         }
     }
@@ -245,6 +247,7 @@ fn choose_node(graph: &QGraph, ix: usize, node: &QNode, stage: Option<&Stage>) -
             let c = 4 * len;
             Choice { scratch: Scratch { portable: c, dsp: c, mve: c, rust: 0 }, ..simple(Kernel::Softmax) }
         }
+        QOp::Resize(_) => simple(Kernel::Resize),
     })
 }
 
@@ -255,8 +258,8 @@ fn choose_node(graph: &QGraph, ix: usize, node: &QNode, stage: Option<&Stage>) -
 /// input). The grouped kernels walk the windows in place and need none.
 /// Depthwise: one channel's input as an int16 plane padded to the windows, then the int32 sums of a band of at
 /// least 32 outputs (whole rows); other than 3x3, a cell of slack after the plane and the int16 taps between (Helium
-/// runs the DSP variant). Helium's depthwise 3x3 reads the input in place. The Rust plane is int8, at 3x3 with a
-/// byte of slack (its DSP loop reads each window's rows a word at a time), and its sums stay on the stack.
+/// runs the DSP variant). Helium's depthwise 3x3 reads the input in place. The Rust plane is int8 with a byte of
+/// slack (its DSP loop reads each window's rows a word at a time), and its sums stay on the stack.
 fn conv_scratch(kernel: Kernel, c: &QConv, out_h: usize, out_w: usize) -> Scratch {
     match kernel {
         Kernel::ConvColumns => {
@@ -290,7 +293,8 @@ fn conv_scratch(kernel: Kernel, c: &QConv, out_h: usize, out_w: usize) -> Scratc
                 portable: bytes,
                 dsp: bytes,
                 mve,
-                rust: (cells + usize::from(kernel == Kernel::Depthwise3x3)).next_multiple_of(super::ALIGN),
+                // The Rust kernel slices its plane with a byte of slack whatever the window.
+                rust: (cells + 1).next_multiple_of(super::ALIGN),
             }
         }
         _ => Scratch::default(),

@@ -12,7 +12,10 @@ pub use layer::{fake_quantize, quantize_layer, LayerRows, Rounded};
 use crate::error::{Error, Result};
 use crate::ir::fixed_point::Multiplier;
 use crate::ir::pack::PackedWeights;
-use crate::ir::quant::{QAdd, QConv, QDense, QGraph, QMul, QNode, QOp, QParams, QTensor};
+use crate::ir::quant::{
+    QAdd, QConv, QDense, QGraph, QMul, QNode, QOp, QParams, QResize, QTaps, QTensor, RESIZE_WEIGHT_BITS,
+};
+use crate::ir::resample::AxisTaps;
 use crate::ir::{Affine, Clamp, Conv, Dense, Graph, Node, Op, Window};
 use crate::observe::Observations;
 
@@ -123,7 +126,7 @@ fn tensor_params(graph: &Graph, obs: &Observations) -> Vec<QParams> {
     let mut params: Vec<QParams> = (0..graph.tensors.len()).map(from_obs).collect();
     for node in &graph.nodes {
         params[node.output] = match node.op {
-            Op::MaxPool(_) | Op::AvgPool(_) | Op::GlobalAvgPool | Op::Pad { .. } | Op::Reshape => {
+            Op::MaxPool(_) | Op::AvgPool(_) | Op::GlobalAvgPool | Op::Pad { .. } | Op::Reshape | Op::Resize(_) => {
                 params[node.inputs[0]]
             }
             Op::Softmax { .. } => SOFTMAX_OUTPUT,
@@ -145,9 +148,11 @@ fn act_bounds(act: Clamp, q: QParams) -> (i32, i32) {
     (bound(act.min, -128), bound(act.max, 127))
 }
 
-/// A 256-entry table mapping each int8 input to f's quantized output.
+/// A 256-entry table mapping each int8 input to f's quantized output; where f is undefined (NaN: a logarithm of
+/// a negative input), to the output's zero point.
 fn table(f: impl Fn(f32) -> f32, q_in: QParams, q_out: QParams) -> Vec<i8> {
-    (-128..=127).map(|q| q_out.quantize(f(q_in.dequantize(q as i8)))).collect()
+    let defined = |y: f32| if y.is_nan() { 0.0 } else { y };
+    (-128..=127).map(|q| q_out.quantize(defined(f(q_in.dequantize(q as i8))))).collect()
 }
 
 /// The zero multiplier in place of `m` when `m` requantizes every sum of magnitude at most `bound` to 0 (a dead
@@ -243,7 +248,37 @@ impl Lowering<'_> {
                     .map(|d| (65536.0 * (-(q_in.scale as f64) * d as f64).exp()).round() as i32)
                     .collect(),
             },
+            Op::Resize(r) => {
+                let ((y, y_sum), (x, x_sum)) = (self.taps(&r.y)?, self.taps(&r.x)?);
+                // |in - zp| <= 255 times both axes' largest sums of weight magnitudes bounds every int32 sum
+                // (and the rounding term after it).
+                if 255 * y_sum * x_sum + (1 << (2 * RESIZE_WEIGHT_BITS - 1)) >= 1 << 31 {
+                    return Err(self.error("the resampling weights are too large for the int32 sums"));
+                }
+                QOp::Resize(QResize { y, x })
+            }
         })
+    }
+
+    /// An axis's taps in Q10 (each position and weight must fit an int16), and its largest sum of weight
+    /// magnitudes for one output position.
+    fn taps(&self, t: &AxisTaps) -> Result<(QTaps, i64)> {
+        let one = (1 << RESIZE_WEIGHT_BITS) as f64;
+        let mut entries = Vec::with_capacity(2 * t.index.len());
+        let mut worst = 0i64;
+        for o in 0..t.out_len() {
+            let mut magnitude = 0i64;
+            for (i, w) in t.of(o) {
+                let q = (w * one).round();
+                if i > i16::MAX as usize || q.abs() > i16::MAX as f64 {
+                    return Err(self.error(format!("input position {i} or weight {w} does not fit the int16 taps")));
+                }
+                entries.extend([i as i16, q as i16]);
+                magnitude += (q as i64).abs();
+            }
+            worst = worst.max(magnitude);
+        }
+        Ok((QTaps { taps: t.taps, entries }, worst))
     }
 
     fn same_rank(&self) -> Result<()> {

@@ -158,7 +158,7 @@ def unsupported_ops():
     m = Model("unsupported_ops", [1, 2, 3, 4])
     x = m.op("Conv", ["input", m.w(4, 2, 1, 1)])
     x = m.op("Transpose", [x], perm=[0, 1, 3, 2])
-    x = m.op("Sin", [x])
+    x = m.op("Hardmax", [x])
     x = m.op("Flatten", [x])
     m.save(x, [1, 48])
 
@@ -313,8 +313,60 @@ def more_activations():
     m.save(m.op("Sum", [y, z]), [1, 4, 4, 4])
 
 
+def math_functions():
+    # ONNX's elementwise math operators, Swish and Shrink, each a table in the integer model, on a 1x1 conv's output
+    # (kept inside each function's domain), concatenated and mixed by a 1x1 conv so every table shows in the output.
+    m = Model("math_functions", [1, 3, 4, 4], opset=24)
+    x = m.op("Conv", ["input", m.w(4, 3, 1, 1), m.w(4)])
+    bounded = m.op("Tanh", [x])  # (-1, 1)
+    above_one = m.op("Add", [m.op("Abs", [x]), m.const(1.0)])  # [1, inf)
+    branches = [m.op(op, [x]) for op in ["Exp", "Sin", "Cos", "Atan", "Sinh", "Cosh", "Asinh", "Ceil", "Floor",
+                                         "Round", "Sign"]]
+    branches += [m.op(op, [bounded]) for op in ["Asin", "Acos", "Atanh", "Tan"]]
+    branches += [m.op(op, [above_one]) for op in ["Log", "Sqrt", "Reciprocal", "Acosh"]]
+    branches += [m.op("Swish", [x], alpha=1.5), m.op("Shrink", [x], lambd=0.3, bias=0.1)]
+    y = m.op("Concat", branches, axis=1)
+    m.save(m.op("Conv", [y, m.w(4, 4 * len(branches), 1, 1, scale=0.2), m.w(4)]), [1, 4, 4, 4])
+    # tract differs from the ONNX reference on some of these, so the expected outputs are the reference's.
+    from onnx.reference import ReferenceEvaluator
+    model = onnx.load(os.path.join(HERE, "math_functions.onnx"))
+    x = np.random.default_rng(11).normal(0, 1, (4, 1, 3, 4, 4)).astype(np.float32)
+    expected = np.concatenate([ReferenceEvaluator(model).run(None, {"input": s})[0] for s in x])
+    np.save(os.path.join(HERE, "math_functions.input.npy"), x.reshape(4, 3, 4, 4))
+    np.save(os.path.join(HERE, "math_functions.expected.npy"), expected)
+
+
+def resampling():
+    # Resize as exports use it: nearest upsampling by scales (as U-Nets and FPNs do), linear half-pixel to given
+    # sizes, cubic align-corners downsampling with antialiasing; and Upsample (opset 9) in a model of its own.
+    m = Model("resampling", [1, 3, 6, 5], opset=19)
+    x = m.op("Conv", ["input", m.w(4, 3, 3, 3), m.w(4)], pads=[1, 1, 1, 1])
+    empty = m.const([])
+    x = m.op("Resize", [x, empty, m.const([1, 1, 2, 2])], mode="nearest")
+    x = m.op("Relu", [x])
+    x = m.op("Resize", [x, empty, empty, m.const([1, 4, 17, 9], np.int64)], mode="linear")
+    x = m.op("Resize", [x, empty, m.const([1, 1, 0.6, 0.8])], mode="cubic", antialias=1,
+             coordinate_transformation_mode="align_corners")
+    m.save(m.op("Conv", [x, m.w(2, 4, 1, 1), m.w(2)]), [1, 2, 10, 7])
+
+
+def transposed_conv():
+    # A decoder's pieces: ConvTranspose (stride 2, pads, output_padding, 2 groups; then dilated, SAME_UPPER), PRelu
+    # with a slope per channel, and Sub of two activations.
+    m = Model("transposed_conv", [1, 4, 5, 4])
+    x = m.op("Conv", ["input", m.w(4, 4, 3, 3), m.w(4)], pads=[1, 1, 1, 1])
+    up = m.op("ConvTranspose", [x, m.w(4, 3, 3, 3, scale=0.3), m.w(6)], strides=[2, 2], pads=[0, 1, 2, 1],
+              output_padding=[1, 1], group=2)
+    up = m.op("PRelu", [up, m.const(rng.uniform(0.05, 0.5, (6, 1, 1)))])
+    side = m.op("ConvTranspose", [x, m.w(4, 6, 2, 3, scale=0.3)], strides=[2, 2], dilations=[2, 1],
+                auto_pad="SAME_UPPER")
+    y = m.op("Sub", [up, side])
+    m.save(m.op("Conv", [y, m.w(3, 6, 1, 1), m.w(3)]), [1, 3, 10, 8])
+
+
 for make in [conv_variants, conv1d, batchnorm_affine, activations, pools, pad_se_hardswish, dynamic_batch,
              dynamic_spatial, unsupported_ops, reshape_4d, kernel_paths, residual_bands, pad_pool, patch_stage,
-             wide_channels, leading_axis, training_modes, more_activations]:
+             wide_channels, leading_axis, training_modes, more_activations, math_functions, resampling,
+             transposed_conv]:
     make()
 print("wrote", sorted(f for f in os.listdir(HERE) if f.endswith(".onnx")))

@@ -4,10 +4,14 @@
 
 use tract_onnx::pb;
 
+mod conv_transpose;
 mod layers;
+mod resize;
 mod tensors;
 
+use conv_transpose::conv_transpose;
 use layers::{batch_norm, conv, gemm, matmul};
+use resize::resize;
 use tensors::{
     arithmetic, cast, clip, concat, global_average_pool, global_max_pool, pad, pool, reduce_mean, reshape, softmax,
     transpose, unary,
@@ -15,13 +19,38 @@ use tensors::{
 
 use super::facts::Facts;
 use super::Value;
-use crate::ir::{Clamp, Op, UnaryFn, Window};
+use crate::ir::{Affine, Clamp, MathFn, Op, UnaryFn, Window};
 
 pub enum Converted {
     /// The IR op and the indices of the node inputs that are its activation inputs, in order.
     Op(Op, Vec<usize>),
+    /// Several IR ops computing the node, in order; the last one's output is the node's.
+    Chain(Vec<Step>),
     /// The output is input `i` unchanged (Identity, Dropout, float-to-float Cast).
     Alias(usize),
+}
+
+/// One op of a chain: what it reads, and (except the last, whose shape is the node's output's) its output shape and
+/// the suffix naming it after the node ("NODE/suffix").
+pub struct Step {
+    pub op: Op,
+    pub inputs: Vec<Source>,
+    pub shape: Vec<usize>,
+    pub suffix: &'static str,
+}
+
+impl Step {
+    /// The chain's last op, which produces the node's output.
+    pub fn last(op: Op, inputs: Vec<Source>) -> Step {
+        Step { op, inputs, shape: vec![], suffix: "" }
+    }
+}
+
+/// Where a chain's op reads an input: a node input (an activation), or an earlier op's output.
+#[derive(Clone, Copy)]
+pub enum Source {
+    Input(usize),
+    Step(usize),
 }
 
 pub enum Skip {
@@ -49,6 +78,7 @@ fn unsupported<T>(reason: impl Into<String>) -> Result<T, Skip> {
 pub fn convert(ctx: &Ctx) -> Conversion {
     match ctx.node.op_type.as_str() {
         "Conv" => conv(ctx),
+        "ConvTranspose" => conv_transpose(ctx),
         "Gemm" => gemm(ctx),
         "MatMul" => matmul(ctx),
         "BatchNormalization" => batch_norm(ctx),
@@ -78,10 +108,13 @@ pub fn convert(ctx: &Ctx) -> Conversion {
         "Mish" => unary(ctx, UnaryFn::Mish),
         "ThresholdedRelu" => unary(ctx, UnaryFn::ThresholdedRelu { alpha: ctx.attr_f("alpha").unwrap_or(1.0) }),
         "PRelu" => prelu(ctx),
-        "Neg" => unary(ctx, UnaryFn::Neg),
-        "Abs" => unary(ctx, UnaryFn::Abs),
-        "Erf" => unary(ctx, UnaryFn::Erf),
+        "Swish" => unary(ctx, UnaryFn::Swish { alpha: ctx.attr_f("alpha").unwrap_or(1.0) }),
+        "Shrink" => unary(
+            ctx,
+            UnaryFn::Shrink { lambd: ctx.attr_f("lambd").unwrap_or(0.5), bias: ctx.attr_f("bias").unwrap_or(0.0) },
+        ),
         "Sum" => sum(ctx),
+        "Max" | "Min" | "Mean" => one_input(ctx),
         "MaxPool" => pool(ctx, true),
         "AveragePool" => pool(ctx, false),
         "GlobalAveragePool" => global_average_pool(ctx),
@@ -92,10 +125,14 @@ pub fn convert(ctx: &Ctx) -> Conversion {
         "Concat" => concat(ctx),
         "Pad" => pad(ctx),
         "Softmax" => softmax(ctx),
+        "Resize" | "Upsample" => resize(ctx),
         "Identity" => Ok(Converted::Alias(ctx.activation(0)?)),
         "Dropout" => dropout(ctx),
         "Cast" => cast(ctx),
-        _ => Err(Skip::UnknownOp),
+        op => match MathFn::from_onnx(op) {
+            Some(f) => unary(ctx, UnaryFn::Math(f)),
+            None => Err(Skip::UnknownOp),
+        },
     }
 }
 
@@ -208,6 +245,14 @@ fn sum(ctx: &Ctx) -> Conversion {
     }
 }
 
+/// Max, Min and Mean of one input are that input; of more (elementwise between activations) they are refused.
+fn one_input(ctx: &Ctx) -> Conversion {
+    match ctx.inputs.len() {
+        1 => Ok(Converted::Alias(ctx.activation(0)?)),
+        n => unsupported(format!("{} of {n} inputs is not supported (of one is)", ctx.node.op_type)),
+    }
+}
+
 fn gelu(ctx: &Ctx) -> Conversion {
     match ctx.attr_s("approximate").as_deref().unwrap_or("none") {
         "none" => unary(ctx, UnaryFn::Gelu { tanh: false }),
@@ -216,14 +261,31 @@ fn gelu(ctx: &Ctx) -> Conversion {
     }
 }
 
-/// PRelu with one slope for every element is a leaky ReLU (a table in the integer model); slopes that vary
-/// (per channel) are refused.
+/// PRelu with one slope for every element is a leaky ReLU (a table in the integer model); with a slope per channel
+/// it is max(x, 0) + slope * min(x, 0): two clamps, a per-channel scale and an add.
 fn prelu(ctx: &Ctx) -> Conversion {
     let (shape, slope) = ctx.const_f32(1, "the slope")?;
+    let x = ctx.activation(0)?;
     match slope.first() {
-        Some(&alpha) if slope.iter().all(|&s| s == alpha) => unary(ctx, UnaryFn::LeakyRelu { alpha }),
-        _ => unsupported(format!("a slope of shape {shape:?} that varies is not supported (one slope is)")),
+        Some(&alpha) if slope.iter().all(|&s| s == alpha) => return unary(ctx, UnaryFn::LeakyRelu { alpha }),
+        None => return unsupported("the slope is empty"),
+        _ => {}
     }
+    let x_shape = ctx.in_shape(0)?;
+    let axis = tensors::broadcast_axis(&shape, x_shape.len())?;
+    let Some(axis) = axis.filter(|&a| slope.len() == x_shape[a]) else {
+        return unsupported(format!("a slope of shape {shape:?} does not broadcast onto {x_shape:?}"));
+    };
+    let clamp = |max: f32, min: f32| Op::Unary(UnaryFn::Clamp(Clamp { min, max }));
+    let zeros = vec![0.0; slope.len()];
+    let scale = Op::Affine(Affine { scale: slope, shift: zeros, axis, act: Clamp::NONE });
+    let step = |op, inputs, suffix| Step { op, inputs, shape: x_shape.clone(), suffix };
+    Ok(Converted::Chain(vec![
+        step(clamp(0.0, f32::NEG_INFINITY), vec![Source::Input(x)], "negative"),
+        step(scale, vec![Source::Step(0)], "scaled"),
+        step(clamp(f32::INFINITY, 0.0), vec![Source::Input(x)], "positive"),
+        Step::last(Op::Add { act: Clamp::NONE }, vec![Source::Step(2), Source::Step(1)]),
+    ]))
 }
 
 /// Dropout is the identity at inference; a model exported in training mode is refused, not silently run otherwise.

@@ -1,14 +1,15 @@
 //! ONNX nodes without weights: elementwise arithmetic and activations, pools, reshapes, concatenation, padding,
 //! softmax and casts.
 
-use super::{axis, unsupported, window, Conversion, Converted, Ctx, Skip};
+use super::Source::{self, Input};
+use super::{axis, unsupported, window, Conversion, Converted, Ctx, Skip, Step};
 use tract_onnx::pb;
 
-use crate::ir::{Affine, Clamp, Op, Pool, UnaryFn, Window};
+use crate::ir::{Affine, Clamp, MathFn, Op, Pool, UnaryFn, Window};
 
 /// The axis along which a constant broadcasts onto a tensor of rank `rank`: `None` for a scalar-like constant,
 /// `Some(axis)` when exactly one axis has more than one value.
-fn broadcast_axis(cshape: &[usize], rank: usize) -> Result<Option<usize>, Skip> {
+pub(super) fn broadcast_axis(cshape: &[usize], rank: usize) -> Result<Option<usize>, Skip> {
     if cshape.len() > rank {
         return unsupported(format!("constant of shape {cshape:?} has more axes than the tensor"));
     }
@@ -38,7 +39,17 @@ pub fn arithmetic(ctx: &Ctx) -> Conversion {
         return match op {
             "Add" => Ok(Converted::Op(Op::Add { act: Clamp::NONE }, vec![a, b])),
             "Mul" => Ok(Converted::Op(Op::Mul { act: Clamp::NONE }, vec![a, b])),
-            _ => unsupported(format!("{op} of two activations is not supported (only Add and Mul are)")),
+            // a + (-b); in the integer model the negation is a table.
+            "Sub" => Ok(Converted::Chain(vec![
+                Step {
+                    op: Op::Unary(UnaryFn::Math(MathFn::Neg)),
+                    inputs: vec![Input(b)],
+                    shape: ctx.in_shape(b)?,
+                    suffix: "neg",
+                },
+                Step::last(Op::Add { act: Clamp::NONE }, vec![Input(a), Source::Step(0)]),
+            ])),
+            _ => unsupported(format!("{op} of two activations is not supported (Add, Sub and Mul are)")),
         };
     }
     let (xi, ci) = if c1 { (0, 1) } else { (1, 0) };

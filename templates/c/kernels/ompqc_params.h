@@ -133,6 +133,18 @@ typedef struct {
     int32_t inner;
 } OMPQC_NS(softmax_t);
 
+/* Resampling of an in_h x in_w x c tensor to out_h x out_w through `taps_y` and `taps_x` taps per output row and column (position and Q10 weight pairs), around zero point `zp`. */
+typedef struct {
+    int32_t in_h;
+    int32_t in_w;
+    int32_t c;
+    int32_t out_h;
+    int32_t out_w;
+    int32_t taps_y;
+    int32_t taps_x;
+    int32_t zp;
+} OMPQC_NS(resize_t);
+
 /* A window of rows copied between a tensor and its tile (patch-based execution): `rows` rows of `row_bytes`, read from `src_offset` every `src_stride` bytes and written from `dst_offset` every `dst_stride` bytes. */
 typedef struct {
     int32_t rows;
