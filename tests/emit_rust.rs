@@ -499,3 +499,9 @@ fn math_functions_and_resampling_are_bit_exact_in_c_and_rust_on_the_host() {
 fn transposed_convolutions_are_bit_exact_in_c_and_rust_on_the_host() {
     bit_exact_on_the_host("transposed_conv");
 }
+
+/// LogSoftmax over a tensor's channels and over a classifier's outputs.
+#[test]
+fn log_softmax_is_bit_exact_in_c_and_rust_on_the_host() {
+    bit_exact_on_the_host("log_softmax");
+}

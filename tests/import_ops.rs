@@ -247,3 +247,11 @@ fn transposed_convolutions_prelu_per_channel_and_sub_match_tract() {
     assert!(ops.contains(&("convtranspose_2/spread", "Resize")) && ops.contains(&("convtranspose_2", "GroupConv")));
     assert!(ops.contains(&("prelu_3/scaled", "Affine")) && ops.contains(&("sub_5/neg", "Unary")));
 }
+
+#[test]
+fn log_softmax_matches_tract() {
+    let g = check_against_tract("log_softmax", ImportOptions::default());
+    let axes: Vec<usize> =
+        g.nodes.iter().filter_map(|n| if let Op::LogSoftmax { axis } = n.op { Some(axis) } else { None }).collect();
+    assert_eq!(axes, [1, 1]);
+}

@@ -264,6 +264,15 @@ impl Emitter<'_> {
                 let name = self.declare(format!("{p}_l{ix}_t{tile}_{way}"), "window", c_fields(&params.fields()));
                 format!("{p}_copy_window(&{name}, {x}, {y});")
             }
+            Call::LogSoftmax(params) => {
+                let QOp::LogSoftmax { exp_table, log_table, .. } = &node.op else {
+                    unreachable!("a log-softmax step comes from a log-softmax node")
+                };
+                let exp = self.table(ix, "exp", "int32_t", exp_table.iter().map(|v| v.to_string()).collect());
+                let log = self.table(ix, "log", "int32_t", log_table.iter().map(|v| v.to_string()).collect());
+                let name = self.declare_struct(ix, "log_softmax", c_fields(&params.fields()));
+                format!("{p}_log_softmax(&{name}, {x}, {y}, {exp}, {log});")
+            }
             Call::Resize(params) => {
                 let QOp::Resize(r) = &node.op else { unreachable!("a resize step comes from a resize node") };
                 let entries = |t: &QTaps| t.entries.iter().map(|v| v.to_string()).collect();
@@ -406,6 +415,7 @@ fn families(steps: &[Step]) -> Vec<Family> {
         (uses.concat, "concat"),
         (uses.transpose, "transpose"),
         (uses.softmax, "softmax"),
+        (uses.log_softmax, "log_softmax"),
         (uses.resize, "resize"),
         (uses.window, "window"),
     ];

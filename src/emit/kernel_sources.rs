@@ -62,6 +62,7 @@ pub const SOURCES: &[(&str, &str)] = &include_sources!(
     "concat.c",
     "transpose.c",
     "softmax.c",
+    "log_softmax.c",
     "resize.c",
     "window.c",
 );

@@ -159,6 +159,12 @@ params!(
 );
 
 params!(
+    /// Log-softmax over `len` elements `inner` apart, `outer` times: `step` (16 s_in 2^16) per input step below the
+    /// maximum, `ln2` (16 * 2^16 ln 2) per power of two of the sum of exponentials.
+    LogSoftmaxParams("log_softmax", "LogSoftmax", false) { outer: i32, len: i32, inner: i32, step: i32, ln2: i32 }
+);
+
+params!(
     /// Resampling of an in_h x in_w x c tensor to out_h x out_w through `taps_y` and `taps_x` taps per output row
     /// and column (position and Q10 weight pairs), around zero point `zp`.
     ResizeParams("resize", "Resize", false) {
@@ -175,7 +181,7 @@ params!(
 );
 
 /// Every block, in the order the generated code declares them.
-pub const BLOCKS: [&Block; 11] = [
+pub const BLOCKS: [&Block; 12] = [
     &ConvParams::BLOCK,
     &DenseParams::BLOCK,
     &BinaryParams::BLOCK,
@@ -185,6 +191,7 @@ pub const BLOCKS: [&Block; 11] = [
     &ConcatParams::BLOCK,
     &TransposeParams::BLOCK,
     &SoftmaxParams::BLOCK,
+    &LogSoftmaxParams::BLOCK,
     &ResizeParams::BLOCK,
     &WindowParams::BLOCK,
 ];

@@ -7,8 +7,8 @@ use askama::Template;
 use super::conv_layout::folded_bias;
 use super::interface::Interface;
 use super::params::{
-    BinaryParams, Block, ConcatParams, ConvParams, DenseParams, GlobalPoolParams, PadParams, PoolParams, ResizeParams,
-    SoftmaxParams, TransposeParams, Value, WindowParams, BLOCKS,
+    BinaryParams, Block, ConcatParams, ConvParams, DenseParams, GlobalPoolParams, LogSoftmaxParams, PadParams,
+    PoolParams, ResizeParams, SoftmaxParams, TransposeParams, Value, WindowParams, BLOCKS,
 };
 use super::schedule::{layer_constants, schedule, Call, Operand, Step, Uses};
 use super::Provenance;
@@ -357,6 +357,15 @@ impl Emitter<'_> {
                 let p = self.params(ix, &TransposeParams::BLOCK, &params.fields(), &[]);
                 format!("kernels::transpose(&{p}, {x}, {y});")
             }
+            Call::LogSoftmax(params) => {
+                let QOp::LogSoftmax { exp_table, log_table, .. } = &node.op else {
+                    unreachable!("a log-softmax step comes from a log-softmax node")
+                };
+                let exp = self.table(ix, "EXP", "i32", exp_table.iter().map(|v| v.to_string()).collect());
+                let log = self.table(ix, "LOG", "i32", log_table.iter().map(|v| v.to_string()).collect());
+                let p = self.params(ix, &LogSoftmaxParams::BLOCK, &params.fields(), &[]);
+                format!("kernels::log_softmax(&{p}, &{exp}, &{log}, {x}, {y});")
+            }
             Call::Resize(params) => {
                 let QOp::Resize(r) = &node.op else { unreachable!("a resize step comes from a resize node") };
                 let entries = |t: &QTaps| t.entries.iter().map(|v| v.to_string()).collect();
@@ -545,6 +554,7 @@ fn used_blocks(u: &Uses) -> Vec<&'static Block> {
         u.concat,
         u.transpose,
         u.softmax,
+        u.log_softmax,
         u.resize,
         u.window,
     ];

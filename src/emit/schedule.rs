@@ -3,12 +3,12 @@
 
 use super::conv_layout::short_requant;
 pub use super::params::{
-    BinaryParams, ConcatParams, ConvParams, DenseParams, GlobalPoolParams, PadParams, PoolParams, ResizeParams,
-    SoftmaxParams, TransposeParams, Value, WindowParams,
+    BinaryParams, ConcatParams, ConvParams, DenseParams, GlobalPoolParams, LogSoftmaxParams, PadParams, PoolParams,
+    ResizeParams, SoftmaxParams, TransposeParams, Value, WindowParams,
 };
 use crate::ir::fixed_point::Multiplier;
 use crate::ir::pack::PackedWeights;
-use crate::ir::quant::{Layout, QConv, QGraph, QNode, QOp};
+use crate::ir::quant::{Layout, QConv, QGraph, QNode, QOp, LOG_SOFTMAX_LN2};
 use crate::ir::Pool;
 use crate::plan::tiling::Region;
 use crate::plan::{Choice, Kernel, MemoryPlan, Place, Tiled};
@@ -58,6 +58,8 @@ pub enum Call {
         params: SoftmaxParams,
         scratch: usize,
     },
+    /// Log-softmax with the node's exponential and logarithm tables.
+    LogSoftmax(LogSoftmaxParams),
     /// Resampling with the node's tap tables.
     Resize(ResizeParams),
     /// A tile of the model's input copied from the caller's buffer (patch-based execution).
@@ -123,6 +125,7 @@ pub struct Uses {
     pub copy: bool,
     pub transpose: bool,
     pub softmax: bool,
+    pub log_softmax: bool,
     pub resize: bool,
     pub window: bool,
 }
@@ -155,6 +158,7 @@ impl Uses {
                 Call::Copy { .. } => u.copy = true,
                 Call::Transpose(_) => u.transpose = true,
                 Call::Softmax { .. } => u.softmax = true,
+                Call::LogSoftmax(_) => u.log_softmax = true,
                 Call::Resize(_) => u.resize = true,
                 Call::TileIn(_) | Call::TileOut(_) => u.window = true,
             }
@@ -471,6 +475,20 @@ impl Scheduler<'_> {
                 let scratch = self.plan.scratch[ix].unwrap_or(0);
                 let params = SoftmaxParams { outer: i(outer), len: i(len), inner: i(inner) };
                 self.push(ix, Call::Softmax { params, scratch }, &[input]);
+            }
+            (QOp::LogSoftmax { axis, step, .. }, _) => {
+                let storage = Layout::storage_shape(in_shape);
+                let a = Layout::storage_axis(*axis, in_shape.len());
+                let (outer, len, inner) =
+                    (storage[..a].iter().product::<usize>(), storage[a], storage[a + 1..].iter().product::<usize>());
+                let params = LogSoftmaxParams {
+                    outer: i(outer),
+                    len: i(len),
+                    inner: i(inner),
+                    step: *step,
+                    ln2: LOG_SOFTMAX_LN2,
+                };
+                self.push(ix, Call::LogSoftmax(params), &[input]);
             }
             (QOp::Resize(r), _) => {
                 let (in_h, in_w, c) = Layout::hwc(in_shape);

@@ -49,6 +49,19 @@ pub fn concat(axis: usize, ins: &[&[f32]], shapes: &[&[usize]], n: usize, out: &
     }
 }
 
+/// x - max - ln(sum exp(x - max)) along `axis`, in f64.
+pub fn log_softmax(axis: usize, input: &[f32], shape: &[usize], out: &mut [f32]) {
+    let (_, len, inner) = split(shape, axis);
+    for (block, out_block) in input.chunks(len * inner).zip(out.chunks_mut(len * inner)) {
+        for j in 0..inner {
+            let x = |i: usize| block[i * inner + j] as f64;
+            let max = (0..len).map(x).fold(f64::NEG_INFINITY, f64::max);
+            let log_sum = (0..len).map(|i| (x(i) - max).exp()).sum::<f64>().ln();
+            (0..len).for_each(|i| out_block[i * inner + j] = (x(i) - max - log_sum) as f32);
+        }
+    }
+}
+
 pub fn softmax(axis: usize, input: &[f32], shape: &[usize], out: &mut [f32]) {
     let (_, len, inner) = split(shape, axis);
     for (block, out_block) in input.chunks(len * inner).zip(out.chunks_mut(len * inner)) {

@@ -144,6 +144,7 @@ fn compute(op: &Op, ins: &[&[f32]], shapes: &[&[usize]], out_shape: &[usize], n:
         Op::Concat { axis } => elementwise::concat(*axis, ins, shapes, n, out),
         Op::Reshape => out.copy_from_slice(ins[0]),
         Op::Softmax { axis } => elementwise::softmax(*axis, ins[0], out_shape, out),
+        Op::LogSoftmax { axis } => elementwise::log_softmax(*axis, ins[0], out_shape, out),
         Op::Resize(r) => pool::resize(r, ins[0], shapes[0], out),
     }
 }

@@ -1,7 +1,9 @@
 //! The reference kernels, one per op family, on channels-last int8 tensors.
 
 use crate::ir::fixed_point::{rounded_div, Multiplier};
-use crate::ir::quant::{Layout, QAdd, QConv, QDense, QGraph, QMul, QNode, QOp, QResize, RESIZE_WEIGHT_BITS};
+use crate::ir::quant::{
+    Layout, QAdd, QConv, QDense, QGraph, QMul, QNode, QOp, QResize, LOG_SOFTMAX_LN2, RESIZE_WEIGHT_BITS,
+};
 use crate::ir::Pool;
 use crate::parallel::for_each_sample;
 
@@ -31,6 +33,9 @@ pub fn compute(graph: &QGraph, node: &QNode, ins: &[&[i8]], n: usize, out: &mut 
         }
         QOp::Reshape => reshape(ins[0], shape(0), &out_t.shape, out),
         QOp::Softmax { axis, exp_table } => softmax(*axis, exp_table, ins[0], shape(0), out),
+        QOp::LogSoftmax { axis, exp_table, step, log_table } => {
+            log_softmax(*axis, exp_table, *step, log_table, ins[0], shape(0), out)
+        }
         QOp::Resize(r) => resize(r, ins[0], shape(0), zero(0), out),
     }
 }
@@ -260,6 +265,40 @@ fn reshape(input: &[i8], in_shape: &[usize], out_shape: &[usize], out: &mut [i8]
     for (x, y) in input.chunks(len).zip(out.chunks_mut(len)) {
         let logical = Layout::to_logical(x, in_shape);
         y.copy_from_slice(&Layout::to_storage(&logical, out_shape));
+    }
+}
+
+/// ln(sum / 2^16) in a log-softmax's output steps times 2^16, for a sum of exponentials (at least 2^16): the
+/// sum's leading bit gives whole powers of two, the next 8 bits index `log_table`.
+pub fn log_sum(sum: i64, log_table: &[i32]) -> i64 {
+    let e = 63 - sum.leading_zeros() as i64;
+    let fraction = (((sum as u64) << (63 - e)) >> 55) & 255;
+    (e - 16) * LOG_SOFTMAX_LN2 as i64 + log_table[fraction as usize] as i64
+}
+
+fn log_softmax(
+    axis: usize,
+    exp_table: &[i32],
+    step: i32,
+    log_table: &[i32],
+    input: &[i8],
+    shape: &[usize],
+    out: &mut [i8],
+) {
+    let storage = Layout::storage_shape(shape);
+    let a = Layout::storage_axis(axis, shape.len());
+    let (len, inner) = (storage[a], storage[a + 1..].iter().product::<usize>());
+    for (x, y) in input.chunks(len * inner).zip(out.chunks_mut(len * inner)) {
+        for j in 0..inner {
+            let max = (0..len).map(|i| x[i * inner + j] as i32).max().unwrap_or(0);
+            let d = |i: usize| (max - x[i * inner + j] as i32) as i64;
+            let sum: i64 = (0..len).map(|i| exp_table[d(i) as usize] as i64).sum();
+            let ln_sum = log_sum(sum, log_table);
+            for i in 0..len {
+                let v = d(i) * step as i64 + ln_sum;
+                y[i * inner + j] = (127 - ((v + (1 << 15)) >> 16)).clamp(-128, 127) as i8;
+            }
+        }
     }
 }
 

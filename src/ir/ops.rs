@@ -434,6 +434,10 @@ pub enum Op {
     Softmax {
         axis: usize,
     },
+    /// The logarithm of the softmax along `axis`, computed as x - max - ln(sum exp(x - max)).
+    LogSoftmax {
+        axis: usize,
+    },
     /// Resampling of the spatial axes (Resize, Upsample) by tap tables.
     Resize(super::resample::Resize),
 }
@@ -457,6 +461,7 @@ impl Op {
             Op::Concat { .. } => "Concat",
             Op::Reshape => "Reshape",
             Op::Softmax { .. } => "Softmax",
+            Op::LogSoftmax { .. } => "LogSoftmax",
             Op::Resize(_) => "Resize",
         }
     }
@@ -535,7 +540,7 @@ impl Op {
             }
             Op::Pad { pads, value } => format!("{pads:?} value {value}"),
             Op::Concat { axis } => format!("axis {axis}"),
-            Op::Softmax { axis } => format!("axis {axis}"),
+            Op::Softmax { axis } | Op::LogSoftmax { axis } => format!("axis {axis}"),
             Op::Resize(r) => format!("{} taps x {} taps", r.y.taps, r.x.taps),
             Op::GlobalAvgPool | Op::Reshape => String::new(),
         }

@@ -91,6 +91,9 @@ pub struct QMul {
     pub act_max: i32,
 }
 
+/// 16 * 2^16 * ln 2: a log-softmax's logarithm per power of two of its sum, in its output's steps times 2^16.
+pub const LOG_SOFTMAX_LN2: i32 = 726_817;
+
 /// The fraction bits of a resampling weight.
 pub const RESIZE_WEIGHT_BITS: u32 = 10;
 
@@ -152,6 +155,15 @@ pub enum QOp {
         axis: usize,
         exp_table: Vec<i32>,
     },
+    /// Output scale 16/256, zero point 127 (TFLite's convention): out = 127 - round((d step + ln_sum) / 2^16) for
+    /// d = max - x, where step = 16 s_in 2^16 and ln_sum = 16 * 2^16 ln(sum exp_table[d] / 2^16), the logarithm from
+    /// the sum's leading bit (times `LOG_SOFTMAX_LN2`) and `log_table` at the next 8 bits.
+    LogSoftmax {
+        axis: usize,
+        exp_table: Vec<i32>,
+        step: i32,
+        log_table: Vec<i32>,
+    },
     Resize(QResize),
 }
 
@@ -172,6 +184,7 @@ impl QOp {
             QOp::Concat { .. } => "Concat",
             QOp::Reshape => "Reshape",
             QOp::Softmax { .. } => "Softmax",
+            QOp::LogSoftmax { .. } => "LogSoftmax",
             QOp::Resize(_) => "Resize",
         }
     }
@@ -196,6 +209,7 @@ impl QOp {
             QOp::Table(t) => t.len(),
             QOp::Softmax { exp_table, .. } => exp_table.len() * 4,
             QOp::Resize(r) => (r.y.entries.len() + r.x.entries.len()) * 2,
+            QOp::LogSoftmax { exp_table, log_table, .. } => (exp_table.len() + log_table.len()) * 4,
             _ => 0,
         }
     }
@@ -309,6 +323,11 @@ impl Layout {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_log_softmax_ln2_constant_is_16_times_2_to_16_ln_2() {
+        assert_eq!(LOG_SOFTMAX_LN2, (16.0 * 65536.0 * std::f64::consts::LN_2).round() as i32);
+    }
 
     #[test]
     fn channels_last_round_trip() {

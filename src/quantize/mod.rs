@@ -88,6 +88,14 @@ impl QParams {
 /// The output parameters every softmax gets (TFLite's convention).
 pub const SOFTMAX_OUTPUT: QParams = QParams { scale: 1.0 / 256.0, zero_point: -128 };
 
+/// The output parameters every log-softmax gets (TFLite's convention): [-16, 0] in steps of 1/16.
+pub const LOG_SOFTMAX_OUTPUT: QParams = QParams { scale: 16.0 / 256.0, zero_point: 127 };
+
+/// round(2^16 exp(-s d)) for the input differences d = max - x of a softmax whose input scale is `s`.
+fn exp_table(s: f32) -> Vec<i32> {
+    (0..256).map(|d| (65536.0 * (-(s as f64) * d as f64).exp()).round() as i32).collect()
+}
+
 pub fn quantize(graph: &Graph, obs: &Observations, options: &QuantOptions) -> Result<QGraph> {
     let finite = |t: usize| obs.ranges[t].0.is_finite() && obs.ranges[t].1.is_finite();
     if !finite(graph.input) {
@@ -130,6 +138,7 @@ fn tensor_params(graph: &Graph, obs: &Observations) -> Vec<QParams> {
                 params[node.inputs[0]]
             }
             Op::Softmax { .. } => SOFTMAX_OUTPUT,
+            Op::LogSoftmax { .. } => LOG_SOFTMAX_OUTPUT,
             _ => params[node.output],
         };
     }
@@ -242,12 +251,23 @@ impl Lowering<'_> {
                     .collect::<Result<_>>()?,
             },
             Op::Reshape => QOp::Reshape,
-            Op::Softmax { axis } => QOp::Softmax {
-                axis: *axis,
-                exp_table: (0..256)
-                    .map(|d| (65536.0 * (-(q_in.scale as f64) * d as f64).exp()).round() as i32)
-                    .collect(),
-            },
+            Op::Softmax { axis } => QOp::Softmax { axis: *axis, exp_table: exp_table(q_in.scale) },
+            Op::LogSoftmax { axis } => {
+                let unit = 16.0 * 65536.0;
+                let step = (unit * q_in.scale as f64).round();
+                if step >= i32::MAX as f64 {
+                    return Err(self.error(format!("an input scale of {} is too large for log-softmax", q_in.scale)));
+                }
+                QOp::LogSoftmax {
+                    axis: *axis,
+                    exp_table: exp_table(q_in.scale),
+                    step: step as i32,
+                    // ln of the sum's mantissa, at the middle of each 1/256 interval.
+                    log_table: (0..256)
+                        .map(|k| (unit * (1.0 + (k as f64 + 0.5) / 256.0).ln()).round() as i32)
+                        .collect(),
+                }
+            }
             Op::Resize(r) => {
                 let ((y, y_sum), (x, x_sum)) = (self.taps(&r.y)?, self.taps(&r.x)?);
                 // |in - zp| <= 255 times both axes' largest sums of weight magnitudes bounds every int32 sum

@@ -364,9 +364,21 @@ def transposed_conv():
     m.save(m.op("Conv", [y, m.w(3, 6, 1, 1), m.w(3)]), [1, 3, 10, 8])
 
 
+def log_softmax():
+    # LogSoftmax over the channels of every pixel (segmentation heads), then over a classifier's outputs (as
+    # networks trained with NLL loss end).
+    m = Model("log_softmax", [1, 3, 6, 6])
+    x = m.op("Conv", ["input", m.w(5, 3, 3, 3), m.w(5)], pads=[1, 1, 1, 1])
+    x = m.op("LogSoftmax", [x], axis=1)
+    x = m.op("Conv", [x, m.w(4, 5, 1, 1, scale=0.2), m.w(4)])
+    x = m.op("Flatten", [m.op("GlobalAveragePool", [x])])
+    x = m.op("Gemm", [x, m.w(10, 4), m.w(10)], transB=1)
+    m.save(m.op("LogSoftmax", [x], axis=1), [1, 10])
+
+
 for make in [conv_variants, conv1d, batchnorm_affine, activations, pools, pad_se_hardswish, dynamic_batch,
              dynamic_spatial, unsupported_ops, reshape_4d, kernel_paths, residual_bands, pad_pool, patch_stage,
              wide_channels, leading_axis, training_modes, more_activations, math_functions, resampling,
-             transposed_conv]:
+             transposed_conv, log_softmax]:
     make()
 print("wrote", sorted(f for f in os.listdir(HERE) if f.endswith(".onnx")))

@@ -217,7 +217,8 @@ pub fn pad(ctx: &Ctx) -> Conversion {
     Ok(Converted::Op(Op::Pad { pads, value }, vec![x]))
 }
 
-pub fn softmax(ctx: &Ctx) -> Conversion {
+/// Softmax, or LogSoftmax with `log`.
+pub fn softmax(ctx: &Ctx, log: bool) -> Conversion {
     let x = ctx.activation(0)?;
     let shape = ctx.in_shape(0)?;
     let default = if ctx.opset < 13 { 1 } else { -1 };
@@ -226,7 +227,8 @@ pub fn softmax(ctx: &Ctx) -> Conversion {
     if ctx.opset < 13 && shape[a + 1..].iter().any(|&d| d > 1) {
         return unsupported(format!("opset-{} softmax over several axes of {shape:?}", ctx.opset));
     }
-    Ok(Converted::Op(Op::Softmax { axis: a }, vec![x]))
+    let op = if log { Op::LogSoftmax { axis: a } } else { Op::Softmax { axis: a } };
+    Ok(Converted::Op(op, vec![x]))
 }
 
 pub fn cast(ctx: &Ctx) -> Conversion {

@@ -133,6 +133,15 @@ typedef struct {
     int32_t inner;
 } OMPQC_NS(softmax_t);
 
+/* Log-softmax over `len` elements `inner` apart, `outer` times: `step` (16 s_in 2^16) per input step below the maximum, `ln2` (16 * 2^16 ln 2) per power of two of the sum of exponentials. */
+typedef struct {
+    int32_t outer;
+    int32_t len;
+    int32_t inner;
+    int32_t step;
+    int32_t ln2;
+} OMPQC_NS(log_softmax_t);
+
 /* Resampling of an in_h x in_w x c tensor to out_h x out_w through `taps_y` and `taps_x` taps per output row and column (position and Q10 weight pairs), around zero point `zp`. */
 typedef struct {
     int32_t in_h;
