@@ -500,8 +500,9 @@ fn transposed_convolutions_are_bit_exact_in_c_and_rust_on_the_host() {
     bit_exact_on_the_host("transposed_conv");
 }
 
-/// LogSoftmax over a tensor's channels and over a classifier's outputs.
+/// LogSoftmax over a tensor's channels and over a classifier's outputs; Split and Slice.
 #[test]
-fn log_softmax_is_bit_exact_in_c_and_rust_on_the_host() {
+fn log_softmax_and_slices_are_bit_exact_in_c_and_rust_on_the_host() {
     bit_exact_on_the_host("log_softmax");
+    bit_exact_on_the_host("slices");
 }

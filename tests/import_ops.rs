@@ -255,3 +255,18 @@ fn log_softmax_matches_tract() {
         g.nodes.iter().filter_map(|n| if let Op::LogSoftmax { axis } = n.op { Some(axis) } else { None }).collect();
     assert_eq!(axes, [1, 1]);
 }
+
+#[test]
+fn split_and_slice_match_tract() {
+    // Split into uneven parts recombined in another order; Slice with steps, a negative step and negative indices;
+    // a Split part nothing reads is dropped.
+    let g = check_against_tract("slices", ImportOptions::default());
+    let slices: Vec<(&str, Vec<isize>)> = g
+        .nodes
+        .iter()
+        .filter_map(|n| if let Op::Slice { steps, .. } = &n.op { Some((n.name.as_str(), steps.clone())) } else { None })
+        .collect();
+    assert_eq!(slices.len(), 6, "{slices:?}");
+    assert!(slices.contains(&("slice_6", vec![1, -1, 2, 1])));
+    assert!(slices.iter().any(|(n, _)| *n == "split_8/0") && !slices.iter().any(|(n, _)| *n == "split_8/1"));
+}

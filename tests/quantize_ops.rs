@@ -42,6 +42,7 @@ fn every_op_quantizes_close_to_float_at_8_bits() {
         ("resampling", ImportOptions::default()),
         ("transposed_conv", ImportOptions::default()),
         ("log_softmax", ImportOptions::default()),
+        ("slices", ImportOptions::default()),
     ] {
         let (sqnr8, layers) = sqnr_at(name, options.clone(), 8);
         eprintln!("{name}: W8A8 output SQNR {sqnr8:.1} dB; layers {layers:?}");

@@ -175,6 +175,7 @@ fn every_kernel_path_is_bit_exact_on_every_emulated_target() {
         ("resampling", four),
         ("transposed_conv", four),
         ("log_softmax", four),
+        ("slices", four),
     ];
     for (model, widths) in models {
         let file = repo().join(format!("tests/models/{model}.onnx"));

@@ -273,6 +273,10 @@ impl Emitter<'_> {
                 let name = self.declare_struct(ix, "log_softmax", c_fields(&params.fields()));
                 format!("{p}_log_softmax(&{name}, {x}, {y}, {exp}, {log});")
             }
+            Call::Slice(params) => {
+                let name = self.declare_struct(ix, "slice", c_fields(&params.fields()));
+                format!("{p}_slice(&{name}, {x}, {y});")
+            }
             Call::Resize(params) => {
                 let QOp::Resize(r) = &node.op else { unreachable!("a resize step comes from a resize node") };
                 let entries = |t: &QTaps| t.entries.iter().map(|v| v.to_string()).collect();
@@ -417,6 +421,7 @@ fn families(steps: &[Step]) -> Vec<Family> {
         (uses.softmax, "softmax"),
         (uses.log_softmax, "log_softmax"),
         (uses.resize, "resize"),
+        (uses.slice, "slice"),
         (uses.window, "window"),
     ];
     families.extend(named(&rest).into_iter().map(|file| Family { file, instances: Instances::One }));

@@ -64,6 +64,7 @@ pub const SOURCES: &[(&str, &str)] = &include_sources!(
     "softmax.c",
     "log_softmax.c",
     "resize.c",
+    "slice.c",
     "window.c",
 );
 

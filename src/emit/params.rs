@@ -173,6 +173,12 @@ params!(
 );
 
 params!(
+    /// A strided window of a tensor: output element (i0, i1, i2, i3) of `dims` (row-major) reads the input at
+    /// offset + the sum of i_a * strides[a] (strides may be negative).
+    SliceParams("slice", "Slice", false) { dims: [i32; 4], offset: i32, strides: [i32; 4] }
+);
+
+params!(
     /// A window of rows copied between a tensor and its tile (patch-based execution): `rows` rows of `row_bytes`,
     /// read from `src_offset` every `src_stride` bytes and written from `dst_offset` every `dst_stride` bytes.
     WindowParams("window", "Window", false) {
@@ -181,7 +187,7 @@ params!(
 );
 
 /// Every block, in the order the generated code declares them.
-pub const BLOCKS: [&Block; 12] = [
+pub const BLOCKS: [&Block; 13] = [
     &ConvParams::BLOCK,
     &DenseParams::BLOCK,
     &BinaryParams::BLOCK,
@@ -193,6 +199,7 @@ pub const BLOCKS: [&Block; 12] = [
     &SoftmaxParams::BLOCK,
     &LogSoftmaxParams::BLOCK,
     &ResizeParams::BLOCK,
+    &SliceParams::BLOCK,
     &WindowParams::BLOCK,
 ];
 

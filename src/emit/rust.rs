@@ -8,7 +8,7 @@ use super::conv_layout::folded_bias;
 use super::interface::Interface;
 use super::params::{
     BinaryParams, Block, ConcatParams, ConvParams, DenseParams, GlobalPoolParams, LogSoftmaxParams, PadParams,
-    PoolParams, ResizeParams, SoftmaxParams, TransposeParams, Value, WindowParams, BLOCKS,
+    PoolParams, ResizeParams, SliceParams, SoftmaxParams, TransposeParams, Value, WindowParams, BLOCKS,
 };
 use super::schedule::{layer_constants, schedule, Call, Operand, Step, Uses};
 use super::Provenance;
@@ -366,6 +366,10 @@ impl Emitter<'_> {
                 let p = self.params(ix, &LogSoftmaxParams::BLOCK, &params.fields(), &[]);
                 format!("kernels::log_softmax(&{p}, &{exp}, &{log}, {x}, {y});")
             }
+            Call::Slice(params) => {
+                let p = self.params(ix, &SliceParams::BLOCK, &params.fields(), &[]);
+                format!("kernels::slice(&{p}, {x}, {y});")
+            }
             Call::Resize(params) => {
                 let QOp::Resize(r) = &node.op else { unreachable!("a resize step comes from a resize node") };
                 let entries = |t: &QTaps| t.entries.iter().map(|v| v.to_string()).collect();
@@ -556,6 +560,7 @@ fn used_blocks(u: &Uses) -> Vec<&'static Block> {
         u.softmax,
         u.log_softmax,
         u.resize,
+        u.slice,
         u.window,
     ];
     BLOCKS.into_iter().zip(used).filter(|(_, u)| *u).map(|(b, _)| b).collect()

@@ -4,7 +4,7 @@
 use super::conv_layout::short_requant;
 pub use super::params::{
     BinaryParams, ConcatParams, ConvParams, DenseParams, GlobalPoolParams, LogSoftmaxParams, PadParams, PoolParams,
-    ResizeParams, SoftmaxParams, TransposeParams, Value, WindowParams,
+    ResizeParams, SliceParams, SoftmaxParams, TransposeParams, Value, WindowParams,
 };
 use crate::ir::fixed_point::Multiplier;
 use crate::ir::pack::PackedWeights;
@@ -62,6 +62,7 @@ pub enum Call {
     LogSoftmax(LogSoftmaxParams),
     /// Resampling with the node's tap tables.
     Resize(ResizeParams),
+    Slice(SliceParams),
     /// A tile of the model's input copied from the caller's buffer (patch-based execution).
     TileIn(WindowParams),
     /// A tile of a stage's output copied into its place in the whole tensor.
@@ -127,6 +128,7 @@ pub struct Uses {
     pub softmax: bool,
     pub log_softmax: bool,
     pub resize: bool,
+    pub slice: bool,
     pub window: bool,
 }
 
@@ -160,6 +162,7 @@ impl Uses {
                 Call::Softmax { .. } => u.softmax = true,
                 Call::LogSoftmax(_) => u.log_softmax = true,
                 Call::Resize(_) => u.resize = true,
+                Call::Slice(_) => u.slice = true,
                 Call::TileIn(_) | Call::TileOut(_) => u.window = true,
             }
         }
@@ -489,6 +492,21 @@ impl Scheduler<'_> {
                     ln2: LOG_SOFTMAX_LN2,
                 };
                 self.push(ix, Call::LogSoftmax(params), &[input]);
+            }
+            (QOp::Slice { starts, steps }, _) => {
+                // Storage order, as 4-D: leading axes of one element.
+                let (starts, steps) = Layout::storage_slice(in_shape, starts, steps);
+                let (in_dims, out_dims) = (Layout::storage_shape(in_shape), Layout::storage_shape(out_shape));
+                let lead = 4 - in_dims.len();
+                let mut params = SliceParams { dims: [1; 4], offset: 0, strides: [0; 4] };
+                let mut stride = 1;
+                for a in (0..in_dims.len()).rev() {
+                    params.dims[lead + a] = i(out_dims[a]);
+                    params.strides[lead + a] = i(stride) * steps[a] as i32;
+                    params.offset += i(starts[a] * stride);
+                    stride *= in_dims[a];
+                }
+                self.push(ix, Call::Slice(params), &[input]);
             }
             (QOp::Resize(r), _) => {
                 let (in_h, in_w, c) = Layout::hwc(in_shape);

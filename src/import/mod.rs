@@ -368,6 +368,24 @@ impl<'a> Builder<'a> {
                     self.values.insert((*o).clone(), Value::Secondary(name.clone()));
                 }
             }
+            Ok(convert::Converted::Outputs(ops, input)) => {
+                let Some(Value::Tensor(x)) = inputs[input] else {
+                    unreachable!("convert only lists activation inputs")
+                };
+                for (k, (op, output)) in ops.into_iter().zip(&outputs).enumerate() {
+                    let Some(shape) = self.facts.shape(output) else {
+                        let reason = format!("the shape of '{output}' could not be inferred{}", self.facts.why());
+                        self.unsupported.push(Unsupported { node: name, op_type: node.op_type.clone(), reason });
+                        for o in &outputs {
+                            self.values.insert((*o).clone(), Value::Failed);
+                        }
+                        return;
+                    };
+                    let out = self.add_tensor(output, shape);
+                    self.nodes.push(Node { name: format!("{name}/{k}"), op, inputs: vec![x], output: out });
+                    self.values.insert((*output).clone(), Value::Tensor(out));
+                }
+            }
             Ok(converted @ (convert::Converted::Op(..) | convert::Converted::Chain(_))) => {
                 let Some(shape) = self.facts.shape(outputs[0]) else {
                     let reason = format!("the shape of '{}' could not be inferred{}", outputs[0], self.facts.why());
@@ -380,7 +398,7 @@ impl<'a> Builder<'a> {
                         vec![convert::Step::last(op, ins.into_iter().map(convert::Source::Input).collect())]
                     }
                     convert::Converted::Chain(steps) => steps,
-                    convert::Converted::Alias(_) => unreachable!("matched above"),
+                    convert::Converted::Alias(_) | convert::Converted::Outputs(..) => unreachable!("matched above"),
                 };
                 if let Some(last) = steps.last_mut() {
                     last.shape = shape;

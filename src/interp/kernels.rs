@@ -4,7 +4,7 @@ use crate::ir::fixed_point::{rounded_div, Multiplier};
 use crate::ir::quant::{
     Layout, QAdd, QConv, QDense, QGraph, QMul, QNode, QOp, QResize, LOG_SOFTMAX_LN2, RESIZE_WEIGHT_BITS,
 };
-use crate::ir::Pool;
+use crate::ir::{slice_offsets, Pool};
 use crate::parallel::for_each_sample;
 
 pub fn compute(graph: &QGraph, node: &QNode, ins: &[&[i8]], n: usize, out: &mut [i8]) {
@@ -37,6 +37,14 @@ pub fn compute(graph: &QGraph, node: &QNode, ins: &[&[i8]], n: usize, out: &mut 
             log_softmax(*axis, exp_table, *step, log_table, ins[0], shape(0), out)
         }
         QOp::Resize(r) => resize(r, ins[0], shape(0), zero(0), out),
+        QOp::Slice { starts, steps } => {
+            let (starts, steps) = Layout::storage_slice(shape(0), starts, steps);
+            let offsets =
+                slice_offsets(&Layout::storage_shape(shape(0)), &Layout::storage_shape(&out_t.shape), &starts, &steps);
+            for (x, y) in ins[0].chunks(graph.tensor(node.inputs[0]).elems()).zip(out.chunks_mut(offsets.len())) {
+                y.iter_mut().zip(&offsets).for_each(|(o, &i)| *o = x[i]);
+            }
+        }
     }
 }
 

@@ -438,6 +438,12 @@ pub enum Op {
     LogSoftmax {
         axis: usize,
     },
+    /// A strided window of the input (Slice, and each output of Split): along axis a, output index i reads input
+    /// index starts[a] + i * steps[a].
+    Slice {
+        starts: Vec<usize>,
+        steps: Vec<isize>,
+    },
     /// Resampling of the spatial axes (Resize, Upsample) by tap tables.
     Resize(super::resample::Resize),
 }
@@ -462,6 +468,7 @@ impl Op {
             Op::Reshape => "Reshape",
             Op::Softmax { .. } => "Softmax",
             Op::LogSoftmax { .. } => "LogSoftmax",
+            Op::Slice { .. } => "Slice",
             Op::Resize(_) => "Resize",
         }
     }
@@ -542,7 +549,28 @@ impl Op {
             Op::Concat { axis } => format!("axis {axis}"),
             Op::Softmax { axis } | Op::LogSoftmax { axis } => format!("axis {axis}"),
             Op::Resize(r) => format!("{} taps x {} taps", r.y.taps, r.x.taps),
+            Op::Slice { starts, steps } => format!("from {starts:?} by {steps:?}"),
             Op::GlobalAvgPool | Op::Reshape => String::new(),
         }
     }
+}
+
+/// For each element of a slice of shape `out_shape` (row-major), the offset of the input element it copies: along
+/// axis a, index i reads input index starts[a] + i * steps[a] of an input of shape `in_shape`.
+pub fn slice_offsets(in_shape: &[usize], out_shape: &[usize], starts: &[usize], steps: &[isize]) -> Vec<usize> {
+    let mut offsets = vec![0usize];
+    let mut stride = 1;
+    let mut strides = vec![0; in_shape.len()];
+    for a in (0..in_shape.len()).rev() {
+        strides[a] = stride;
+        stride *= in_shape[a];
+    }
+    for a in 0..out_shape.len() {
+        let (start, step, stride) = (starts[a] as isize, steps[a], strides[a]);
+        offsets = offsets
+            .iter()
+            .flat_map(|&base| (0..out_shape[a] as isize).map(move |i| base + (start + i * step) as usize * stride))
+            .collect();
+    }
+    offsets
 }

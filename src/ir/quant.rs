@@ -165,6 +165,11 @@ pub enum QOp {
         log_table: Vec<i32>,
     },
     Resize(QResize),
+    /// The float op's strided window (logical axes); output parameters equal the input's.
+    Slice {
+        starts: Vec<usize>,
+        steps: Vec<isize>,
+    },
 }
 
 impl QOp {
@@ -186,6 +191,7 @@ impl QOp {
             QOp::Softmax { .. } => "Softmax",
             QOp::LogSoftmax { .. } => "LogSoftmax",
             QOp::Resize(_) => "Resize",
+            QOp::Slice { .. } => "Slice",
         }
     }
 
@@ -303,6 +309,17 @@ impl Layout {
         }
         let (c, plane) = (shape[1], shape[2..].iter().product::<usize>());
         (0..len).map(|s| (s % c) * plane + s / c).collect()
+    }
+
+    /// A slice's starts and steps (per logical axis) in storage order.
+    pub fn storage_slice(shape: &[usize], starts: &[usize], steps: &[isize]) -> (Vec<usize>, Vec<isize>) {
+        let rank = shape.len();
+        let mut s = (vec![0; rank], vec![1; rank]);
+        for a in 0..rank {
+            let at = Self::storage_axis(a, rank);
+            (s.0[at], s.1[at]) = (starts[a], steps[a]);
+        }
+        s
     }
 
     /// Reorders one sample from logical to storage order.

@@ -38,6 +38,7 @@ pub enum Kernel {
     Softmax,
     LogSoftmax,
     Resize,
+    Slice,
     /// An add run inside the convolution before it.
     Fused,
 }
@@ -64,6 +65,7 @@ impl Kernel {
             Kernel::Softmax => "softmax",
             Kernel::LogSoftmax => "log-softmax",
             Kernel::Resize => "resize",
+            Kernel::Slice => "slice",
             Kernel::Fused => "fused",
         }
     }
@@ -251,6 +253,7 @@ fn choose_node(graph: &QGraph, ix: usize, node: &QNode, stage: Option<&Stage>) -
         }
         QOp::LogSoftmax { .. } => simple(Kernel::LogSoftmax),
         QOp::Resize(_) => simple(Kernel::Resize),
+        QOp::Slice { .. } => simple(Kernel::Slice),
     })
 }
 

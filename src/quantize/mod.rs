@@ -134,9 +134,13 @@ fn tensor_params(graph: &Graph, obs: &Observations) -> Vec<QParams> {
     let mut params: Vec<QParams> = (0..graph.tensors.len()).map(from_obs).collect();
     for node in &graph.nodes {
         params[node.output] = match node.op {
-            Op::MaxPool(_) | Op::AvgPool(_) | Op::GlobalAvgPool | Op::Pad { .. } | Op::Reshape | Op::Resize(_) => {
-                params[node.inputs[0]]
-            }
+            Op::MaxPool(_)
+            | Op::AvgPool(_)
+            | Op::GlobalAvgPool
+            | Op::Pad { .. }
+            | Op::Reshape
+            | Op::Resize(_)
+            | Op::Slice { .. } => params[node.inputs[0]],
             Op::Softmax { .. } => SOFTMAX_OUTPUT,
             Op::LogSoftmax { .. } => LOG_SOFTMAX_OUTPUT,
             _ => params[node.output],
@@ -267,6 +271,12 @@ impl Lowering<'_> {
                         .map(|k| (unit * (1.0 + (k as f64 + 0.5) / 256.0).ln()).round() as i32)
                         .collect(),
                 }
+            }
+            Op::Slice { starts, steps } => {
+                if self.rank(0) > 4 {
+                    return Err(self.error("a slice of a tensor of rank above 4 has no integer kernel"));
+                }
+                QOp::Slice { starts: starts.clone(), steps: steps.clone() }
             }
             Op::Resize(r) => {
                 let ((y, y_sum), (x, x_sum)) = (self.taps(&r.y)?, self.taps(&r.x)?);

@@ -376,9 +376,23 @@ def log_softmax():
     m.save(m.op("LogSoftmax", [x], axis=1), [1, 10])
 
 
+def slices():
+    # Split along the channels (uneven parts) and recombined in another order; Slice with steps, a negative step and
+    # negative indices; a Split of the width whose second part is never read.
+    m = Model("slices", [1, 3, 7, 6], opset=13)
+    x = m.op("Conv", ["input", m.w(8, 3, 3, 3), m.w(8)], pads=[1, 1, 1, 1])
+    a, b, c = m.op("Split", [x, m.const([2, 3, 3], np.int64)], n_out=3, axis=1)
+    x = m.op("Concat", [c, m.op("Relu", [a]), m.op("Sigmoid", [b])], axis=1)
+    i64 = lambda v: m.const(v, np.int64)
+    x = m.op("Slice", [x, i64([7, 1]), i64([-100, 7]), i64([1, 2]), i64([-1, 2])])  # channels reversed, odd rows
+    x = m.op("Slice", [x, i64([-5]), i64([-1]), i64([3])])  # columns 1 to 4
+    left, _ = m.op("Split", [x, i64([3, 1])], n_out=2, axis=3)
+    m.save(m.op("Conv", [left, m.w(2, 8, 1, 1), m.w(2)]), [1, 2, 3, 3])
+
+
 for make in [conv_variants, conv1d, batchnorm_affine, activations, pools, pad_se_hardswish, dynamic_batch,
              dynamic_spatial, unsupported_ops, reshape_4d, kernel_paths, residual_bands, pad_pool, patch_stage,
              wide_channels, leading_axis, training_modes, more_activations, math_functions, resampling,
-             transposed_conv, log_softmax]:
+             transposed_conv, log_softmax, slices]:
     make()
 print("wrote", sorted(f for f in os.listdir(HERE) if f.endswith(".onnx")))

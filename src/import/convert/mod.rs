@@ -7,11 +7,13 @@ use tract_onnx::pb;
 mod conv_transpose;
 mod layers;
 mod resize;
+mod slice;
 mod tensors;
 
 use conv_transpose::conv_transpose;
 use layers::{batch_norm, conv, gemm, matmul};
 use resize::resize;
+use slice::{slice, split};
 use tensors::{
     arithmetic, cast, clip, concat, global_average_pool, global_max_pool, pad, pool, reduce_mean, reshape, softmax,
     transpose, unary,
@@ -26,6 +28,8 @@ pub enum Converted {
     Op(Op, Vec<usize>),
     /// Several IR ops computing the node, in order; the last one's output is the node's.
     Chain(Vec<Step>),
+    /// One op per node output, each reading node input `usize` (Split).
+    Outputs(Vec<Op>, usize),
     /// The output is input `i` unchanged (Identity, Dropout, float-to-float Cast).
     Alias(usize),
 }
@@ -127,6 +131,8 @@ pub fn convert(ctx: &Ctx) -> Conversion {
         "Softmax" => softmax(ctx, false),
         "LogSoftmax" => softmax(ctx, true),
         "Resize" | "Upsample" => resize(ctx),
+        "Slice" => slice(ctx),
+        "Split" => split(ctx),
         "Identity" => Ok(Converted::Alias(ctx.activation(0)?)),
         "Dropout" => dropout(ctx),
         "Cast" => cast(ctx),

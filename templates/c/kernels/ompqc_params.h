@@ -154,6 +154,13 @@ typedef struct {
     int32_t zp;
 } OMPQC_NS(resize_t);
 
+/* A strided window of a tensor: output element (i0, i1, i2, i3) of `dims` (row-major) reads the input at offset + the sum of i_a * strides[a] (strides may be negative). */
+typedef struct {
+    int32_t dims[4];
+    int32_t offset;
+    int32_t strides[4];
+} OMPQC_NS(slice_t);
+
 /* A window of rows copied between a tensor and its tile (patch-based execution): `rows` rows of `row_bytes`, read from `src_offset` every `src_stride` bytes and written from `dst_offset` every `dst_stride` bytes. */
 typedef struct {
     int32_t rows;
