@@ -506,3 +506,9 @@ fn log_softmax_and_slices_are_bit_exact_in_c_and_rust_on_the_host() {
     bit_exact_on_the_host("log_softmax");
     bit_exact_on_the_host("slices");
 }
+
+/// InstanceNormalization and LayerNormalization (integer statistics and square root).
+#[test]
+fn normalizations_are_bit_exact_in_c_and_rust_on_the_host() {
+    bit_exact_on_the_host("normalizations");
+}

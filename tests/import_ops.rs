@@ -270,3 +270,18 @@ fn split_and_slice_match_tract() {
     assert!(slices.contains(&("slice_6", vec![1, -1, 2, 1])));
     assert!(slices.iter().any(|(n, _)| *n == "split_8/0") && !slices.iter().any(|(n, _)| *n == "split_8/1"));
 }
+
+#[test]
+fn normalizations_and_lrn_match_tract() {
+    // InstanceNormalization, LayerNormalization over the sample, the last axis and a dense layer's features; LRN
+    // (float only).
+    let g = check_against_tract("normalizations", ImportOptions::default());
+    let norms: Vec<(&str, usize)> = g
+        .nodes
+        .iter()
+        .filter_map(|n| if let Op::Normalize(q) = &n.op { Some((n.op.kind(), q.axis)) } else { None })
+        .collect();
+    assert_eq!(norms, [("InstanceNorm", 2), ("LayerNorm", 1), ("LayerNorm", 3), ("LayerNorm", 1)]);
+    let g = check_against_tract("lrn", ImportOptions::default());
+    assert!(matches!(g.nodes.last().unwrap().op, Op::Lrn(_)));
+}

@@ -43,6 +43,7 @@ fn every_op_quantizes_close_to_float_at_8_bits() {
         ("transposed_conv", ImportOptions::default()),
         ("log_softmax", ImportOptions::default()),
         ("slices", ImportOptions::default()),
+        ("normalizations", ImportOptions::default()),
     ] {
         let (sqnr8, layers) = sqnr_at(name, options.clone(), 8);
         eprintln!("{name}: W8A8 output SQNR {sqnr8:.1} dB; layers {layers:?}");
@@ -96,4 +97,14 @@ fn the_overflow_proof_holds_at_its_boundary() {
     let err = quantize(&graph, &obs, &options).unwrap_err();
     assert_eq!(err.exit_code(), 2);
     assert!(err.message.contains("layer 'dense'") && err.message.contains("overflow"), "{}", err.message);
+}
+
+#[test]
+fn lrn_is_float_only_and_says_so() {
+    let graph = import::load(&repo().join("tests/models/lrn.onnx"), &ImportOptions::default()).unwrap();
+    let calib = random_samples(graph.input_shape(), 8, 1);
+    let obs = observe(&graph, &calib, RangeMethod::MinMax).unwrap();
+    let err = quantize(&graph, &obs, &QuantOptions::default()).unwrap_err();
+    assert_eq!(err.exit_code(), 2);
+    assert!(err.message.contains("'lrn_2'") && err.message.contains("LRN runs in float only"), "{}", err.message);
 }

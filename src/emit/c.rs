@@ -273,6 +273,14 @@ impl Emitter<'_> {
                 let name = self.declare_struct(ix, "log_softmax", c_fields(&params.fields()));
                 format!("{p}_log_softmax(&{name}, {x}, {y}, {exp}, {log});")
             }
+            Call::Normalize(params) => {
+                let QOp::Normalize(q) = &node.op else { unreachable!("a normalize step comes from a normalize node") };
+                let ints = |v: &[i32]| v.iter().map(|v| v.to_string()).collect();
+                let gains = self.table(ix, "gains", "int32_t", ints(&q.gains));
+                let offsets = self.table(ix, "offsets", "int32_t", ints(&q.offsets));
+                let name = self.declare_struct(ix, "normalize", c_fields(&params.fields()));
+                format!("{p}_normalize(&{name}, {x}, {y}, {gains}, {offsets});")
+            }
             Call::Slice(params) => {
                 let name = self.declare_struct(ix, "slice", c_fields(&params.fields()));
                 format!("{p}_slice(&{name}, {x}, {y});")
@@ -422,6 +430,7 @@ fn families(steps: &[Step]) -> Vec<Family> {
         (uses.log_softmax, "log_softmax"),
         (uses.resize, "resize"),
         (uses.slice, "slice"),
+        (uses.normalize, "normalize"),
         (uses.window, "window"),
     ];
     families.extend(named(&rest).into_iter().map(|file| Family { file, instances: Instances::One }));

@@ -65,6 +65,7 @@ pub const SOURCES: &[(&str, &str)] = &include_sources!(
     "log_softmax.c",
     "resize.c",
     "slice.c",
+    "normalize.c",
     "window.c",
 );
 

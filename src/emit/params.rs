@@ -179,6 +179,14 @@ params!(
 );
 
 params!(
+    /// Layer or instance normalization of `outer` blocks of `len` elements `inner` apart: gains and offsets per
+    /// channel (`per_channel` 1) or per element of the block; epsilon = eps_hi * 2^30 + eps_lo.
+    NormalizeParams("normalize", "Normalize", false) {
+        outer: i32, len: i32, inner: i32, per_channel: i32, in_zp: i32, out_zp: i32, eps_hi: i32, eps_lo: i32,
+    }
+);
+
+params!(
     /// A window of rows copied between a tensor and its tile (patch-based execution): `rows` rows of `row_bytes`,
     /// read from `src_offset` every `src_stride` bytes and written from `dst_offset` every `dst_stride` bytes.
     WindowParams("window", "Window", false) {
@@ -187,7 +195,7 @@ params!(
 );
 
 /// Every block, in the order the generated code declares them.
-pub const BLOCKS: [&Block; 13] = [
+pub const BLOCKS: [&Block; 14] = [
     &ConvParams::BLOCK,
     &DenseParams::BLOCK,
     &BinaryParams::BLOCK,
@@ -200,6 +208,7 @@ pub const BLOCKS: [&Block; 13] = [
     &LogSoftmaxParams::BLOCK,
     &ResizeParams::BLOCK,
     &SliceParams::BLOCK,
+    &NormalizeParams::BLOCK,
     &WindowParams::BLOCK,
 ];
 

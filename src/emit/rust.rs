@@ -7,8 +7,8 @@ use askama::Template;
 use super::conv_layout::folded_bias;
 use super::interface::Interface;
 use super::params::{
-    BinaryParams, Block, ConcatParams, ConvParams, DenseParams, GlobalPoolParams, LogSoftmaxParams, PadParams,
-    PoolParams, ResizeParams, SliceParams, SoftmaxParams, TransposeParams, Value, WindowParams, BLOCKS,
+    BinaryParams, Block, ConcatParams, ConvParams, DenseParams, GlobalPoolParams, LogSoftmaxParams, NormalizeParams,
+    PadParams, PoolParams, ResizeParams, SliceParams, SoftmaxParams, TransposeParams, Value, WindowParams, BLOCKS,
 };
 use super::schedule::{layer_constants, schedule, Call, Operand, Step, Uses};
 use super::Provenance;
@@ -366,6 +366,14 @@ impl Emitter<'_> {
                 let p = self.params(ix, &LogSoftmaxParams::BLOCK, &params.fields(), &[]);
                 format!("kernels::log_softmax(&{p}, &{exp}, &{log}, {x}, {y});")
             }
+            Call::Normalize(params) => {
+                let QOp::Normalize(q) = &node.op else { unreachable!("a normalize step comes from a normalize node") };
+                let ints = |v: &[i32]| v.iter().map(|v| v.to_string()).collect();
+                let gains = self.table(ix, "GAINS", "i32", ints(&q.gains));
+                let offsets = self.table(ix, "OFFSETS", "i32", ints(&q.offsets));
+                let p = self.params(ix, &NormalizeParams::BLOCK, &params.fields(), &[]);
+                format!("kernels::normalize(&{p}, {x}, {y}, &{gains}, &{offsets});")
+            }
             Call::Slice(params) => {
                 let p = self.params(ix, &SliceParams::BLOCK, &params.fields(), &[]);
                 format!("kernels::slice(&{p}, {x}, {y});")
@@ -561,6 +569,7 @@ fn used_blocks(u: &Uses) -> Vec<&'static Block> {
         u.log_softmax,
         u.resize,
         u.slice,
+        u.normalize,
         u.window,
     ];
     BLOCKS.into_iter().zip(used).filter(|(_, u)| *u).map(|(b, _)| b).collect()

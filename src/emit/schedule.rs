@@ -3,8 +3,8 @@
 
 use super::conv_layout::short_requant;
 pub use super::params::{
-    BinaryParams, ConcatParams, ConvParams, DenseParams, GlobalPoolParams, LogSoftmaxParams, PadParams, PoolParams,
-    ResizeParams, SliceParams, SoftmaxParams, TransposeParams, Value, WindowParams,
+    BinaryParams, ConcatParams, ConvParams, DenseParams, GlobalPoolParams, LogSoftmaxParams, NormalizeParams,
+    PadParams, PoolParams, ResizeParams, SliceParams, SoftmaxParams, TransposeParams, Value, WindowParams,
 };
 use crate::ir::fixed_point::Multiplier;
 use crate::ir::pack::PackedWeights;
@@ -63,6 +63,8 @@ pub enum Call {
     /// Resampling with the node's tap tables.
     Resize(ResizeParams),
     Slice(SliceParams),
+    /// Normalization with the node's gains and offsets.
+    Normalize(NormalizeParams),
     /// A tile of the model's input copied from the caller's buffer (patch-based execution).
     TileIn(WindowParams),
     /// A tile of a stage's output copied into its place in the whole tensor.
@@ -129,6 +131,7 @@ pub struct Uses {
     pub log_softmax: bool,
     pub resize: bool,
     pub slice: bool,
+    pub normalize: bool,
     pub window: bool,
 }
 
@@ -163,6 +166,7 @@ impl Uses {
                 Call::LogSoftmax(_) => u.log_softmax = true,
                 Call::Resize(_) => u.resize = true,
                 Call::Slice(_) => u.slice = true,
+                Call::Normalize(_) => u.normalize = true,
                 Call::TileIn(_) | Call::TileOut(_) => u.window = true,
             }
         }
@@ -492,6 +496,20 @@ impl Scheduler<'_> {
                     ln2: LOG_SOFTMAX_LN2,
                 };
                 self.push(ix, Call::LogSoftmax(params), &[input]);
+            }
+            (QOp::Normalize(q), _) => {
+                let (outer, len, inner) = Layout::normalized_blocks(in_shape, q.axis);
+                let params = NormalizeParams {
+                    outer: i(outer),
+                    len: i(len),
+                    inner: i(inner),
+                    per_channel: i32::from(q.per_channel),
+                    in_zp: self.graph.tensor(input).q.zero_point,
+                    out_zp: self.graph.tensor(node.output).q.zero_point,
+                    eps_hi: (q.epsilon >> 30) as i32,
+                    eps_lo: (q.epsilon & ((1 << 30) - 1)) as i32,
+                };
+                self.push(ix, Call::Normalize(params), &[input]);
             }
             (QOp::Slice { starts, steps }, _) => {
                 // Storage order, as 4-D: leading axes of one element.

@@ -1,6 +1,6 @@
 //! Elementwise and per-axis ops: affine, broadcasting binary ops, concat, softmax.
 
-use crate::ir::Affine;
+use crate::ir::{Affine, Lrn, Normalize};
 
 /// (outer, len, inner) around `axis` of a per-sample shape (batch axis of 1 included).
 fn split(shape: &[usize], axis: usize) -> (usize, usize, usize) {
@@ -74,6 +74,38 @@ pub fn softmax(axis: usize, input: &[f32], shape: &[usize], out: &mut [f32]) {
                 sum += e;
             }
             (0..len).for_each(|i| out_block[i * inner + j] /= sum);
+        }
+    }
+}
+
+/// (x - mean) / sqrt(var + epsilon) * scale + shift over the axes from `n.axis` on, in f64.
+pub fn normalize(n: &Normalize, input: &[f32], shape: &[usize], out: &mut [f32]) {
+    let len: usize = shape[n.axis..].iter().product();
+    let channels = shape.get(1).copied().unwrap_or(1);
+    for (o, (block, out_block)) in input.chunks(len).zip(out.chunks_mut(len)).enumerate() {
+        let mean = block.iter().map(|&v| v as f64).sum::<f64>() / len as f64;
+        let var = block.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / len as f64;
+        let inv = 1.0 / (var + n.epsilon as f64).sqrt();
+        for (i, (y, &x)) in out_block.iter_mut().zip(block).enumerate() {
+            let k = if n.per_channel { o % channels } else { i };
+            *y = ((x as f64 - mean) * inv * n.scale[k] as f64 + n.shift[k] as f64) as f32;
+        }
+    }
+}
+
+/// Local response normalization across the channels (axis 1), in f64.
+pub fn lrn(l: &Lrn, input: &[f32], shape: &[usize], out: &mut [f32]) {
+    let (_, c, plane) = split(shape, 1);
+    let (below, above) = ((l.size - 1) / 2, l.size.div_ceil(2) - 1);
+    for (block, out_block) in input.chunks(c * plane).zip(out.chunks_mut(c * plane)) {
+        for ch in 0..c {
+            for p in 0..plane {
+                let window = ch.saturating_sub(below)..(ch + above + 1).min(c);
+                let sum: f64 = window.map(|k| (block[k * plane + p] as f64).powi(2)).sum();
+                let x = block[ch * plane + p] as f64;
+                out_block[ch * plane + p] =
+                    (x / (l.bias as f64 + l.alpha as f64 / l.size as f64 * sum).powf(l.beta as f64)) as f32;
+            }
         }
     }
 }

@@ -146,6 +146,8 @@ fn compute(op: &Op, ins: &[&[f32]], shapes: &[&[usize]], out_shape: &[usize], n:
         Op::Softmax { axis } => elementwise::softmax(*axis, ins[0], out_shape, out),
         Op::LogSoftmax { axis } => elementwise::log_softmax(*axis, ins[0], out_shape, out),
         Op::Resize(r) => pool::resize(r, ins[0], shapes[0], out),
+        Op::Normalize(norm) => elementwise::normalize(norm, ins[0], shapes[0], out),
+        Op::Lrn(l) => elementwise::lrn(l, ins[0], shapes[0], out),
         Op::Slice { starts, steps } => {
             let offsets = slice_offsets(shapes[0], out_shape, starts, steps);
             let (in_len, out_len) = (shapes[0].iter().product::<usize>(), offsets.len());

@@ -2,7 +2,8 @@
 
 use crate::ir::fixed_point::{rounded_div, Multiplier};
 use crate::ir::quant::{
-    Layout, QAdd, QConv, QDense, QGraph, QMul, QNode, QOp, QResize, LOG_SOFTMAX_LN2, RESIZE_WEIGHT_BITS,
+    normalized, Layout, QAdd, QConv, QDense, QGraph, QMul, QNode, QNormalize, QOp, QResize, LOG_SOFTMAX_LN2,
+    NORM_FRACTION_BITS, RESIZE_WEIGHT_BITS,
 };
 use crate::ir::{slice_offsets, Pool};
 use crate::parallel::for_each_sample;
@@ -37,6 +38,7 @@ pub fn compute(graph: &QGraph, node: &QNode, ins: &[&[i8]], n: usize, out: &mut 
             log_softmax(*axis, exp_table, *step, log_table, ins[0], shape(0), out)
         }
         QOp::Resize(r) => resize(r, ins[0], shape(0), zero(0), out),
+        QOp::Normalize(q) => normalize(q, ins[0], shape(0), zero(0), z_out, out),
         QOp::Slice { starts, steps } => {
             let (starts, steps) = Layout::storage_slice(shape(0), starts, steps);
             let offsets =
@@ -61,6 +63,29 @@ fn hwc(shape: &[usize]) -> (usize, usize, usize) {
 #[inline]
 fn requantize(acc: i32, m: Multiplier, z_out: i32, lo: i32, hi: i32) -> i8 {
     (z_out + m.apply(acc)).clamp(lo, hi) as i8
+}
+
+/// Layer or instance normalization (ir::quant::QNormalize).
+fn normalize(q: &QNormalize, input: &[i8], shape: &[usize], z_in: i32, z_out: i32, out: &mut [i8]) {
+    let (outer, len, inner) = Layout::normalized_blocks(shape, q.axis);
+    let n = len as i64;
+    for (x, y) in input.chunks(outer * len * inner).zip(out.chunks_mut(outer * len * inner)) {
+        for o in 0..outer {
+            for j in 0..inner {
+                let at = |i: usize| (o * len + i) * inner + j;
+                let v = |i: usize| (x[at(i)] as i32 - z_in) as i64;
+                let s1: i64 = (0..len).map(v).sum();
+                let s2: i64 = (0..len).map(|i| v(i) * v(i)).sum();
+                let var = n * s2 - s1 * s1 + q.epsilon;
+                for i in 0..len {
+                    let k = if q.per_channel { j } else { i };
+                    let z = normalized(n * v(i) - s1, var);
+                    let acc = z * q.gains[k] as i64 + ((q.offsets[k] as i64) << NORM_FRACTION_BITS);
+                    y[at(i)] = (z_out as i64 + ((acc + (1 << 27)) >> 28)).clamp(-128, 127) as i8;
+                }
+            }
+        }
+    }
 }
 
 /// Resampling: each output the rounded, Q20 weighted sum of its taps' zero-point-corrected inputs.

@@ -395,6 +395,28 @@ impl UnaryFn {
     }
 }
 
+/// Normalization to zero mean and unit variance over the axes from `axis` on, separately for each index of the axes
+/// before, then y = x_hat * scale + shift: per channel (InstanceNormalization, `axis` 2) or per element of the
+/// normalized axes, in their order (LayerNormalization).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Normalize {
+    pub axis: usize,
+    pub epsilon: f32,
+    pub scale: Vec<f32>,
+    pub shift: Vec<f32>,
+    pub per_channel: bool,
+}
+
+/// Local response normalization across channels: x / (bias + alpha / size * sum of x^2 over the `size` channels
+/// around)^beta.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Lrn {
+    pub size: usize,
+    pub alpha: f32,
+    pub beta: f32,
+    pub bias: f32,
+}
+
 /// Max or average pooling.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Pool {
@@ -446,6 +468,9 @@ pub enum Op {
     },
     /// Resampling of the spatial axes (Resize, Upsample) by tap tables.
     Resize(super::resample::Resize),
+    Normalize(Normalize),
+    /// Float only: TFLite Micro has no integer form either.
+    Lrn(Lrn),
 }
 
 impl Op {
@@ -470,6 +495,9 @@ impl Op {
             Op::LogSoftmax { .. } => "LogSoftmax",
             Op::Slice { .. } => "Slice",
             Op::Resize(_) => "Resize",
+            Op::Normalize(n) if n.per_channel => "InstanceNorm",
+            Op::Normalize(_) => "LayerNorm",
+            Op::Lrn(_) => "LRN",
         }
     }
 
@@ -479,6 +507,7 @@ impl Op {
             Op::Conv(c) => c.weight.len() + c.bias.len(),
             Op::Dense(d) => d.weight.len() + d.bias.len(),
             Op::Affine(a) => a.scale.len() + a.shift.len(),
+            Op::Normalize(n) => n.scale.len() + n.shift.len(),
             _ => 0,
         }
     }
@@ -490,6 +519,7 @@ impl Op {
             Op::Conv(c) => finite(&c.weight) && finite(&c.bias),
             Op::Dense(d) => finite(&d.weight) && finite(&d.bias),
             Op::Affine(a) => finite(&a.scale) && finite(&a.shift),
+            Op::Normalize(n) => finite(&n.scale) && finite(&n.shift) && n.epsilon.is_finite(),
             _ => true,
         }
     }
@@ -550,6 +580,8 @@ impl Op {
             Op::Softmax { axis } | Op::LogSoftmax { axis } => format!("axis {axis}"),
             Op::Resize(r) => format!("{} taps x {} taps", r.y.taps, r.x.taps),
             Op::Slice { starts, steps } => format!("from {starts:?} by {steps:?}"),
+            Op::Normalize(n) => format!("axes {}.. eps {}", n.axis, n.epsilon),
+            Op::Lrn(l) => format!("size {} alpha {} beta {} bias {}", l.size, l.alpha, l.beta, l.bias),
             Op::GlobalAvgPool | Op::Reshape => String::new(),
         }
     }

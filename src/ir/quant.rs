@@ -124,6 +124,57 @@ pub struct QResize {
     pub x: QTaps,
 }
 
+/// Layer or instance normalization in integers (docs/SEMANTICS.md): per normalized block, with v = q - zp_in, the
+/// sums S1 of v and S2 of v^2 over its n elements, x_hat = (n v - S1) / sqrt(n S2 - S1^2 + epsilon) to 12 fraction
+/// bits (the square root from an exact integer square root of a 30-bit normalization of its argument), then
+/// out = zp_out + round((x_hat * gain + offset * 2^12) / 2^28).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct QNormalize {
+    pub axis: usize,
+    /// n^2 epsilon / s_in^2: the float epsilon in the units of n S2 - S1^2.
+    pub epsilon: i64,
+    /// round(scale / s_out * 2^16), per channel or per element of the block in storage order.
+    pub gains: Vec<i32>,
+    /// round(shift / s_out * 2^16), likewise.
+    pub offsets: Vec<i32>,
+    pub per_channel: bool,
+}
+
+/// Fraction bits of a normalized value.
+pub const NORM_FRACTION_BITS: u32 = 12;
+
+/// round(a / b) for b > 0, halves away from zero.
+pub fn div_round(a: i64, b: i64) -> i64 {
+    if a >= 0 {
+        (a + b / 2) / b
+    } else {
+        -((-a + b / 2) / b)
+    }
+}
+
+/// round(d * 2^12 / sqrt(x)) for x >= 0 as integers do it: x shifted by an even count into [2^28, 2^30), its exact
+/// integer square root r (in [2^14, 2^15)), then d * 2^12 divided by r times the shift's half; 0 when x is 0.
+pub fn normalized(d: i64, x: i64) -> i64 {
+    if x <= 0 {
+        return 0;
+    }
+    let (mut x, mut e) = (x, 0i64);
+    while x >= 1 << 30 {
+        x >>= 2;
+        e += 1;
+    }
+    while x < 1 << 28 {
+        x <<= 2;
+        e -= 1;
+    }
+    let r = (x as u64).isqrt() as i64;
+    if e >= 0 {
+        div_round(d << NORM_FRACTION_BITS, r << e)
+    } else {
+        div_round(d << (NORM_FRACTION_BITS as i64 - e), r)
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum QOp {
     Conv(QConv),
@@ -165,6 +216,7 @@ pub enum QOp {
         log_table: Vec<i32>,
     },
     Resize(QResize),
+    Normalize(QNormalize),
     /// The float op's strided window (logical axes); output parameters equal the input's.
     Slice {
         starts: Vec<usize>,
@@ -192,6 +244,8 @@ impl QOp {
             QOp::LogSoftmax { .. } => "LogSoftmax",
             QOp::Resize(_) => "Resize",
             QOp::Slice { .. } => "Slice",
+            QOp::Normalize(n) if n.per_channel => "InstanceNorm",
+            QOp::Normalize(_) => "LayerNorm",
         }
     }
 
@@ -216,6 +270,7 @@ impl QOp {
             QOp::Softmax { exp_table, .. } => exp_table.len() * 4,
             QOp::Resize(r) => (r.y.entries.len() + r.x.entries.len()) * 2,
             QOp::LogSoftmax { exp_table, log_table, .. } => (exp_table.len() + log_table.len()) * 4,
+            QOp::Normalize(n) => (n.gains.len() + n.offsets.len()) * 4,
             _ => 0,
         }
     }
@@ -309,6 +364,19 @@ impl Layout {
         }
         let (c, plane) = (shape[1], shape[2..].iter().product::<usize>());
         (0..len).map(|s| (s % c) * plane + s / c).collect()
+    }
+
+    /// A normalization over the logical axes from `axis` on as storage loops: `outer` blocks of `len` elements
+    /// `inner` apart (the channels when the block is spatial, else 1).
+    pub fn normalized_blocks(shape: &[usize], axis: usize) -> (usize, usize, usize) {
+        let s = Self::storage_shape(shape);
+        let rank = s.len();
+        if rank < 3 || axis <= 1 {
+            let block: usize = shape[axis.max(1)..].iter().product();
+            return (shape.iter().product::<usize>() / block, block, 1);
+        }
+        let outer = s[..axis - 1].iter().product();
+        (outer, s[axis - 1..rank - 1].iter().product(), s[rank - 1])
     }
 
     /// A slice's starts and steps (per logical axis) in storage order.

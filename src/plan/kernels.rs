@@ -39,6 +39,7 @@ pub enum Kernel {
     LogSoftmax,
     Resize,
     Slice,
+    Normalize,
     /// An add run inside the convolution before it.
     Fused,
 }
@@ -66,6 +67,7 @@ impl Kernel {
             Kernel::LogSoftmax => "log-softmax",
             Kernel::Resize => "resize",
             Kernel::Slice => "slice",
+            Kernel::Normalize => "normalize",
             Kernel::Fused => "fused",
         }
     }
@@ -254,6 +256,7 @@ fn choose_node(graph: &QGraph, ix: usize, node: &QNode, stage: Option<&Stage>) -
         QOp::LogSoftmax { .. } => simple(Kernel::LogSoftmax),
         QOp::Resize(_) => simple(Kernel::Resize),
         QOp::Slice { .. } => simple(Kernel::Slice),
+        QOp::Normalize(_) => simple(Kernel::Normalize),
     })
 }
 

@@ -13,10 +13,11 @@ use crate::error::{Error, Result};
 use crate::ir::fixed_point::Multiplier;
 use crate::ir::pack::PackedWeights;
 use crate::ir::quant::{
-    QAdd, QConv, QDense, QGraph, QMul, QNode, QOp, QParams, QResize, QTaps, QTensor, RESIZE_WEIGHT_BITS,
+    Layout, QAdd, QConv, QDense, QGraph, QMul, QNode, QNormalize, QOp, QParams, QResize, QTaps, QTensor,
+    RESIZE_WEIGHT_BITS,
 };
 use crate::ir::resample::AxisTaps;
-use crate::ir::{Affine, Clamp, Conv, Dense, Graph, Node, Op, Window};
+use crate::ir::{Affine, Clamp, Conv, Dense, Graph, Node, Normalize, Op, Window};
 use crate::observe::Observations;
 
 #[derive(Clone, Debug)]
@@ -272,6 +273,12 @@ impl Lowering<'_> {
                         .collect(),
                 }
             }
+            Op::Normalize(n) => QOp::Normalize(self.normalize(n)?),
+            Op::Lrn(_) => {
+                return Err(self.error(
+                    "LRN runs in float only (predict, eval's float side): it has no integer kernel, as in TFLite Micro",
+                ))
+            }
             Op::Slice { starts, steps } => {
                 if self.rank(0) > 4 {
                     return Err(self.error("a slice of a tensor of rank above 4 has no integer kernel"));
@@ -288,6 +295,41 @@ impl Lowering<'_> {
                 QOp::Resize(QResize { y, x })
             }
         })
+    }
+
+    /// A normalization's epsilon in the integer sums' units and its scale and shift over the output scale in Q16,
+    /// per channel or per element of the block in storage order.
+    fn normalize(&self, n: &Normalize) -> Result<QNormalize> {
+        let shape = &self.graph.tensor(self.node.inputs[0]).shape;
+        if shape.len() > 4 {
+            return Err(self.error("a normalization of a tensor of rank above 4 has no integer kernel"));
+        }
+        let (_, len, _) = Layout::normalized_blocks(shape, n.axis);
+        let (s_in, s_out) = (self.q_in(0).scale as f64, self.q_out().scale as f64);
+        let epsilon = (len as f64).powi(2) * n.epsilon as f64 / (s_in * s_in);
+        if epsilon.is_nan() || epsilon >= (1u64 << 62) as f64 {
+            return Err(self.error(format!("epsilon {} is too large for the integer sums", n.epsilon)));
+        }
+        let q16 = |v: &[f32]| -> Result<Vec<i32>> {
+            v.iter()
+                .map(|&x| {
+                    let q = (x as f64 / s_out * 65536.0).round();
+                    if q.abs() > i32::MAX as f64 {
+                        return Err(self.error(format!("a scale or shift of {x} is too large for the output scale")));
+                    }
+                    Ok(q as i32)
+                })
+                .collect()
+        };
+        let (mut gains, mut offsets) = (q16(&n.scale)?, q16(&n.shift)?);
+        if !n.per_channel && n.axis <= 1 && shape.len() >= 3 {
+            // The block is the whole sample: its storage order is channels last.
+            let sample = &shape[1..];
+            let block = [&[1], sample].concat();
+            gains = Layout::to_storage(&gains, &block);
+            offsets = Layout::to_storage(&offsets, &block);
+        }
+        Ok(QNormalize { axis: n.axis, epsilon: epsilon.round() as i64, gains, offsets, per_channel: n.per_channel })
     }
 
     /// An axis's taps in Q10 (each position and weight must fit an int16), and its largest sum of weight

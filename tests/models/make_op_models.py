@@ -390,9 +390,27 @@ def slices():
     m.save(m.op("Conv", [left, m.w(2, 8, 1, 1), m.w(2)]), [1, 2, 3, 3])
 
 
+def normalizations():
+    # InstanceNormalization (per channel), LayerNormalization over the whole sample with a per-channel scale, over
+    # the last axis, and over a dense layer's features (as MLP-Mixer and transformer blocks use it).
+    m = Model("normalizations", [1, 3, 6, 5], opset=17)
+    x = m.op("Conv", ["input", m.w(4, 3, 3, 3), m.w(4)], pads=[1, 1, 1, 1])
+    x = m.op("InstanceNormalization", [x, m.const(rng.uniform(0.5, 1.5, 4)), m.w(4)], epsilon=1e-3)
+    x = m.op("Relu", [x])
+    x = m.op("LayerNormalization", [x, m.const(rng.uniform(0.5, 1.5, (4, 1, 1))), m.w(4, 1, 1)], axis=1)
+    x = m.op("LayerNormalization", [x, m.const(rng.uniform(0.5, 1.5, 5)), m.w(5)], axis=-1, epsilon=1e-2)
+    x = m.op("Flatten", [m.op("Conv", [x, m.w(2, 4, 3, 3), m.w(2)], strides=[2, 2])])
+    x = m.op("Gemm", [x, m.w(8, 8), m.w(8)], transB=1)
+    m.save(m.op("LayerNormalization", [x, m.const(rng.uniform(0.5, 1.5, 8))], axis=1), [1, 8])
+    # LRN runs in float only.
+    m = Model("lrn", [1, 5, 4, 4])
+    x = m.op("Conv", ["input", m.w(6, 5, 1, 1), m.w(6)])
+    m.save(m.op("LRN", [x], size=3, alpha=1e-2, beta=0.75, bias=2.0), [1, 6, 4, 4])
+
+
 for make in [conv_variants, conv1d, batchnorm_affine, activations, pools, pad_se_hardswish, dynamic_batch,
              dynamic_spatial, unsupported_ops, reshape_4d, kernel_paths, residual_bands, pad_pool, patch_stage,
              wide_channels, leading_axis, training_modes, more_activations, math_functions, resampling,
-             transposed_conv, log_softmax, slices]:
+             transposed_conv, log_softmax, slices, normalizations]:
     make()
 print("wrote", sorted(f for f in os.listdir(HERE) if f.endswith(".onnx")))

@@ -6,12 +6,14 @@ use tract_onnx::pb;
 
 mod conv_transpose;
 mod layers;
+mod norm;
 mod resize;
 mod slice;
 mod tensors;
 
 use conv_transpose::conv_transpose;
 use layers::{batch_norm, conv, gemm, matmul};
+use norm::{instance_norm, layer_norm, lrn};
 use resize::resize;
 use slice::{slice, split};
 use tensors::{
@@ -132,6 +134,9 @@ pub fn convert(ctx: &Ctx) -> Conversion {
         "LogSoftmax" => softmax(ctx, true),
         "Resize" | "Upsample" => resize(ctx),
         "Slice" => slice(ctx),
+        "LayerNormalization" => layer_norm(ctx),
+        "InstanceNormalization" => instance_norm(ctx),
+        "LRN" => lrn(ctx),
         "Split" => split(ctx),
         "Identity" => Ok(Converted::Alias(ctx.activation(0)?)),
         "Dropout" => dropout(ctx),

@@ -161,6 +161,18 @@ typedef struct {
     int32_t strides[4];
 } OMPQC_NS(slice_t);
 
+/* Layer or instance normalization of `outer` blocks of `len` elements `inner` apart: gains and offsets per channel (`per_channel` 1) or per element of the block; epsilon = eps_hi * 2^30 + eps_lo. */
+typedef struct {
+    int32_t outer;
+    int32_t len;
+    int32_t inner;
+    int32_t per_channel;
+    int32_t in_zp;
+    int32_t out_zp;
+    int32_t eps_hi;
+    int32_t eps_lo;
+} OMPQC_NS(normalize_t);
+
 /* A window of rows copied between a tensor and its tile (patch-based execution): `rows` rows of `row_bytes`, read from `src_offset` every `src_stride` bytes and written from `dst_offset` every `dst_stride` bytes. */
 typedef struct {
     int32_t rows;
