@@ -581,3 +581,31 @@ fn many_unsupported_nodes_are_refused_grouped_by_op_on_one_short_line() {
                     operator); 6 LpNormalization ('n30', 'n31', 'n32', ...: ompqc has no such operator)";
     assert_eq!(err.message, expected);
 }
+
+#[test]
+fn constants_beyond_tracts_folding_budget_are_folded() {
+    // A Transpose of a 1100 x 1024 weight (4.5 MB, above tract's 4 MiB budget for eager folding) feeding a MatMul:
+    // ompqc folds it itself, so the MatMul imports as a dense layer and computes x W^T.
+    let (n_out, k) = (1100usize, 1024usize);
+    let weight = |o: usize, i: usize| ((o * 7 + i * 3) % 11) as f32 * 0.01 - 0.05;
+    let raw: Vec<u8> = (0..n_out).flat_map(|o| (0..k).flat_map(move |i| weight(o, i).to_le_bytes())).collect();
+    let w = pb::TensorProto {
+        name: "w".into(),
+        dims: vec![n_out as i64, k as i64],
+        data_type: pb::tensor_proto::DataType::Float as i32,
+        raw_data: raw,
+        ..Default::default()
+    };
+    let bytes =
+        model(&[("Transpose", &["w"], "wt"), ("MatMul", &["input", "wt"], "output")], vec![w], &[1, 1024], &[1, 1100]);
+    let path = Path::new("big_weight.onnx");
+    let graph = import_bytes(&bytes, path, &ImportOptions::default()).unwrap().into_graph(path).unwrap();
+    assert_eq!(graph.nodes.len(), 1);
+    assert_eq!(graph.nodes[0].op.kind(), "Dense");
+    let x: Vec<f32> = (0..k).map(|i| (i % 5) as f32 * 0.1).collect();
+    let y = ompqc::exec::run(&graph, &Samples { data: x.clone(), n: 1, sample_shape: vec![1, k] }).unwrap();
+    for o in [0, 1, 549, 1099] {
+        let expected: f32 = (0..k).map(|i| x[i] * weight(o, i)).sum();
+        assert!((y.data[o] - expected).abs() < 1e-3, "output {o}: {} instead of {expected}", y.data[o]);
+    }
+}

@@ -14,6 +14,42 @@ pub struct Facts {
     analysis_error: Option<String>,
 }
 
+/// The values of the constant subgraphs tract's inference left unevaluated: it folds only within a memory budget
+/// (4 MiB), so a large weight behind a Transpose, or a ConstantOfShape of a big shape, stays unknown. Each node whose
+/// inputs are all constant is evaluated, in order, as long as the values fit the memory available.
+fn fold_constants(model: &InferenceModel) -> HashMap<OutletId, Arc<Tensor>> {
+    let mut folded: HashMap<OutletId, Arc<Tensor>> = HashMap::new();
+    let Ok(order) = model.eval_order() else {
+        return folded;
+    };
+    let mut held = 0u64;
+    for id in order {
+        let node = model.node(id);
+        let known = |o: &OutletId| -> Option<Arc<Tensor>> {
+            folded.get(o).cloned().or_else(|| model.outlet_fact(*o).ok()?.value.concretize())
+        };
+        let outputs: Vec<OutletId> = (0..node.outputs.len()).map(|slot| OutletId::new(id, slot)).collect();
+        if node.inputs.is_empty() || outputs.iter().all(|o| known(o).is_some()) {
+            continue;
+        }
+        let Some(inputs) = node.inputs.iter().map(known).collect::<Option<TVec<_>>>() else {
+            continue;
+        };
+        let values = super::guarded(|| node.op.eval_out_of_plan(inputs.into_iter().map(TValue::from_const).collect()));
+        let Ok(Some(values)) = values else {
+            continue;
+        };
+        for (outlet, value) in outputs.into_iter().zip(values) {
+            held += (value.len() * value.datum_type().size_of()) as u64;
+            if crate::limits::exceeds(Some(held)).is_some() {
+                return folded;
+            }
+            folded.insert(outlet, value.into_arc_tensor());
+        }
+    }
+    folded
+}
+
 impl Facts {
     pub fn analyse(proto: &pb::ModelProto, path: &Path, input: &str, shape: &[usize]) -> Result<Facts, String> {
         let dir = path.parent().and_then(|d| d.to_str());
@@ -32,6 +68,7 @@ impl Facts {
             model.analyse(true)
         })
         .err();
+        let folded = fold_constants(&model);
         let mut shapes = HashMap::new();
         let mut constants = HashMap::new();
         for (name, outlet) in &parsed.outlets_by_name {
@@ -41,7 +78,7 @@ impl Facts {
             if let Ok(Some(dims)) = fact.shape.as_concrete_finite() {
                 shapes.insert(name.clone(), dims.to_vec());
             }
-            if let Some(value) = fact.value.concretize() {
+            if let Some(value) = fact.value.concretize().or_else(|| folded.get(outlet).cloned()) {
                 constants.insert(name.clone(), value);
             }
         }

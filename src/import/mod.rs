@@ -347,6 +347,18 @@ impl<'a> Builder<'a> {
                 })
             })
             .collect();
+        if inputs.iter().flatten().count() > 0 && inputs.iter().flatten().all(|v| matches!(v, Value::Const)) {
+            // Every input is known, yet neither tract nor ompqc's own folding (facts::fold_constants) produced the
+            // output: that, not the op, is what stops the import.
+            let reason = "its inputs are all constant, but its value could not be computed at import (the op cannot \
+                          be evaluated on constants, or the values exceed the memory available)"
+                .to_string();
+            self.unsupported.push(Unsupported { node: name, op_type: node.op_type.clone(), reason });
+            for o in outputs {
+                self.values.insert(o.clone(), Value::Failed);
+            }
+            return;
+        }
         let upstream_failed = inputs.iter().flatten().any(|v| matches!(v, Value::Failed));
         let odd_input = inputs.iter().flatten().find_map(|v| match v {
             Value::Secondary(of) => Some(format!("reads a secondary output of '{of}', which ompqc does not compute")),
