@@ -500,11 +500,12 @@ fn transposed_convolutions_are_bit_exact_in_c_and_rust_on_the_host() {
     bit_exact_on_the_host("transposed_conv");
 }
 
-/// LogSoftmax over a tensor's channels and over a classifier's outputs; Split and Slice.
+/// LogSoftmax over a tensor's channels and over a classifier's outputs; Split, Slice and Transpose.
 #[test]
-fn log_softmax_and_slices_are_bit_exact_in_c_and_rust_on_the_host() {
+fn log_softmax_slices_and_transposes_are_bit_exact_in_c_and_rust_on_the_host() {
     bit_exact_on_the_host("log_softmax");
     bit_exact_on_the_host("slices");
+    bit_exact_on_the_host("transposes");
 }
 
 /// InstanceNormalization and LayerNormalization (integer statistics and square root).

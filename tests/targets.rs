@@ -176,6 +176,7 @@ fn every_kernel_path_is_bit_exact_on_every_emulated_target() {
         ("transposed_conv", four),
         ("log_softmax", four),
         ("slices", four),
+        ("transposes", four),
         ("normalizations", four),
     ];
     for (model, widths) in models {

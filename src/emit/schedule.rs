@@ -511,18 +511,13 @@ impl Scheduler<'_> {
                 };
                 self.push(ix, Call::Normalize(params), &[input]);
             }
-            (QOp::Slice { starts, steps }, _) => {
-                // Storage order, as 4-D: leading axes of one element.
-                let (starts, steps) = Layout::storage_slice(in_shape, starts, steps);
-                let (in_dims, out_dims) = (Layout::storage_shape(in_shape), Layout::storage_shape(out_shape));
-                let lead = 4 - in_dims.len();
-                let mut params = SliceParams { dims: [1; 4], offset: 0, strides: [0; 4] };
-                let mut stride = 1;
-                for a in (0..in_dims.len()).rev() {
-                    params.dims[lead + a] = i(out_dims[a]);
-                    params.strides[lead + a] = i(stride) * steps[a] as i32;
-                    params.offset += i(starts[a] * stride);
-                    stride *= in_dims[a];
+            (QOp::View(v), _) => {
+                // A strided copy in storage order, as 4-D: leading axes of one element.
+                let (dims, base, strides) = Layout::storage_view(v, in_shape, out_shape);
+                let lead = 4 - dims.len();
+                let mut params = SliceParams { dims: [1; 4], offset: base as i32, strides: [0; 4] };
+                for (a, (&d, &s)) in dims.iter().zip(&strides).enumerate() {
+                    (params.dims[lead + a], params.strides[lead + a]) = (i(d), s as i32);
                 }
                 self.push(ix, Call::Slice(params), &[input]);
             }

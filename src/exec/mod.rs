@@ -9,7 +9,7 @@ mod pool;
 
 use crate::data::Samples;
 use crate::error::{Error, Result};
-use crate::ir::{slice_offsets, Graph, Op, TensorId};
+use crate::ir::{row_major_strides, strided_offsets, Graph, Op, TensorId};
 
 /// The outputs of a run: `n` samples of the graph output, sample-major.
 #[derive(Clone, Debug, PartialEq)]
@@ -148,8 +148,9 @@ fn compute(op: &Op, ins: &[&[f32]], shapes: &[&[usize]], out_shape: &[usize], n:
         Op::Resize(r) => pool::resize(r, ins[0], shapes[0], out),
         Op::Normalize(norm) => elementwise::normalize(norm, ins[0], shapes[0], out),
         Op::Lrn(l) => elementwise::lrn(l, ins[0], shapes[0], out),
-        Op::Slice { starts, steps } => {
-            let offsets = slice_offsets(shapes[0], out_shape, starts, steps);
+        Op::View(v) => {
+            let (base, strides) = v.strides(&row_major_strides(shapes[0]));
+            let offsets = strided_offsets(out_shape, base, &strides);
             let (in_len, out_len) = (shapes[0].iter().product::<usize>(), offsets.len());
             for (x, y) in ins[0].chunks(in_len).zip(out.chunks_mut(out_len)) {
                 y.iter_mut().zip(&offsets).for_each(|(o, &i)| *o = x[i]);

@@ -5,7 +5,7 @@ use crate::ir::quant::{
     normalized, Layout, QAdd, QConv, QDense, QGraph, QMul, QNode, QNormalize, QOp, QResize, LOG_SOFTMAX_LN2,
     NORM_FRACTION_BITS, RESIZE_WEIGHT_BITS,
 };
-use crate::ir::{slice_offsets, Pool};
+use crate::ir::{strided_offsets, Pool};
 use crate::parallel::for_each_sample;
 
 pub fn compute(graph: &QGraph, node: &QNode, ins: &[&[i8]], n: usize, out: &mut [i8]) {
@@ -39,10 +39,9 @@ pub fn compute(graph: &QGraph, node: &QNode, ins: &[&[i8]], n: usize, out: &mut 
         }
         QOp::Resize(r) => resize(r, ins[0], shape(0), zero(0), out),
         QOp::Normalize(q) => normalize(q, ins[0], shape(0), zero(0), z_out, out),
-        QOp::Slice { starts, steps } => {
-            let (starts, steps) = Layout::storage_slice(shape(0), starts, steps);
-            let offsets =
-                slice_offsets(&Layout::storage_shape(shape(0)), &Layout::storage_shape(&out_t.shape), &starts, &steps);
+        QOp::View(v) => {
+            let (dims, base, strides) = Layout::storage_view(v, shape(0), &out_t.shape);
+            let offsets = strided_offsets(&dims, base, &strides);
             for (x, y) in ins[0].chunks(graph.tensor(node.inputs[0]).elems()).zip(out.chunks_mut(offsets.len())) {
                 y.iter_mut().zip(&offsets).for_each(|(o, &i)| *o = x[i]);
             }

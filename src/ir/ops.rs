@@ -460,12 +460,8 @@ pub enum Op {
     LogSoftmax {
         axis: usize,
     },
-    /// A strided window of the input (Slice, and each output of Split): along axis a, output index i reads input
-    /// index starts[a] + i * steps[a].
-    Slice {
-        starts: Vec<usize>,
-        steps: Vec<isize>,
-    },
+    /// A strided view of the input: Slice, each output of Split, Transpose.
+    View(View),
     /// Resampling of the spatial axes (Resize, Upsample) by tap tables.
     Resize(super::resample::Resize),
     Normalize(Normalize),
@@ -493,7 +489,8 @@ impl Op {
             Op::Reshape => "Reshape",
             Op::Softmax { .. } => "Softmax",
             Op::LogSoftmax { .. } => "LogSoftmax",
-            Op::Slice { .. } => "Slice",
+            Op::View(v) if v.is_slice() => "Slice",
+            Op::View(_) => "Transpose",
             Op::Resize(_) => "Resize",
             Op::Normalize(n) if n.per_channel => "InstanceNorm",
             Op::Normalize(_) => "LayerNorm",
@@ -579,7 +576,8 @@ impl Op {
             Op::Concat { axis } => format!("axis {axis}"),
             Op::Softmax { axis } | Op::LogSoftmax { axis } => format!("axis {axis}"),
             Op::Resize(r) => format!("{} taps x {} taps", r.y.taps, r.x.taps),
-            Op::Slice { starts, steps } => format!("from {starts:?} by {steps:?}"),
+            Op::View(v) if v.is_slice() => format!("from {:?} by {:?}", v.starts, v.steps),
+            Op::View(v) => format!("perm {:?}", v.axes),
             Op::Normalize(n) => format!("axes {}.. eps {}", n.axis, n.epsilon),
             Op::Lrn(l) => format!("size {} alpha {} beta {} bias {}", l.size, l.alpha, l.beta, l.bias),
             Op::GlobalAvgPool | Op::Reshape => String::new(),
@@ -587,22 +585,52 @@ impl Op {
     }
 }
 
-/// For each element of a slice of shape `out_shape` (row-major), the offset of the input element it copies: along
-/// axis a, index i reads input index starts[a] + i * steps[a] of an input of shape `in_shape`.
-pub fn slice_offsets(in_shape: &[usize], out_shape: &[usize], starts: &[usize], steps: &[isize]) -> Vec<usize> {
-    let mut offsets = vec![0usize];
-    let mut stride = 1;
-    let mut strides = vec![0; in_shape.len()];
-    for a in (0..in_shape.len()).rev() {
-        strides[a] = stride;
-        stride *= in_shape[a];
+/// A strided view of a tensor: output axis a runs along input axis `axes[a]`, from index `starts[axes[a]]`, by
+/// `steps[a]`. A slice keeps the axes in order; a transpose permutes them, from 0 by 1.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct View {
+    pub axes: Vec<usize>,
+    pub starts: Vec<usize>,
+    pub steps: Vec<isize>,
+}
+
+impl View {
+    pub fn slice(starts: Vec<usize>, steps: Vec<isize>) -> View {
+        View { axes: (0..starts.len()).collect(), starts, steps }
     }
-    for a in 0..out_shape.len() {
-        let (start, step, stride) = (starts[a] as isize, steps[a], strides[a]);
-        offsets = offsets
-            .iter()
-            .flat_map(|&base| (0..out_shape[a] as isize).map(move |i| base + (start + i * step) as usize * stride))
-            .collect();
+
+    pub fn transpose(perm: Vec<usize>) -> View {
+        let rank = perm.len();
+        View { axes: perm, starts: vec![0; rank], steps: vec![1; rank] }
     }
-    offsets
+
+    pub fn is_slice(&self) -> bool {
+        self.axes.iter().enumerate().all(|(a, &b)| a == b)
+    }
+
+    /// The offset of the first element, and the step along each output axis, over an input whose axis c is
+    /// `in_strides[c]` elements apart.
+    pub fn strides(&self, in_strides: &[usize]) -> (isize, Vec<isize>) {
+        let base = self.starts.iter().zip(in_strides).map(|(&s, &t)| (s * t) as isize).sum();
+        let strides = self.axes.iter().zip(&self.steps).map(|(&c, &step)| in_strides[c] as isize * step).collect();
+        (base, strides)
+    }
+}
+
+/// Row-major strides of a shape.
+pub fn row_major_strides(shape: &[usize]) -> Vec<usize> {
+    let mut strides = vec![1; shape.len()];
+    for a in (0..shape.len().saturating_sub(1)).rev() {
+        strides[a] = strides[a + 1] * shape[a + 1];
+    }
+    strides
+}
+
+/// For each element of a `dims` array (row-major), base + the sum of its indices times `strides`.
+pub fn strided_offsets(dims: &[usize], base: isize, strides: &[isize]) -> Vec<usize> {
+    let mut offsets = vec![base];
+    for (&d, &stride) in dims.iter().zip(strides) {
+        offsets = offsets.iter().flat_map(|&o| (0..d as isize).map(move |i| o + i * stride)).collect();
+    }
+    offsets.into_iter().map(|o| o as usize).collect()
 }

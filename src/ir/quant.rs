@@ -4,7 +4,7 @@
 //! channels last (NHWC, or NLC for 1-D): see `Layout`. Weights are packed (docs/SEMANTICS.md) with rows in the
 //! order the kernels read them: [kernel_y][kernel_x][input channel of the group].
 
-use super::{Pool, TensorId, Window};
+use super::{row_major_strides, Pool, TensorId, View, Window};
 use crate::ir::fixed_point::Multiplier;
 use crate::ir::pack::PackedWeights;
 
@@ -217,11 +217,8 @@ pub enum QOp {
     },
     Resize(QResize),
     Normalize(QNormalize),
-    /// The float op's strided window (logical axes); output parameters equal the input's.
-    Slice {
-        starts: Vec<usize>,
-        steps: Vec<isize>,
-    },
+    /// The float op's strided view (logical axes); output parameters equal the input's.
+    View(View),
 }
 
 impl QOp {
@@ -243,7 +240,8 @@ impl QOp {
             QOp::Softmax { .. } => "Softmax",
             QOp::LogSoftmax { .. } => "LogSoftmax",
             QOp::Resize(_) => "Resize",
-            QOp::Slice { .. } => "Slice",
+            QOp::View(v) if v.is_slice() => "Slice",
+            QOp::View(_) => "Transpose",
             QOp::Normalize(n) if n.per_channel => "InstanceNorm",
             QOp::Normalize(_) => "LayerNorm",
         }
@@ -379,15 +377,19 @@ impl Layout {
         (outer, s[axis - 1..rank - 1].iter().product(), s[rank - 1])
     }
 
-    /// A slice's starts and steps (per logical axis) in storage order.
-    pub fn storage_slice(shape: &[usize], starts: &[usize], steps: &[isize]) -> (Vec<usize>, Vec<isize>) {
-        let rank = shape.len();
-        let mut s = (vec![0; rank], vec![1; rank]);
-        for a in 0..rank {
-            let at = Self::storage_axis(a, rank);
-            (s.0[at], s.1[at]) = (starts[a], steps[a]);
+    /// A view as a strided copy in storage order: the output's storage dimensions, the offset of its first
+    /// element and the input step along each of them.
+    pub fn storage_view(view: &View, in_shape: &[usize], out_shape: &[usize]) -> (Vec<usize>, isize, Vec<isize>) {
+        let storage = row_major_strides(&Self::storage_shape(in_shape));
+        let rank = in_shape.len();
+        // Each logical input axis's stride in storage.
+        let in_strides: Vec<usize> = (0..rank).map(|c| storage[Self::storage_axis(c, rank)]).collect();
+        let (base, logical) = view.strides(&in_strides);
+        let mut strides = vec![0; out_shape.len()];
+        for (a, &s) in logical.iter().enumerate() {
+            strides[Self::storage_axis(a, out_shape.len())] = s;
         }
-        s
+        (Self::storage_shape(out_shape), base, strides)
     }
 
     /// Reorders one sample from logical to storage order.

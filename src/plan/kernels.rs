@@ -255,7 +255,7 @@ fn choose_node(graph: &QGraph, ix: usize, node: &QNode, stage: Option<&Stage>) -
         }
         QOp::LogSoftmax { .. } => simple(Kernel::LogSoftmax),
         QOp::Resize(_) => simple(Kernel::Resize),
-        QOp::Slice { .. } => simple(Kernel::Slice),
+        QOp::View(_) => simple(Kernel::Slice),
         QOp::Normalize(_) => simple(Kernel::Normalize),
     })
 }

@@ -141,7 +141,7 @@ fn tensor_params(graph: &Graph, obs: &Observations) -> Vec<QParams> {
             | Op::Pad { .. }
             | Op::Reshape
             | Op::Resize(_)
-            | Op::Slice { .. } => params[node.inputs[0]],
+            | Op::View(_) => params[node.inputs[0]],
             Op::Softmax { .. } => SOFTMAX_OUTPUT,
             Op::LogSoftmax { .. } => LOG_SOFTMAX_OUTPUT,
             _ => params[node.output],
@@ -279,11 +279,11 @@ impl Lowering<'_> {
                     "LRN runs in float only (predict, eval's float side): it has no integer kernel, as in TFLite Micro",
                 ))
             }
-            Op::Slice { starts, steps } => {
+            Op::View(v) => {
                 if self.rank(0) > 4 {
-                    return Err(self.error("a slice of a tensor of rank above 4 has no integer kernel"));
+                    return Err(self.error("a view of a tensor of rank above 4 has no integer kernel"));
                 }
-                QOp::Slice { starts: starts.clone(), steps: steps.clone() }
+                QOp::View(v.clone())
             }
             Op::Resize(r) => {
                 let ((y, y_sum), (x, x_sum)) = (self.taps(&r.y)?, self.taps(&r.x)?);

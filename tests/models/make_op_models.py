@@ -154,13 +154,13 @@ def dynamic_spatial():
 
 
 def unsupported_ops():
-    """A real transpose and an op ompqc lacks: both must be reported by name."""
+    """A reflecting pad and an op ompqc lacks: both must be reported by name."""
     m = Model("unsupported_ops", [1, 2, 3, 4])
     x = m.op("Conv", ["input", m.w(4, 2, 1, 1)])
-    x = m.op("Transpose", [x], perm=[0, 1, 3, 2])
+    x = m.op("Pad", [x, m.const([0, 0, 1, 1, 0, 0, 1, 1], np.int64)], mode="reflect")
     x = m.op("Hardmax", [x])
     x = m.op("Flatten", [x])
-    m.save(x, [1, 48])
+    m.save(x, [1, 120])
 
 
 def reshape_4d():
@@ -408,9 +408,21 @@ def normalizations():
     m.save(m.op("LRN", [x], size=3, alpha=1e-2, beta=0.75, bias=2.0), [1, 6, 4, 4])
 
 
+def transposes():
+    # Transposes that reorder axes: height and width swapped between convolutions, then channels last before a
+    # dense layer (as models exported from NHWC frameworks do).
+    m = Model("transposes", [1, 3, 5, 4])
+    x = m.op("Conv", ["input", m.w(4, 3, 3, 3), m.w(4)], pads=[1, 1, 1, 1])
+    x = m.op("Transpose", [x], perm=[0, 1, 3, 2])
+    x = m.op("Conv", [x, m.w(6, 4, 3, 1), m.w(6)])
+    x = m.op("Flatten", [m.op("Transpose", [x], perm=[0, 2, 3, 1])])
+    m.save(m.op("Gemm", [x, m.w(5, 60, scale=0.2), m.w(5)], transB=1), [1, 5])
+
+
 for make in [conv_variants, conv1d, batchnorm_affine, activations, pools, pad_se_hardswish, dynamic_batch,
              dynamic_spatial, unsupported_ops, reshape_4d, kernel_paths, residual_bands, pad_pool, patch_stage,
              wide_channels, leading_axis, training_modes, more_activations, math_functions, resampling,
-             transposed_conv, log_softmax, slices, normalizations]:
+             transposed_conv, log_softmax, slices, normalizations,
+             transposes]:
     make()
 print("wrote", sorted(f for f in os.listdir(HERE) if f.endswith(".onnx")))

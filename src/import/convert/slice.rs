@@ -1,7 +1,7 @@
 //! Slice and Split: strided windows of a tensor (Split: one per output, side by side along its axis).
 
 use super::{axis, unsupported, Conversion, Converted, Ctx, Skip};
-use crate::ir::Op;
+use crate::ir::{Op, View};
 
 /// Slice with constant starts, ends, axes and steps (inputs from opset 10, attributes before).
 pub fn slice(ctx: &Ctx) -> Conversion {
@@ -39,7 +39,7 @@ pub fn slice(ctx: &Ctx) -> Conversion {
     if out[0] != shape[0] {
         return unsupported("slicing the batch axis is not supported");
     }
-    Ok(Converted::Op(Op::Slice { starts: from, steps: by }, vec![x]))
+    Ok(Converted::Op(Op::View(View::slice(from, by)), vec![x]))
 }
 
 /// ONNX's start and length of a slice of an axis of `dim` elements: negative indices count from the end, then
@@ -79,7 +79,7 @@ pub fn split(ctx: &Ctx) -> Conversion {
         let mut starts = vec![0; shape.len()];
         starts[a] = at;
         at += out.get(a).copied().unwrap_or(0);
-        ops.push(Op::Slice { starts, steps: vec![1; shape.len()] });
+        ops.push(Op::View(View::slice(starts, vec![1; shape.len()])));
     }
     if at != shape[a] {
         return unsupported(format!("the outputs cover {at} of the {} elements of axis {a}", shape[a]));

@@ -5,7 +5,7 @@ use super::Source::{self, Input};
 use super::{axis, unsupported, window, Conversion, Converted, Ctx, Skip, Step};
 use tract_onnx::pb;
 
-use crate::ir::{Affine, Clamp, MathFn, Op, Pool, UnaryFn, Window};
+use crate::ir::{Affine, Clamp, MathFn, Op, Pool, UnaryFn, View, Window};
 
 /// The axis along which a constant broadcasts onto a tensor of rank `rank`: `None` for a scalar-like constant,
 /// `Some(axis)` when exactly one axis has more than one value.
@@ -171,12 +171,18 @@ pub fn transpose(ctx: &Ctx) -> Conversion {
         Some(p) => p.iter().map(|&a| axis(a, shape.len())).collect::<Result<_, _>>()?,
         None => (0..shape.len()).rev().collect(),
     };
+    if perm.len() != shape.len() || (0..shape.len()).any(|a| !perm.contains(&a)) {
+        return unsupported(format!("perm {perm:?} is not a permutation of the {} axes", shape.len()));
+    }
     // Moving only size-1 axes keeps the elements in memory order: a reshape.
     let moved: Vec<usize> = perm.iter().copied().filter(|&a| shape[a] > 1).collect();
-    if moved.windows(2).any(|w| w[0] > w[1]) {
-        return unsupported(format!("perm {perm:?} reorders axes of size > 1 (shape {shape:?})"));
+    if moved.windows(2).all(|w| w[0] < w[1]) {
+        return Ok(Converted::Op(Op::Reshape, vec![x]));
     }
-    Ok(Converted::Op(Op::Reshape, vec![x]))
+    if perm[0] != 0 && shape[0] > 1 {
+        return unsupported(format!("perm {perm:?} moves the batch axis of {shape:?}"));
+    }
+    Ok(Converted::Op(Op::View(View::transpose(perm)), vec![x]))
 }
 
 pub fn concat(ctx: &Ctx) -> Conversion {
