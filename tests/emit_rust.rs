@@ -500,12 +500,13 @@ fn transposed_convolutions_are_bit_exact_in_c_and_rust_on_the_host() {
     bit_exact_on_the_host("transposed_conv");
 }
 
-/// LogSoftmax over a tensor's channels and over a classifier's outputs; Split, Slice and Transpose.
+/// LogSoftmax over a tensor's channels and over a classifier's outputs; Split, Slice, Transpose and reductions.
 #[test]
 fn log_softmax_slices_and_transposes_are_bit_exact_in_c_and_rust_on_the_host() {
     bit_exact_on_the_host("log_softmax");
     bit_exact_on_the_host("slices");
     bit_exact_on_the_host("transposes");
+    bit_exact_on_the_host("reductions");
 }
 
 /// InstanceNormalization and LayerNormalization (integer statistics and square root).

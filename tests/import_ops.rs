@@ -293,3 +293,13 @@ fn transposes_that_reorder_axes_match_tract() {
         g.nodes.iter().filter_map(|n| if let Op::View(v) = &n.op { Some(v.axes.clone()) } else { None }).collect();
     assert_eq!(perms, [vec![0, 1, 3, 2], vec![0, 2, 3, 1]]);
 }
+
+#[test]
+fn reductions_over_other_axes_match_tract() {
+    // Mean and max over the channels (spatial attention), a min over the width; the mean over the last axis of the
+    // rank-3 rest is over its spatial axis, a global average pool.
+    let g = check_against_tract("reductions", ImportOptions::default());
+    let reductions: Vec<String> = g.nodes.iter().filter(|n| n.op.kind() == "Reduce").map(|n| n.op.details()).collect();
+    assert_eq!(reductions, ["mean over [1]", "max over [1]", "min over [3]"]);
+    assert_eq!(g.nodes.last().unwrap().op.kind(), "GlobalAvgPool");
+}

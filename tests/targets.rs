@@ -177,6 +177,7 @@ fn every_kernel_path_is_bit_exact_on_every_emulated_target() {
         ("log_softmax", four),
         ("slices", four),
         ("transposes", four),
+        ("reductions", four),
         ("normalizations", four),
     ];
     for (model, widths) in models {

@@ -281,6 +281,10 @@ impl Emitter<'_> {
                 let name = self.declare_struct(ix, "normalize", c_fields(&params.fields()));
                 format!("{p}_normalize(&{name}, {x}, {y}, {gains}, {offsets});")
             }
+            Call::Reduce(params) => {
+                let name = self.declare_struct(ix, "reduce", c_fields(&params.fields()));
+                format!("{p}_reduce(&{name}, {x}, {y});")
+            }
             Call::Slice(params) => {
                 let name = self.declare_struct(ix, "slice", c_fields(&params.fields()));
                 format!("{p}_slice(&{name}, {x}, {y});")
@@ -431,6 +435,7 @@ fn families(steps: &[Step]) -> Vec<Family> {
         (uses.resize, "resize"),
         (uses.slice, "slice"),
         (uses.normalize, "normalize"),
+        (uses.reduce, "reduce"),
         (uses.window, "window"),
     ];
     families.extend(named(&rest).into_iter().map(|file| Family { file, instances: Instances::One }));

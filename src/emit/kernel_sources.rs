@@ -66,6 +66,7 @@ pub const SOURCES: &[(&str, &str)] = &include_sources!(
     "resize.c",
     "slice.c",
     "normalize.c",
+    "reduce.c",
     "window.c",
 );
 

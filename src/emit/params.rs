@@ -187,6 +187,12 @@ params!(
 );
 
 params!(
+    /// A reduction of `outer` blocks of `len` elements `inner` apart to `inner` outputs each: `kind` 0 a mean
+    /// (rounded half away from zero), 1 the maximum, 2 the minimum.
+    ReduceParams("reduce", "Reduce", false) { outer: i32, len: i32, inner: i32, kind: i32 }
+);
+
+params!(
     /// A window of rows copied between a tensor and its tile (patch-based execution): `rows` rows of `row_bytes`,
     /// read from `src_offset` every `src_stride` bytes and written from `dst_offset` every `dst_stride` bytes.
     WindowParams("window", "Window", false) {
@@ -195,7 +201,7 @@ params!(
 );
 
 /// Every block, in the order the generated code declares them.
-pub const BLOCKS: [&Block; 14] = [
+pub const BLOCKS: [&Block; 15] = [
     &ConvParams::BLOCK,
     &DenseParams::BLOCK,
     &BinaryParams::BLOCK,
@@ -209,6 +215,7 @@ pub const BLOCKS: [&Block; 14] = [
     &ResizeParams::BLOCK,
     &SliceParams::BLOCK,
     &NormalizeParams::BLOCK,
+    &ReduceParams::BLOCK,
     &WindowParams::BLOCK,
 ];
 

@@ -8,7 +8,8 @@ use super::conv_layout::folded_bias;
 use super::interface::Interface;
 use super::params::{
     BinaryParams, Block, ConcatParams, ConvParams, DenseParams, GlobalPoolParams, LogSoftmaxParams, NormalizeParams,
-    PadParams, PoolParams, ResizeParams, SliceParams, SoftmaxParams, TransposeParams, Value, WindowParams, BLOCKS,
+    PadParams, PoolParams, ReduceParams, ResizeParams, SliceParams, SoftmaxParams, TransposeParams, Value,
+    WindowParams, BLOCKS,
 };
 use super::schedule::{layer_constants, schedule, Call, Operand, Step, Uses};
 use super::Provenance;
@@ -374,6 +375,10 @@ impl Emitter<'_> {
                 let p = self.params(ix, &NormalizeParams::BLOCK, &params.fields(), &[]);
                 format!("kernels::normalize(&{p}, {x}, {y}, &{gains}, &{offsets});")
             }
+            Call::Reduce(params) => {
+                let p = self.params(ix, &ReduceParams::BLOCK, &params.fields(), &[]);
+                format!("kernels::reduce(&{p}, {x}, {y});")
+            }
             Call::Slice(params) => {
                 let p = self.params(ix, &SliceParams::BLOCK, &params.fields(), &[]);
                 format!("kernels::slice(&{p}, {x}, {y});")
@@ -570,6 +575,7 @@ fn used_blocks(u: &Uses) -> Vec<&'static Block> {
         u.resize,
         u.slice,
         u.normalize,
+        u.reduce,
         u.window,
     ];
     BLOCKS.into_iter().zip(used).filter(|(_, u)| *u).map(|(b, _)| b).collect()

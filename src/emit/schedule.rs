@@ -4,12 +4,13 @@
 use super::conv_layout::short_requant;
 pub use super::params::{
     BinaryParams, ConcatParams, ConvParams, DenseParams, GlobalPoolParams, LogSoftmaxParams, NormalizeParams,
-    PadParams, PoolParams, ResizeParams, SliceParams, SoftmaxParams, TransposeParams, Value, WindowParams,
+    PadParams, PoolParams, ReduceParams, ResizeParams, SliceParams, SoftmaxParams, TransposeParams, Value,
+    WindowParams,
 };
 use crate::ir::fixed_point::Multiplier;
 use crate::ir::pack::PackedWeights;
 use crate::ir::quant::{Layout, QConv, QGraph, QNode, QOp, LOG_SOFTMAX_LN2};
-use crate::ir::Pool;
+use crate::ir::{Pool, ReduceKind};
 use crate::plan::tiling::Region;
 use crate::plan::{Choice, Kernel, MemoryPlan, Place, Tiled};
 
@@ -65,6 +66,7 @@ pub enum Call {
     Slice(SliceParams),
     /// Normalization with the node's gains and offsets.
     Normalize(NormalizeParams),
+    Reduce(ReduceParams),
     /// A tile of the model's input copied from the caller's buffer (patch-based execution).
     TileIn(WindowParams),
     /// A tile of a stage's output copied into its place in the whole tensor.
@@ -132,6 +134,7 @@ pub struct Uses {
     pub resize: bool,
     pub slice: bool,
     pub normalize: bool,
+    pub reduce: bool,
     pub window: bool,
 }
 
@@ -167,6 +170,7 @@ impl Uses {
                 Call::Resize(_) => u.resize = true,
                 Call::Slice(_) => u.slice = true,
                 Call::Normalize(_) => u.normalize = true,
+                Call::Reduce(_) => u.reduce = true,
                 Call::TileIn(_) | Call::TileOut(_) => u.window = true,
             }
         }
@@ -510,6 +514,20 @@ impl Scheduler<'_> {
                     eps_lo: (q.epsilon & ((1 << 30) - 1)) as i32,
                 };
                 self.push(ix, Call::Normalize(params), &[input]);
+            }
+            (QOp::Reduce { kind, axes }, _) => {
+                let (outer, len, inner) = Layout::reduced_blocks(in_shape, axes, out_shape)
+                    .expect("the quantizer accepts only reductions with storage loops");
+                let kind = match kind {
+                    ReduceKind::Mean => 0,
+                    ReduceKind::Max => 1,
+                    ReduceKind::Min => 2,
+                };
+                self.push(
+                    ix,
+                    Call::Reduce(ReduceParams { outer: i(outer), len: i(len), inner: i(inner), kind }),
+                    &[input],
+                );
             }
             (QOp::View(v), _) => {
                 // A strided copy in storage order, as 4-D: leading axes of one element.

@@ -1,6 +1,6 @@
 //! Elementwise and per-axis ops: affine, broadcasting binary ops, concat, softmax.
 
-use crate::ir::{Affine, Lrn, Normalize};
+use crate::ir::{row_major_strides, strided_offsets, Affine, Lrn, Normalize, ReduceKind};
 
 /// (outer, len, inner) around `axis` of a per-sample shape (batch axis of 1 included).
 fn split(shape: &[usize], axis: usize) -> (usize, usize, usize) {
@@ -106,6 +106,35 @@ pub fn lrn(l: &Lrn, input: &[f32], shape: &[usize], out: &mut [f32]) {
                 out_block[ch * plane + p] =
                     (x / (l.bias as f64 + l.alpha as f64 / l.size as f64 * sum).powf(l.beta as f64)) as f32;
             }
+        }
+    }
+}
+
+/// A mean, max or min over `axes` of each sample of shape `shape`, into the kept axes' row-major order.
+pub fn reduce(kind: ReduceKind, axes: &[usize], input: &[f32], shape: &[usize], out: &mut [f32]) {
+    let sample: usize = shape.iter().product();
+    let count: usize = axes.iter().map(|&a| shape[a]).product();
+    let strides = row_major_strides(shape);
+    let kept: Vec<usize> = (0..shape.len()).filter(|a| !axes.contains(a)).collect();
+    // Each output's first input element, then every element of its reduced block relative to it.
+    let starts = strided_offsets(
+        &kept.iter().map(|&a| shape[a]).collect::<Vec<_>>(),
+        0,
+        &kept.iter().map(|&a| strides[a] as isize).collect::<Vec<_>>(),
+    );
+    let block = strided_offsets(
+        &axes.iter().map(|&a| shape[a]).collect::<Vec<_>>(),
+        0,
+        &axes.iter().map(|&a| strides[a] as isize).collect::<Vec<_>>(),
+    );
+    for (x, y) in input.chunks(sample).zip(out.chunks_mut(starts.len())) {
+        for (o, &start) in y.iter_mut().zip(&starts) {
+            let values = block.iter().map(|&b| x[start + b]);
+            *o = match kind {
+                ReduceKind::Mean => values.map(|v| v as f64).sum::<f64>() as f32 / count as f32,
+                ReduceKind::Max => values.fold(f32::NEG_INFINITY, f32::max),
+                ReduceKind::Min => values.fold(f32::INFINITY, f32::min),
+            };
         }
     }
 }

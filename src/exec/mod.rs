@@ -148,6 +148,7 @@ fn compute(op: &Op, ins: &[&[f32]], shapes: &[&[usize]], out_shape: &[usize], n:
         Op::Resize(r) => pool::resize(r, ins[0], shapes[0], out),
         Op::Normalize(norm) => elementwise::normalize(norm, ins[0], shapes[0], out),
         Op::Lrn(l) => elementwise::lrn(l, ins[0], shapes[0], out),
+        Op::Reduce { kind, axes } => elementwise::reduce(*kind, axes, ins[0], shapes[0], out),
         Op::View(v) => {
             let (base, strides) = v.strides(&row_major_strides(shapes[0]));
             let offsets = strided_offsets(out_shape, base, &strides);

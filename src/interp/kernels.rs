@@ -5,7 +5,7 @@ use crate::ir::quant::{
     normalized, Layout, QAdd, QConv, QDense, QGraph, QMul, QNode, QNormalize, QOp, QResize, LOG_SOFTMAX_LN2,
     NORM_FRACTION_BITS, RESIZE_WEIGHT_BITS,
 };
-use crate::ir::{strided_offsets, Pool};
+use crate::ir::{strided_offsets, Pool, ReduceKind};
 use crate::parallel::for_each_sample;
 
 pub fn compute(graph: &QGraph, node: &QNode, ins: &[&[i8]], n: usize, out: &mut [i8]) {
@@ -39,6 +39,22 @@ pub fn compute(graph: &QGraph, node: &QNode, ins: &[&[i8]], n: usize, out: &mut 
         }
         QOp::Resize(r) => resize(r, ins[0], shape(0), zero(0), out),
         QOp::Normalize(q) => normalize(q, ins[0], shape(0), zero(0), z_out, out),
+        QOp::Reduce { kind, axes } => {
+            let (outer, len, inner) = Layout::reduced_blocks(shape(0), axes, &out_t.shape)
+                .expect("the quantizer accepts only reductions with storage loops");
+            for (x, y) in ins[0].chunks(outer * len * inner).zip(out.chunks_mut(outer * inner)) {
+                for o in 0..outer {
+                    for j in 0..inner {
+                        let values = (0..len).map(|i| x[(o * len + i) * inner + j] as i32);
+                        y[o * inner + j] = match kind {
+                            ReduceKind::Mean => rounded_div(values.sum(), len as i32).clamp(-128, 127),
+                            ReduceKind::Max => values.fold(-128, i32::max),
+                            ReduceKind::Min => values.fold(127, i32::min),
+                        } as i8;
+                    }
+                }
+            }
+        }
         QOp::View(v) => {
             let (dims, base, strides) = Layout::storage_view(v, shape(0), &out_t.shape);
             let offsets = strided_offsets(&dims, base, &strides);

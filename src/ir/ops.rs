@@ -417,6 +417,14 @@ pub struct Lrn {
     pub bias: f32,
 }
 
+/// What a reduction computes over its axes; each keeps the input's quantization.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum ReduceKind {
+    Mean,
+    Max,
+    Min,
+}
+
 /// Max or average pooling.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Pool {
@@ -462,6 +470,11 @@ pub enum Op {
     },
     /// A strided view of the input: Slice, each output of Split, Transpose.
     View(View),
+    /// ReduceMean, ReduceMax or ReduceMin over `axes` (sorted); the output shape says whether they are kept.
+    Reduce {
+        kind: ReduceKind,
+        axes: Vec<usize>,
+    },
     /// Resampling of the spatial axes (Resize, Upsample) by tap tables.
     Resize(super::resample::Resize),
     Normalize(Normalize),
@@ -491,6 +504,7 @@ impl Op {
             Op::LogSoftmax { .. } => "LogSoftmax",
             Op::View(v) if v.is_slice() => "Slice",
             Op::View(_) => "Transpose",
+            Op::Reduce { .. } => "Reduce",
             Op::Resize(_) => "Resize",
             Op::Normalize(n) if n.per_channel => "InstanceNorm",
             Op::Normalize(_) => "LayerNorm",
@@ -578,6 +592,7 @@ impl Op {
             Op::Resize(r) => format!("{} taps x {} taps", r.y.taps, r.x.taps),
             Op::View(v) if v.is_slice() => format!("from {:?} by {:?}", v.starts, v.steps),
             Op::View(v) => format!("perm {:?}", v.axes),
+            Op::Reduce { kind, axes } => format!("{kind:?} over {axes:?}").to_lowercase(),
             Op::Normalize(n) => format!("axes {}.. eps {}", n.axis, n.epsilon),
             Op::Lrn(l) => format!("size {} alpha {} beta {} bias {}", l.size, l.alpha, l.beta, l.bias),
             Op::GlobalAvgPool | Op::Reshape => String::new(),

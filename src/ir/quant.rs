@@ -4,7 +4,7 @@
 //! channels last (NHWC, or NLC for 1-D): see `Layout`. Weights are packed (docs/SEMANTICS.md) with rows in the
 //! order the kernels read them: [kernel_y][kernel_x][input channel of the group].
 
-use super::{row_major_strides, Pool, TensorId, View, Window};
+use super::{row_major_strides, Pool, ReduceKind, TensorId, View, Window};
 use crate::ir::fixed_point::Multiplier;
 use crate::ir::pack::PackedWeights;
 
@@ -217,6 +217,11 @@ pub enum QOp {
     },
     Resize(QResize),
     Normalize(QNormalize),
+    /// A mean (rounded half away from zero), max or min over logical `axes`; output parameters equal the input's.
+    Reduce {
+        kind: ReduceKind,
+        axes: Vec<usize>,
+    },
     /// The float op's strided view (logical axes); output parameters equal the input's.
     View(View),
 }
@@ -244,6 +249,7 @@ impl QOp {
             QOp::View(_) => "Transpose",
             QOp::Normalize(n) if n.per_channel => "InstanceNorm",
             QOp::Normalize(_) => "LayerNorm",
+            QOp::Reduce { .. } => "Reduce",
         }
     }
 
@@ -375,6 +381,34 @@ impl Layout {
         }
         let outer = s[..axis - 1].iter().product();
         (outer, s[axis - 1..rank - 1].iter().product(), s[rank - 1])
+    }
+
+    /// A reduction over logical `axes` as storage loops: `outer` blocks of `len` elements, each `inner` apart,
+    /// reduced to `inner` outputs, the outputs in the output's storage order. None when the reduced axes are not
+    /// one run of storage or the output's storage order is not the kept axes' (no kernel reads that).
+    pub fn reduced_blocks(in_shape: &[usize], axes: &[usize], out_shape: &[usize]) -> Option<(usize, usize, usize)> {
+        let (rank, out_rank) = (in_shape.len(), out_shape.len());
+        let s = Self::storage_shape(in_shape);
+        let mut at: Vec<usize> = axes.iter().map(|&a| Self::storage_axis(a, rank)).collect();
+        at.sort_unstable();
+        let (first, last) = (*at.first()?, *at.last()?);
+        if last - first + 1 != at.len() {
+            return None;
+        }
+        // The kept axes (of size above 1) in input storage order, and in output storage order.
+        let storage_order = |r: usize| -> Vec<usize> {
+            let mut order: Vec<usize> = (0..r).collect();
+            order.sort_by_key(|&a| Self::storage_axis(a, r));
+            order
+        };
+        let kept: Vec<usize> = (0..rank).filter(|a| !axes.contains(a)).collect();
+        let from_input: Vec<usize> =
+            storage_order(rank).into_iter().filter(|a| kept.contains(a) && in_shape[*a] > 1).collect();
+        let as_input = |b: usize| if out_rank == rank { b } else { kept[b] };
+        let from_output: Vec<usize> =
+            storage_order(out_rank).into_iter().filter(|&b| out_shape[b] > 1).map(as_input).collect();
+        (from_input == from_output)
+            .then(|| (s[..first].iter().product(), s[first..=last].iter().product(), s[last + 1..].iter().product()))
     }
 
     /// A view as a strided copy in storage order: the output's storage dimensions, the offset of its first

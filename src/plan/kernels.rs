@@ -40,6 +40,7 @@ pub enum Kernel {
     Resize,
     Slice,
     Normalize,
+    Reduce,
     /// An add run inside the convolution before it.
     Fused,
 }
@@ -68,6 +69,7 @@ impl Kernel {
             Kernel::Resize => "resize",
             Kernel::Slice => "slice",
             Kernel::Normalize => "normalize",
+            Kernel::Reduce => "reduce",
             Kernel::Fused => "fused",
         }
     }
@@ -257,6 +259,7 @@ fn choose_node(graph: &QGraph, ix: usize, node: &QNode, stage: Option<&Stage>) -
         QOp::Resize(_) => simple(Kernel::Resize),
         QOp::View(_) => simple(Kernel::Slice),
         QOp::Normalize(_) => simple(Kernel::Normalize),
+        QOp::Reduce { .. } => simple(Kernel::Reduce),
     })
 }
 

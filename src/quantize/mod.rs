@@ -141,7 +141,8 @@ fn tensor_params(graph: &Graph, obs: &Observations) -> Vec<QParams> {
             | Op::Pad { .. }
             | Op::Reshape
             | Op::Resize(_)
-            | Op::View(_) => params[node.inputs[0]],
+            | Op::View(_)
+            | Op::Reduce { .. } => params[node.inputs[0]],
             Op::Softmax { .. } => SOFTMAX_OUTPUT,
             Op::LogSoftmax { .. } => LOG_SOFTMAX_OUTPUT,
             _ => params[node.output],
@@ -278,6 +279,17 @@ impl Lowering<'_> {
                 return Err(self.error(
                     "LRN runs in float only (predict, eval's float side): it has no integer kernel, as in TFLite Micro",
                 ))
+            }
+            Op::Reduce { kind, axes } => {
+                let (in_shape, out_shape) =
+                    (&self.graph.tensor(self.node.inputs[0]).shape, &self.graph.tensor(self.node.output).shape);
+                if in_shape.len() > 4 || Layout::reduced_blocks(in_shape, axes, out_shape).is_none() {
+                    return Err(self.error(format!(
+                        "a reduction over axes {axes:?} of {in_shape:?} to {out_shape:?} has no integer kernel (the axes \
+                         must be consecutive in channels-last storage)"
+                    )));
+                }
+                QOp::Reduce { kind: *kind, axes: axes.clone() }
             }
             Op::View(v) => {
                 if self.rank(0) > 4 {

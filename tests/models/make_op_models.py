@@ -419,10 +419,23 @@ def transposes():
     m.save(m.op("Gemm", [x, m.w(5, 60, scale=0.2), m.w(5)], transB=1), [1, 5])
 
 
+def reductions():
+    # Spatial attention as CBAM computes it: the mean and the max over the channels, concatenated, a conv, a sigmoid
+    # gate; then a min over the width (keepdims 0) and a mean over the last axis of what remains.
+    m = Model("reductions", [1, 3, 6, 5], opset=13)
+    x = m.op("Conv", ["input", m.w(6, 3, 3, 3), m.w(6)], pads=[1, 1, 1, 1])
+    avg = m.op("ReduceMean", [x], axes=[1])
+    top = m.op("ReduceMax", [x], axes=[1])
+    gate = m.op("Sigmoid", [m.op("Conv", [m.op("Concat", [avg, top], axis=1), m.w(1, 2, 3, 3)], pads=[1, 1, 1, 1])])
+    x = m.op("Mul", [x, gate])
+    x = m.op("ReduceMin", [x], axes=[3], keepdims=0)
+    m.save(m.op("ReduceMean", [x], axes=[-1], keepdims=1), [1, 6, 1])
+
+
 for make in [conv_variants, conv1d, batchnorm_affine, activations, pools, pad_se_hardswish, dynamic_batch,
              dynamic_spatial, unsupported_ops, reshape_4d, kernel_paths, residual_bands, pad_pool, patch_stage,
              wide_channels, leading_axis, training_modes, more_activations, math_functions, resampling,
              transposed_conv, log_softmax, slices, normalizations,
-             transposes]:
+             transposes, reductions]:
     make()
 print("wrote", sorted(f for f in os.listdir(HERE) if f.endswith(".onnx")))

@@ -17,13 +17,13 @@ use norm::{instance_norm, layer_norm, lrn};
 use resize::resize;
 use slice::{slice, split};
 use tensors::{
-    arithmetic, cast, clip, concat, global_average_pool, global_max_pool, pad, pool, reduce_mean, reshape, softmax,
+    arithmetic, cast, clip, concat, global_average_pool, global_max_pool, pad, pool, reduce, reshape, softmax,
     transpose, unary,
 };
 
 use super::facts::Facts;
 use super::Value;
-use crate::ir::{Affine, Clamp, MathFn, Op, UnaryFn, Window};
+use crate::ir::{Affine, Clamp, MathFn, Op, ReduceKind, UnaryFn, Window};
 
 pub enum Converted {
     /// The IR op and the indices of the node inputs that are its activation inputs, in order.
@@ -125,7 +125,9 @@ pub fn convert(ctx: &Ctx) -> Conversion {
         "AveragePool" => pool(ctx, false),
         "GlobalAveragePool" => global_average_pool(ctx),
         "GlobalMaxPool" => global_max_pool(ctx),
-        "ReduceMean" => reduce_mean(ctx),
+        "ReduceMean" => reduce(ctx, ReduceKind::Mean),
+        "ReduceMax" => reduce(ctx, ReduceKind::Max),
+        "ReduceMin" => reduce(ctx, ReduceKind::Min),
         "Flatten" | "Reshape" | "Squeeze" | "Unsqueeze" => reshape(ctx),
         "Transpose" => transpose(ctx),
         "Concat" => concat(ctx),

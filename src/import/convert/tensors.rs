@@ -5,7 +5,7 @@ use super::Source::{self, Input};
 use super::{axis, unsupported, window, Conversion, Converted, Ctx, Skip, Step};
 use tract_onnx::pb;
 
-use crate::ir::{Affine, Clamp, MathFn, Op, Pool, UnaryFn, View, Window};
+use crate::ir::{Affine, Clamp, MathFn, Op, Pool, ReduceKind, UnaryFn, View, Window};
 
 /// The axis along which a constant broadcasts onto a tensor of rank `rank`: `None` for a scalar-like constant,
 /// `Some(axis)` when exactly one axis has more than one value.
@@ -136,23 +136,33 @@ pub fn global_max_pool(ctx: &Ctx) -> Conversion {
     Ok(Converted::Op(Op::MaxPool(Pool { window, count_include_pad: false }), vec![x]))
 }
 
-pub fn reduce_mean(ctx: &Ctx) -> Conversion {
+/// ReduceMean, ReduceMax and ReduceMin: a mean over the spatial axes is a global average pool; other axes (the
+/// channels of spatial attention, a transformer's features) a reduction. All axes but the batch's when none are given.
+pub fn reduce(ctx: &Ctx, kind: ReduceKind) -> Conversion {
     let x = ctx.activation(0)?;
-    let rank = ctx.in_shape(0)?.len();
+    let shape = ctx.in_shape(0)?;
+    let rank = shape.len();
     let axes = match ctx.attr_ints("axes") {
         Some(a) => Some(a),
-        None => ctx.const_ints(1, "axes")?,
+        None if ctx.opset >= 18 => ctx.const_ints(1, "axes")?,
+        None => None,
     };
-    let Some(axes) = axes else {
-        return unsupported("a mean over all axes is not supported");
+    let mut axes = match axes {
+        Some(a) if !a.is_empty() => a.iter().map(|&a| axis(a, rank)).collect::<Result<Vec<_>, _>>()?,
+        _ if ctx.attr_i("noop_with_empty_axes") == Some(1) => return Ok(Converted::Alias(x)),
+        _ => (0..rank).collect(),
     };
-    let mut axes = axes.iter().map(|&a| axis(a, rank)).collect::<Result<Vec<_>, _>>()?;
     axes.sort_unstable();
-    if rank < 3 || axes != (2..rank).collect::<Vec<_>>() {
-        return unsupported(format!("only a mean over the spatial axes is supported (axes {axes:?} of rank {rank})"));
+    axes.dedup();
+    if axes.first() == Some(&0) && (shape[0] > 1 || ctx.attr_i("keepdims") == Some(0)) {
+        return unsupported(format!("reducing the batch axis of {shape:?} away is not supported"));
     }
-    ctx.image_shape(0)?;
-    Ok(Converted::Op(Op::GlobalAvgPool, vec![x]))
+    axes.retain(|&a| a != 0);
+    if kind == ReduceKind::Mean && rank >= 3 && axes == (2..rank).collect::<Vec<_>>() {
+        ctx.image_shape(0)?;
+        return Ok(Converted::Op(Op::GlobalAvgPool, vec![x]));
+    }
+    Ok(Converted::Op(Op::Reduce { kind, axes }, vec![x]))
 }
 
 pub fn reshape(ctx: &Ctx) -> Conversion {

@@ -173,6 +173,14 @@ typedef struct {
     int32_t eps_lo;
 } OMPQC_NS(normalize_t);
 
+/* A reduction of `outer` blocks of `len` elements `inner` apart to `inner` outputs each: `kind` 0 a mean (rounded half away from zero), 1 the maximum, 2 the minimum. */
+typedef struct {
+    int32_t outer;
+    int32_t len;
+    int32_t inner;
+    int32_t kind;
+} OMPQC_NS(reduce_t);
+
 /* A window of rows copied between a tensor and its tile (patch-based execution): `rows` rows of `row_bytes`, read from `src_offset` every `src_stride` bytes and written from `dst_offset` every `dst_stride` bytes. */
 typedef struct {
     int32_t rows;
