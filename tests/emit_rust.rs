@@ -487,11 +487,13 @@ fn table_activations_are_bit_exact_in_c_and_rust_on_the_host() {
     bit_exact_on_the_host("more_activations");
 }
 
-/// ONNX's math functions, Swish and Shrink (tables), and resampling: nearest, linear, and antialiased cubic.
+/// ONNX's math functions, Swish, Shrink and Pow (tables); resampling: nearest, linear, and antialiased cubic; Div of
+/// two activations.
 #[test]
 fn math_functions_and_resampling_are_bit_exact_in_c_and_rust_on_the_host() {
     bit_exact_on_the_host("math_functions");
     bit_exact_on_the_host("resampling");
+    bit_exact_on_the_host("more_arithmetic");
 }
 
 /// ConvTranspose (a spread then a convolution), PRelu per channel and Sub of two activations.

@@ -303,3 +303,11 @@ fn reductions_over_other_axes_match_tract() {
     assert_eq!(reductions, ["mean over [1]", "max over [1]", "min over [3]"]);
     assert_eq!(g.nodes.last().unwrap().op.kind(), "GlobalAvgPool");
 }
+
+#[test]
+fn division_of_activations_and_pow_match_tract() {
+    let g = check_against_tract("more_arithmetic", ImportOptions::default());
+    let names: Vec<&str> = g.nodes.iter().map(|n| n.name.as_str()).collect();
+    assert!(names.contains(&"div_4/reciprocal") && names.contains(&"div_5/reciprocal"), "{names:?}");
+    assert!(g.nodes.iter().any(|n| matches!(&n.op, Op::Unary(UnaryFn::Pow { exponent }) if *exponent == 2.0)));
+}

@@ -46,6 +46,7 @@ fn every_op_quantizes_close_to_float_at_8_bits() {
         ("normalizations", ImportOptions::default()),
         ("transposes", ImportOptions::default()),
         ("reductions", ImportOptions::default()),
+        ("more_arithmetic", ImportOptions::default()),
     ] {
         let (sqnr8, layers) = sqnr_at(name, options.clone(), 8);
         eprintln!("{name}: W8A8 output SQNR {sqnr8:.1} dB; layers {layers:?}");

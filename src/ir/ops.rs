@@ -169,6 +169,10 @@ pub enum UnaryFn {
         lambd: f32,
         bias: f32,
     },
+    /// x to a constant power (Pow with a scalar exponent).
+    Pow {
+        exponent: f32,
+    },
     /// One of ONNX's elementwise math operators.
     Math(MathFn),
 }
@@ -367,6 +371,7 @@ impl UnaryFn {
                     0.0
                 }
             }
+            UnaryFn::Pow { exponent } => (x as f64).powf(exponent as f64) as f32,
             UnaryFn::Math(f) => f.apply(x as f64) as f32,
         }
     }
@@ -390,6 +395,7 @@ impl UnaryFn {
             UnaryFn::ThresholdedRelu { alpha } => format!("thresholded_relu({alpha})"),
             UnaryFn::Swish { alpha } => format!("swish({alpha})"),
             UnaryFn::Shrink { lambd, bias } => format!("shrink({lambd}, {bias})"),
+            UnaryFn::Pow { exponent } => format!("pow({exponent})"),
             UnaryFn::Math(f) => f.onnx_name().to_lowercase(),
         }
     }

@@ -432,10 +432,23 @@ def reductions():
     m.save(m.op("ReduceMean", [x], axes=[-1], keepdims=1), [1, 6, 1])
 
 
+def more_arithmetic():
+    # Division of two activations (x * (1 / d), the reciprocal a table), a constant divided by an activation, and Pow
+    # by a constant exponent, as RMS normalization written out uses them.
+    m = Model("more_arithmetic", [1, 3, 5, 5], opset=13)
+    x = m.op("Conv", ["input", m.w(4, 3, 3, 3), m.w(4)], pads=[1, 1, 1, 1])
+    d = m.op("Add", [m.op("Sigmoid", [x]), m.const(0.5)])  # in (0.5, 1.5)
+    q = m.op("Div", [x, d])
+    r = m.op("Div", [m.const(np.array([1.0, 2.0, 0.5, 1.5]).reshape(4, 1, 1)), d])
+    p = m.op("Pow", [x, m.const(2.0)])
+    y = m.op("Concat", [q, r, p], axis=1)
+    m.save(m.op("Conv", [y, m.w(2, 12, 1, 1, scale=0.2), m.w(2)]), [1, 2, 5, 5])
+
+
 for make in [conv_variants, conv1d, batchnorm_affine, activations, pools, pad_se_hardswish, dynamic_batch,
              dynamic_spatial, unsupported_ops, reshape_4d, kernel_paths, residual_bands, pad_pool, patch_stage,
              wide_channels, leading_axis, training_modes, more_activations, math_functions, resampling,
              transposed_conv, log_softmax, slices, normalizations,
-             transposes, reductions]:
+             transposes, reductions, more_arithmetic]:
     make()
 print("wrote", sorted(f for f in os.listdir(HERE) if f.endswith(".onnx")))

@@ -120,6 +120,7 @@ pub fn convert(ctx: &Ctx) -> Conversion {
             UnaryFn::Shrink { lambd: ctx.attr_f("lambd").unwrap_or(0.5), bias: ctx.attr_f("bias").unwrap_or(0.0) },
         ),
         "Sum" => sum(ctx),
+        "Pow" => pow(ctx),
         "Max" | "Min" | "Mean" => one_input(ctx),
         "MaxPool" => pool(ctx, true),
         "AveragePool" => pool(ctx, false),
@@ -264,6 +265,15 @@ fn one_input(ctx: &Ctx) -> Conversion {
     match ctx.inputs.len() {
         1 => Ok(Converted::Alias(ctx.activation(0)?)),
         n => unsupported(format!("{} of {n} inputs is not supported (of one is)", ctx.node.op_type)),
+    }
+}
+
+/// Pow of an activation by one constant exponent (a table in the integer model); other forms are refused.
+fn pow(ctx: &Ctx) -> Conversion {
+    let (shape, e) = ctx.const_f32(1, "the exponent")?;
+    match e.first() {
+        Some(&exponent) if e.iter().all(|&v| v == exponent) => unary(ctx, UnaryFn::Pow { exponent }),
+        _ => unsupported(format!("an exponent of shape {shape:?} that varies is not supported (one exponent is)")),
     }
 }
 

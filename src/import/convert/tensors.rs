@@ -39,17 +39,18 @@ pub fn arithmetic(ctx: &Ctx) -> Conversion {
         return match op {
             "Add" => Ok(Converted::Op(Op::Add { act: Clamp::NONE }, vec![a, b])),
             "Mul" => Ok(Converted::Op(Op::Mul { act: Clamp::NONE }, vec![a, b])),
-            // a + (-b); in the integer model the negation is a table.
-            "Sub" => Ok(Converted::Chain(vec![
-                Step {
-                    op: Op::Unary(UnaryFn::Math(MathFn::Neg)),
-                    inputs: vec![Input(b)],
-                    shape: ctx.in_shape(b)?,
-                    suffix: "neg",
-                },
-                Step::last(Op::Add { act: Clamp::NONE }, vec![Input(a), Source::Step(0)]),
-            ])),
-            _ => unsupported(format!("{op} of two activations is not supported (Add, Sub and Mul are)")),
+            // a + (-b) and a * (1 / b); in the integer model the negation and the reciprocal are tables.
+            "Sub" | "Div" => {
+                let (f, suffix, then) = match op {
+                    "Sub" => (MathFn::Neg, "neg", Op::Add { act: Clamp::NONE }),
+                    _ => (MathFn::Reciprocal, "reciprocal", Op::Mul { act: Clamp::NONE }),
+                };
+                Ok(Converted::Chain(vec![
+                    Step { op: Op::Unary(UnaryFn::Math(f)), inputs: vec![Input(b)], shape: ctx.in_shape(b)?, suffix },
+                    Step::last(then, vec![Input(a), Source::Step(0)]),
+                ]))
+            }
+            _ => unsupported(format!("{op} of two activations is not supported")),
         };
     }
     let (xi, ci) = if c1 { (0, 1) } else { (1, 0) };
@@ -72,11 +73,21 @@ pub fn arithmetic(ctx: &Ctx) -> Conversion {
         ("Sub", _) => (c.iter().map(|_| -1.0).collect(), c),
         ("Mul", _) => (c, zeros),
         ("Div", 1) => (c.iter().map(|v| 1.0 / v).collect(), zeros),
-        _ => return unsupported("dividing a constant by an activation is not supported"),
+        ("Div", _) => (c, zeros),
+        _ => return unsupported(format!("{op} is not elementwise arithmetic")),
     };
     // A scalar constant has no axis of its own; channel 1 (or 0 for a vector) keeps the affine well formed.
     let axis = axis.unwrap_or(out_shape.len().saturating_sub(1).min(1));
-    Ok(Converted::Op(Op::Affine(Affine { scale, shift, axis, act: Clamp::NONE }), vec![x]))
+    let affine = Op::Affine(Affine { scale, shift, axis, act: Clamp::NONE });
+    if (op, ci) != ("Div", 0) {
+        return Ok(Converted::Op(affine, vec![x]));
+    }
+    // c / x: c times the reciprocal (a table in the integer model).
+    let reciprocal = Op::Unary(UnaryFn::Math(MathFn::Reciprocal));
+    Ok(Converted::Chain(vec![
+        Step { op: reciprocal, inputs: vec![Input(x)], shape: out_shape, suffix: "reciprocal" },
+        Step::last(affine, vec![Source::Step(0)]),
+    ]))
 }
 
 pub fn unary(ctx: &Ctx, f: UnaryFn) -> Conversion {
