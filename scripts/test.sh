@@ -45,10 +45,10 @@ for component in rustfmt clippy; do
   rustup component list --installed | grep -q "^$component" || rustup component add "$component"
 done
 
-# onnx for tests/onnx_node_suite.rs, pinned so the suite's cases and counts are reproducible.
-if ! target/pyenv/bin/python -c "import onnx, numpy" 2>/dev/null; then
-  echo "installing onnx into target/pyenv"
-  { python3 -m venv target/pyenv && target/pyenv/bin/pip install -q "onnx==1.23.2" numpy; } ||
+# onnx and onnxruntime for tests/onnx_node_suite.rs, pinned so the suite's cases and counts are reproducible.
+if ! target/pyenv/bin/python -c "import onnx, onnxruntime, numpy" 2>/dev/null; then
+  echo "installing onnx and onnxruntime into target/pyenv"
+  { python3 -m venv target/pyenv && target/pyenv/bin/pip install -q "onnx==1.23.2" "onnxruntime==1.32.0" numpy; } ||
     echo "onnx could not be installed: tests/onnx_node_suite.rs will say it skips"
 fi
 

@@ -493,6 +493,7 @@ fn table_activations_are_bit_exact_in_c_and_rust_on_the_host() {
 fn math_functions_and_resampling_are_bit_exact_in_c_and_rust_on_the_host() {
     bit_exact_on_the_host("math_functions");
     bit_exact_on_the_host("resampling");
+    bit_exact_on_the_host("upsample");
     bit_exact_on_the_host("more_arithmetic");
 }
 

@@ -235,7 +235,8 @@ fn resampling_matches_tract() {
         .iter()
         .filter_map(|n| if let Op::Resize(r) = &n.op { Some((r.y.taps, r.x.taps)) } else { None })
         .collect();
-    assert_eq!(taps, [(1, 1), (2, 2), (8, 6)]);
+    // The linear resize keeps the width (10 to 10): one tap there.
+    assert_eq!(taps, [(1, 1), (2, 1), (8, 6)]);
 }
 
 #[test]
@@ -310,4 +311,13 @@ fn division_of_activations_and_pow_match_tract() {
     let names: Vec<&str> = g.nodes.iter().map(|n| n.name.as_str()).collect();
     assert!(names.contains(&"div_4/reciprocal") && names.contains(&"div_5/reciprocal"), "{names:?}");
     assert!(g.nodes.iter().any(|n| matches!(&n.op, Op::Unary(UnaryFn::Pow { exponent }) if *exponent == 2.0)));
+}
+
+#[test]
+fn upsample_gets_its_shape_from_ompqc() {
+    // tract infers no shape for Upsample (opset 7's attribute scales here): ompqc sets floor(input * scales) and
+    // the shapes after it follow. Its values are checked against onnxruntime (tests/onnx_node_suite.rs).
+    let g = import::load(&model("upsample"), &ImportOptions::default()).unwrap();
+    assert_eq!(kinds(&g), ["Conv", "Resize", "Conv"]);
+    assert_eq!(g.output_shape(), [1, 2, 6, 12]);
 }

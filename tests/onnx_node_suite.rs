@@ -150,5 +150,64 @@ fn onnx_node_tests_pass_or_are_refused_with_a_reason() {
     assert!(wrong.is_empty(), "{} wrong results or panics:\n{}", wrong.len(), wrong.join("\n"));
     assert_eq!(passed + refused.values().sum::<usize>(), cases.len());
     // What passes today, so a regression shows (raise it as operators land).
-    assert!(passed >= 201, "{passed} passed");
+    assert!(passed >= 202, "{passed} passed");
+}
+
+/// Every op-coverage model ompqc runs in float (tests/models) computes onnxruntime's outputs within 1e-4 of each
+/// sample's magnitude. onnxruntime comes with onnx into scripts/test.sh's target/pyenv.
+#[test]
+fn the_op_models_match_onnxruntime() {
+    let Some(python) = python() else {
+        eprintln!("the_op_models_match_onnxruntime: skipped: no Python with onnx (scripts/test.sh installs it)");
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("ompqc-ort-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let models = [
+        "conv_variants",
+        "conv1d",
+        "batchnorm_affine",
+        "activations",
+        "pools",
+        "pad_se_hardswish",
+        "pad_pool",
+        "more_activations",
+        "math_functions",
+        "resampling",
+        "transposed_conv",
+        "log_softmax",
+        "slices",
+        "normalizations",
+        "lrn",
+        "transposes",
+        "reductions",
+        "more_arithmetic",
+        "upsample",
+    ];
+    for name in models {
+        let path = common::repo().join("tests/models").join(format!("{name}.onnx"));
+        let graph = import::load(&path, &ImportOptions::default()).unwrap();
+        let samples = common::random_samples(graph.input_shape(), 4, 3);
+        let shape: Vec<usize> = std::iter::once(samples.n).chain(graph.input_shape()[1..].iter().copied()).collect();
+        let bytes: Vec<u8> = samples.data.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let (input, output) = (dir.join(format!("{name}.x.npy")), dir.join(format!("{name}.y.npy")));
+        common::write_npy(&input, "<f4", &shape, &bytes);
+        let out = Command::new(&python)
+            .arg(common::repo().join("tests/onnxruntime_outputs.py"))
+            .args([&path, &input, &output])
+            .output()
+            .unwrap();
+        if out.status.code() == Some(3) {
+            eprintln!(
+                "the_op_models_match_onnxruntime: skipped: onnxruntime is not installed (scripts/test.sh installs it)"
+            );
+            return;
+        }
+        common::check(&out, &format!("onnxruntime on {name}"));
+        let reference = load_samples(&output, graph.output_shape(), 1.0, 0.0).unwrap();
+        let ours = ompqc::exec::run(&graph, &samples).unwrap();
+        let worst = common::assert_close(name, &ours.data, &reference.data, ours.sample_len, 1e-4);
+        eprintln!("{name}: worst relative difference from onnxruntime {worst:.1e}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }

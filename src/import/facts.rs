@@ -50,6 +50,32 @@ fn fold_constants(model: &InferenceModel) -> HashMap<OutletId, Arc<Tensor>> {
     folded
 }
 
+/// tract infers no shape for Upsample: each one whose input shape and scales are known gets floor(input * scales),
+/// and the caller analyses again so that the shapes after it follow. Whether any was set.
+fn upsample_shapes(proto: &pb::ModelProto, outlets: &HashMap<String, OutletId>, model: &mut InferenceModel) -> bool {
+    let Some(graph) = proto.graph.as_ref() else { return false };
+    let mut set = false;
+    for node in graph.node.iter().filter(|n| n.op_type == "Upsample") {
+        let outlet = |name: Option<&String>| name.and_then(|n| outlets.get(n)).copied();
+        let (Some(x), Some(y)) = (outlet(node.input.first()), outlet(node.output.first())) else { continue };
+        let known = |o: OutletId| model.outlet_fact(o).ok().cloned();
+        let Some(Ok(Some(shape))) = known(x).map(|f| f.shape.as_concrete_finite().map(|s| s.map(|s| s.to_vec())))
+        else {
+            continue;
+        };
+        let scales: Option<Vec<f32>> = match node.attribute.iter().find(|a| a.name == "scales") {
+            Some(a) => Some(a.floats.clone()),
+            None => outlet(node.input.get(1)).and_then(known).and_then(|f| f.value.concretize()).and_then(|t| {
+                Some(t.cast_to::<f32>().ok()?.to_plain_array_view::<f32>().ok()?.iter().copied().collect())
+            }),
+        };
+        let Some(scales) = scales.filter(|s| s.len() == shape.len()) else { continue };
+        let out: Vec<usize> = shape.iter().zip(&scales).map(|(&d, &s)| (d as f32 * s).floor() as usize).collect();
+        set |= model.set_outlet_fact(y, InferenceFact::dt_shape(f32::datum_type(), out)).is_ok();
+    }
+    set
+}
+
 impl Facts {
     pub fn analyse(proto: &pb::ModelProto, path: &Path, input: &str, shape: &[usize]) -> Result<Facts, String> {
         let dir = path.parent().and_then(|d| d.to_str());
@@ -63,11 +89,14 @@ impl Facts {
         let input_outlet =
             *parsed.outlets_by_name.get(input).ok_or_else(|| format!("input '{input}' is not found in the graph"))?;
         let fact = InferenceFact::dt_shape(f32::datum_type(), shape);
-        let analysis_error = super::guarded(|| {
+        let mut analysis_error = super::guarded(|| {
             model.set_outlet_fact(input_outlet, fact)?;
             model.analyse(true)
         })
         .err();
+        if upsample_shapes(proto, &parsed.outlets_by_name, &mut model) {
+            analysis_error = super::guarded(|| model.analyse(true)).err();
+        }
         let folded = fold_constants(&model);
         let mut shapes = HashMap::new();
         let mut constants = HashMap::new();

@@ -344,10 +344,12 @@ def resampling():
     empty = m.const([])
     x = m.op("Resize", [x, empty, m.const([1, 1, 2, 2])], mode="nearest")
     x = m.op("Relu", [x])
-    x = m.op("Resize", [x, empty, empty, m.const([1, 4, 17, 9], np.int64)], mode="linear")
+    x = m.op("Resize", [x, empty, empty, m.const([1, 4, 15, 10], np.int64)], mode="linear")
+    # Whole output lengths (15 * 0.6, 10 * 0.8): with align_corners onnxruntime and the ONNX reference differ
+    # otherwise (ompqc and tract follow the reference).
     x = m.op("Resize", [x, empty, m.const([1, 1, 0.6, 0.8])], mode="cubic", antialias=1,
              coordinate_transformation_mode="align_corners")
-    m.save(m.op("Conv", [x, m.w(2, 4, 1, 1), m.w(2)]), [1, 2, 10, 7])
+    m.save(m.op("Conv", [x, m.w(2, 4, 1, 1), m.w(2)]), [1, 2, 9, 8])
 
 
 def transposed_conv():
@@ -445,10 +447,18 @@ def more_arithmetic():
     m.save(m.op("Conv", [y, m.w(2, 12, 1, 1, scale=0.2), m.w(2)]), [1, 2, 5, 5])
 
 
+def upsample():
+    # Upsample (opset 7, scales as an attribute), as older exports write it.
+    m = Model("upsample", [1, 2, 3, 4], opset=7)
+    x = m.op("Conv", ["input", m.w(3, 2, 1, 1), m.w(3)])
+    x = m.op("Upsample", [x], mode="nearest", scales=[1.0, 1.0, 2.0, 3.0])
+    m.save(m.op("Conv", [x, m.w(2, 3, 3, 3), m.w(2)], pads=[1, 1, 1, 1]), [1, 2, 6, 12])
+
+
 for make in [conv_variants, conv1d, batchnorm_affine, activations, pools, pad_se_hardswish, dynamic_batch,
              dynamic_spatial, unsupported_ops, reshape_4d, kernel_paths, residual_bands, pad_pool, patch_stage,
              wide_channels, leading_axis, training_modes, more_activations, math_functions, resampling,
              transposed_conv, log_softmax, slices, normalizations,
-             transposes, reductions, more_arithmetic]:
+             transposes, reductions, more_arithmetic, upsample]:
     make()
 print("wrote", sorted(f for f in os.listdir(HERE) if f.endswith(".onnx")))
