@@ -494,6 +494,7 @@ fn math_functions_and_resampling_are_bit_exact_in_c_and_rust_on_the_host() {
     bit_exact_on_the_host("math_functions");
     bit_exact_on_the_host("resampling");
     bit_exact_on_the_host("upsample");
+    bit_exact_on_the_host("pad_modes");
     bit_exact_on_the_host("more_arithmetic");
 }
 

@@ -118,7 +118,7 @@ fn dynamic_spatial_dimensions_need_a_shape() {
 fn every_unsupported_node_is_named() {
     let imported = import::import(&model("unsupported_ops"), &ImportOptions::default()).unwrap();
     let names: Vec<(&str, &str)> = imported.unsupported.iter().map(|u| (u.node.as_str(), u.op_type.as_str())).collect();
-    assert_eq!(names, [("pad_2", "Pad"), ("hardmax_3", "Hardmax")]);
+    assert_eq!(names, [("concat_2", "Concat"), ("hardmax_3", "Hardmax")]);
     let err = imported.into_graph(&model("unsupported_ops")).unwrap_err();
     assert_eq!(err.exit_code(), 2);
     assert!(!err.message.contains('\n'));
@@ -320,4 +320,11 @@ fn upsample_gets_its_shape_from_ompqc() {
     let g = import::load(&model("upsample"), &ImportOptions::default()).unwrap();
     assert_eq!(kinds(&g), ["Conv", "Resize", "Conv"]);
     assert_eq!(g.output_shape(), [1, 2, 6, 12]);
+}
+
+#[test]
+fn reflect_and_edge_pads_match_tract() {
+    // Each a resampling of one tap of weight 1: the mirrored or the nearest input position.
+    let g = check_against_tract("pad_modes", ImportOptions::default());
+    assert_eq!(kinds(&g), ["Conv", "Resize", "Resize", "Conv"]);
 }

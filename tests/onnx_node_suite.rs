@@ -183,6 +183,7 @@ fn the_op_models_match_onnxruntime() {
         "reductions",
         "more_arithmetic",
         "upsample",
+        "pad_modes",
     ];
     for name in models {
         let path = common::repo().join("tests/models").join(format!("{name}.onnx"));

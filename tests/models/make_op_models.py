@@ -154,13 +154,13 @@ def dynamic_spatial():
 
 
 def unsupported_ops():
-    """A reflecting pad and an op ompqc lacks: both must be reported by name."""
+    """A Concat with a constant input and an op ompqc lacks: both must be reported by name."""
     m = Model("unsupported_ops", [1, 2, 3, 4])
     x = m.op("Conv", ["input", m.w(4, 2, 1, 1)])
-    x = m.op("Pad", [x, m.const([0, 0, 1, 1, 0, 0, 1, 1], np.int64)], mode="reflect")
+    x = m.op("Concat", [x, m.const(np.zeros((1, 1, 3, 4)))], axis=1)
     x = m.op("Hardmax", [x])
     x = m.op("Flatten", [x])
-    m.save(x, [1, 120])
+    m.save(x, [1, 60])
 
 
 def reshape_4d():
@@ -455,10 +455,19 @@ def upsample():
     m.save(m.op("Conv", [x, m.w(2, 3, 3, 3), m.w(2)], pads=[1, 1, 1, 1]), [1, 2, 6, 12])
 
 
+def pad_modes():
+    # Reflect and edge padding (a resampling of one tap each).
+    m = Model("pad_modes", [1, 2, 5, 6], opset=18)
+    x = m.op("Conv", ["input", m.w(3, 2, 1, 1), m.w(3)])
+    x = m.op("Pad", [x, m.const([0, 0, 2, 1, 0, 0, 1, 3], np.int64)], mode="reflect")
+    x = m.op("Pad", [x, m.const([0, 0, 0, 1, 0, 0, 0, 2], np.int64)], mode="edge")
+    m.save(m.op("Conv", [x, m.w(2, 3, 3, 3), m.w(2)]), [1, 2, 6, 11])
+
+
 for make in [conv_variants, conv1d, batchnorm_affine, activations, pools, pad_se_hardswish, dynamic_batch,
              dynamic_spatial, unsupported_ops, reshape_4d, kernel_paths, residual_bands, pad_pool, patch_stage,
              wide_channels, leading_axis, training_modes, more_activations, math_functions, resampling,
              transposed_conv, log_softmax, slices, normalizations,
-             transposes, reductions, more_arithmetic, upsample]:
+             transposes, reductions, more_arithmetic, upsample, pad_modes]:
     make()
 print("wrote", sorted(f for f in os.listdir(HERE) if f.endswith(".onnx")))

@@ -5,6 +5,7 @@ use super::Source::{self, Input};
 use super::{axis, unsupported, window, Conversion, Converted, Ctx, Skip, Step};
 use tract_onnx::pb;
 
+use crate::ir::resample::{AxisTaps, Resize};
 use crate::ir::{Affine, Clamp, MathFn, Op, Pool, ReduceKind, UnaryFn, View, Window};
 
 /// The axis along which a constant broadcasts onto a tensor of rank `rank`: `None` for a scalar-like constant,
@@ -213,12 +214,11 @@ pub fn concat(ctx: &Ctx) -> Conversion {
     Ok(Converted::Op(Op::Concat { axis: a }, inputs))
 }
 
+/// Pad of the spatial axes: constant (a Pad op; zero padding folds into the next conv), or reflect and edge (a
+/// resampling of one tap of weight 1 per output, reading the mirrored or nearest input position).
 pub fn pad(ctx: &Ctx) -> Conversion {
     let x = ctx.activation(0)?;
     let mode = ctx.attr_s("mode").unwrap_or_else(|| "constant".into());
-    if mode != "constant" {
-        return unsupported(format!("mode {mode} is not supported (constant is)"));
-    }
     let (pads, value) = if ctx.opset < 11 {
         (ctx.attr_ints("pads").unwrap_or_default(), ctx.attr_f("value").unwrap_or(0.0))
     } else {
@@ -229,10 +229,12 @@ pub fn pad(ctx: &Ctx) -> Conversion {
         };
         (pads, value)
     };
+    let shape = ctx.image_shape(0)?;
+    let rank = shape.len();
     if ctx.input_name(3).is_some() {
+        // tract 0.23 infers no output shape then.
         return unsupported("the axes input is not supported");
     }
-    let rank = ctx.image_shape(0)?.len();
     if pads.len() != 2 * rank || pads.iter().any(|&p| p < 0) {
         return unsupported(format!("pads {pads:?} must be {} non-negative values", 2 * rank));
     }
@@ -240,8 +242,43 @@ pub fn pad(ctx: &Ctx) -> Conversion {
         return unsupported(format!("pads {pads:?}: only spatial padding of 1-D and 2-D tensors is supported"));
     }
     let p = |a: usize| pads[a] as usize;
-    let pads = if rank == 3 { [0, p(2), 0, p(5)] } else { [p(2), p(3), p(6), p(7)] };
-    Ok(Converted::Op(Op::Pad { pads, value }, vec![x]))
+    if mode == "constant" {
+        let pads = if rank == 3 { [0, p(2), 0, p(5)] } else { [p(2), p(3), p(6), p(7)] };
+        return Ok(Converted::Op(Op::Pad { pads, value }, vec![x]));
+    }
+    let taps = |a: usize| -> Result<AxisTaps, Skip> {
+        let (len, before, after) = (shape[a], p(a), p(rank + a));
+        if mode == "reflect" && (before >= len || after >= len) {
+            return unsupported(format!(
+                "reflect pads of {before} and {after} on an axis of {len} (at most {})",
+                len - 1
+            ));
+        }
+        let index = (0..before + len + after)
+            .map(|o| {
+                let i = o as isize - before as isize;
+                let last = len as isize - 1;
+                (if mode == "reflect" {
+                    if i < 0 {
+                        -i
+                    } else if i > last {
+                        2 * last - i
+                    } else {
+                        i
+                    }
+                } else {
+                    i.clamp(0, last)
+                }) as usize
+            })
+            .collect();
+        Ok(AxisTaps { taps: 1, index, weight: vec![1.0; before + len + after] })
+    };
+    let resample = match (mode.as_str(), rank) {
+        ("reflect" | "edge", 3) => Resize { y: AxisTaps::identity(1), x: taps(2)? },
+        ("reflect" | "edge", _) => Resize { y: taps(2)?, x: taps(3)? },
+        _ => return unsupported(format!("mode {mode} is not supported (constant, reflect and edge are)")),
+    };
+    Ok(Converted::Op(Op::Resize(resample), vec![x]))
 }
 
 /// Softmax, or LogSoftmax with `log`.
