@@ -333,9 +333,7 @@ fn log_softmax(
     shape: &[usize],
     out: &mut [i8],
 ) {
-    let storage = Layout::storage_shape(shape);
-    let a = Layout::storage_axis(axis, shape.len());
-    let (len, inner) = (storage[a], storage[a + 1..].iter().product::<usize>());
+    let (len, inner) = slices(axis, shape);
     for (x, y) in input.chunks(len * inner).zip(out.chunks_mut(len * inner)) {
         for j in 0..inner {
             let max = (0..len).map(|i| x[i * inner + j] as i32).max().unwrap_or(0);
@@ -350,10 +348,15 @@ fn log_softmax(
     }
 }
 
-fn softmax(axis: usize, exp_table: &[i32], input: &[i8], shape: &[usize], out: &mut [i8]) {
+/// The length of a (log-)softmax's slices along logical `axis` and the storage distance of their elements.
+fn slices(axis: usize, shape: &[usize]) -> (usize, usize) {
     let storage = Layout::storage_shape(shape);
     let a = Layout::storage_axis(axis, shape.len());
-    let (len, inner) = (storage[a], storage[a + 1..].iter().product::<usize>());
+    (storage[a], storage[a + 1..].iter().product())
+}
+
+fn softmax(axis: usize, exp_table: &[i32], input: &[i8], shape: &[usize], out: &mut [i8]) {
+    let (len, inner) = slices(axis, shape);
     for (x, y) in input.chunks(len * inner).zip(out.chunks_mut(len * inner)) {
         for j in 0..inner {
             let max = (0..len).map(|i| x[i * inner + j] as i32).max().unwrap_or(0);
