@@ -609,3 +609,30 @@ fn constants_beyond_tracts_folding_budget_are_folded() {
         assert!((y.data[o] - expected).abs() < 1e-3, "output {o}: {} instead of {expected}", y.data[o]);
     }
 }
+
+#[test]
+fn an_absurd_constant_shape_is_refused_before_anything_is_allocated() {
+    // ConstantOfShape of [100000, 100000, 4] (160 GB of floats) added to the input: neither tract nor ompqc's own
+    // folding may allocate it; the import fails with one line.
+    let shape = pb::TensorProto {
+        name: "shape".into(),
+        dims: vec![3],
+        data_type: pb::tensor_proto::DataType::Int64 as i32,
+        int64_data: vec![100_000, 100_000, 4],
+        ..Default::default()
+    };
+    let bytes = model(
+        &[("ConstantOfShape", &["shape"], "big"), ("Add", &["input", "big"], "output")],
+        vec![shape],
+        &[1, 4],
+        &[100_000, 100_000, 4],
+    );
+    let path = Path::new("absurd.onnx");
+    let err = catch_unwind(AssertUnwindSafe(|| {
+        import_bytes(&bytes, path, &ImportOptions::default()).and_then(|i| i.into_graph(path))
+    }))
+    .expect("no panic")
+    .unwrap_err();
+    assert_eq!(err.exit_code(), 2);
+    assert!(!err.message.contains('\n') && err.message.contains("absurd.onnx"), "{}", err.message);
+}

@@ -35,15 +35,21 @@ fn fold_constants(model: &InferenceModel) -> HashMap<OutletId, Arc<Tensor>> {
         let Some(inputs) = node.inputs.iter().map(known).collect::<Option<TVec<_>>>() else {
             continue;
         };
+        // Only outputs whose shapes are known and whose values (at most 8 bytes each) fit beside the ones held: a
+        // ConstantOfShape of an absurd shape must not be allocated.
+        let bytes = outputs.iter().try_fold(0u64, |sum, o| {
+            let dims = model.outlet_fact(*o).ok()?.shape.as_concrete_finite().ok()??.to_vec();
+            sum.checked_add(crate::limits::array_bytes(dims.iter().map(|&d| d as u64), 8)?)
+        });
+        if bytes.and_then(|b| b.checked_add(held)).is_none_or(|b| crate::limits::exceeds(Some(b)).is_some()) {
+            continue;
+        }
         let values = super::guarded(|| node.op.eval_out_of_plan(inputs.into_iter().map(TValue::from_const).collect()));
         let Ok(Some(values)) = values else {
             continue;
         };
         for (outlet, value) in outputs.into_iter().zip(values) {
             held += (value.len() * value.datum_type().size_of()) as u64;
-            if crate::limits::exceeds(Some(held)).is_some() {
-                return folded;
-            }
             folded.insert(outlet, value.into_arc_tensor());
         }
     }

@@ -45,8 +45,8 @@ pub fn slice(ctx: &Ctx) -> Conversion {
 /// ONNX's start and length of a slice of an axis of `dim` elements: negative indices count from the end, then
 /// starts and ends are clamped (to [0, dim] going forward, [-1, dim - 1] going backward).
 fn window(start: i64, end: i64, step: i64, dim: usize) -> Result<(usize, usize), Skip> {
-    if step == 0 {
-        return unsupported("a step of 0");
+    if step == 0 || step.unsigned_abs() > 1 << 40 {
+        return unsupported(format!("a step of {step}"));
     }
     let d = dim as i64;
     let resolve = |v: i64| if v < 0 { v.saturating_add(d) } else { v };
