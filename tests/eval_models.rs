@@ -170,6 +170,6 @@ fn mobilenetv2_random_weights() {
 
 #[test]
 fn paddleocr_direction_classifier() {
-    let shape = ImportOptions { input_shape: Some(vec![1, 3, 48, 192]) };
+    let shape = ImportOptions { input_shape: Some(vec![1, 3, 48, 192]), ..Default::default() };
     random_inputs_match_tract("extra_unlabelled/ppocr_mobile_v2_cls", "model_original.onnx", shape, 4);
 }

@@ -107,10 +107,16 @@ fn dynamic_spatial_dimensions_need_a_shape() {
     let err = import::load(&model("dynamic_spatial"), &ImportOptions::default()).unwrap_err();
     assert_eq!(err.exit_code(), 2);
     assert!(err.message.contains("--input-shape") && err.message.contains("'input'"), "{}", err.message);
-    let g = check_against_tract("dynamic_spatial", ImportOptions { input_shape: Some(vec![1, 2, 7, 5]) });
+    let g = check_against_tract(
+        "dynamic_spatial",
+        ImportOptions { input_shape: Some(vec![1, 2, 7, 5]), ..Default::default() },
+    );
     assert_eq!(g.input_shape(), [1, 2, 7, 5]);
-    let err =
-        import::load(&model("dynamic_spatial"), &ImportOptions { input_shape: Some(vec![1, 3, 7, 5]) }).unwrap_err();
+    let err = import::load(
+        &model("dynamic_spatial"),
+        &ImportOptions { input_shape: Some(vec![1, 3, 7, 5]), ..Default::default() },
+    )
+    .unwrap_err();
     assert!(err.message.contains("does not fit"), "{}", err.message);
 }
 

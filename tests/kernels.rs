@@ -53,7 +53,7 @@ struct Builder {
 impl Builder {
     fn new(input: Vec<usize>) -> Builder {
         let tensors = vec![TensorInfo { name: "input".into(), shape: input }];
-        Builder { graph: Graph { tensors, nodes: vec![], input: 0, output: 0 } }
+        Builder { graph: Graph { tensors, nodes: vec![], input: 0, output: 0, given: None } }
     }
 
     fn shape(&self, t: usize) -> Vec<usize> {

@@ -13,17 +13,9 @@ use std::process::Command;
 use ompqc::data::load_samples;
 use ompqc::import::{self, ImportOptions};
 
-/// A Python with onnx and numpy: $OMPQC_PYTHON, scripts/test.sh's target/pyenv, or python3.
+/// A Python with onnx and numpy.
 fn python() -> Option<PathBuf> {
-    let candidates = [
-        std::env::var_os("OMPQC_PYTHON").map(PathBuf::from),
-        Some(common::repo().join("target/pyenv/bin/python")),
-        Some(PathBuf::from("python3")),
-    ];
-    candidates
-        .into_iter()
-        .flatten()
-        .find(|p| Command::new(p).args(["-c", "import onnx, numpy"]).output().is_ok_and(|o| o.status.success()))
+    common::python_with("onnx, numpy")
 }
 
 /// What became of one test.

@@ -35,7 +35,7 @@ fn every_op_quantizes_close_to_float_at_8_bits() {
         ("pad_se_hardswish", ImportOptions::default()),
         ("pad_pool", ImportOptions::default()),
         ("dynamic_batch", ImportOptions::default()),
-        ("dynamic_spatial", ImportOptions { input_shape: Some(vec![1, 2, 9, 7]) }),
+        ("dynamic_spatial", ImportOptions { input_shape: Some(vec![1, 2, 9, 7]), ..Default::default() }),
         ("reshape_4d", ImportOptions::default()),
         ("more_activations", ImportOptions::default()),
         ("math_functions", ImportOptions::default()),
@@ -81,6 +81,7 @@ fn single_dense(k: usize) -> (Graph, Observations) {
         }],
         input: 0,
         output: 1,
+        given: None,
     };
     let obs = Observations { ranges: vec![(0.0, 1.0), (0.0, k as f32)], input_means: vec![None], samples: 1 };
     (graph, obs)

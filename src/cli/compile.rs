@@ -5,7 +5,7 @@ use clap::Args;
 use super::{print, print_progress, BitsArgs, InputMapArgs, ModelOpts, QuantArgs, SearchOpts};
 use ompqc::compile::{compile, Origin};
 use ompqc::emit::{self, check_output_dir, sha256_hex, write_output_dir, Lang, Provenance};
-use ompqc::pipeline::{self, InputMap};
+use ompqc::pipeline::{self, InputMap, GIVEN_ALLOCATOR};
 use ompqc::plan::kernels::check_width;
 use ompqc::quantize::LayerRows;
 use ompqc::report::plots;
@@ -69,15 +69,14 @@ impl CompileArgs {
         let dir = self.output.clone().unwrap_or_else(|| PathBuf::from(format!("{name}_ompqc")));
         check_output_dir(&dir)?;
         let (calib, defaults) = match (&self.calib, example_calibration(model, &bytes)) {
-            (Some(c), _) => (c.clone(), InputMap::default()),
-            (None, Some(example)) => example,
-            (None, None) => {
-                return Err(Error::input(format!("{}: --calib is required (calibration inputs)", model.display())))
-            }
+            (Some(c), _) => (Some(c.clone()), InputMap::default()),
+            (None, Some((calib, map))) => (Some(calib), map),
+            (None, None) => (None, InputMap::default()),
         };
         let map = self.input_map.or(defaults);
         let import = self.model_opts.import_options();
-        let loaded = pipeline::load(model, &import, &calib, map, self.quant.act_range)?;
+        let loaded = pipeline::load(model, &import, calib.as_deref(), map, self.quant.act_range)?;
+        self.quant.check_given(&loaded.graph)?;
         let target = Target::load(&self.search.target)?;
         let (ram_budget, qgraph, plan) =
             loaded.ram_plan(&target, self.search.ram_budget.as_deref(), self.emit.0.contains(&Lang::Rust))?;
@@ -107,8 +106,11 @@ impl CompileArgs {
         let origin = Origin {
             allocator: widths.allocator(),
             budget_bytes: widths.budget_bytes(),
-            rounding: quantization.rounding.name().to_string(),
-            calibration: std::fs::canonicalize(&calib).unwrap_or(calib.clone()).display().to_string(),
+            rounding: if loaded.graph.keeps_given() { GIVEN_ALLOCATOR } else { quantization.rounding.name() }
+                .to_string(),
+            calibration: calib
+                .map(|c| std::fs::canonicalize(&c).unwrap_or(c).display().to_string())
+                .unwrap_or_default(),
             input_scale: map.scale,
             input_offset: map.offset,
             ram_budget: Some(ram_budget),

@@ -4,7 +4,7 @@ use clap::Args;
 
 use super::{print, print_progress, AllocatorArg, BitsArgs, InputMapArgs, ModelOpts, QuantArgs, SearchOpts};
 use ompqc::data::load_labels;
-use ompqc::pipeline::{self, Loaded, Quantization};
+use ompqc::pipeline::{self, Loaded, Quantization, GIVEN_ALLOCATOR};
 use ompqc::quantize::{quantize, WeightBits};
 use ompqc::report::eval::{EvalReport, EvalTable};
 use ompqc::search::Allocator;
@@ -14,9 +14,9 @@ use ompqc::{measure, Result};
 #[derive(Args)]
 pub struct EvalArgs {
     model: PathBuf,
-    /// Calibration inputs (activation ranges, bias correction).
+    /// Calibration inputs (activation ranges, bias correction); optional for a QDQ model.
     #[arg(long)]
-    calib: PathBuf,
+    calib: Option<PathBuf>,
     /// Test inputs.
     #[arg(long)]
     test: PathBuf,
@@ -62,7 +62,7 @@ impl Evaluator<'_> {
             ompqc::data::write_f32(path, &shape, &comparison.quant_outputs)?;
         }
         let mut report = EvalReport::new(&self.name, graph, &qgraph, &comparison, self.loaded.calib.n);
-        report.rounding = self.quant.rounding.name().to_string();
+        report.rounding = if graph.keeps_given() { GIVEN_ALLOCATOR } else { self.quant.rounding.name() }.to_string();
         Ok(report)
     }
 }
@@ -76,7 +76,8 @@ impl EvalArgs {
             ));
         }
         let (import, map) = (self.model_opts.import_options(), self.input_map.map());
-        let loaded = pipeline::load(&self.model, &import, &self.calib, map, self.quant.act_range)?;
+        let loaded = pipeline::load(&self.model, &import, self.calib.as_deref(), map, self.quant.act_range)?;
+        self.quant.check_given(&loaded.graph)?;
         let test = map.load(&self.test, &loaded.graph)?;
         loaded.ram_budget(&Target::load(&self.search.target)?, self.search.ram_budget.as_deref())?;
         let labels = self.labels.as_deref().map(|l| load_labels(l, test.n)).transpose()?;
@@ -90,6 +91,20 @@ impl EvalArgs {
         }
         let output = self.output.clone();
         let e = Evaluator { name, loaded: &loaded, quant: self.quant.quantization(), test, labels, output };
+        if loaded.graph.keeps_given() {
+            if self.search.allocator.is_some() {
+                return Err(ompqc::Error::input(
+                    "--allocator: a QDQ model's widths are its own; re-quantize it with --requantize and --calib to \
+                     search widths",
+                ));
+            }
+            let request = self.search.flash_budget.is_some().then(|| self.search.request(&self.quant, Allocator::Auto));
+            let widths = loaded.widths(fixed, request.transpose()?.as_ref())?;
+            let mut report = e.evaluate(widths.bits.clone())?;
+            report.budget_bytes = widths.budget_bytes();
+            report.allocator = widths.allocator();
+            return print(self.json, &report, || report.to_text());
+        }
         if fixed.is_some() || !self.search.asked() {
             let report = e.evaluate(fixed.unwrap_or_else(|| WeightBits::uniform(8)))?;
             return print(self.json, &report, || report.to_text());

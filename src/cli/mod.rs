@@ -244,8 +244,9 @@ struct QuantArgs {
     #[arg(long)]
     no_bias_correction: bool,
     /// How weights below 8 bits are rounded.
-    #[arg(long, value_enum, default_value_t = RoundingArg::Adaround)]
-    rounding: RoundingArg,
+    /// (default: adaround; a QDQ model keeps its own integer weights.)
+    #[arg(long, value_enum)]
+    rounding: Option<RoundingArg>,
     /// Round to nearest (fast, less accurate below 8 bits): --rounding nearest.
     #[arg(long, conflicts_with = "rounding")]
     fast: bool,
@@ -253,12 +254,23 @@ struct QuantArgs {
 
 impl QuantArgs {
     fn quantization(&self) -> Quantization {
-        let rounding = if self.fast || self.rounding == RoundingArg::Nearest {
+        let rounding = if self.fast || self.rounding == Some(RoundingArg::Nearest) {
             Rounding::Nearest
         } else {
             Rounding::AdaRound(Settings::default())
         };
         Quantization { rounding, bias_correction: !self.no_bias_correction }
+    }
+
+    /// The options that round weights, refused for a QDQ model whose own integer weights are kept.
+    fn check_given(&self, graph: &Graph) -> Result<()> {
+        if graph.keeps_given() && (self.rounding.is_some() || self.fast || self.no_bias_correction) {
+            return Err(Error::input(
+                "--rounding/--fast/--no-bias-correction: a QDQ model keeps its own integer weights; re-quantize it \
+                 with --requantize and --calib to round them again",
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -267,11 +279,14 @@ struct ModelOpts {
     /// The full input shape for models with dynamic dimensions, e.g. 1,3,48,192.
     #[arg(long, value_parser = parse_shape)]
     input_shape: Option<Shape>,
+    /// A QDQ model: drop its quantization and quantize its float model anew (needs --calib; widths searched).
+    #[arg(long)]
+    requantize: bool,
 }
 
 impl ModelOpts {
     fn import_options(&self) -> ImportOptions {
-        ImportOptions { input_shape: self.input_shape.as_ref().map(|s| s.0.clone()) }
+        ImportOptions { input_shape: self.input_shape.as_ref().map(|s| s.0.clone()), requantize: self.requantize }
     }
 }
 
@@ -319,6 +334,9 @@ fn quantized_inputs(
     limit: Option<usize>,
     map: &InputMapArgs,
 ) -> Result<(Vec<i8>, usize)> {
+    if inputs.is_none() && report.calibration.is_empty() {
+        return Err(Error::input("the model was compiled without calibration data (a QDQ model): give --inputs"));
+    }
     let path = inputs.map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from(&report.calibration));
     let shape = &graph.tensor(graph.input).shape;
     let map = map.or(InputMap { scale: report.input_scale, offset: report.input_offset });

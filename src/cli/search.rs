@@ -31,7 +31,8 @@ pub struct SearchArgs {
 impl SearchArgs {
     pub fn run(self) -> Result<()> {
         let import = self.model_opts.import_options();
-        let loaded = pipeline::load(&self.model, &import, &self.calib, self.input_map.map(), self.quant.act_range)?;
+        let loaded =
+            pipeline::load(&self.model, &import, Some(&self.calib), self.input_map.map(), self.quant.act_range)?;
         let request = self.search.request(&self.quant, self.search.one_allocator()?)?;
         loaded.ram_budget(&request.target, self.search.ram_budget.as_deref())?;
         let result = loaded.search(&request)?;

@@ -9,6 +9,7 @@ mod pool;
 
 use crate::data::Samples;
 use crate::error::{Error, Result};
+use crate::ir::given::fake_quantize;
 use crate::ir::{row_major_strides, strided_offsets, Graph, Op, TensorId};
 
 /// The outputs of a run: `n` samples of the graph output, sample-major.
@@ -65,9 +66,12 @@ pub fn run_observed(graph: &Graph, input: &Samples, observe: &mut dyn FnMut(Tens
     }
     let n = input.n;
     let last_use = last_uses(graph);
+    let given = graph.given_params();
     let mut values: Vec<Option<Vec<f32>>> = vec![None; graph.tensors.len()];
-    observe(graph.input, &input.data);
-    values[graph.input] = Some(input.data.clone());
+    let mut data = input.data.clone();
+    fake_quantize(given[graph.input], &mut data);
+    observe(graph.input, &data);
+    values[graph.input] = Some(data);
     for (ix, node) in graph.nodes.iter().enumerate() {
         let out_len = graph.tensor(node.output).elems();
         let shapes: Vec<&[usize]> = node.inputs.iter().map(|&t| graph.tensor(t).shape.as_slice()).collect();
@@ -79,6 +83,7 @@ pub fn run_observed(graph: &Graph, input: &Samples, observe: &mut dyn FnMut(Tens
                 node.inputs.iter().map(|&t| values[t].as_deref().expect("inputs are computed before use")).collect();
             let mut out = vec![0.0f32; n * out_len];
             compute(&node.op, &ins, &shapes, out_shape, n, &mut out);
+            fake_quantize(given[node.output], &mut out);
             out
         };
         observe(node.output, &result);
@@ -104,6 +109,7 @@ pub fn run_keep_all(graph: &Graph, input: &Samples) -> Result<Vec<Vec<f32>>> {
 /// computed before `from` are read from `stored` (from `run_keep_all` on the same batch), so only the nodes from
 /// `from` on run again.
 pub fn run_suffix(graph: &Graph, stored: &[Vec<f32>], n: usize, from: usize, op: &Op) -> Vec<f32> {
+    let given = graph.given_params();
     let mut fresh: Vec<Option<Vec<f32>>> = vec![None; graph.tensors.len()];
     for (ix, node) in graph.nodes.iter().enumerate().skip(from) {
         let ins: Vec<&[f32]> =
@@ -112,6 +118,7 @@ pub fn run_suffix(graph: &Graph, stored: &[Vec<f32>], n: usize, from: usize, op:
         let mut out = vec![0.0f32; n * graph.tensor(node.output).elems()];
         let op = if ix == from { op } else { &node.op };
         compute(op, &ins, &shapes, &graph.tensor(node.output).shape, n, &mut out);
+        fake_quantize(given[node.output], &mut out);
         fresh[node.output] = Some(out);
     }
     fresh[graph.output].take().unwrap_or_else(|| stored[graph.output].clone())

@@ -5,6 +5,7 @@
 
 mod convert;
 mod facts;
+mod qdq;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -13,6 +14,7 @@ use tract_onnx::pb;
 use tract_onnx::prelude::Framework;
 
 use crate::error::{Error, Result};
+use crate::ir::given::{GivenQuant, GivenWeights};
 use crate::ir::{passes, Graph, Node, TensorId, TensorInfo};
 use facts::Facts;
 
@@ -20,6 +22,8 @@ use facts::Facts;
 pub struct ImportOptions {
     /// The full input shape, for models whose non-batch dimensions are dynamic.
     pub input_shape: Option<Vec<usize>>,
+    /// A QDQ model's quantization is dropped: its QDQ graph is only the float model, quantized anew.
+    pub requantize: bool,
 }
 
 /// A node ompqc cannot compile, with the reason.
@@ -105,13 +109,14 @@ pub fn import_bytes(bytes: &[u8], path: &Path, options: &ImportOptions) -> Resul
     let mut proto = guarded(|| tract_onnx::onnx().proto_model_for_read(&mut &bytes[..]))
         .map_err(|e| at(format!("not a valid ONNX model ({e})")))?;
     printable_names(&mut proto);
+    let qdq = qdq::strip(&mut proto).map_err(at)?;
     let graph = proto.graph.as_ref().ok_or_else(|| at("the ONNX model has no graph".into()))?;
     let (input, output) = single_input_output(graph).map_err(at)?;
     let input_shape = resolve_input_shape(input, options.input_shape.as_deref()).map_err(at)?;
     let facts = Facts::analyse(&proto, path, &input.name, &input_shape).map_err(at)?;
     facts.check_sizes().map_err(at)?;
     let opset = opset_version(&proto);
-    let mut builder = Builder::new(&facts, opset);
+    let mut builder = Builder::new(&facts, opset, qdq.as_ref());
     let input_id = builder.add_tensor(&input.name, input_shape);
     builder.values.insert(input.name.clone(), Value::Tensor(input_id));
     for node in &graph.node {
@@ -135,16 +140,19 @@ pub fn import_bytes(bytes: &[u8], path: &Path, options: &ImportOptions) -> Resul
             node.op.kind()
         )));
     }
-    let mut graph = Graph { tensors: builder.tensors, nodes: builder.nodes, input: input_id, output: output_id };
-    if builder.unsupported.is_empty() {
-        passes::simplify(&mut graph);
+    let mut graph =
+        Graph { tensors: builder.tensors, nodes: builder.nodes, input: input_id, output: output_id, given: None };
+    let layers = std::mem::take(&mut builder.layers);
+    let unsupported = std::mem::take(&mut builder.unsupported);
+    if let Some(qdq) = qdq {
+        graph.given = Some(GivenQuant { tensors: qdq.tensors, layers, keep: !options.requantize });
     }
-    Ok(Imported {
-        graph,
-        unsupported: builder.unsupported,
-        input_name: input.name.clone(),
-        output_name: output.name.clone(),
-    })
+    if unsupported.is_empty() {
+        qdq::propagate(&mut graph);
+        passes::simplify(&mut graph);
+        qdq::settle(&mut graph);
+    }
+    Ok(Imported { graph, unsupported, input_name: input.name.clone(), output_name: output.name.clone() })
 }
 
 /// Escapes control characters in every name of the graph (nodes, tensors, initializers), so that messages stay on
@@ -302,11 +310,23 @@ struct Builder<'a> {
     nodes: Vec<Node>,
     values: HashMap<String, Value>,
     unsupported: Vec<Unsupported>,
+    qdq: Option<&'a qdq::Qdq>,
+    /// The layers whose weights a QDQ model gives, by node name.
+    layers: std::collections::BTreeMap<String, GivenWeights>,
 }
 
 impl<'a> Builder<'a> {
-    fn new(facts: &'a Facts, opset: i64) -> Builder<'a> {
-        Builder { facts, opset, tensors: vec![], nodes: vec![], values: HashMap::new(), unsupported: vec![] }
+    fn new(facts: &'a Facts, opset: i64, qdq: Option<&'a qdq::Qdq>) -> Builder<'a> {
+        Builder {
+            facts,
+            opset,
+            tensors: vec![],
+            nodes: vec![],
+            values: HashMap::new(),
+            unsupported: vec![],
+            qdq,
+            layers: Default::default(),
+        }
     }
 
     fn add_tensor(&mut self, name: &str, shape: Vec<usize>) -> TensorId {
@@ -365,6 +385,21 @@ impl<'a> Builder<'a> {
             Value::Missing(n) => Some(format!("reads '{n}', which no earlier node produces")),
             _ => None,
         });
+        if let Some(qdq) = self.qdq {
+            match qdq::given_weights(node, qdq) {
+                Ok(Some(weights)) => {
+                    self.layers.insert(name.clone(), weights);
+                }
+                Ok(None) => {}
+                Err(reason) => {
+                    self.unsupported.push(Unsupported { node: name, op_type: node.op_type.clone(), reason });
+                    for o in outputs {
+                        self.values.insert(o.clone(), Value::Failed);
+                    }
+                    return;
+                }
+            }
+        }
         let result =
             match convert::convert(&convert::Ctx { node, facts: self.facts, opset: self.opset, inputs: &inputs }) {
                 Err(convert::Skip::UnknownOp) => Err(convert::Skip::Unsupported("ompqc has no such operator".into())),

@@ -8,6 +8,7 @@
 
 pub mod broadcast;
 pub mod fixed_point;
+pub mod given;
 mod ops;
 pub mod pack;
 pub mod passes;
@@ -48,6 +49,8 @@ pub struct Graph {
     pub nodes: Vec<Node>,
     pub input: TensorId,
     pub output: TensorId,
+    /// The quantization a QDQ model brings (`None` for a float model).
+    pub given: Option<given::GivenQuant>,
 }
 
 impl Graph {

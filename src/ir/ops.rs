@@ -541,6 +541,22 @@ impl Op {
         }
     }
 
+    /// Whether the op's integer output keeps its input's quantization (it moves or averages values without
+    /// rescaling them).
+    pub fn keeps_params(&self) -> bool {
+        matches!(
+            self,
+            Op::MaxPool(_)
+                | Op::AvgPool(_)
+                | Op::GlobalAvgPool
+                | Op::Pad { .. }
+                | Op::Reshape
+                | Op::Resize(_)
+                | Op::View(_)
+                | Op::Reduce { .. }
+        )
+    }
+
     /// Whether the search chooses a weight width for this op.
     pub fn is_searchable(&self) -> bool {
         matches!(self, Op::Conv(_) | Op::Dense(_))

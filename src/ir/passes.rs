@@ -40,6 +40,14 @@ fn sole_producer(graph: &Graph, ix: usize, i: usize) -> Option<usize> {
     producer(graph, t).filter(|_| graph.use_count(t) == 1)
 }
 
+/// Whether node `ix` may merge into its producer `p`: a QDQ model rounds `p`'s output at its own scale, which a
+/// merge would skip, so the two stay apart unless the model quantizes both outputs alike.
+fn may_merge(graph: &Graph, p: usize, ix: usize) -> bool {
+    let Some(given) = graph.given.as_ref().filter(|g| g.keep) else { return true };
+    let params = |n: usize| given.tensors.get(&graph.tensors[graph.nodes[n].output].name);
+    params(p).is_none() || params(p) == params(ix)
+}
+
 /// Removes node `ix`, whose work now happens in node `into`, which takes over its output tensor.
 fn absorb(graph: &mut Graph, ix: usize, into: usize) {
     graph.nodes[into].output = graph.nodes[ix].output;
@@ -93,6 +101,9 @@ fn fold_affine_into_producer(graph: &mut Graph, ix: usize) -> bool {
     };
     let rank = graph.tensor(graph.nodes[ix].output).shape.len();
     let Affine { scale, shift, axis, act } = affine.clone();
+    if !may_merge(graph, p, ix) {
+        return false;
+    }
     let per = |v: &[f32], c: usize| if v.len() == 1 { v[0] } else { v[c] };
     match &mut graph.nodes[p].op {
         Op::Conv(conv) if conv.act.is_none() && (scale.len() == 1 || axis == 1) => {
@@ -131,7 +142,7 @@ fn fuse_clamp_into_producer(graph: &mut Graph, ix: usize) -> bool {
     let Op::Unary(UnaryFn::Clamp(clamp)) = graph.nodes[ix].op else {
         return false;
     };
-    let Some(p) = sole_producer(graph, ix, 0) else {
+    let Some(p) = sole_producer(graph, ix, 0).filter(|&p| may_merge(graph, p, ix)) else {
         return false;
     };
     let Some(act) = graph.nodes[p].op.act_mut() else {
@@ -150,6 +161,9 @@ fn is_scalar_affine(op: &Op, scale: f32, shift: f32, act: Clamp) -> bool {
 /// x * clip(x + 3, 0, 6) / 6 and x * hard_sigmoid(x) (alpha 1/6, beta 1/2), as exporters spell hard-swish,
 /// become one HardSwish: one table in integer form instead of three ops.
 fn fuse_hard_swish(graph: &mut Graph, ix: usize) -> bool {
+    if graph.given.as_ref().is_some_and(|g| g.keep) {
+        return false; // a QDQ model rounds between the three ops: each keeps its own table
+    }
     let sixth = 1.0 / 6.0;
     let (div, mul) = match &graph.nodes[ix].op {
         Op::Affine(_) if is_scalar_affine(&graph.nodes[ix].op, sixth, 0.0, Clamp::NONE) => {

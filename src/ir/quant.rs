@@ -25,6 +25,12 @@ impl QParams {
     }
 }
 
+/// The output parameters every softmax gets (TFLite's convention).
+pub const SOFTMAX_OUTPUT: QParams = QParams { scale: 1.0 / 256.0, zero_point: -128 };
+
+/// The output parameters every log-softmax gets (TFLite's convention): [-16, 0] in steps of 1/16.
+pub const LOG_SOFTMAX_OUTPUT: QParams = QParams { scale: 16.0 / 256.0, zero_point: 127 };
+
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct QTensor {
     pub name: String,

@@ -44,6 +44,17 @@ pub struct Observations {
     pub samples: usize,
 }
 
+impl Observations {
+    /// Nothing observed: a QDQ model compiled without calibration data (its own scales are used).
+    pub fn none(graph: &Graph) -> Observations {
+        Observations {
+            ranges: vec![(0.0, 0.0); graph.tensors.len()],
+            input_means: vec![None; graph.nodes.len()],
+            samples: 0,
+        }
+    }
+}
+
 const BINS: usize = 2048;
 
 /// Observes `calib` on the float graph.

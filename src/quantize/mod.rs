@@ -7,14 +7,14 @@ mod layer;
 mod weights;
 
 pub use bits::{load_bits_file, parse_bits, WeightBits};
-pub use layer::{fake_quantize, quantize_layer, LayerRows, Rounded};
+pub use layer::{fake_quantize, quantize_layer, LayerRows, QuantizedLayer, Rounded};
 
 use crate::error::{Error, Result};
 use crate::ir::fixed_point::Multiplier;
-use crate::ir::pack::PackedWeights;
+use crate::ir::pack::{weight_range, PackedWeights};
 use crate::ir::quant::{
     Layout, QAdd, QConv, QDense, QGraph, QMul, QNode, QNormalize, QOp, QParams, QResize, QTaps, QTensor,
-    RESIZE_WEIGHT_BITS,
+    LOG_SOFTMAX_OUTPUT, RESIZE_WEIGHT_BITS, SOFTMAX_OUTPUT,
 };
 use crate::ir::resample::AxisTaps;
 use crate::ir::{Affine, Clamp, Conv, Dense, Graph, Node, Normalize, Op, Window};
@@ -86,30 +86,13 @@ impl QParams {
     }
 }
 
-/// The output parameters every softmax gets (TFLite's convention).
-pub const SOFTMAX_OUTPUT: QParams = QParams { scale: 1.0 / 256.0, zero_point: -128 };
-
-/// The output parameters every log-softmax gets (TFLite's convention): [-16, 0] in steps of 1/16.
-pub const LOG_SOFTMAX_OUTPUT: QParams = QParams { scale: 16.0 / 256.0, zero_point: 127 };
-
 /// round(2^16 exp(-s d)) for the input differences d = max - x of a softmax whose input scale is `s`.
 fn exp_table(s: f32) -> Vec<i32> {
     (0..256).map(|d| (65536.0 * (-(s as f64) * d as f64).exp()).round() as i32).collect()
 }
 
 pub fn quantize(graph: &Graph, obs: &Observations, options: &QuantOptions) -> Result<QGraph> {
-    let finite = |t: usize| obs.ranges[t].0.is_finite() && obs.ranges[t].1.is_finite();
-    if !finite(graph.input) {
-        return Err(Error::input("the calibration inputs hold NaN or infinite values"));
-    }
-    if let Some(node) = graph.nodes.iter().find(|n| !finite(n.output)) {
-        return Err(Error::input(format!(
-            "layer '{}' ({}): its output on the calibration data is NaN or infinite (the float model overflows)",
-            node.name,
-            node.op.kind()
-        )));
-    }
-    let params = tensor_params(graph, obs);
+    let params = if graph.keeps_given() { given_tensor_params(graph)? } else { observed_tensor_params(graph, obs)? };
     let tensors = graph
         .tensors
         .iter()
@@ -121,11 +104,57 @@ pub fn quantize(graph: &Graph, obs: &Observations, options: &QuantOptions) -> Re
         .iter()
         .enumerate()
         .map(|(ix, node)| {
-            let ctx = Lowering { graph, node, params: &params, mean: obs.input_means[ix].as_deref(), options };
+            let mean = obs.input_means.get(ix).and_then(|m| m.as_deref());
+            let ctx = Lowering { graph, node, params: &params, mean, options };
             Ok(QNode { name: node.name.clone(), op: ctx.lower()?, inputs: node.inputs.clone(), output: node.output })
         })
         .collect::<Result<_>>()?;
     Ok(QGraph { tensors, nodes, input: graph.input, output: graph.output })
+}
+
+/// Each tensor's parameters from the calibration ranges, which must be finite.
+fn observed_tensor_params(graph: &Graph, obs: &Observations) -> Result<Vec<QParams>> {
+    let finite = |t: usize| obs.ranges[t].0.is_finite() && obs.ranges[t].1.is_finite();
+    if !finite(graph.input) {
+        return Err(Error::input("the calibration inputs hold NaN or infinite values"));
+    }
+    if let Some(node) = graph.nodes.iter().find(|n| !finite(n.output)) {
+        return Err(Error::input(format!(
+            "layer '{}' ({}): its output on the calibration data is NaN or infinite (the float model overflows)",
+            node.name,
+            node.op.kind()
+        )));
+    }
+    Ok(tensor_params(graph, obs))
+}
+
+/// Each tensor's parameters as a QDQ model gives them; a tensor it does not quantize takes those the op producing
+/// it fixes (value-preserving ops, softmax), or is an error.
+fn given_tensor_params(graph: &Graph) -> Result<Vec<QParams>> {
+    let given = graph.given_params();
+    let missing = |t: usize, what: String| {
+        Error::input(format!(
+            "tensor '{}' ({what}) is not quantized in the model (no QuantizeLinear): ompqc keeps a QDQ model's own \
+             scales; re-quantize it with --requantize and --calib",
+            graph.tensors[t].name
+        ))
+    };
+    let mut params: Vec<Option<QParams>> = given.clone();
+    if params[graph.input].is_none() {
+        return Err(missing(graph.input, "the model input".into()));
+    }
+    for node in &graph.nodes {
+        let fixed = match node.op {
+            _ if node.op.keeps_params() => params[node.inputs[0]],
+            Op::Softmax { .. } => Some(SOFTMAX_OUTPUT),
+            Op::LogSoftmax { .. } => Some(LOG_SOFTMAX_OUTPUT),
+            _ => None,
+        };
+        let q = given[node.output].or(fixed);
+        params[node.output] =
+            Some(q.ok_or_else(|| missing(node.output, format!("output of '{}' ({})", node.name, node.op.kind())))?);
+    }
+    Ok(params.into_iter().map(|q| q.unwrap_or(QParams { scale: 1.0, zero_point: 0 })).collect())
 }
 
 /// Each tensor's parameters: from its observed range, except where the op keeps its input's (pools, pads,
@@ -135,14 +164,7 @@ fn tensor_params(graph: &Graph, obs: &Observations) -> Vec<QParams> {
     let mut params: Vec<QParams> = (0..graph.tensors.len()).map(from_obs).collect();
     for node in &graph.nodes {
         params[node.output] = match node.op {
-            Op::MaxPool(_)
-            | Op::AvgPool(_)
-            | Op::GlobalAvgPool
-            | Op::Pad { .. }
-            | Op::Reshape
-            | Op::Resize(_)
-            | Op::View(_)
-            | Op::Reduce { .. } => params[node.inputs[0]],
+            _ if node.op.keeps_params() => params[node.inputs[0]],
             Op::Softmax { .. } => SOFTMAX_OUTPUT,
             Op::LogSoftmax { .. } => LOG_SOFTMAX_OUTPUT,
             _ => params[node.output],
@@ -380,9 +402,14 @@ impl Lowering<'_> {
         }
         let (q_in, q_out) = (self.q_in(0), self.q_out());
         let s_in = q_in.scale as f64;
-        let mean = self.mean.filter(|_| self.options.bias_correction);
-        let rounded = self.options.rounded.get(&self.node.name).filter(|r| r.bits == bits);
-        let q = quantize_layer(layer, bits, s_in, mean, rounded);
+        // A per-channel affine's one weight per channel is exact at 8 bits whatever its scale: QDQ models keep it.
+        let q = if self.graph.keeps_given() && !matches!(self.node.op, Op::Affine(_)) {
+            self.given_layer(layer, bits)?
+        } else {
+            let mean = self.mean.filter(|_| self.options.bias_correction);
+            let rounded = self.options.rounded.get(&self.node.name).filter(|r| r.bits == bits);
+            quantize_layer(layer, bits, s_in, mean, rounded)
+        };
         let (rows, k) = (layer.rows, layer.k);
         let max_input = (127 - q_in.zero_point).max(q_in.zero_point + 128) as f64;
         let mut biases = Vec::with_capacity(rows);
@@ -405,6 +432,39 @@ impl Lowering<'_> {
             multipliers.push(multiplier);
         }
         Ok((PackedWeights::pack(&q.values, rows, k, bits), biases, multipliers))
+    }
+
+    /// A QDQ model's own integer weights: the float weights are those integers times their scales, so each divides
+    /// back exactly.
+    fn given_layer(&self, layer: &LayerRows, bits: u8) -> Result<QuantizedLayer> {
+        let given = self.graph.given.as_ref().and_then(|g| g.layers.get(&self.node.name)).ok_or_else(|| {
+            self.error(
+                "the model gives float weights for this layer, not quantized ones: ompqc keeps a QDQ model's own \
+                 quantization; re-quantize it with --requantize and --calib",
+            )
+        })?;
+        if given.bits != bits {
+            return Err(self.error(format!("the model quantizes it at {} bits, not {bits}", given.bits)));
+        }
+        let (lo, hi) = weight_range(bits);
+        let k = layer.k;
+        let mut values = Vec::with_capacity(layer.rows * k);
+        for r in 0..layer.rows {
+            let scale = given.scale(r);
+            for &w in &layer.weights[r * k..(r + 1) * k] {
+                let v = w as f64 / scale as f64;
+                let q = v.round();
+                if (v - q).abs() > 1e-3 || q < lo as f64 || q > hi as f64 {
+                    return Err(self.error(format!(
+                        "its weights are no longer the model's {bits}-bit integers times their scales (an operation \
+                         folded into them at import, such as a BatchNormalization after the QDQ weights)"
+                    )));
+                }
+                values.push(q as i8);
+            }
+        }
+        let scales = (0..layer.rows).map(|r| given.scale(r)).collect();
+        Ok(QuantizedLayer { values, scales, bias: layer.bias.iter().map(|&b| b as f64).collect() })
     }
 
     fn conv(&self, c: &Conv, bits: u8) -> Result<QConv> {
@@ -432,7 +492,8 @@ impl Lowering<'_> {
         Ok(QDense { weights, bias, multipliers, act_min, act_max })
     }
 
-    /// A per-tensor affine is a table; a per-channel one is a 1x1 depthwise convolution with 8-bit weights.
+    /// A per-tensor affine is a table; a per-channel one is a 1x1 depthwise convolution with 8-bit weights (each
+    /// channel's one weight is exactly 127 steps of its scale).
     fn affine(&self, a: &Affine) -> Result<QOp> {
         let (q_in, q_out) = (self.q_in(0), self.q_out());
         if a.scale.len() == 1 {

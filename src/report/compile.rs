@@ -2,6 +2,7 @@
 
 use super::inspect::thousands;
 use crate::emit::manifest::CompileReport;
+use crate::ir::given::GIVEN;
 
 impl CompileReport {
     pub fn to_text(&self) -> String {
@@ -69,7 +70,9 @@ impl CompileReport {
                 thousands(rust as u64)
             ));
         }
-        if self.layers.iter().any(|l| l.bits.is_some_and(|b| b < 8)) {
+        if self.rounding == GIVEN {
+            out.push_str("weights: the model's own integers and scales (QDQ)\n");
+        } else if self.layers.iter().any(|l| l.bits.is_some_and(|b| b < 8)) {
             out.push_str(&format!("weights below 8 bits rounded: {}\n", self.rounding));
         }
         out

@@ -1,5 +1,6 @@
 //! The report of `ompqc eval`: accuracy of the integer model against float, and where it is lost.
 
+use crate::ir::given::GIVEN;
 use serde::Serialize;
 
 use super::inspect::thousands;
@@ -106,7 +107,7 @@ impl EvalReport {
             + &format!(
                 "model {}: {} test samples, {} calibration samples\n\
              weights      {} bytes ({:.1}% of the {} bytes at 8 bits, rounded: {}); constants in flash {} bytes\n\
-             float top-1  {}\nquant top-1  {}\nagreement    {:.2}% of top-1 classes equal float's\noutput SQNR  {}\n\n",
+             float top-1  {}{}\nquant top-1  {}\nagreement    {:.2}% of top-1 classes equal float's\noutput SQNR  {}\n\n",
                 self.model,
                 self.samples,
                 self.calibration_samples,
@@ -116,6 +117,7 @@ impl EvalReport {
                 self.rounding,
                 thousands(self.constant_bytes as u64),
                 percent(self.float_top1),
+                if self.rounding == GIVEN { " (the QDQ graph in float, as onnxruntime evaluates it)" } else { "" },
                 percent(self.quant_top1),
                 100.0 * self.agreement,
                 db(self.output_sqnr_db),

@@ -14,6 +14,39 @@ pub struct LayerRow {
     pub output: Vec<usize>,
     pub params: usize,
     pub macs: u64,
+    /// A QDQ model's quantization of the layer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub qdq: Option<LayerQdq>,
+}
+
+/// What a QDQ model says of a layer: its weights' width and scales (smallest and largest over the output channels)
+/// and its output's scale and int8 zero point.
+#[derive(Serialize, Debug, Clone, PartialEq)]
+pub struct LayerQdq {
+    pub weight_bits: Option<u8>,
+    pub weight_scales: Option<[f32; 2]>,
+    pub per_channel: bool,
+    pub output_scale: Option<f32>,
+    pub output_zero_point: Option<i32>,
+}
+
+impl LayerQdq {
+    fn text(&self) -> String {
+        let weights = match (self.weight_bits, self.weight_scales) {
+            (Some(b), Some([lo, hi])) if self.per_channel => format!("w{b} {lo:.3e}..{hi:.3e}"),
+            (Some(b), Some([lo, _])) => format!("w{b} {lo:.3e}"),
+            _ => String::new(),
+        };
+        let output = match (self.output_scale, self.output_zero_point) {
+            (Some(s), Some(z)) => format!("out {s:.4e} zp {z}"),
+            _ => "out not quantized".into(),
+        };
+        if weights.is_empty() {
+            output
+        } else {
+            format!("{weights}; {output}")
+        }
+    }
 }
 
 #[derive(Serialize, Debug, Clone, PartialEq)]
@@ -48,6 +81,19 @@ pub fn inspect(model: &str, imported: &Imported) -> Inspection {
             output: g.tensor(n.output).shape.clone(),
             params: n.op.params(),
             macs: g.macs(ix),
+            qdq: g.given.as_ref().map(|given| {
+                let weights = given.layers.get(&n.name);
+                let scales = weights
+                    .map(|w| w.scales.iter().fold([f32::INFINITY, 0.0f32], |[lo, hi], &s| [lo.min(s), hi.max(s)]));
+                let out = given.tensors.get(&g.tensor(n.output).name);
+                LayerQdq {
+                    weight_bits: weights.map(|w| w.bits),
+                    weight_scales: scales,
+                    per_channel: weights.is_some_and(|w| w.scales.len() > 1),
+                    output_scale: out.map(|q| q.scale),
+                    output_zero_point: out.map(|q| q.zero_point),
+                }
+            }),
         })
         .collect();
     let unsupported = imported
@@ -89,7 +135,8 @@ pub fn thousands(v: u64) -> String {
 
 impl Inspection {
     pub fn to_text(&self) -> String {
-        let mut rows: Vec<[String; 7]> = vec![[
+        let qdq = self.layers.iter().any(|l| l.qdq.is_some());
+        let mut rows: Vec<Vec<String>> = vec![vec![
             "#".into(),
             "layer".into(),
             "op".into(),
@@ -98,9 +145,12 @@ impl Inspection {
             "params".into(),
             "MACs".into(),
         ]];
+        if qdq {
+            rows[0].push("quantization (QDQ)".into());
+        }
         for (i, l) in self.layers.iter().enumerate() {
             let ins = l.inputs.iter().map(|s| shape(s)).collect::<Vec<_>>().join(" ");
-            rows.push([
+            rows.push(vec![
                 i.to_string(),
                 l.name.clone(),
                 l.op.clone(),
@@ -109,15 +159,20 @@ impl Inspection {
                 thousands(l.params as u64),
                 thousands(l.macs),
             ]);
+            if let Some(q) = &l.qdq {
+                rows.last_mut().expect("just pushed").push(q.text());
+            }
         }
-        let widths: Vec<usize> = (0..7).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
+        let columns = rows[0].len();
+        let widths: Vec<usize> =
+            (0..columns).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
         let mut out = format!("model {}: input {} -> output {}\n", self.model, shape(&self.input), shape(&self.output));
         for r in &rows {
             let line: Vec<String> = r
                 .iter()
                 .enumerate()
                 .map(|(c, cell)| {
-                    if c == 0 || c >= 5 {
+                    if c == 0 || c == 5 || c == 6 {
                         format!("{cell:>w$}", w = widths[c])
                     } else {
                         format!("{cell:<w$}", w = widths[c])

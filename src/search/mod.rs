@@ -17,6 +17,7 @@ use serde::Serialize;
 
 pub use budget::Budget;
 pub use orm::Tap;
+pub use problem::{given_fit, GivenFit};
 
 use crate::data::Samples;
 use crate::error::{Error, Result};

@@ -118,6 +118,47 @@ impl Problem {
     }
 }
 
+/// A QDQ model's own widths, checked against `target` (every width must be one of its kernels') and against
+/// `budget` (the target's flash when none is given): the model's weight bytes and the budget, or an error naming the
+/// layer or the bytes at fault. Nothing is searched: the widths are the model's.
+pub fn given_fit(graph: &Graph, target: &Target, budget: Option<Budget>) -> Result<GivenFit> {
+    let widths = target.widths();
+    let layers = layers(graph, &Pins { first: false, last: false, names: vec![] })?;
+    let bits = |l: &LayerInfo| graph.given.as_ref().and_then(|g| g.layers.get(&l.name)).map_or(8, |w| w.bits);
+    for l in &layers {
+        if !widths.contains(&bits(l)) {
+            return Err(Error::input(format!(
+                "layer '{}' has {}-bit weights in the model, which target '{}' cannot run (its widths: {widths:?})",
+                l.name,
+                bits(l),
+                target.name
+            )));
+        }
+    }
+    let fixed = fixed_bytes(graph);
+    let int8 = fixed + layers.iter().map(|l| weight_bytes(l.rows, l.k, 8)).sum::<usize>();
+    let weight_bytes = fixed + layers.iter().map(|l| weight_bytes(l.rows, l.k, bits(l))).sum::<usize>();
+    let budget_bytes = match budget {
+        Some(b) => b.bytes(int8),
+        None => budget::default_budget(target, layers.iter().map(|l| channel_constant_bytes(l.rows)).sum())?,
+    };
+    if weight_bytes > budget_bytes {
+        return Err(Error::input(format!(
+            "--flash-budget: the model's weights take {weight_bytes} bytes at its own widths, above the budget of \
+             {budget_bytes} bytes; a QDQ model keeps its widths (re-quantize it with --requantize and --calib to \
+             search others)"
+        )));
+    }
+    Ok(GivenFit { weight_bytes, budget_bytes })
+}
+
+/// A QDQ model's weight bytes at its own widths, and the budget they fit.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct GivenFit {
+    pub weight_bytes: usize,
+    pub budget_bytes: usize,
+}
+
 /// Integer knapsack values from real ones: exact ties stay exact, 2^40 steps over the largest magnitude.
 pub fn integer_values(v: &[Vec<f64>]) -> (Vec<Vec<i64>>, f64) {
     let max = v.iter().flatten().fold(0.0f64, |m, x| m.max(x.abs()));

@@ -84,6 +84,21 @@ pub fn assert_close(what: &str, ours: &[f32], reference: &[f32], sample_len: usi
     worst
 }
 
+/// A Python that imports `modules` (e.g. "onnx, numpy"): $OMPQC_PYTHON, scripts/test.sh's target/pyenv, or
+/// python3.
+pub fn python_with(modules: &str) -> Option<PathBuf> {
+    let candidates = [
+        std::env::var_os("OMPQC_PYTHON").map(PathBuf::from),
+        Some(repo().join("target/pyenv/bin/python")),
+        Some(PathBuf::from("python3")),
+    ];
+    let imports = format!("import {modules}");
+    candidates
+        .into_iter()
+        .flatten()
+        .find(|p| std::process::Command::new(p).args(["-c", &imports]).output().is_ok_and(|o| o.status.success()))
+}
+
 /// The binary under test.
 pub fn ompqc() -> std::process::Command {
     std::process::Command::new(env!("CARGO_BIN_EXE_ompqc"))
