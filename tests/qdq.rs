@@ -253,6 +253,15 @@ fn the_integer_model_holds_the_qdq_models_own_numbers() {
         for bias in &layers {
             assert!(biases.contains(bias), "{}: bias {bias:?} is not one of the model's", model.display());
         }
+        // `inspect` shows each layer's imported width and its output's scale.
+        let run = ompqc().arg("inspect").arg(model).arg("--json").output().unwrap();
+        check(&run, "inspect");
+        let inspection: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+        let conv2 = inspection["layers"].as_array().unwrap().iter().find(|l| l["name"] == "conv2").unwrap();
+        assert_eq!(conv2["qdq"]["weight_bits"], if model == &m.int4 { 4 } else { 8 });
+        assert_eq!(conv2["qdq"]["per_channel"], model != &m.uint8);
+        let r2 = &given["activations"]["r2"];
+        assert_eq!(conv2["qdq"]["output_scale"].as_f64().unwrap() as f32, r2[0].as_f64().unwrap() as f32);
     }
 }
 

@@ -65,6 +65,9 @@ pub fn strip(proto: &mut pb::ModelProto) -> Result<Option<Qdq>, String> {
         let name =
             if node.name.is_empty() { node.output.first().cloned().unwrap_or_default() } else { node.name.clone() };
         let at = |msg: String| format!("node '{name}' ({}): {msg}", node.op_type);
+        if is_qdq(node) && (node.input.first().is_none_or(String::is_empty) || node.output.is_empty()) {
+            return Err(at("it has no input or no output".into()));
+        }
         if is_op(node, "DequantizeLinear") {
             let x = &node.input[0];
             if let Some(t) = constants.get(x) {
@@ -107,7 +110,10 @@ pub fn strip(proto: &mut pb::ModelProto) -> Result<Option<Qdq>, String> {
                     reader.name
                 )));
             }
-            renamed.insert(reader.output[0].clone(), x.clone());
+            let Some(out) = reader.output.first() else {
+                return Err(at(format!("DequantizeLinear '{}' has no output", reader.name)));
+            };
+            renamed.insert(out.clone(), x.clone());
             dropped[j] = true;
         }
         if let Some(old) = qdq.tensors.insert(x.clone(), params) {
@@ -309,8 +315,11 @@ fn integers(t: &pb::TensorProto) -> Result<(Vec<i32>, u8, bool), String> {
     let values: Vec<i32> = if bits == 4 {
         let bytes: Vec<u8> =
             if t.raw_data.is_empty() { t.int32_data.iter().map(|&v| v as u8).collect() } else { t.raw_data.clone() };
+        if bytes.len() != n.div_ceil(2) {
+            return Err(format!("'{}' holds {} bytes for {n} 4-bit elements", t.name, bytes.len()));
+        }
         let nibble = |i: usize| {
-            let v = (bytes.get(i / 2).copied().unwrap_or(0) >> (4 * (i % 2))) & 0xf;
+            let v = (bytes[i / 2] >> (4 * (i % 2))) & 0xf;
             if signed {
                 ((v << 4) as i8 >> 4) as i32
             } else {
@@ -439,5 +448,51 @@ pub fn propagate(graph: &mut Graph) {
         if !changed {
             break;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tensor(name: &str, data_type: DataType, dims: &[i64], raw: &[u8]) -> pb::TensorProto {
+        pb::TensorProto {
+            name: name.into(),
+            dims: dims.to_vec(),
+            data_type: data_type as i32,
+            raw_data: raw.to_vec(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn int4_values_unpack_low_nibble_first_with_their_sign() {
+        // 0x8F: low nibble 0xF (-1, or 15), high nibble 0x8 (-8, or 8); 0x07: 7 then 0; a fifth value in a last
+        // half byte.
+        let raw = [0x8F, 0x07, 0x03];
+        let (signed, bits, is_signed) = integers(&tensor("w", DataType::Int4, &[5], &raw)).unwrap();
+        assert_eq!((signed, bits, is_signed), (vec![-1, -8, 7, 0, 3], 4, true));
+        let (unsigned, _, is_signed) = integers(&tensor("w", DataType::Uint4, &[5], &raw)).unwrap();
+        assert_eq!((unsigned, is_signed), (vec![15, 8, 7, 0, 3], false));
+        let short = integers(&tensor("w", DataType::Int4, &[7], &raw)).unwrap_err();
+        assert!(short.contains("'w' holds 3 bytes for 7"), "{short}");
+    }
+
+    #[test]
+    fn uint8_activations_become_int8_with_the_zero_point_moved_by_128() {
+        let mut constants = HashMap::new();
+        constants.insert("s".to_string(), tensor("s", DataType::Float, &[], &0.5f32.to_le_bytes()));
+        constants.insert("z".to_string(), tensor("z", DataType::Uint8, &[], &[130]));
+        constants.insert("zi".to_string(), tensor("zi", DataType::Int8, &[], &[(-3i8) as u8]));
+        let node = |zp: &str| pb::NodeProto {
+            op_type: "QuantizeLinear".into(),
+            input: vec!["x".into(), "s".into(), zp.into()],
+            output: vec!["y".into()],
+            ..Default::default()
+        };
+        assert_eq!(Quantized::params(&node("z"), &constants).unwrap(), QParams { scale: 0.5, zero_point: 2 });
+        assert_eq!(Quantized::params(&node("zi"), &constants).unwrap(), QParams { scale: 0.5, zero_point: -3 });
+        // No zero point: uint8 and zero point 0, as ONNX defines it.
+        assert_eq!(Quantized::params(&node(""), &constants).unwrap(), QParams { scale: 0.5, zero_point: -128 });
     }
 }
