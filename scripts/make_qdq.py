@@ -2,12 +2,12 @@
 """Quantizes a float ONNX model with onnxruntime's quantize_static into a QDQ model (QuantizeLinear /
 DequantizeLinear pairs around each layer), as users who quantize before they deploy do.
 
-    python3 scripts/make_qdq.py MODEL.onnx CALIB_X.npy OUT.onnx [--scale S] [--offset O] [--int4]
+    python3 scripts/make_qdq.py MODEL.onnx CALIB_X.npy OUT.onnx [--scale S] [--offset O] [--int4 | --uint4 [--keep-opset]]
         [--activations int8|uint8] [--per-tensor] [--format qdq|qoperator]
 
 CALIB_X.npy holds the calibration inputs (any dtype; float input = x * S + O). Weights are int8, per output channel
-unless --per-tensor; with --int4 every weighted layer but the first and the last gets int4 weights (opset 21,
-stored two per byte). Needs numpy, onnx and onnxruntime.
+unless --per-tensor; with --int4 (--uint4) every weighted layer but the first and the last gets symmetric int4 (uint4)
+weights, stored two per byte in opset 21 (or, with --keep-opset, in onnxruntime's com.microsoft domain). Needs numpy, onnx and onnxruntime.
 """
 import argparse
 
@@ -35,6 +35,9 @@ def main():
     ap.add_argument("--scale", type=float, default=1.0)
     ap.add_argument("--offset", type=float, default=0.0)
     ap.add_argument("--int4", action="store_true")
+    ap.add_argument("--uint4", action="store_true", help="as --int4 with uint4 weights (symmetric: zero point 8)")
+    ap.add_argument("--keep-opset", action="store_true",
+                    help="with --int4: keep the model's opset (onnxruntime then writes int4 QDQ in its com.microsoft domain)")
     ap.add_argument("--activations", choices=["int8", "uint8"], default="int8")
     ap.add_argument("--per-tensor", action="store_true")
     ap.add_argument("--format", choices=["qdq", "qoperator"], default="qdq",
@@ -42,7 +45,8 @@ def main():
     args = ap.parse_args()
 
     model = onnx.load(args.model)
-    if args.int4:
+    four = args.int4 or args.uint4
+    if four and not args.keep_opset:
         # INT4 is a standard QuantizeLinear/DequantizeLinear type from opset 21 (below it onnxruntime falls back to
         # its own com.microsoft domain).
         model = onnx.version_converter.convert_version(model, 21)
@@ -50,10 +54,13 @@ def main():
     input_name = [i.name for i in model.graph.input if i.name not in inits][0]
     x = (np.load(args.calib).astype(np.float32) * args.scale + args.offset).astype(np.float32)
     overrides = {}
-    if args.int4:
+    if four:
         weights = [n.input[1] for n in model.graph.node if n.op_type in WEIGHTED and n.input[1] in inits]
         for w in weights[1:-1]:
-            overrides[w] = [{"quant_type": QuantType.QInt4, "axis": 0 if args.per_tensor is False else None}]
+            override = {"quant_type": QuantType.QUInt4 if args.uint4 else QuantType.QInt4, "symmetric": True}
+            if not args.per_tensor:
+                override["axis"] = 0
+            overrides[w] = [override]
     quantize_static(
         model,
         args.out,

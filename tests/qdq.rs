@@ -23,6 +23,10 @@ struct Models {
     uint8: PathBuf,
     /// int4 weights in every layer but the first and last (opset 21).
     int4: PathBuf,
+    /// The same in onnxruntime's com.microsoft domain (opset 13).
+    int4_microsoft: PathBuf,
+    /// uint4 weights (zero point 8) in every layer but the first and last.
+    uint4: PathBuf,
     /// The example's test inputs as the float model sees them.
     test_float: PathBuf,
 }
@@ -68,6 +72,8 @@ fn models(test: &str) -> Option<&'static Models> {
             &["--activations", "uint8", "--per-tensor"],
         );
         make_qdq(&python, &model, &calib, &path("int4.onnx"), EXAMPLE_SCALE, 0.0, &["--int4"]);
+        make_qdq(&python, &model, &calib, &path("int4_ms.onnx"), EXAMPLE_SCALE, 0.0, &["--int4", "--keep-opset"]);
+        make_qdq(&python, &model, &calib, &path("uint4.onnx"), EXAMPLE_SCALE, 0.0, &["--uint4"]);
         let test = load_samples(&example("test_x.npy"), &[1, 1, 8, 8], EXAMPLE_SCALE, 0.0).unwrap();
         let test_float = path("test_float.npy");
         write_f32(&test_float, &[test.n, 1, 8, 8], &test.data).unwrap();
@@ -75,6 +81,8 @@ fn models(test: &str) -> Option<&'static Models> {
             int8: path("int8.onnx"),
             uint8: path("uint8.onnx"),
             int4: path("int4.onnx"),
+            int4_microsoft: path("int4_ms.onnx"),
+            uint4: path("uint4.onnx"),
             test_float,
             dir,
             python,
@@ -169,6 +177,8 @@ fn qdq_models_agree_with_onnxruntime_without_calibration() {
         ("int8", &m.int8, vec![8, 8, 8, 8, 8], 1.0),
         ("uint8 activations", &m.uint8, vec![8, 8, 8, 8, 8], 1.0),
         ("int4", &m.int4, vec![8, 4, 4, 4, 8], 2.0),
+        ("int4, com.microsoft domain", &m.int4_microsoft, vec![8, 4, 4, 4, 8], 2.0),
+        ("uint4", &m.uint4, vec![8, 4, 4, 4, 8], 2.0),
     ] {
         let out = m.dir.join(format!("{}.ompqc.npy", model.file_stem().unwrap().to_string_lossy()));
         let len = 10;
