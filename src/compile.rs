@@ -139,3 +139,30 @@ fn to_json(value: &impl serde::Serialize) -> Result<Vec<u8>> {
     bytes.push(b'\n');
     Ok(bytes)
 }
+
+impl Compilation {
+    /// Adds search.json (when the widths were searched) and report.html to the files.
+    pub fn add_report(
+        &mut self,
+        target: &crate::target::Target,
+        search: Option<&crate::search::SearchResult>,
+    ) -> Result<()> {
+        use crate::emit::manifest::{HTML_FILE, SEARCH_FILE};
+        let search = search.map(|s| crate::search::SearchResult { timings: vec![], ..s.clone() });
+        if let Some(s) = &search {
+            let json = serde_json::to_vec_pretty(s).map_err(|e| crate::Error::internal(format!("search.json: {e}")))?;
+            self.files.push((SEARCH_FILE.to_string(), json));
+        }
+        let page = crate::report::html::Page {
+            report: &self.report,
+            target,
+            qgraph: &self.qgraph,
+            plan: &self.plan,
+            search: search.as_ref(),
+            profile: None,
+            sizes: None,
+        };
+        self.files.push((HTML_FILE.to_string(), crate::report::html::render(&page).into_bytes()));
+        Ok(())
+    }
+}

@@ -344,7 +344,7 @@ fn the_arena_must_fit_the_ram_budget() {
     assert!(!dir.exists(), "a failed compile left {}", dir.display());
     // The picture of why: the live bytes per layer above the budget's line.
     let svg = std::fs::read_to_string(plot.join("memory.svg")).unwrap();
-    assert!(svg.starts_with("<svg") && svg.contains("arena 1200, RAM budget 1024"), "{svg}");
+    assert!(svg.starts_with("<svg") && svg.contains("arena 1,200, RAM budget 1,024"), "{svg}");
     std::fs::remove_dir_all(&plot).unwrap();
     for command in ["search", "eval"] {
         let mut args = vec![command, s(&model)];
@@ -371,7 +371,7 @@ fn the_arena_must_fit_the_ram_budget() {
     assert_eq!(report["memory_schedule"], "whole tensors");
     // The picture: the live bytes per layer under the budget's line.
     let svg = std::fs::read_to_string(plot.join("memory.svg")).unwrap();
-    assert!(svg.starts_with("<svg") && svg.contains("arena 1200, RAM budget 12214"), "{svg}");
+    assert!(svg.starts_with("<svg") && svg.contains("arena 1,200, RAM budget 12,214"), "{svg}");
     std::fs::remove_dir_all(&dir).unwrap();
     std::fs::remove_dir_all(&plot).unwrap();
 }
@@ -404,7 +404,8 @@ fn a_model_over_its_ram_budget_runs_its_first_layers_tile_by_tile() {
     let whole = stage["whole_tensor_arena_bytes"].as_u64().unwrap();
     assert!(whole > 6000, "{report}");
     let svg = std::fs::read_to_string(plot.join("memory.svg")).unwrap();
-    assert!(svg.contains(&format!("(grey: {whole} on whole tensors), RAM budget 6000")), "{svg}");
+    let grey = format!("(grey: {} on whole tensors), RAM budget 6,000", ompqc::report::inspect::thousands(whole));
+    assert!(svg.contains(&grey), "{svg}");
     std::fs::remove_dir_all(&dir).unwrap();
     // Below anything reachable: the error says tiling got the arena below the whole-tensor one, yet not enough.
     let err = assert_input_error(&refs(&args("1000")), "--ram-budget 1000 (1000 bytes)");

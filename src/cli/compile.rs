@@ -98,7 +98,7 @@ impl CompileArgs {
             check_width(&node.name, node.op.kind(), widths.bits.for_layer(&node.name))?;
         }
         let provenance = Provenance {
-            target: target.name,
+            target: target.name.clone(),
             model_file: model.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default(),
             model_hash: sha256_hex(&bytes),
         };
@@ -116,8 +116,9 @@ impl CompileArgs {
             ram_budget: Some(ram_budget),
         };
         let options = loaded.rounded(widths.bits, &quantization, &print_progress)?;
-        let compiled =
+        let mut compiled =
             compile(&loaded.graph, &loaded.observations, &options, &name, &provenance, &origin, &self.emit.0)?;
+        compiled.add_report(&target, widths.search.as_ref())?;
         write_output_dir(&dir, &compiled.files)?;
         if let Some(plot) = &self.plot {
             plots::write_memory(plot, &compiled.qgraph, &compiled.plan, compiled.report.ram_budget_bytes)?;

@@ -4,7 +4,7 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 
 use super::{print, quantized_inputs, InputMapArgs};
-use ompqc::emit::manifest::{load_qgraph, CompileReport};
+use ompqc::emit::manifest::{load_qgraph, CompileReport, PROFILE_FILE};
 use ompqc::emit::Lang;
 use ompqc::run::firmware::{self, RunRequest};
 use ompqc::run::run_host;
@@ -99,6 +99,13 @@ impl RunArgs {
                 timeout,
             };
             let result = firmware::run(&target, &request)?;
+            if result.layers.is_some() {
+                // Kept for the HTML report (`ompqc report DIR --html`).
+                let path = self.dir.join(PROFILE_FILE);
+                let json = serde_json::to_vec_pretty(&result).map_err(|e| Error::internal(format!("profile: {e}")))?;
+                std::fs::write(&path, json)
+                    .map_err(|e| Error::input(format!("{}: cannot write: {e}", path.display())))?;
+            }
             print(self.json, &result, || result.to_text())?;
             (result.bit_exact, result.mismatched_bytes)
         };

@@ -16,6 +16,15 @@ pub const QGRAPH_FILE: &str = "model.qgraph.json";
 /// The compile report, report.json.
 pub const REPORT_FILE: &str = "report.json";
 
+/// The search behind the widths, when they were searched (its timings left out, so the file is deterministic).
+pub const SEARCH_FILE: &str = "search.json";
+
+/// The last `run --profile`: instructions per layer under QEMU.
+pub const PROFILE_FILE: &str = "profile.json";
+
+/// The HTML report (`report::html`).
+pub const HTML_FILE: &str = "report.html";
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct CompiledLayer {
     pub name: String,

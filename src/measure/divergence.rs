@@ -4,7 +4,7 @@
 use crate::ir::{Graph, Op};
 
 /// How output errors are measured.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Task {
     /// KL divergence of the class probabilities.

@@ -63,7 +63,7 @@ impl Energy {
 
 /// How close an integer model is to float on some samples: top-1 agreement and the mean output error (KL of the
 /// class probabilities, or MSE for regression).
-#[derive(Clone, Copy, Debug, Serialize)]
+#[derive(Clone, Copy, Debug, Serialize, serde::Deserialize)]
 pub struct Score {
     pub agreement: f64,
     pub divergence: f64,

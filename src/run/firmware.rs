@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::build::{
     self,
@@ -25,7 +25,7 @@ const PLUGIN_SOURCE: &str = include_str!("../../templates/qemu/icount_plugin.c.t
 /// Flash kept for the harness, the C library and the start-up code when sizing batches of embedded inputs.
 const HARNESS_FLASH_BYTES: u64 = 64 * 1024;
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct LayerCount {
     pub name: String,
     pub op: String,
@@ -38,7 +38,7 @@ pub struct LayerCount {
     pub cycles: Option<u64>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct FirmwareRun {
     pub target: String,
     /// The generated code that ran: c or rust.

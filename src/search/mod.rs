@@ -13,7 +13,7 @@ pub mod sensitivity;
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use budget::Budget;
 pub use orm::Tap;
@@ -28,7 +28,7 @@ use crate::quantize::{QuantOptions, Rounding, WeightBits};
 use crate::target::Target;
 use problem::Problem;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Allocator {
     Ompq,
@@ -126,7 +126,7 @@ impl Default for SearchOptions {
 }
 
 /// A searchable layer and what the search computed for it.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct LayerInfo {
     #[serde(skip)]
     pub node: usize,
@@ -143,7 +143,7 @@ pub struct LayerInfo {
     pub sensitivity: Option<Vec<f64>>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Plan {
     pub allocator: Allocator,
     /// The width of every searchable layer.
@@ -164,13 +164,13 @@ impl Plan {
     }
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Timing {
     pub phase: String,
     pub seconds: f64,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct SearchResult {
     pub target: String,
     pub widths: Vec<u8>,
