@@ -129,6 +129,7 @@ fn layers(graph: &QGraph, plan: &Plan) -> Vec<CompiledLayer> {
                 fused_add: choice.band.map(|b| graph.nodes[b.add].name.clone()),
                 scratch: choice.scratch,
                 profiled,
+                sqnr_db: None,
             }
         })
         .collect()
@@ -140,14 +141,31 @@ fn to_json(value: &impl serde::Serialize) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// Calibration samples the layers' SQNR is measured on in the report (enough to rank the layers, cheap for any
+/// model ompqc compiles).
+const SQNR_SAMPLES: usize = 16;
+
 impl Compilation {
-    /// Adds search.json (when the widths were searched) and report.html to the files.
+    /// Adds search.json (when the widths were searched) and report.html to the files; with the float `graph` and
+    /// calibration samples, each layer's SQNR on the first of them goes into report.json and the page.
     pub fn add_report(
         &mut self,
         target: &crate::target::Target,
         search: Option<&crate::search::SearchResult>,
+        measured: Option<(&Graph, &crate::data::Samples)>,
     ) -> Result<()> {
         use crate::emit::manifest::{HTML_FILE, SEARCH_FILE};
+        if let Some((graph, calib)) = measured.filter(|(_, c)| c.n > 0) {
+            let samples = calib.take(SQNR_SAMPLES.min(calib.n));
+            let comparison = crate::measure::compare(graph, &self.qgraph, &samples, None)?;
+            for (layer, measured) in self.report.layers.iter_mut().zip(&comparison.layers) {
+                layer.sqnr_db = measured.sqnr_db;
+            }
+            let json = to_json(&self.report)?;
+            if let Some(file) = self.files.iter_mut().find(|(f, _)| f == REPORT_FILE) {
+                file.1 = json;
+            }
+        }
         let search = search.map(|s| crate::search::SearchResult { timings: vec![], ..s.clone() });
         if let Some(s) = &search {
             let json = serde_json::to_vec_pretty(s).map_err(|e| crate::Error::internal(format!("search.json: {e}")))?;

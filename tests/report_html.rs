@@ -120,7 +120,9 @@ fn assert_reads_well(seen: &serde_json::Value, report: &serde_json::Value, secti
         assert_eq!(row[1], layer["name"]);
         assert_eq!(row[4], layer["bits"].as_u64().map_or("-".into(), |b| b.to_string()));
         assert_eq!(row[5], thousands(layer["macs"].as_u64().unwrap()));
+        assert_eq!(row[7], layer["sqnr_db"].as_f64().map_or("-".into(), |d| format!("{d:.1}")));
     }
+    assert!(layers.iter().any(|l| l["sqnr_db"].as_f64().is_some()), "SQNR measured at compile time");
     // A click on MACs sorts the rows by it.
     let column = seen["macs_column"].as_u64().unwrap() as usize;
     let macs: Vec<u64> = seen["sorted_by_macs"]
@@ -172,7 +174,7 @@ fn the_example_report_reads_in_a_real_browser() {
     // The profile's instructions per layer are in the table.
     let profile: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("profile.json")).unwrap()).unwrap();
     let conv1 = &seen["layers"][0];
-    assert_eq!(conv1[10], thousands(profile["layers"][0]["instructions"].as_u64().unwrap()));
+    assert_eq!(conv1[11], thousands(profile["layers"][0]["instructions"].as_u64().unwrap()));
 }
 
 /// MobileNetV2-0.35 (65 layers, 53 of them searched): the heat map and the allocation stay readable.

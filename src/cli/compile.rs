@@ -118,7 +118,7 @@ impl CompileArgs {
         let options = loaded.rounded(widths.bits, &quantization, &print_progress)?;
         let mut compiled =
             compile(&loaded.graph, &loaded.observations, &options, &name, &provenance, &origin, &self.emit.0)?;
-        compiled.add_report(&target, widths.search.as_ref())?;
+        compiled.add_report(&target, widths.search.as_ref(), Some((&loaded.graph, &loaded.calib)))?;
         write_output_dir(&dir, &compiled.files)?;
         if let Some(plot) = &self.plot {
             plots::write_memory(plot, &compiled.qgraph, &compiled.plan, compiled.report.ram_budget_bytes)?;

@@ -45,6 +45,10 @@ pub struct CompiledLayer {
     pub scratch: Scratch,
     /// Whether the generated C schedule reports the layer to its profiling hook (`ompqc run --profile`).
     pub profiled: bool,
+    /// The SQNR (dB) of the layer's integer output against float on the first calibration samples (`None`: exact,
+    /// or not measured: a QDQ model compiled without calibration data).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sqnr_db: Option<f64>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

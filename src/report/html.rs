@@ -144,17 +144,15 @@ fn allocator(page: &Page) -> String {
 fn layers(html: &mut String, page: &Page) {
     let r = page.report;
     let profiled = page.profile.and_then(|p| p.layers.as_ref());
-    let head = ["#", "layer", "op", "output", "bits", "MACs", "weight bytes", "arena offset", "bytes", "kernel"];
+    let head =
+        ["#", "layer", "op", "output", "bits", "MACs", "weight bytes", "SQNR dB", "arena offset", "bytes", "kernel"];
     html.push_str(
         "<section id=\"layers\">\n<h2>Layers</h2>\n<p class=\"note\">Click a column's header to sort by it.</p>\n\
          <div class=\"figure\"><table class=\"sortable\" id=\"layer-table\">\n<thead><tr>",
     );
     for h in head {
-        let class = if matches!(h, "#" | "MACs" | "weight bytes" | "arena offset" | "bytes" | "bits") {
-            " class=\"n\""
-        } else {
-            ""
-        };
+        let numeric = matches!(h, "#" | "MACs" | "weight bytes" | "SQNR dB" | "arena offset" | "bytes" | "bits");
+        let class = if numeric { " class=\"n\"" } else { "" };
         let _ = write!(html, "<th{class}>{h}</th>");
     }
     if profiled.is_some() {
@@ -166,13 +164,16 @@ fn layers(html: &mut String, page: &Page) {
         let shape = format!("[{}]", shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(","));
         let _ = write!(
             html,
-            "<tr>{}<td class=\"name\" title=\"{name}\">{name}</td>{}{}{}{}{}{}{}{}",
+            "<tr>{}<td class=\"name\" title=\"{name}\">{name}</td>{}{}{}{}{}{}{}{}{}",
             num(ix as u64),
             text(&l.op),
             text(&shape),
             l.bits.map_or("<td class=\"n\" data-v=\"0\">-</td>".into(), |b| num(b as u64)),
             num(l.macs),
             num(l.weight_bytes as u64),
+            l.sqnr_db.map_or("<td class=\"n\" data-v=\"999\">-</td>".into(), |d| {
+                format!("<td class=\"n\" data-v=\"{d:.2}\">{d:.1}</td>")
+            }),
             l.arena_offset.map_or(text(&l.output), |o| num(o as u64)),
             num(l.arena_size as u64),
             text(&l.kernel),
