@@ -3,7 +3,7 @@
 //! Layer names are shortened on the axes and given whole on hover; charts stay readable at 60+ layers.
 
 use super::inspect::thousands;
-use super::svg::{sequential, short, width_colour, Svg};
+use super::svg::{sequential, short_names, width_colour, Svg};
 use crate::ir::quant::QGraph;
 use crate::plan::{Live, MemoryPlan, Owner, Plan};
 use crate::run::firmware::LayerCount;
@@ -19,6 +19,7 @@ const LABEL_WIDTH: f64 = 170.0;
 pub fn orm_heat_map(r: &SearchResult) -> String {
     let n = r.orm.len();
     let names: Vec<&str> = r.layers.iter().map(|l| l.name.as_str()).collect();
+    let labels = short_names(&names, LABEL_CHARS);
     let cell = (600.0 / n.max(1) as f64).clamp(9.0, 32.0);
     // Rotated by 60 degrees, neighbouring column labels lie 0.87 cell apart.
     let font = (cell * 0.85).min(FONT);
@@ -31,16 +32,9 @@ pub fn orm_heat_map(r: &SearchResult) -> String {
     svg.text((4.0, 16.0), &format!("ORM: linear CKA between the outputs of the {n} layers"), 13.0, "start", 0.0, None);
     for (i, row) in r.orm.iter().enumerate() {
         let y = top + i as f64 * cell;
-        svg.text(
-            (left - 4.0, y + cell / 2.0 + font / 3.0),
-            &short(names[i], LABEL_CHARS),
-            font,
-            "end",
-            0.0,
-            Some(names[i]),
-        );
+        svg.text((left - 4.0, y + cell / 2.0 + font / 3.0), &labels[i], font, "end", 0.0, Some(names[i]));
         let x = left + i as f64 * cell + cell / 2.0;
-        svg.text((x + font / 3.0, top - 4.0), &short(names[i], LABEL_CHARS), font, "start", -60.0, Some(names[i]));
+        svg.text((x + font / 3.0, top - 4.0), &labels[i], font, "start", -60.0, Some(names[i]));
         for (j, &v) in row.iter().enumerate() {
             let hover = format!("{} × {}: {v:.3}", names[i], names[j]);
             svg.rect(left + j as f64 * cell, y, cell, cell, &sequential((v - lo) / span), Some(&hover));
@@ -97,9 +91,11 @@ pub fn allocation(r: &SearchResult) -> String {
         .filter_map(|l| l.sensitivity.as_ref().and_then(|s| s.first().copied()))
         .fold(0.0f64, f64::max)
         .max(1e-30);
+    let names: Vec<&str> = r.layers.iter().map(|l| l.name.as_str()).collect();
+    let labels = short_names(&names, LABEL_CHARS);
     for (i, l) in r.layers.iter().enumerate() {
         let y = top + i as f64 * row;
-        svg.text((left - 4.0, y + row - 3.0), &short(&l.name, LABEL_CHARS), FONT, "end", 0.0, Some(&l.name));
+        svg.text((left - 4.0, y + row - 3.0), &labels[i], FONT, "end", 0.0, Some(&l.name));
         for (c, plan) in r.candidates.iter().enumerate() {
             let bits = plan.bits.get(&l.name).copied().unwrap_or(8);
             let bytes = crate::ir::pack::weight_bytes(l.rows, l.k, bits);
@@ -196,6 +192,8 @@ pub fn memory(graph: &QGraph, plan: &Plan, budget: Option<usize>) -> String {
         Owner::Tile(t) => format!("a tile of {}", graph.tensors[t].name),
         Owner::Scratch(node) => format!("scratch of {}", graph.nodes[node].name),
     };
+    let names: Vec<&str> = graph.nodes.iter().map(|node| node.name.as_str()).collect();
+    let labels = short_names(&names, LABEL_CHARS);
     for (ix, blocks) in live_per_node(n, after).into_iter().enumerate() {
         let x = left + ix as f64 * bar;
         let mut base = 0usize;
@@ -215,14 +213,7 @@ pub fn memory(graph: &QGraph, plan: &Plan, budget: Option<usize>) -> String {
         let every = (12.0 / bar).ceil() as usize;
         if ix % every.max(1) == 0 {
             let name = &graph.nodes[ix].name;
-            svg.text(
-                (x + bar / 2.0 + 3.0, top + height + 8.0),
-                &short(name, LABEL_CHARS),
-                FONT - 1.0,
-                "end",
-                -60.0,
-                Some(name),
-            );
+            svg.text((x + bar / 2.0 + 3.0, top + height + 8.0), &labels[ix], FONT - 1.0, "end", -60.0, Some(name));
         }
     }
     if let Some(b) = line {
@@ -281,9 +272,11 @@ pub fn profile(layers: &[LayerCount]) -> String {
     let (left, width, row) = (LABEL_WIDTH, 420.0, 15.0);
     let most = layers.iter().map(|l| l.instructions).max().unwrap_or(1).max(1) as f64;
     let mut svg = Svg::new(left + width + 170.0, 10.0 + row * layers.len() as f64);
+    let names: Vec<&str> = layers.iter().map(|l| l.name.as_str()).collect();
+    let labels = short_names(&names, LABEL_CHARS);
     for (i, l) in layers.iter().enumerate() {
         let y = 4.0 + row * i as f64;
-        svg.text((left - 4.0, y + row - 4.0), &short(&l.name, LABEL_CHARS), FONT, "end", 0.0, Some(&l.name));
+        svg.text((left - 4.0, y + row - 4.0), &labels[i], FONT, "end", 0.0, Some(&l.name));
         let per_mac =
             if l.macs > 0 { format!(", {:.2}/MAC", l.instructions as f64 / l.macs as f64) } else { String::new() };
         let label = format!("{}{per_mac}", thousands(l.instructions));

@@ -32,7 +32,7 @@ h1{font-size:1.5em}h2{font-size:1.2em;border-bottom:1px solid #ccc;padding-botto
 table{border-collapse:collapse;font-size:.85em}td,th{padding:.2em .6em;border-bottom:1px solid #eee;text-align:left}\
 td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}th{background:#f4f4f4;position:sticky;top:0}\
 table.sortable th{cursor:pointer}nav a{margin-right:1em}.figure{overflow-x:auto;margin:1em 0}\
-.note{color:#666;font-size:.9em}.name{max-width:22em;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}";
+.note{color:#666;font-size:.9em}.name{max-width:16em;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}";
 
 /// Sorts the layer table by the clicked column: numbers by their data-v value, text by its content; a second click
 /// reverses.

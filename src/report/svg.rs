@@ -15,36 +15,58 @@ pub fn escape(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
-/// A layer name short enough for an axis: the first of the `;`-joined names exporters write, without the path
-/// components that only prefix the next one (PyTorch's `features/features.3/conv/conv.1/conv.1.0/Conv` becomes
-/// `features.3/conv.1.0/Conv`), then its last components, cut to `max` characters with an ellipsis. The full name
-/// goes in the element's title.
-pub fn short(name: &str, max: usize) -> String {
+/// A layer name's path components: the first of the `;`-joined names exporters write, without the components that
+/// only prefix the next one (PyTorch's `features/features.3/conv/conv.1/conv.1.0/Conv` becomes
+/// `features.3/conv.1.0/Conv`).
+fn components(name: &str) -> Vec<&str> {
     let first = name.split(';').next().unwrap_or(name);
     let all: Vec<&str> = first.split('/').filter(|p| !p.is_empty()).collect();
-    let parts: Vec<&str> = all
+    let kept: Vec<&str> = all
         .iter()
         .enumerate()
         .filter(|&(i, p)| all.get(i + 1).is_none_or(|next| !next.starts_with(p)))
         .map(|(_, p)| *p)
         .collect();
-    let mut tail = String::new();
-    for part in parts.iter().rev() {
-        let candidate = if tail.is_empty() { part.to_string() } else { format!("{part}/{tail}") };
-        if candidate.chars().count() > max && !tail.is_empty() {
-            break;
-        }
-        tail = candidate;
-    }
-    if tail.is_empty() {
-        tail = first.to_string();
-    }
-    if tail.chars().count() > max {
-        let kept: String = tail.chars().take(max.saturating_sub(1)).collect();
-        format!("{kept}…")
+    if kept.is_empty() {
+        vec![first]
     } else {
-        tail
+        kept
     }
+}
+
+fn cut(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let kept: String = text.chars().take(max.saturating_sub(1)).collect();
+    format!("{kept}…")
+}
+
+/// Labels for layer names on an axis, at most `max` characters each: per name the fewest last path components that
+/// tell it from the others (`batch_normalization_2/FusedBatchNormV3`, not `FusedBatchNormV3` when several layers
+/// end so); when that is too long, its first component, which is what tells it apart, followed by `/…`. The full
+/// names go in the elements' titles.
+pub fn short_names(names: &[&str], max: usize) -> Vec<String> {
+    let parts: Vec<Vec<&str>> = names.iter().map(|n| components(n)).collect();
+    let suffix = |p: &[&str], k: usize| p[p.len() - k.min(p.len())..].join("/");
+    parts
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let k = (1..=p.len())
+                .find(|&k| {
+                    let mine = suffix(p, k);
+                    parts.iter().enumerate().all(|(j, q)| j == i || suffix(q, k) != mine)
+                })
+                .unwrap_or(p.len());
+            let label = suffix(p, k);
+            if label.chars().count() <= max || k == 1 {
+                cut(&label, max)
+            } else {
+                format!("{}/…", cut(p[p.len() - k], max.saturating_sub(2)))
+            }
+        })
+        .collect()
 }
 
 /// A colour of the sequential scale (light yellow through green to dark blue) at t in [0, 1].
@@ -147,13 +169,28 @@ mod tests {
     use super::*;
 
     #[test]
-    fn long_onnx_names_keep_their_last_components() {
-        let tf = "model/activation_1/Relu;model/batch_normalization_1/FusedBatchNormV3;model/conv2d_1/BiasAdd";
-        assert_eq!(short(tf, 18), "activation_1/Relu");
-        assert_eq!(short("StatefulPartitionedCall/functional_1/conv2d/BiasAdd", 18), "conv2d/BiasAdd");
-        assert_eq!(short("conv1", 18), "conv1");
-        assert_eq!(short("a_very_long_single_component_name", 10), "a_very_lo…");
-        assert_eq!(short("/features/features.3/conv/conv.1/conv.1.0/Conv", 26), "features.3/conv.1.0/Conv");
+    fn axis_labels_tell_layers_apart() {
+        let names = [
+            "model/activation_1/Relu;model/batch_normalization_1/FusedBatchNormV3;model/conv2d_1/BiasAdd",
+            "model/batch_normalization_2/FusedBatchNormV3;model/conv2d_2/BiasAdd",
+            "model/batch_normalization_4/FusedBatchNormV3;model/conv2d_4/BiasAdd",
+            "/features/features.3/conv/conv.1/conv.1.0/Conv",
+            "/features/features.4/conv/conv.1/conv.1.0/Conv",
+            "conv1",
+            "a_very_long_single_component_name",
+        ];
+        assert_eq!(
+            short_names(&names, 26),
+            [
+                "Relu",
+                "batch_normalization_2/…",
+                "batch_normalization_4/…",
+                "features.3/conv.1.0/Conv",
+                "features.4/conv.1.0/Conv",
+                "conv1",
+                "a_very_long_single_compon…"
+            ]
+        );
     }
 
     #[test]
