@@ -385,6 +385,12 @@ fn qdq_patterns_ompqc_cannot_keep_exactly_are_refused_in_one_line() {
     );
     // A flash budget below the model's own size is checked, not searched.
     refused(compile(&m.int4, &["--flash-budget", "1000"]), &["--flash-budget", "above the budget of 1000 bytes"]);
+    let fits = m.dir.join("fits");
+    let run =
+        ompqc().arg("compile").arg(&m.int4).arg("-o").arg(&fits).args(["--flash-budget", "2KiB"]).output().unwrap();
+    check(&run, "compile within the flash budget");
+    let text = String::from_utf8_lossy(&run.stdout);
+    assert!(text.contains("1,016 bytes fit the flash budget of 2,048 bytes"), "{text}");
     // Options that would change the model's own widths or weights.
     refused(compile(&m.int4, &["--bits", "4"]), &["--bits", "--requantize"]);
     refused(compile(&m.int4, &["--rounding", "nearest"]), &["--rounding", "own integer weights"]);

@@ -71,7 +71,14 @@ impl CompileReport {
             ));
         }
         if self.rounding == GIVEN {
-            out.push_str("weights: the model's own integers and scales (QDQ)\n");
+            let fit = self.budget_bytes.map_or(String::new(), |b| {
+                format!(
+                    "; {} bytes fit the flash budget of {} bytes",
+                    thousands(self.weight_bytes as u64),
+                    thousands(b as u64)
+                )
+            });
+            out.push_str(&format!("weights: the model's own integers and scales (QDQ){fit}\n"));
         } else if self.layers.iter().any(|l| l.bits.is_some_and(|b| b < 8)) {
             out.push_str(&format!("weights below 8 bits rounded: {}\n", self.rounding));
         }

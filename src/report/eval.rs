@@ -100,6 +100,9 @@ impl EvalReport {
 
     pub fn to_text(&self) -> String {
         let chosen = match (&self.allocator, self.budget_bytes) {
+            (Some(a), Some(b)) if a == GIVEN => {
+                format!("widths: the QDQ model's own, within the flash budget of {} bytes\n", thousands(b as u64))
+            }
             (Some(a), Some(b)) => format!("widths chosen by {a} under a budget of {} bytes\n", thousands(b as u64)),
             _ => String::new(),
         };
