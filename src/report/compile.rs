@@ -5,6 +5,25 @@ use crate::emit::manifest::CompileReport;
 use crate::ir::given::GIVEN;
 
 impl CompileReport {
+    /// The line on the stage run tile by tile, when there is one.
+    pub fn stage_text(&self) -> Option<String> {
+        self.tiled_stage.as_ref().map(|s| {
+            format!(
+                "patch-based execution: layers 1-{} ({} to {}) run tile by tile on a {}x{} grid of the last one's \
+                 output, {} extra MACs ({}% of the model's); arena {} bytes, {} on whole tensors",
+                s.layers,
+                s.first_layer,
+                s.last_layer,
+                s.grid[0],
+                s.grid[1],
+                thousands(s.extra_macs),
+                s.extra_macs_percent,
+                thousands(self.arena_bytes as u64),
+                thousands(s.whole_tensor_arena_bytes as u64)
+            )
+        })
+    }
+
     pub fn to_text(&self) -> String {
         let mut out = format!(
             "{} for {}: {} layers, {} MACs per inference\n",
@@ -49,20 +68,9 @@ impl CompileReport {
                 thousands(board as u64)
             ));
         }
-        if let Some(s) = &self.tiled_stage {
-            out.push_str(&format!(
-                "patch-based execution: layers 1-{} ({} to {}) run tile by tile on a {}x{} grid of the last one's \
-                 output, {} extra MACs ({}% of the model's); arena {} bytes, {} on whole tensors\n",
-                s.layers,
-                s.first_layer,
-                s.last_layer,
-                s.grid[0],
-                s.grid[1],
-                thousands(s.extra_macs),
-                s.extra_macs_percent,
-                thousands(self.arena_bytes as u64),
-                thousands(s.whole_tensor_arena_bytes as u64)
-            ));
+        if let Some(stage) = self.stage_text() {
+            out.push_str(&stage);
+            out.push('\n');
         }
         if let Some(rust) = self.rust_arena_bytes {
             out.push_str(&format!(

@@ -252,19 +252,7 @@ fn search(html: &mut String, page: &Page) {
 
 fn memory(html: &mut String, page: &Page) {
     let r = page.report;
-    let stage = r.tiled_stage.as_ref().map_or(String::new(), |s| {
-        format!(
-            "<p>Layers {}-{} run tile by tile on a {}x{} grid: {} extra MACs ({:.1}%), the arena {} bytes instead of {}.</p>\n",
-            s.first_layer,
-            s.last_layer,
-            s.grid[0],
-            s.grid[1],
-            thousands(s.extra_macs),
-            s.extra_macs_percent,
-            thousands(r.arena_bytes as u64),
-            thousands(s.whole_tensor_arena_bytes as u64)
-        )
-    });
+    let stage = r.stage_text().map_or(String::new(), |t| format!("<p>{}.</p>\n", escape(&t)));
     let _ = write!(
         html,
         "<section id=\"memory\">\n<h2>Memory</h2>\n{stage}<div class=\"figure\" id=\"memory-chart\">{}</div>\n</section>\n",
