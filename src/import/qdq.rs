@@ -14,7 +14,7 @@ use tract_onnx::pb;
 use tract_onnx::pb::tensor_proto::DataType;
 
 use crate::ir::given::GivenWeights;
-use crate::ir::quant::{QParams, LOG_SOFTMAX_OUTPUT, SOFTMAX_OUTPUT};
+use crate::ir::quant::{fixed_output_params, QParams};
 use crate::ir::{Clamp, Graph, Node, Op, TensorInfo, UnaryFn};
 
 /// What `strip` kept of a QDQ model.
@@ -400,12 +400,8 @@ pub fn settle(graph: &mut Graph) {
     let mut ix = 0;
     while ix < graph.nodes.len() {
         let node = &graph.nodes[ix];
-        let produced = match node.op {
-            Op::Softmax { .. } => Some(SOFTMAX_OUTPUT),
-            Op::LogSoftmax { .. } => Some(LOG_SOFTMAX_OUTPUT),
-            _ if node.op.keeps_params() => tensors.get(&graph.tensors[node.inputs[0]].name).copied(),
-            _ => None,
-        };
+        let input = node.inputs.first().and_then(|&i| tensors.get(&graph.tensors[i].name)).copied();
+        let produced = fixed_output_params(&node.op, input);
         let out = node.output;
         let wanted = tensors.get(&graph.tensors[out].name).copied();
         if let (Some(produced), Some(wanted)) = (produced, wanted) {

@@ -31,6 +31,18 @@ pub const SOFTMAX_OUTPUT: QParams = QParams { scale: 1.0 / 256.0, zero_point: -1
 /// The output parameters every log-softmax gets (TFLite's convention): [-16, 0] in steps of 1/16.
 pub const LOG_SOFTMAX_OUTPUT: QParams = QParams { scale: 16.0 / 256.0, zero_point: 127 };
 
+/// The parameters an op's integer kernel gives its output whatever the tensor's range: `input`, its input's, for
+/// ops that move values without rescaling them (`Op::keeps_params`); TFLite's fixed ones for softmax and
+/// log-softmax; `None` for ops whose output scale is free.
+pub fn fixed_output_params(op: &super::Op, input: Option<QParams>) -> Option<QParams> {
+    match op {
+        super::Op::Softmax { .. } => Some(SOFTMAX_OUTPUT),
+        super::Op::LogSoftmax { .. } => Some(LOG_SOFTMAX_OUTPUT),
+        _ if op.keeps_params() => input,
+        _ => None,
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct QTensor {
     pub name: String,

@@ -13,8 +13,8 @@ use crate::error::{Error, Result};
 use crate::ir::fixed_point::Multiplier;
 use crate::ir::pack::{weight_range, PackedWeights};
 use crate::ir::quant::{
-    Layout, QAdd, QConv, QDense, QGraph, QMul, QNode, QNormalize, QOp, QParams, QResize, QTaps, QTensor,
-    LOG_SOFTMAX_OUTPUT, RESIZE_WEIGHT_BITS, SOFTMAX_OUTPUT,
+    fixed_output_params, Layout, QAdd, QConv, QDense, QGraph, QMul, QNode, QNormalize, QOp, QParams, QResize, QTaps,
+    QTensor, RESIZE_WEIGHT_BITS,
 };
 use crate::ir::resample::AxisTaps;
 use crate::ir::{Affine, Clamp, Conv, Dense, Graph, Node, Normalize, Op, Window};
@@ -144,13 +144,7 @@ fn given_tensor_params(graph: &Graph) -> Result<Vec<QParams>> {
         return Err(missing(graph.input, "the model input".into()));
     }
     for node in &graph.nodes {
-        let fixed = match node.op {
-            _ if node.op.keeps_params() => params[node.inputs[0]],
-            Op::Softmax { .. } => Some(SOFTMAX_OUTPUT),
-            Op::LogSoftmax { .. } => Some(LOG_SOFTMAX_OUTPUT),
-            _ => None,
-        };
-        let q = given[node.output].or(fixed);
+        let q = given[node.output].or(fixed_output_params(&node.op, params[node.inputs[0]]));
         params[node.output] =
             Some(q.ok_or_else(|| missing(node.output, format!("output of '{}' ({})", node.name, node.op.kind())))?);
     }
@@ -163,12 +157,9 @@ fn tensor_params(graph: &Graph, obs: &Observations) -> Vec<QParams> {
     let from_obs = |t: usize| QParams::from_range(obs.ranges[t].0, obs.ranges[t].1);
     let mut params: Vec<QParams> = (0..graph.tensors.len()).map(from_obs).collect();
     for node in &graph.nodes {
-        params[node.output] = match node.op {
-            _ if node.op.keeps_params() => params[node.inputs[0]],
-            Op::Softmax { .. } => SOFTMAX_OUTPUT,
-            Op::LogSoftmax { .. } => LOG_SOFTMAX_OUTPUT,
-            _ => params[node.output],
-        };
+        if let Some(q) = fixed_output_params(&node.op, Some(params[node.inputs[0]])) {
+            params[node.output] = q;
+        }
     }
     params
 }
