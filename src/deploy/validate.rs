@@ -267,7 +267,7 @@ pub fn boot(board: &Board, elf: &Path) -> Result<Emulation> {
         .map_err(|e| Error::input(format!("board {}: cannot start {}: {e}", board.name, qemu.binary)))?;
     // QEMU's messages are drained as they come (a full pipe would stall it) and kept for an error.
     let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
-    if let Some(mut stderr) = child.stderr.take() {
+    let mut reader = child.stderr.take().map(|mut stderr| {
         let log = log.clone();
         std::thread::spawn(move || {
             let mut buf = [0u8; 1024];
@@ -277,8 +277,8 @@ pub fn boot(board: &Board, elf: &Path) -> Result<Emulation> {
                 }
                 log.lock().unwrap_or_else(|e| e.into_inner()).push_str(&String::from_utf8_lossy(&buf[..n]));
             }
-        });
-    }
+        })
+    });
     listener.set_nonblocking(true).map_err(|e| Error::internal(e.to_string()))?;
     let give_up = Instant::now() + Duration::from_secs(20);
     let stream = loop {
@@ -288,6 +288,10 @@ pub fn boot(board: &Board, elf: &Path) -> Result<Emulation> {
             Err(e) => return Err(Error::internal(format!("accepting QEMU's connection: {e}"))),
         }
         if let Ok(Some(status)) = child.try_wait() {
+            // QEMU has exited: its stderr ends, and the reader has all of its message once it does.
+            if let Some(reader) = reader.take() {
+                let _ = reader.join();
+            }
             let log = std::mem::take(&mut *log.lock().unwrap_or_else(|e| e.into_inner()));
             let first = log.lines().next().unwrap_or("no message").trim().to_string();
             return Err(Error::input(format!("board {}: QEMU stopped ({status}): {first}", board.name)));
