@@ -103,14 +103,25 @@ struct Case {
     bits: u8,
 }
 
-/// Random case `i` of `family` at `bits` drawn from `rng` (the case number picks the kernels' other paths: a depthwise
-/// row long enough for the DSP's pairs of outputs or one walked along its columns, an add without a clamp, the
-/// multiply's three shapes).
+/// Random case `i` of `family` at `bits` drawn from `rng` (the case number picks the kernels' other paths: a first
+/// layer's convolution, a depthwise row long enough for the DSP's pairs of outputs or one walked along its columns,
+/// an add without a clamp, the multiply's three shapes).
 fn case(family: Kernel, bits: u8, i: usize, rng: &mut Rng) -> Case {
     let (h, w) = (rng.range(5, 11), rng.range(5, 11));
     let c = rng.range(1, 19);
     let mut b = Builder::new(vec![1, c, h, w]);
     match family {
+        Kernel::ConvColumns if i == 3 => {
+            // A first layer: 3 x 3 over 3 channels at stride 2 (Helium reads its windows' rows straight from the
+            // input, and takes the columns at the borders).
+            let mut first = Builder::new(vec![1, 3, h, w]);
+            let mut win = window(rng, (h, w), [3, 3], 1);
+            win.strides = [2, 2];
+            win.pads = [1; 4];
+            let c_out = rng.range(2, 21);
+            first.conv(rng, 0, c_out, 1, win);
+            b = first;
+        }
         Kernel::ConvColumns => {
             let (kernel, dilation) = ([rng.range(1, 3), rng.range(1, 3)], rng.range(1, 2));
             let c_out = rng.range(2, 21);
@@ -303,12 +314,14 @@ fn without_short_requant(files: &mut [(String, Vec<u8>)], label: &str) {
     *text = source.replace(short, general).into_bytes();
 }
 
-/// The case's multiplies with their multipliers' shift set to `shift` (m0 kept), the integer graph and its C
-/// generated again.
-fn with_mul_shift(c: &mut Compilation, shift: i32, provenance: &Provenance) {
+/// The case's multiplies and convolutions with their output multipliers' shift set to `shift` (m0 kept), the
+/// integer graph and its C generated again.
+fn with_shift(c: &mut Compilation, shift: i32, provenance: &Provenance) {
     for node in &mut c.qgraph.nodes {
-        if let QOp::Mul(m) = &mut node.op {
-            m.output_multiplier.shift = shift;
+        match &mut node.op {
+            QOp::Mul(m) => m.output_multiplier.shift = shift,
+            QOp::Conv(conv) => conv.multipliers.iter_mut().for_each(|m| m.shift = shift),
+            _ => {}
         }
     }
     let sources = ompqc::emit::c::emit(&c.qgraph, &c.plan.kernels, &c.plan.c, "k", provenance).unwrap();
@@ -360,11 +373,11 @@ fn every_kernel_family_alone_on_random_shapes_is_bit_exact_on_every_variant() {
             let label = if convolution && i % 2 == 1 {
                 without_short_requant(&mut c.files, &label);
                 format!("{label} (general requantization)")
-            } else if family == Kernel::Mul && i >= 3 {
-                // The multiplies' other requantizations: a multiplier of shift 1 (the general form) or 0 (the short
-                // form without a right shift), whatever the calibration gave.
+            } else if (family == Kernel::Mul && i >= 3) || (family == Kernel::Depthwise3x3 && i == 2) {
+                // The other requantizations: a multiplier of shift 1 (the general form, a left shift) or for the
+                // multiplies 0 (the short form without a right shift), whatever the calibration gave.
                 let shift = if i == 4 { 0 } else { 1 };
-                with_mul_shift(&mut c, shift, &provenance);
+                with_shift(&mut c, shift, &provenance);
                 format!("{label} (multiplier shift {shift})")
             } else {
                 label

@@ -16,7 +16,7 @@ use crate::ir::quant::{Layout, QConv, QGraph, QNode, QOp};
 pub enum Kernel {
     /// One group: the windows of two output pixels copied into columns, two pixels by two channels per pass.
     ConvColumns,
-    /// Depthwise 3x3 without dilation: a padded plane per channel (Helium: four channels per vector).
+    /// Depthwise 3x3 without dilation: a padded plane per channel (Helium: four outputs per vector).
     Depthwise3x3,
     /// Other depthwise convolutions: four channels per pass over the taps inside the input.
     Depthwise,
@@ -122,9 +122,8 @@ pub struct Choice {
     pub bits: Option<u8>,
     pub band: Option<Band>,
     pub scratch: Scratch,
-    /// A depthwise 3x3 convolution the plans let write over its input: the C plane kernels read one channel into
-    /// their scratch anyway, Helium's kernel copies four channels at a time to its scratch first, and the Rust one
-    /// copies one channel.
+    /// A depthwise 3x3 convolution the plans let write over its input: the C plane kernels and the Rust one read
+    /// one channel into their scratch before writing any of its outputs.
     pub in_place: bool,
 }
 
@@ -165,13 +164,6 @@ pub fn choose(graph: &QGraph, stage: Option<&Stage>, in_place: bool) -> Result<V
         let tiles = stage.filter(|s| ix < s.end);
         let mut choice = if fused { fused_choice() } else { choose_node(graph, ix, node, tiles)? };
         if in_place && choice.kernel == Kernel::Depthwise3x3 && overwrites(graph, ix) {
-            // The copies of the input's channels (of its largest tile, in a stage).
-            let input = node.inputs[0];
-            let pixels = match tiles {
-                Some(s) => s.tiles.iter().map(|r| r[input].map_or(0, |r| r.area())).max().unwrap_or(0),
-                None => Layout::hwc(&graph.tensor(input).shape).0 * Layout::hwc(&graph.tensor(input).shape).1,
-            };
-            choice.scratch.mve = choice.scratch.mve.max(4 * pixels);
             choice.in_place = true;
         }
         choices.push(choice);
@@ -270,7 +262,7 @@ fn choose_node(graph: &QGraph, ix: usize, node: &QNode, stage: Option<&Stage>) -
 /// input). The grouped kernels walk the windows in place and need none.
 /// Depthwise: one channel's input as an int16 plane padded to the windows, then the int32 sums of a band of at
 /// least 32 outputs (whole rows); other than 3x3, a cell of slack after the plane and the int16 taps between (Helium
-/// runs the DSP variant). Helium's depthwise 3x3 reads the input in place. The Rust plane is int8 with a byte of
+/// runs the DSP variant). The Rust plane is int8 with a byte of
 /// slack (its DSP loop reads each window's rows a word at a time), and its sums stay on the stack.
 fn conv_scratch(kernel: Kernel, c: &QConv, out_h: usize, out_w: usize) -> Scratch {
     match kernel {
@@ -291,7 +283,8 @@ fn conv_scratch(kernel: Kernel, c: &QConv, out_h: usize, out_w: usize) -> Scratc
             let cells = ((out_h - 1) * sh + span(0)) * ((out_w - 1) * sw + span(1));
             // Depthwise 3x3 walks a layer of rows shorter than 8 along its columns when those are longer
             // (depthwise3x3.h): its band is of columns.
-            let walked = if kernel == Kernel::Depthwise3x3 && out_w < 8 && out_h > out_w { out_h } else { out_w };
+            let transposed = kernel == Kernel::Depthwise3x3 && out_w < 8 && out_h > out_w;
+            let walked = if transposed { out_h } else { out_w };
             let sums = 4 * walked * 32usize.div_ceil(walked);
             let bytes = if kernel == Kernel::Depthwise3x3 {
                 (2 * cells).next_multiple_of(4) + sums
@@ -300,7 +293,15 @@ fn conv_scratch(kernel: Kernel, c: &QConv, out_h: usize, out_w: usize) -> Scratc
                 let taps = 2 * c.window.kernel[0] * c.window.kernel[1].next_multiple_of(2);
                 (2 * (cells + 1)).next_multiple_of(4) + taps.next_multiple_of(4) + sums
             };
-            let mve = if kernel == Kernel::Depthwise3x3 { 0 } else { bytes };
+            // Helium's depthwise 3x3 puts the three plane rows of a walked row interleaved after the plane, instead of
+            // the sums: 3 bytes a cell, 8 cells a step, each window read 16 bytes at a time (3 strides past the last).
+            let (pw, step) = if transposed { ((out_h - 1) * sh + 3, sh) } else { ((out_w - 1) * sw + 3, sw) };
+            let interleaved = 3 * (pw + 8 + 3 * step) + 16;
+            let mve = if kernel == Kernel::Depthwise3x3 {
+                (2 * cells).next_multiple_of(4) + sums.max(interleaved.next_multiple_of(4))
+            } else {
+                bytes
+            };
             Scratch {
                 portable: bytes,
                 dsp: bytes,
@@ -360,12 +361,13 @@ mod tests {
             columns.scratch,
             Scratch { portable: 2 * 28 + 27, dsp, mve: 4 * 28 + 8 * 16, rust: 2 * 28 + 4 * 28 }
         );
-        // Depthwise 3x3, also with a single channel (one group): an int16 plane of 10 x 10 and 32 sums (4 rows of 8);
-        // Rust's int8 plane and a byte of slack, rounded to the arena's alignment.
+        // Depthwise 3x3, also with a single channel (one group): an int16 plane of 10 x 10 and 32 sums (4 rows of 8),
+        // on Helium the same (three rows of 10 interleaved with their slack, 3 * (10 + 8 + 3) + 16 bytes, fit in the
+        // sums' place); Rust's int8 plane and a byte of slack, rounded to the arena's alignment.
         for (c, groups) in [(8, 8), (1, 1)] {
             let dw = kernel(c, c, groups, 3, 1);
             assert_eq!(dw.kernel, Kernel::Depthwise3x3);
-            assert_eq!(dw.scratch, Scratch { portable: 200 + 128, dsp: 200 + 128, mve: 0, rust: 104 });
+            assert_eq!(dw.scratch, Scratch { portable: 200 + 128, dsp: 200 + 128, mve: 200 + 128, rust: 104 });
         }
         assert_eq!(kernel(8, 8, 8, 3, 2).kernel, Kernel::Depthwise, "dilated");
         // 5x5 (pad 2): a plane of 12 x 12 and a cell of slack, 5 tap rows of 6, 32 sums; in Rust the int8 plane and

@@ -11,6 +11,15 @@ static void columns(const OMPQC_NS(conv_t) *p, const int8_t *in, int32_t px, int
     const int32_t iy0 = px / p->out_w * p->stride_h - p->pad_t, ix0 = px % p->out_w * p->stride_w - p->pad_l;
     const int32_t c = p->in_c, run = p->k_w * c;
     int32_t ky, kx;
+    if (p->dil_w == 1 && iy0 >= 0 && ix0 >= 0 && iy0 + (p->k_h - 1) * p->dil_h < p->in_h && ix0 + p->k_w <= p->in_w) {
+        /* The window inside the input (most pixels): one copy a row, no per-row bounds. */
+        const int8_t *src = in + (iy0 * p->in_w + ix0) * c;
+        const int32_t rows = p->dil_h * p->in_w * c;
+        for (ky = 0; ky < p->k_h; ky++, col += run, src += rows) {
+            copy_bytes(col, src, run);
+        }
+        return;
+    }
     for (ky = 0; ky < p->k_h; ky++, col += run) {
         const int32_t iy = iy0 + ky * p->dil_h;
         if (iy < 0 || iy >= p->in_h) {

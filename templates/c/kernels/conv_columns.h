@@ -13,10 +13,17 @@
 #endif
 
 #ifdef OMPQC_COLUMN_PAIR
-/* `scratch`: the columns of the two pixels (8 * ceil(k / 4) bytes each), then their int32 sums (Helium). */
+/* `scratch`: the columns of the two pixels (8 * ceil(k / 4) bytes each), then their int32 sums (Helium). A variant
+   may define OMPQC_PIXELS_FIRST(p, in, px, pb, ya, yb, sums, bits), a way to the outputs that needs no columns,
+   returning 0 where it does not apply. */
 OMPQC_INLINE void conv_pixels(const OMPQC_NS(conv_t) *p, const int8_t *in, int32_t px, int32_t pb, int8_t *ya,
                               int8_t *yb, uint8_t *scratch, int in_place, int bits) {
     const int32_t k = p->k_h * p->k_w * p->in_c;
+#ifdef OMPQC_PIXELS_FIRST
+    if (OMPQC_PIXELS_FIRST(p, in, px, pb, ya, yb, (int32_t *)(scratch + 16 * ((k + 3) / 4)), bits)) {
+        return;
+    }
+#endif
     const col_t *xa = column(p, in, px, scratch, in_place, bits);
     const col_t *xb = column(p, in, pb, scratch + 8 * ((k + 3) / 4), in_place, bits);
     conv_pair(p, xa, xb, ya, yb, (int32_t *)(scratch + 16 * ((k + 3) / 4)), bits);

@@ -1,20 +1,53 @@
-/* The depthwise 3x3 kernels of the portable and DSP variants, name_wB for each width B of
-   OMPQC_DEPTHWISE3X3_WIDTHS: one channel at a time through an int16 plane (plane.h). The including variant file
-   defines dw3x3_rows(r, pw, sx, sy, rows, n, t, bias, sums), the sums of a band of output rows, and
-   plane_requantize(p, c, sums, n, out, stride), the outputs of channel c. */
+/* The depthwise 3x3 kernels, name_wB for each width B of OMPQC_DEPTHWISE3X3_WIDTHS: one channel at a time through
+   an int16 plane (plane.h). The including variant file defines either plane_outputs (the arguments of
+   plane_outputs_by_sums below), a band of outputs from the plane, or the two steps of the default one:
+   dw3x3_rows(r, pw, sx, sy, rows, n, t, bias, sums), the sums of a band of output rows, and
+   plane_requantize(p, c, sums, n, out, stride), the outputs of channel c. It may define plane_fill, a copy of a
+   channel into the plane with plane_channel's arguments and numbers. */
 #ifndef OMPQC_DEPTHWISE3X3_H
 #define OMPQC_DEPTHWISE3X3_H
 
 #include "ompqc.h"
 #include "plane.h"
 
+#ifndef plane_fill
+#define plane_fill plane_channel
+#endif
+
+/* The outputs of a band (whole rows): at least this many, the sums' scratch (a variant that keeps no sums defines it
+   to OMPQC_ALL_ROWS: every row in one band). */
+#define OMPQC_ALL_ROWS 0x40000000
+#ifndef plane_band_outputs
+#define plane_band_outputs 32
+#endif
+
+#ifndef plane_outputs
+/* The outputs of `rows` walked rows of n from plane rows r (pw cells long, sy apart, windows sx apart), with taps t,
+   into out + y * out_row + x * out_step: their sums, then their outputs (together, their registers spill). */
+OMPQC_INLINE void plane_outputs_by_sums(const OMPQC_NS(conv_t) *p, int32_t c, const int16_t *r, int32_t pw,
+                                        int32_t sx, int32_t sy, int32_t rows, int32_t n, const int32_t *t,
+                                        int32_t *sums, int8_t *out, int32_t out_row, int32_t out_step) {
+    int32_t y;
+    dw3x3_rows(r, pw, sx, sy, rows, n, t, p->bias[c], sums);
+    if (out_row == n * out_step) {
+        /* The band's outputs follow one another. */
+        plane_requantize(p, c, sums, rows * n, out, out_step);
+        return;
+    }
+    for (y = 0; y < rows; y++) {
+        plane_requantize(p, c, sums + y * n, n, out + y * out_row, out_step);
+    }
+}
+#define plane_outputs plane_outputs_by_sums
+#endif
+
 #ifndef OMPQC_DEPTHWISE3X3_WIDTHS
 #define OMPQC_DEPTHWISE3X3_WIDTHS OMPQC_ALL_WIDTHS
 #endif
 
-/* Depthwise 3x3 without dilation, one channel at a time: the channel's input as an int16 plane, then each band of
-   rows' sums, then its outputs (together, their registers spill). `scratch`: the plane, then the int32 sums of a
-   band of at least 32 outputs. The taps t[0..8] are the channel's weights; t[9..11] hold the first two of each
+/* Depthwise 3x3 without dilation, one channel at a time: the channel's input as an int16 plane, then the outputs of
+   each band of rows (plane_outputs). `scratch`: the plane, then the int32 sums of a
+   band of at least 32 outputs (plane_band_outputs). The taps t[0..8] are the channel's weights; t[9..11] hold the first two of each
    kernel row as int16 lanes and t[12] holds t[2] and t[5] (the DSP's SMLAD operands).
 
    Rows shorter than 8 outputs are walked along the columns instead when those are longer (plan::kernels sizes the
@@ -34,13 +67,13 @@ OMPQC_INLINE void depthwise3x3(const OMPQC_NS(conv_t) *p, const int8_t *in, int8
         q.pad_l = p->pad_t;
     }
     const plane_t g = plane_of(&q);
-    const int32_t pw = g.pw, band = (32 + q.out_w - 1) / q.out_w;
+    const int32_t pw = g.pw, band = (plane_band_outputs + q.out_w - 1) / q.out_w;
     /* Input bytes between the walk's rows and columns; output bytes between its rows and along them. */
     const int32_t step_y = transposed ? c_n : p->in_w * c_n, step_x = transposed ? p->in_w * c_n : c_n;
     const int32_t out_row = transposed ? c_n : p->out_w * c_n, out_step = transposed ? p->out_w * c_n : c_n;
     int16_t *plane = (int16_t *)scratch;
     int32_t *sums = (int32_t *)(scratch + ((2 * pw * g.ph + 3) & ~3));
-    int32_t c, y, j, r, t[13];
+    int32_t c, y, j, t[13];
     plane_pad(plane, &g, p->in_zp, 0);
     for (c = 0; c < c_n; c++) {
         const uint8_t *row = p->weights + c * p->row_bytes;
@@ -63,18 +96,11 @@ OMPQC_INLINE void depthwise3x3(const OMPQC_NS(conv_t) *p, const int8_t *in, int8
             t[9 + j] = (int32_t)(((uint32_t)t[3 * j] & 0xFFFFu) | ((uint32_t)t[3 * j + 1] << 16));
         }
         t[12] = (int32_t)(((uint32_t)t[2] & 0xFFFFu) | ((uint32_t)t[5] << 16));
-        plane_channel(&q, &g, in, c, step_y, step_x, plane);
+        plane_fill(&q, &g, in, c, step_y, step_x, plane);
         for (y = 0; y < q.out_h; y += band) {
             const int32_t rows = q.out_h - y < band ? q.out_h - y : band;
-            dw3x3_rows(plane + y * q.stride_h * pw, pw, q.stride_w, q.stride_h, rows, q.out_w, t, p->bias[c], sums);
-            if (!transposed) {
-                /* The band's outputs follow one another. */
-                plane_requantize(p, c, sums, rows * q.out_w, out + y * out_row + c, out_step);
-            } else {
-                for (r = 0; r < rows; r++) {
-                    plane_requantize(p, c, sums + r * q.out_w, q.out_w, out + (y + r) * out_row + c, out_step);
-                }
-            }
+            plane_outputs(p, c, plane + y * q.stride_h * pw, pw, q.stride_w, q.stride_h, rows, q.out_w, t, sums,
+                          out + y * out_row + c, out_row, out_step);
         }
     }
 }

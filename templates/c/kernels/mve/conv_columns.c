@@ -208,16 +208,18 @@ typedef struct {
 } requant_consts_t;
 
 /* out[c .. c + 3] = the requantized, offset and clamped sums + bias (`whole`: all four lanes, loaded and stored
-   without a predicate; else the lanes of q). */
+   without a predicate; else the lanes of q; `down`: no channel's shift is positive). */
 OMPQC_INLINE void requantize4(const requant_consts_t *k, const int32_t *sums, int8_t *out, int32_t c, mve_pred16_t q,
-                              int whole) {
+                              int whole, int down) {
     const int32x4_t zero = vdupq_n_s32(0);
     const int32x4_t sh = whole ? vldrbq_s32(k->shift + c) : vldrbq_z_s32(k->shift + c, q);
     const int32x4_t m0 = whole ? vldrwq_s32(k->mult + c) : vldrwq_z_s32(k->mult + c, q);
     const int32x4_t s = whole ? vldrwq_s32(sums + c) : vldrwq_z_s32(sums + c, q);
     const int32x4_t b = whole ? vldrwq_s32(k->bias + c) : vldrwq_z_s32(k->bias + c, q);
     const int32x4_t left = vmaxq_s32(sh, zero), right = vmaxq_s32(vnegq_s32(sh), zero);
-    int32x4_t x = vaddq_n_s32(requantize_v(vaddq_s32(s, b), m0, left, right), k->zp);
+    const int32x4_t y = down ? requantize_down_v(vaddq_s32(s, b), m0, sh)
+                             : requantize_v(vaddq_s32(s, b), m0, left, right);
+    int32x4_t x = vaddq_n_s32(y, k->zp);
     x = vminq_s32(vmaxq_s32(x, vdupq_n_s32(k->lo)), vdupq_n_s32(k->hi));
     if (whole) {
         vstrbq_s32(out + c, x);
@@ -228,15 +230,24 @@ OMPQC_INLINE void requantize4(const requant_consts_t *k, const int32_t *sums, in
 
 /* out[c] = the requantized, offset and clamped sums[c] + bias[c] for every channel, four lanes at a time, the
    channels after the last four in one predicated step (predicates in every step cost more than they save). */
-OMPQC_HOT static void requantize_channels(const OMPQC_NS(conv_t) *p, const int32_t *sums, int8_t *out) {
+OMPQC_INLINE void requantize_channels_at(const OMPQC_NS(conv_t) *p, const int32_t *sums, int8_t *out, int down) {
     const requant_consts_t k = {p->shift, p->mult, p->bias, p->out_zp, p->act_min, p->act_max};
     const int32_t n = p->out_c;
     int32_t c;
     for (c = 0; c + 4 <= n; c += 4) {
-        requantize4(&k, sums, out, c, 0, 1);
+        requantize4(&k, sums, out, c, 0, 1, down);
     }
     if (c < n) {
-        requantize4(&k, sums, out, c, vctp32q((uint32_t)(n - c)), 0);
+        requantize4(&k, sums, out, c, vctp32q((uint32_t)(n - c)), 0, down);
+    }
+}
+
+/* The layers of the short requantization shift no channel left. */
+OMPQC_HOT static void requantize_channels(const OMPQC_NS(conv_t) *p, const int32_t *sums, int8_t *out) {
+    if (p->short_requant) {
+        requantize_channels_at(p, sums, out, 1);
+    } else {
+        requantize_channels_at(p, sums, out, 0);
     }
 }
 
@@ -249,5 +260,80 @@ OMPQC_INLINE void conv_pair(const OMPQC_NS(conv_t) *p, const col_t *xa, const co
     requantize_channels(p, sums + p->out_c, yb);
 }
 
+/* The first input of pixel px's window when the window lies inside the input (its rows each one run of k_w * in_c
+   bytes: no dilation along the rows), else 0. */
+static inline const int8_t *inside_window(const OMPQC_NS(conv_t) *p, const int8_t *in, int32_t px) {
+    const int32_t iy = px / p->out_w * p->stride_h - p->pad_t, ix = px % p->out_w * p->stride_w - p->pad_l;
+    if (iy < 0 || ix < 0 || iy + (p->k_h - 1) * p->dil_h >= p->in_h || ix + p->k_w > p->in_w) {
+        return 0;
+    }
+    return in + (iy * p->in_w + ix) * p->in_c;
+}
+
+/* The sums of the windows at a and b (kh rows, `rows` bytes apart, each `run` bytes) with every channel's row:
+   each window row one predicated 16-lane load kept for every channel, each channel's row against it one VMLADAV.
+   (Gathering four channels' sums into a vector to requantize them here instead spills and runs slower with
+   GCC 12.) */
+OMPQC_INLINE void narrow_sums(const OMPQC_NS(conv_t) *p, const int8_t *a, const int8_t *b, int32_t *sums, int kh) {
+    const int32_t run = p->k_w * p->in_c, rows = p->dil_h * p->in_w * p->in_c, n = p->out_c;
+    const mve_pred16_t q = vctp8q((uint32_t)run);
+    const int8x16_t zero = vdupq_n_s8(0);
+    const int8x16_t a0 = vldrbq_z_s8(a, q), b0 = vldrbq_z_s8(b, q);
+    const int8x16_t a1 = kh > 1 ? vldrbq_z_s8(a + rows, q) : zero, b1 = kh > 1 ? vldrbq_z_s8(b + rows, q) : zero;
+    const int8x16_t a2 = kh > 2 ? vldrbq_z_s8(a + 2 * rows, q) : zero, b2 = kh > 2 ? vldrbq_z_s8(b + 2 * rows, q) : zero;
+    const int8_t *w = (const int8_t *)p->weights;
+    int32_t oc;
+    for (oc = 0; oc < n; oc++, w += p->row_bytes) {
+        const int8x16_t w0 = vldrbq_z_s8(w, q);
+        int32_t sa = vmladavq_s8(a0, w0), sb = vmladavq_s8(b0, w0);
+        if (kh > 1) {
+            const int8x16_t w1 = vldrbq_z_s8(w + run, q);
+            sa = vmladavaq_s8(sa, a1, w1);
+            sb = vmladavaq_s8(sb, b1, w1);
+        }
+        if (kh > 2) {
+            const int8x16_t w2 = vldrbq_z_s8(w + 2 * run, q);
+            sa = vmladavaq_s8(sa, a2, w2);
+            sb = vmladavaq_s8(sb, b2, w2);
+        }
+        sums[oc] = sa;
+        sums[n + oc] = sb;
+    }
+}
+
+/* The outputs of pixels px and pb from narrow_sums, with the window's row count a constant, requantized as the
+   columns' are; 0 (nothing done) where a window leaves the input. */
+OMPQC_HOT static int narrow_pair(const OMPQC_NS(conv_t) *p, const int8_t *in, int32_t px, int32_t pb, int8_t *ya,
+                                 int8_t *yb, int32_t *sums) {
+    const int8_t *a = inside_window(p, in, px), *b = inside_window(p, in, pb);
+    if (a == 0 || b == 0) {
+        return 0;
+    }
+    if (p->k_h == 1) {
+        narrow_sums(p, a, b, sums, 1);
+    } else if (p->k_h == 2) {
+        narrow_sums(p, a, b, sums, 2);
+    } else {
+        narrow_sums(p, a, b, sums, 3);
+    }
+    requantize_channels(p, sums, ya);
+    requantize_channels(p, sums + p->out_c, yb);
+    return 1;
+}
+
+/* Pixels px and pb of a layer of 8-bit weights whose kernel rows are short runs of input (the first layers: 3 x 3
+   over 3 channels, 1 x 1 over at most 16 channels) straight from the input, no columns gathered; 0 (nothing done)
+   where a window leaves the input or the layer is of another shape (tested inline: the other layers pay no call).
+   (Streaming longer rows, whole 16-byte chunks, from the input instead of gathering them saves less than the row
+   loop costs with GCC 12.) */
+OMPQC_INLINE int narrow_pixels(const OMPQC_NS(conv_t) *p, const int8_t *in, int32_t px, int32_t pb, int8_t *ya,
+                               int8_t *yb, int32_t *sums, int bits) {
+    if (bits != 8 || p->k_w * p->in_c > 16 || p->k_h > 3 || (p->dil_w != 1 && p->k_w > 1)) {
+        return 0;
+    }
+    return narrow_pair(p, in, px, pb, ya, yb, sums);
+}
+
+#define OMPQC_PIXELS_FIRST narrow_pixels
 #define OMPQC_COLUMN_PAIR
 #include "../conv_columns.h"

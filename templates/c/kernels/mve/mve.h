@@ -16,13 +16,27 @@ static inline int32x4_t requantize_v(int32x4_t x, int32x4_t m0, int32x4_t left, 
     return vrshlq_s32(x, vnegq_s32(right));
 }
 
-/* The same with one multiplier and shift for every lane (scalar operands: no vector registers for them). */
+/* requantize_v where no lane shifts left, given the shifts sh (each <= 0): the nudge only in the lanes that shift
+   right. */
+static inline int32x4_t requantize_down_v(int32x4_t x, int32x4_t m0, int32x4_t sh) {
+    x = vqrdmulhq_s32(x, m0);
+    x = vqaddq_s32(x, vandq_s32(vshrq_n_s32(x, 31), vshrq_n_s32(sh, 31)));
+    return vrshlq_s32(x, sh);
+}
+
+/* The same with one multiplier and shift for every lane (scalar operands: no vector registers for them): a shift
+   right (shift < 0) or left (shift >= 0), and either. */
+static inline int32x4_t requantize_right_n(int32x4_t x, int32_t m0, int32_t shift) {
+    x = vqrdmulhq_n_s32(x, m0);
+    return vrshlq_n_s32(vqaddq_s32(x, vshrq_n_s32(x, 31)), shift);
+}
+
+static inline int32x4_t requantize_left_n(int32x4_t x, int32_t m0, int32_t shift) {
+    return vqrdmulhq_n_s32(vshlq_r_s32(x, shift), m0);
+}
+
 static inline int32x4_t requantize_n(int32x4_t x, int32_t m0, int32_t shift) {
-    x = vqrdmulhq_n_s32(vshlq_r_s32(x, shift > 0 ? shift : 0), m0);
-    if (shift < 0) {
-        x = vqaddq_s32(x, vshrq_n_s32(x, 31));
-    }
-    return vrshlq_n_s32(x, shift < 0 ? shift : 0);
+    return shift < 0 ? requantize_right_n(x, m0, shift) : requantize_left_n(x, m0, shift);
 }
 
 #endif
