@@ -45,6 +45,7 @@ pub const SOURCES: &[(&str, &str)] = &include_sources!(
     "dense.h",
     "dense.c",
     "dsp/dense.c",
+    "mve/dense.c",
     "binary.h",
     "add.h",
     "add.c",

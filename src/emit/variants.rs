@@ -38,7 +38,7 @@ pub const RULES: [Rule; 7] = [
     Rule { kernel: "conv_columns", variants: &["mve", "dsp"] },
     Rule { kernel: "depthwise3x3", variants: &["mve", "dsp"] },
     Rule { kernel: "depthwise", variants: &["dsp"] },
-    Rule { kernel: "dense", variants: &["dsp"] },
+    Rule { kernel: "dense", variants: &["mve", "dsp"] },
     Rule { kernel: "add", variants: &["mve", "dsp"] },
     Rule { kernel: "mul", variants: &["dsp"] },
     Rule { kernel: "pool", variants: &["mve"] },
