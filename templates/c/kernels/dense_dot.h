@@ -1,4 +1,4 @@
-/* The end of the dense dot products (dot1x4_at) of the portable and DSP variants, on their int16 input. */
+/* The end of the dense dot products (dot1x4_at) of the variants, on their int16 input, and the portable output. */
 #ifndef OMPQC_DENSE_DOT_H
 #define OMPQC_DENSE_DOT_H
 
@@ -20,6 +20,14 @@ OMPQC_INLINE void dot1x4_end(const int16_t *x, const uint8_t *r0, const uint8_t 
     acc[1] = a1;
     acc[2] = a2;
     acc[3] = a3;
+}
+
+/* clamp(zp + requantize(x, m0, shift), lo, hi), the portable way (`full` changes nothing here): the dense_out of the
+   variants without a faster requantization. */
+static inline int8_t dense_out_portable(int32_t x, int32_t m0, int32_t shift, int32_t zp, int32_t lo, int32_t hi,
+                                        int full) {
+    (void)full;
+    return clamp(zp + requantize(x, m0, shift), lo, hi);
 }
 
 #endif

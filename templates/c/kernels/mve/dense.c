@@ -88,10 +88,6 @@ OMPQC_PER_WIDTH(OMPQC_HOT, dot1x4,
                  uint32_t k, int32_t start, int32_t *acc),
                 (x, r0, r1, r2, r3, k, start, acc))
 
-/* clamp(zp + requantize(x, m0, shift), lo, hi) (`full` changes nothing here). */
-static inline int8_t dense_out(int32_t x, int32_t m0, int32_t shift, int32_t zp, int32_t lo, int32_t hi, int full) {
-    (void)full;
-    return clamp(zp + requantize(x, m0, shift), lo, hi);
-}
+#define dense_out dense_out_portable
 
 #include "../dense.h"
