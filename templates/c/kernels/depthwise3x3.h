@@ -3,7 +3,7 @@
    plane_outputs_by_sums below), a band of outputs from the plane, or the two steps of the default one:
    dw3x3_rows(r, pw, sx, sy, rows, n, t, bias, sums), the sums of a band of output rows, and
    plane_requantize(p, c, sums, n, out, stride), the outputs of channel c. It may define plane_fill, a copy of a
-   channel into the plane with plane_channel's arguments and numbers. */
+   channel into the plane with plane_channel's arguments and numbers, and plane_band_outputs (below). */
 #ifndef OMPQC_DEPTHWISE3X3_H
 #define OMPQC_DEPTHWISE3X3_H
 
@@ -46,9 +46,9 @@ OMPQC_INLINE void plane_outputs_by_sums(const OMPQC_NS(conv_t) *p, int32_t c, co
 #endif
 
 /* Depthwise 3x3 without dilation, one channel at a time: the channel's input as an int16 plane, then the outputs of
-   each band of rows (plane_outputs). `scratch`: the plane, then the int32 sums of a
-   band of at least 32 outputs (plane_band_outputs). The taps t[0..8] are the channel's weights; t[9..11] hold the first two of each
-   kernel row as int16 lanes and t[12] holds t[2] and t[5] (the DSP's SMLAD operands).
+   each band of rows (plane_outputs). `scratch`: the plane, then the int32 sums of a band of at least
+   plane_band_outputs outputs. The taps t[0..8] are the channel's weights; t[9..11] hold the first two of each kernel
+   row as int16 lanes and t[12] holds t[2] and t[5] (the DSP's SMLAD operands).
 
    Rows shorter than 8 outputs are walked along the columns instead when those are longer (plan::kernels sizes the
    sums by the same rule): the layer transposed (its plane, taps, strides and padding), each walked row then an

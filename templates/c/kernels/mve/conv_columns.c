@@ -207,18 +207,13 @@ typedef struct {
     int32_t zp, lo, hi;
 } requant_consts_t;
 
-/* out[c .. c + 3] = the requantized, offset and clamped sums + bias (`whole`: all four lanes, loaded and stored
-   without a predicate; else the lanes of q; `down`: no channel's shift is positive). */
-OMPQC_INLINE void requantize4(const requant_consts_t *k, const int32_t *sums, int8_t *out, int32_t c, mve_pred16_t q,
-                              int whole, int down) {
+/* The outputs of sums s + bias b, requantized (`down`: no channel's shift is positive), offset and clamped, at
+   out[c .. c + 3] (`whole`: all four lanes stored without a predicate; else the lanes of q). */
+OMPQC_INLINE void requantize_store(const requant_consts_t *k, int32x4_t s, int32x4_t b, int32x4_t m0, int32x4_t sh,
+                                   int8_t *out, int32_t c, mve_pred16_t q, int whole, int down) {
     const int32x4_t zero = vdupq_n_s32(0);
-    const int32x4_t sh = whole ? vldrbq_s32(k->shift + c) : vldrbq_z_s32(k->shift + c, q);
-    const int32x4_t m0 = whole ? vldrwq_s32(k->mult + c) : vldrwq_z_s32(k->mult + c, q);
-    const int32x4_t s = whole ? vldrwq_s32(sums + c) : vldrwq_z_s32(sums + c, q);
-    const int32x4_t b = whole ? vldrwq_s32(k->bias + c) : vldrwq_z_s32(k->bias + c, q);
-    const int32x4_t left = vmaxq_s32(sh, zero), right = vmaxq_s32(vnegq_s32(sh), zero);
     const int32x4_t y = down ? requantize_down_v(vaddq_s32(s, b), m0, sh)
-                             : requantize_v(vaddq_s32(s, b), m0, left, right);
+                             : requantize_v(vaddq_s32(s, b), m0, vmaxq_s32(sh, zero), vmaxq_s32(vnegq_s32(sh), zero));
     int32x4_t x = vaddq_n_s32(y, k->zp);
     x = vminq_s32(vmaxq_s32(x, vdupq_n_s32(k->lo)), vdupq_n_s32(k->hi));
     if (whole) {
@@ -228,26 +223,42 @@ OMPQC_INLINE void requantize4(const requant_consts_t *k, const int32_t *sums, in
     }
 }
 
-/* out[c] = the requantized, offset and clamped sums[c] + bias[c] for every channel, four lanes at a time, the
-   channels after the last four in one predicated step (predicates in every step cost more than they save). */
-OMPQC_INLINE void requantize_channels_at(const OMPQC_NS(conv_t) *p, const int32_t *sums, int8_t *out, int down) {
+/* ya[c .. c + 3] and yb[c .. c + 3] from sums[c ..] and sums[n + c ..], the channels' constants loaded once for both
+   pixels (`whole`: all four lanes, loaded and stored without a predicate; else the lanes of q). */
+OMPQC_INLINE void requantize4(const requant_consts_t *k, const int32_t *sums, int32_t n, int8_t *ya, int8_t *yb,
+                              int32_t c, mve_pred16_t q, int whole, int down) {
+    const int32x4_t sh = whole ? vldrbq_s32(k->shift + c) : vldrbq_z_s32(k->shift + c, q);
+    const int32x4_t m0 = whole ? vldrwq_s32(k->mult + c) : vldrwq_z_s32(k->mult + c, q);
+    const int32x4_t b = whole ? vldrwq_s32(k->bias + c) : vldrwq_z_s32(k->bias + c, q);
+    const int32x4_t sa = whole ? vldrwq_s32(sums + c) : vldrwq_z_s32(sums + c, q);
+    const int32x4_t sb = whole ? vldrwq_s32(sums + n + c) : vldrwq_z_s32(sums + n + c, q);
+    requantize_store(k, sa, b, m0, sh, ya, c, q, whole, down);
+    requantize_store(k, sb, b, m0, sh, yb, c, q, whole, down);
+}
+
+/* ya[c] and yb[c] = the requantized, offset and clamped sums[c] and sums[out_c + c] plus bias[c] for every channel,
+   four lanes at a time, the channels after the last four in one predicated step (predicates in every step cost more
+   than they save). */
+OMPQC_INLINE void requantize_pair_at(const OMPQC_NS(conv_t) *p, const int32_t *sums, int8_t *ya, int8_t *yb,
+                                     int down) {
     const requant_consts_t k = {p->shift, p->mult, p->bias, p->out_zp, p->act_min, p->act_max};
     const int32_t n = p->out_c;
     int32_t c;
     for (c = 0; c + 4 <= n; c += 4) {
-        requantize4(&k, sums, out, c, 0, 1, down);
+        requantize4(&k, sums, n, ya, yb, c, 0, 1, down);
     }
     if (c < n) {
-        requantize4(&k, sums, out, c, vctp32q((uint32_t)(n - c)), 0, down);
+        requantize4(&k, sums, n, ya, yb, c, vctp32q((uint32_t)(n - c)), 0, down);
     }
 }
 
-/* The layers of the short requantization shift no channel left. */
-OMPQC_HOT static void requantize_channels(const OMPQC_NS(conv_t) *p, const int32_t *sums, int8_t *out) {
+/* The outputs of two pixels from their sums (sums[0 .. out_c) and sums[out_c .. 2 out_c)); the layers of the short
+   requantization shift no channel left. */
+OMPQC_HOT static void requantize_pair(const OMPQC_NS(conv_t) *p, const int32_t *sums, int8_t *ya, int8_t *yb) {
     if (p->short_requant) {
-        requantize_channels_at(p, sums, out, 1);
+        requantize_pair_at(p, sums, ya, yb, 1);
     } else {
-        requantize_channels_at(p, sums, out, 0);
+        requantize_pair_at(p, sums, ya, yb, 0);
     }
 }
 
@@ -256,8 +267,7 @@ OMPQC_INLINE void conv_pair(const OMPQC_NS(conv_t) *p, const col_t *xa, const co
                             int32_t *sums, int bits) {
     OMPQC_AT_WIDTH(dot_channels, bits)(xa, xb, p->weights, p->row_bytes, (uint32_t)(p->k_h * p->k_w * p->in_c),
                                        p->out_c, sums, sums + p->out_c);
-    requantize_channels(p, sums, ya);
-    requantize_channels(p, sums + p->out_c, yb);
+    requantize_pair(p, sums, ya, yb);
 }
 
 /* The first input of pixel px's window when the window lies inside the input (its rows each one run of k_w * in_c
@@ -316,8 +326,7 @@ OMPQC_HOT static int narrow_pair(const OMPQC_NS(conv_t) *p, const int8_t *in, in
     } else {
         narrow_sums(p, a, b, sums, 3);
     }
-    requantize_channels(p, sums, ya);
-    requantize_channels(p, sums + p->out_c, yb);
+    requantize_pair(p, sums, ya, yb);
     return 1;
 }
 
