@@ -179,7 +179,7 @@ fn small_models_c_is_bit_exact() {
 /// The plan reserves the scratch of the kernel that runs: tests/models/pad_pool.onnx starts with a one-channel 3x3
 /// convolution, which has one group yet runs on the depthwise 3x3 kernel (plan::kernels checks that first), so it
 /// gets that kernel's padded int16 plane and band of sums in C (once it got the one-group kernel's columns, and the
-/// plane overflowed them) and nothing in Rust; the standalone pad after it runs in both languages.
+/// plane overflowed them) and its int8 plane in Rust; the standalone pad after it runs in both languages.
 #[test]
 fn the_plan_reserves_the_scratch_of_the_kernel_that_runs() {
     let file = repo().join("tests/models/pad_pool.onnx");
@@ -192,9 +192,13 @@ fn the_plan_reserves_the_scratch_of_the_kernel_that_runs() {
         let (plan, conv) = (&compiled.plan, compiled.plan.kernels[0]);
         assert_eq!(conv.kernel, Kernel::Depthwise3x3);
         // The 9 x 7 output's windows as an int16 plane of 11 x 9, then the sums of a band of at least 32: its rows of
-        // 7 are shorter than 8 under columns of 9, so it is walked along the columns, 4 columns of 9.
+        // 7 are shorter than 8 under columns of 9, so it is walked along the columns, 4 columns of 9. Helium takes
+        // the same plane, and the sums' place holds its interleaved rows (3 * (11 + 8 + 3) + 16 = 82 bytes).
         let plane_and_sums = (2 * 11 * 9usize).next_multiple_of(4) + 4 * 9 * 4;
-        assert_eq!((conv.scratch.portable, conv.scratch.dsp, conv.scratch.mve), (plane_and_sums, plane_and_sums, 0));
+        assert_eq!(
+            (conv.scratch.portable, conv.scratch.dsp, conv.scratch.mve),
+            (plane_and_sums, plane_and_sums, plane_and_sums)
+        );
         // Rust's plane is int8 with a byte of slack (its DSP loop's word loads), and its sums stay on the stack.
         assert_eq!(conv.scratch.rust, (11 * 9usize + 1).next_multiple_of(4));
         assert_eq!(plan.kernels[1].kernel, Kernel::Pad);
