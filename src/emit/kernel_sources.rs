@@ -25,6 +25,7 @@ pub const SOURCES: &[(&str, &str)] = &include_sources!(
     "columns.h",
     "conv_pair.h",
     "scalar_dot.h",
+    "dot_block.h",
     "conv_columns.h",
     "conv_columns.c",
     "dsp/dsp.h",

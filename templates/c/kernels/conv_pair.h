@@ -1,40 +1,81 @@
-/* The outputs of two pixels of a one-group convolution from the portable variant's scalar dot products: the
-   including file defines dot2x2_w8, _w4 and _w2 (OMPQC_PER_WIDTH). */
+/* The outputs of two pixels (or, with OMPQC_IN_PLACE_TRIPLES, three) of a one-group convolution from the portable
+   variant's scalar dot products, a block of OMPQC_DOT_ROWS channels at a time (scalar_dot.h). */
 #ifndef OMPQC_CONV_PAIR_H
 #define OMPQC_CONV_PAIR_H
 
 #include "ompqc.h"
 #include "short_requant.h"
 
-/* Output pixels ya and yb (columns xa and xb) of a one-group convolution. */
-OMPQC_INLINE void conv_pair(const OMPQC_NS(conv_t) *p, const col_t *xa, const col_t *xb, int8_t *ya, int8_t *yb,
-                            int32_t *sums, int bits) {
+/* Output pixels y[0 .. pixels) (columns x[..]) of a one-group convolution; `pixels` is a constant, 2 or 3. */
+OMPQC_INLINE void conv_block(const OMPQC_NS(conv_t) *p, const col_t *const *x, int8_t *const *y, int pixels,
+                             int bits) {
     /* Locals: the output stores may alias the parameter block. */
     const int32_t k = p->k_h * p->k_w * p->in_c, n = p->out_c, rb = p->row_bytes, zp = p->out_zp;
     const int32_t a_lo = p->act_min, a_hi = p->act_max, short_form = p->short_requant;
     const uint8_t *weights = p->weights;
     const int32_t *bias = p->bias, *mult = p->mult;
     const int8_t *shift = p->shift;
-    int32_t oc;
-    for (oc = 0; oc < n; oc += 2) {
-        /* An odd last channel is computed twice. */
-        const int32_t od = oc + 1 < n ? oc + 1 : oc;
-        int32_t acc[4];
-        OMPQC_AT_WIDTH(dot2x2, bits)(xa, xb, weights + oc * rb, weights + od * rb, (uint32_t)k, acc);
-        if (short_form) {
-            const short_t qc = short_of(mult[oc], shift[oc], zp), qd = short_of(mult[od], shift[od], zp);
-            ya[oc] = clamp(requantize_short(2 * (acc[0] + bias[oc]), qc), a_lo, a_hi);
-            ya[od] = clamp(requantize_short(2 * (acc[1] + bias[od]), qd), a_lo, a_hi);
-            yb[oc] = clamp(requantize_short(2 * (acc[2] + bias[oc]), qc), a_lo, a_hi);
-            yb[od] = clamp(requantize_short(2 * (acc[3] + bias[od]), qd), a_lo, a_hi);
-        } else {
-            ya[oc] = clamp(zp + requantize(acc[0] + bias[oc], mult[oc], shift[oc]), a_lo, a_hi);
-            ya[od] = clamp(zp + requantize(acc[1] + bias[od], mult[od], shift[od]), a_lo, a_hi);
-            yb[oc] = clamp(zp + requantize(acc[2] + bias[oc], mult[oc], shift[oc]), a_lo, a_hi);
-            yb[od] = clamp(zp + requantize(acc[3] + bias[od], mult[od], shift[od]), a_lo, a_hi);
+    int32_t oc, c, j;
+    for (oc = 0; oc < n; oc += OMPQC_DOT_ROWS) {
+        /* Channels past the last are the last again, computed twice. */
+        int32_t ch[OMPQC_DOT_ROWS], acc[3 * OMPQC_DOT_ROWS];
+        const uint8_t *rows[OMPQC_DOT_ROWS];
+#pragma GCC unroll 4
+        for (c = 0; c < OMPQC_DOT_ROWS; c++) {
+            ch[c] = oc + c < n ? oc + c : n - 1;
+            rows[c] = weights + ch[c] * rb;
+        }
+#ifdef OMPQC_IN_PLACE_TRIPLES
+        if (pixels == 3) {
+            OMPQC_AT_WIDTH(dot_triple, bits)(x, rows, (uint32_t)k, acc);
+        } else
+#endif
+        {
+            OMPQC_AT_WIDTH(dot_pair, bits)(x, rows, (uint32_t)k, acc);
+        }
+#pragma GCC unroll 4
+        for (c = 0; c < OMPQC_DOT_ROWS; c++) {
+            const int32_t o = ch[c];
+            if (short_form) {
+                const short_t q = short_of(mult[o], shift[o], zp);
+#pragma GCC unroll 3
+                for (j = 0; j < pixels; j++) {
+                    y[j][o] = clamp(requantize_short(2 * (acc[j * OMPQC_DOT_ROWS + c] + bias[o]), q), a_lo, a_hi);
+                }
+            } else {
+#pragma GCC unroll 3
+                for (j = 0; j < pixels; j++) {
+                    y[j][o] = clamp(zp + requantize(acc[j * OMPQC_DOT_ROWS + c] + bias[o], mult[o], shift[o]), a_lo,
+                                    a_hi);
+                }
+            }
         }
     }
+}
+
+/* Output pixels ya and yb (columns xa and xb). */
+OMPQC_INLINE void conv_pair(const OMPQC_NS(conv_t) *p, const col_t *xa, const col_t *xb, int8_t *ya, int8_t *yb,
+                            int32_t *sums, int bits) {
+    const col_t *x[2] = {xa, xb};
+    int8_t *y[2] = {ya, yb};
+    conv_block(p, x, y, 2, bits);
     (void)sums;
 }
+
+#ifdef OMPQC_IN_PLACE_TRIPLES
+/* Output pixels px .. px + 2 (the last ones repeated past the end) of a layer whose columns are its input pixels. */
+OMPQC_INLINE void conv_triple_in_place(const OMPQC_NS(conv_t) *p, const int8_t *in, int32_t px, int32_t pixels,
+                                       int8_t *out, int bits) {
+    const col_t *x[3];
+    int8_t *y[3];
+    int32_t j;
+    for (j = 0; j < 3; j++) {
+        const int32_t q = px + j < pixels ? px + j : pixels - 1;
+        x[j] = in + q * p->in_c;
+        y[j] = out + q * p->out_c;
+    }
+    conv_block(p, x, y, 3, bits);
+}
+#endif
 
 #endif

@@ -1,26 +1,32 @@
-/* The end of the portable variant's scalar dot products (dot2x2_at). The including file defines the column element
+/* The portable variant's blocks of scalar dot products: columns of two pixels (or, in place on RISC-V, three)
+   against OMPQC_DOT_ROWS weight rows, each made by dot_block.h. The including file defines the column element
    col_t. */
 #ifndef OMPQC_SCALAR_DOT_H
 #define OMPQC_SCALAR_DOT_H
 
 #include "ompqc.h"
 
-/* acc = the sums {xa.r1, xa.r2, xb.r1, xb.r2} given so far (a11 .. a22) plus those of the `rest` inputs after the
-   last whole weight word, each weight read on its own. */
-OMPQC_INLINE void dot2x2_end(const col_t *xa, const col_t *xb, const uint8_t *r1, const uint8_t *r2, uint32_t rest,
-                             int32_t a11, int32_t a12, int32_t a21, int32_t a22, int32_t *acc, int bits) {
-    uint32_t t;
-    for (t = 0; t < rest; t++) {
-        const int32_t u = weight(r1, (int32_t)t, bits), v = weight(r2, (int32_t)t, bits), s = xa[t], q = xb[t];
-        a11 += s * u;
-        a12 += s * v;
-        a21 += q * u;
-        a22 += q * v;
-    }
-    acc[0] = a11;
-    acc[1] = a12;
-    acc[2] = a21;
-    acc[3] = a22;
-}
+/* Weight rows (output channels) a block takes: RISC-V's 31 registers hold a block of 2 or 3 pixels x 4 rows with
+   their pointers; Arm's 13 hold 2x2 (a wider block spills). OMPQC_EACH_ROW_OF(X, p) is X(p, c) for each row c.
+   OMPQC_IN_PLACE_TRIPLES: layers whose columns are the input pixels themselves (no gather, so no scratch) take
+   three pixels a block. */
+#ifdef __riscv
+#define OMPQC_DOT_ROWS 4
+#define OMPQC_EACH_ROW_OF(X, p) X(p, 0) X(p, 1) X(p, 2) X(p, 3)
+#define OMPQC_IN_PLACE_TRIPLES
+#else
+#define OMPQC_DOT_ROWS 2
+#define OMPQC_EACH_ROW_OF(X, p) X(p, 0) X(p, 1)
+#endif
+
+#define OMPQC_BLOCK_NAME dot_pair
+#define OMPQC_BLOCK_PIXELS(X, c) X(0, c) X(1, c)
+#include "dot_block.h"
+
+#ifdef OMPQC_IN_PLACE_TRIPLES
+#define OMPQC_BLOCK_NAME dot_triple
+#define OMPQC_BLOCK_PIXELS(X, c) X(0, c) X(1, c) X(2, c)
+#include "dot_block.h"
+#endif
 
 #endif

@@ -10,9 +10,17 @@
 #ifndef OMPQC_HIGH_MUL_ACC
 /* acc + round(t * m / 2^32), rounding half up: one SMLAL where the ISA has it (the half starts the low word). An ISA
    header with a better instruction defines its own, and OMPQC_HIGH_MUL_ACC. */
+#ifdef __riscv
+/* Without a 64-bit accumulate the half's carry out of the low word is that word's top bit. */
+static inline int32_t high_mul_acc(int32_t t, int32_t m, int32_t acc) {
+    const int64_t product = (int64_t)t * m;
+    return (int32_t)(product >> 32) + acc + (int32_t)((uint32_t)product >> 31);
+}
+#else
 static inline int32_t high_mul_acc(int32_t t, int32_t m, int32_t acc) {
     return (int32_t)(((int64_t)t * m + (int64_t)(((uint64_t)(uint32_t)acc << 32) | 0x80000000u)) >> 32);
 }
+#endif
 #endif
 
 /* A channel's constants: its m0, its right shift, the zero point and the rounding half shifted up by it
