@@ -1,4 +1,4 @@
-/* The outputs of two pixels (or, with OMPQC_IN_PLACE_TRIPLES, three) of a one-group convolution from the portable
+/* The outputs of two pixels (or, with OMPQC_TRIPLES, three) of a one-group convolution from the portable
    variant's scalar dot products, a block of OMPQC_DOT_ROWS channels at a time (scalar_dot.h). */
 #ifndef OMPQC_CONV_PAIR_H
 #define OMPQC_CONV_PAIR_H
@@ -9,13 +9,18 @@
 /* Output pixels y[0 .. pixels) (columns x[..]) of a one-group convolution; `pixels` is a constant, 2 or 3. */
 OMPQC_INLINE void conv_block(const OMPQC_NS(conv_t) *p, const col_t *const *x, int8_t *const *y, int pixels,
                              int bits) {
-    /* Locals: the output stores may alias the parameter block. */
+    /* Locals: the output stores may alias the parameter block, and the callers' arrays. */
     const int32_t k = p->k_h * p->k_w * p->in_c, n = p->out_c, rb = p->row_bytes, zp = p->out_zp;
     const int32_t a_lo = p->act_min, a_hi = p->act_max, short_form = p->short_requant;
     const uint8_t *weights = p->weights;
     const int32_t *bias = p->bias, *mult = p->mult;
     const int8_t *shift = p->shift;
+    int8_t *out[3];
     int32_t oc, c, j;
+#pragma GCC unroll 3
+    for (j = 0; j < pixels; j++) {
+        out[j] = y[j];
+    }
     for (oc = 0; oc < n; oc += OMPQC_DOT_ROWS) {
         /* Channels past the last are the last again, computed twice. */
         int32_t ch[OMPQC_DOT_ROWS], acc[3 * OMPQC_DOT_ROWS];
@@ -25,7 +30,7 @@ OMPQC_INLINE void conv_block(const OMPQC_NS(conv_t) *p, const col_t *const *x, i
             ch[c] = oc + c < n ? oc + c : n - 1;
             rows[c] = weights + ch[c] * rb;
         }
-#ifdef OMPQC_IN_PLACE_TRIPLES
+#ifdef OMPQC_TRIPLES
         if (pixels == 3) {
             OMPQC_AT_WIDTH(dot_triple, bits)(x, rows, (uint32_t)k, acc);
         } else
@@ -35,19 +40,25 @@ OMPQC_INLINE void conv_block(const OMPQC_NS(conv_t) *p, const col_t *const *x, i
         }
 #pragma GCC unroll 4
         for (c = 0; c < OMPQC_DOT_ROWS; c++) {
-            const int32_t o = ch[c];
+            /* A channel's outputs are all computed before any is stored: a store may alias the constants. */
+            const int32_t o = ch[c], b = bias[o];
+            int32_t v[3];
             if (short_form) {
                 const short_t q = short_of(mult[o], shift[o], zp);
 #pragma GCC unroll 3
                 for (j = 0; j < pixels; j++) {
-                    y[j][o] = clamp(requantize_short(2 * (acc[j * OMPQC_DOT_ROWS + c] + bias[o]), q), a_lo, a_hi);
+                    v[j] = clamp(requantize_short(2 * (acc[j * OMPQC_DOT_ROWS + c] + b), q), a_lo, a_hi);
                 }
             } else {
+                const int32_t m = mult[o], s = shift[o];
 #pragma GCC unroll 3
                 for (j = 0; j < pixels; j++) {
-                    y[j][o] = clamp(zp + requantize(acc[j * OMPQC_DOT_ROWS + c] + bias[o], mult[o], shift[o]), a_lo,
-                                    a_hi);
+                    v[j] = clamp(zp + requantize(acc[j * OMPQC_DOT_ROWS + c] + b, m, s), a_lo, a_hi);
                 }
+            }
+#pragma GCC unroll 3
+            for (j = 0; j < pixels; j++) {
+                out[j][o] = (int8_t)v[j];
             }
         }
     }
@@ -62,16 +73,18 @@ OMPQC_INLINE void conv_pair(const OMPQC_NS(conv_t) *p, const col_t *xa, const co
     (void)sums;
 }
 
-#ifdef OMPQC_IN_PLACE_TRIPLES
-/* Output pixels px .. px + 2 (the last ones repeated past the end) of a layer whose columns are its input pixels. */
-OMPQC_INLINE void conv_triple_in_place(const OMPQC_NS(conv_t) *p, const int8_t *in, int32_t px, int32_t pixels,
-                                       int8_t *out, int bits) {
+#ifdef OMPQC_TRIPLES
+/* Output pixels px .. px + 2 (the last one repeated past the end), their columns 4 * ceil(k / 4) bytes apart in
+   `scratch`. */
+OMPQC_INLINE void conv_triple(const OMPQC_NS(conv_t) *p, const int8_t *in, int32_t px, int32_t pixels, int8_t *out,
+                              uint8_t *scratch, int in_place, int bits) {
+    const int32_t k4 = (p->k_h * p->k_w * p->in_c + 3) / 4 * 4;
     const col_t *x[3];
     int8_t *y[3];
     int32_t j;
     for (j = 0; j < 3; j++) {
         const int32_t q = px + j < pixels ? px + j : pixels - 1;
-        x[j] = in + q * p->in_c;
+        x[j] = column(p, in, q, scratch + j * k4, in_place, bits);
         y[j] = out + q * p->out_c;
     }
     conv_block(p, x, y, 3, bits);

@@ -14,9 +14,13 @@ OMPQC_HOT static void dw3x3_rows(const int16_t *r, int32_t pw, int32_t sx, int32
         int32_t *end = sums + n;
         if (sx == 1) {
             /* Each plane column loaded once, its products added to the three windows that hold it: `due` is the
-               next output's sum (two columns in), `half` the one after it (one column in). */
+               next output's sum (two columns in), `half` the one after it (one column in). On RISC-V two outputs
+               a pass share the pointers' increments (Arm's 13 registers spill them). */
             int32_t due = bias + r0[0] * t0 + r1[0] * t3 + r2[0] * t6 + r0[1] * t1 + r1[1] * t4 + r2[1] * t7;
             int32_t half = bias + r0[1] * t0 + r1[1] * t3 + r2[1] * t6;
+#ifdef __riscv
+#pragma GCC unroll 2
+#endif
             for (r0 += 2, r1 += 2, r2 += 2; sums < end; sums++, r0++, r1++, r2++) {
                 const int32_t a = *r0, b = *r1, c = *r2;
                 *sums = due + a * t2 + b * t5 + c * t8;

@@ -41,6 +41,8 @@ static inline void plane_channel(const OMPQC_NS(conv_t) *p, const plane_t *g, co
     for (y = g->y_lo; y < g->y_hi; y++) {
         const int8_t *src = in + (y - p->pad_t) * step_y + (g->lo - p->pad_l) * step_x + c;
         int16_t *d = plane + y * g->pw + g->lo, *end = plane + y * g->pw + g->hi;
+        /* Unrolled: the loop's test and the plane's increment are a third of a cell's instructions. */
+#pragma GCC unroll 4
         for (; d < end; d++, src += step_x) {
             *d = *src;
         }

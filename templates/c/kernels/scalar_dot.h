@@ -1,19 +1,18 @@
-/* The portable variant's blocks of scalar dot products: columns of two pixels (or, in place on RISC-V, three)
-   against OMPQC_DOT_ROWS weight rows, each made by dot_block.h. The including file defines the column element
+/* The portable variant's blocks of scalar dot products: columns of two pixels (on RISC-V three) against OMPQC_DOT_ROWS weight rows, each made by dot_block.h. The including file defines the column element
    col_t. */
 #ifndef OMPQC_SCALAR_DOT_H
 #define OMPQC_SCALAR_DOT_H
 
 #include "ompqc.h"
 
-/* Weight rows (output channels) a block takes: RISC-V's 31 registers hold a block of 2 or 3 pixels x 4 rows with
-   their pointers; Arm's 13 hold 2x2 (a wider block spills). OMPQC_EACH_ROW_OF(X, p) is X(p, c) for each row c.
-   OMPQC_IN_PLACE_TRIPLES: layers whose columns are the input pixels themselves (no gather, so no scratch) take
-   three pixels a block. */
+/* Weight rows (output channels) a block takes: RISC-V's 31 registers hold a block of 3 pixels x 4 rows with their
+   pointers; Arm's 13 hold 2x2 (a wider block spills). OMPQC_EACH_ROW_OF(X, p) is X(p, c) for each row c.
+   OMPQC_TRIPLES: three pixels a block (their int8 columns fit the scratch the plan gives two columns laid out for
+   int16). */
 #ifdef __riscv
 #define OMPQC_DOT_ROWS 4
 #define OMPQC_EACH_ROW_OF(X, p) X(p, 0) X(p, 1) X(p, 2) X(p, 3)
-#define OMPQC_IN_PLACE_TRIPLES
+#define OMPQC_TRIPLES
 #else
 #define OMPQC_DOT_ROWS 2
 #define OMPQC_EACH_ROW_OF(X, p) X(p, 0) X(p, 1)
@@ -23,7 +22,7 @@
 #define OMPQC_BLOCK_PIXELS(X, c) X(0, c) X(1, c)
 #include "dot_block.h"
 
-#ifdef OMPQC_IN_PLACE_TRIPLES
+#ifdef OMPQC_TRIPLES
 #define OMPQC_BLOCK_NAME dot_triple
 #define OMPQC_BLOCK_PIXELS(X, c) X(0, c) X(1, c) X(2, c)
 #include "dot_block.h"
