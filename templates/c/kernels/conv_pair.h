@@ -1,4 +1,4 @@
-/* The outputs of two pixels (or, with OMPQC_TRIPLES, three) of a one-group convolution from the portable
+/* The outputs of two pixels (or, where OMPQC_TRIPLES_AT, three) of a one-group convolution from the portable
    variant's scalar dot products, a block of OMPQC_DOT_ROWS channels at a time (scalar_dot.h). */
 #ifndef OMPQC_CONV_PAIR_H
 #define OMPQC_CONV_PAIR_H
@@ -30,7 +30,11 @@ OMPQC_INLINE void conv_block(const OMPQC_NS(conv_t) *p, const col_t *const *x, i
             ch[c] = oc + c < n ? oc + c : n - 1;
             rows[c] = weights + ch[c] * rb;
         }
-#ifdef OMPQC_TRIPLES
+#if defined(OMPQC_TRIPLE_ASM)
+        if (pixels == 3) {
+            dot_triple_arm(x, rows, (uint32_t)k, acc);
+        } else
+#elif defined(OMPQC_TRIPLES_AT)
         if (pixels == 3) {
             OMPQC_AT_WIDTH(dot_triple, bits)(x, rows, (uint32_t)k, acc);
         } else
@@ -73,7 +77,7 @@ OMPQC_INLINE void conv_pair(const OMPQC_NS(conv_t) *p, const col_t *xa, const co
     (void)sums;
 }
 
-#ifdef OMPQC_TRIPLES
+#ifdef OMPQC_TRIPLES_AT
 /* Output pixels px .. px + 2 (the last one repeated past the end), their columns 4 * ceil(k / 4) bytes apart in
    `scratch`. */
 OMPQC_INLINE void conv_triple(const OMPQC_NS(conv_t) *p, const int8_t *in, int32_t px, int32_t pixels, int8_t *out,
