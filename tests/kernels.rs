@@ -19,7 +19,7 @@ use ompqc::interp;
 use ompqc::ir::quant::QOp;
 use ompqc::ir::{Clamp, Conv, Dense, Graph, Node, Op, Pool, TensorInfo, UnaryFn, Window};
 use ompqc::observe::{observe, RangeMethod};
-use ompqc::plan::Kernel;
+use ompqc::plan::{Kernel, Plan};
 use ompqc::quantize::{QuantOptions, WeightBits};
 use ompqc::run::firmware::{self, RunRequest};
 use ompqc::run::run_host;
@@ -137,9 +137,20 @@ fn case(family: Kernel, bits: u8, i: usize, rng: &mut Rng) -> Case {
             let win = window(rng, (h, w), kernel, dilation);
             b.conv(rng, 0, c_out, 1, win);
         }
+        Kernel::Depthwise3x3 if i == 6 => {
+            // After a pointwise layer, so that the plan may write the depthwise layer over its input (Helium's path
+            // straight from the input then leaves it to the plane).
+            let mut d = Builder::new(vec![1, c, h, w]);
+            let pointwise = Window { kernel: [1, 1], strides: [1, 1], dilations: [1, 1], pads: [0; 4] };
+            let x = d.conv(rng, 0, c, 1, pointwise);
+            let same = Window { kernel: [3, 3], strides: [1, 1], dilations: [1, 1], pads: [1; 4] };
+            d.conv(rng, x, c, c, same);
+            b = d;
+        }
         Kernel::Depthwise3x3 => {
-            // Any shape; rows of at least eight outputs at stride 1 (the DSP's pairs of outputs); rows shorter than
-            // eight under longer columns (walked along the columns).
+            // Any shape (at 8 bits, Helium's path straight from the input); rows of at least eight outputs at
+            // stride 1 (the DSP's pairs of outputs); rows shorter than eight under longer columns (walked along the
+            // columns).
             let (h, w, row_stride) = match i % 3 {
                 0 => (h, w, None),
                 1 => (h, 12, Some(1)),
@@ -323,6 +334,14 @@ fn without_short_requant(files: &mut [(String, Vec<u8>)], label: &str) {
     *text = source.replace(short, general).into_bytes();
 }
 
+/// The case planned with its depthwise 3x3 convolutions written over their inputs where they may be, and its C
+/// generated again.
+fn over_inputs(c: &mut Compilation, provenance: &Provenance) {
+    c.plan = Plan::with_stage(&c.qgraph, None, true).unwrap();
+    assert!(c.plan.kernels.iter().any(|k| k.in_place), "no depthwise layer writes over its input");
+    emit_c_again(c, provenance);
+}
+
 /// The case's multiplies and convolutions with their output multipliers' shift set to `shift` (m0 kept), the
 /// integer graph and its C generated again.
 fn with_shift(c: &mut Compilation, shift: i32, provenance: &Provenance) {
@@ -333,6 +352,11 @@ fn with_shift(c: &mut Compilation, shift: i32, provenance: &Provenance) {
             _ => {}
         }
     }
+    emit_c_again(c, provenance);
+}
+
+/// The case's C generated again from its integer graph and plan.
+fn emit_c_again(c: &mut Compilation, provenance: &Provenance) {
     let sources = ompqc::emit::c::emit(&c.qgraph, &c.plan.kernels, &c.plan.c, "k", provenance).unwrap();
     for (file, text) in sources {
         let path = format!("c/{file}");
@@ -365,8 +389,12 @@ fn every_kernel_family_alone_on_random_shapes_is_bit_exact_on_every_variant() {
     for family in families {
         // Every width; the one-group convolutions and dense layers (assembly loops on the DSP, with tails), the
         // other depthwise windows and the multiplies (their requantizations) twice.
-        let cases =
-            if matches!(family, Kernel::ConvColumns | Kernel::Dense | Kernel::Depthwise | Kernel::Mul) { 6 } else { 3 };
+        let cases = match family {
+            Kernel::ConvColumns | Kernel::Dense | Kernel::Depthwise | Kernel::Mul => 6,
+            // Twice, and once more written over its input.
+            Kernel::Depthwise3x3 => 7,
+            _ => 3,
+        };
         for i in 0..cases {
             let Case { family, graph, bits } = case(family, [8, 4, 2][i % 3], i, &mut rng);
             let label = format!("{family:?} case {i} at {bits} bits, input {:?}", graph.input_shape());
@@ -379,7 +407,10 @@ fn every_kernel_family_alone_on_random_shapes_is_bit_exact_on_every_variant() {
                 .unwrap_or_else(|e| panic!("{label}: {e}"));
             // Every other convolution case runs the general requantization.
             let convolution = matches!(family, Kernel::ConvColumns | Kernel::Depthwise3x3 | Kernel::Depthwise);
-            let label = if convolution && i % 2 == 1 {
+            let label = if family == Kernel::Depthwise3x3 && i == 6 {
+                over_inputs(&mut c, &provenance);
+                format!("{label} (over its input)")
+            } else if convolution && i % 2 == 1 {
                 without_short_requant(&mut c.files, &label);
                 format!("{label} (general requantization)")
             } else if (family == Kernel::Mul && i >= 3) || (family == Kernel::Depthwise3x3 && i == 2) {

@@ -54,6 +54,11 @@ OMPQC_INLINE void plane_outputs_by_sums(const OMPQC_NS(conv_t) *p, int32_t c, co
    sums by the same rule): the layer transposed (its plane, taps, strides and padding), each walked row then an
    output column. */
 OMPQC_INLINE void depthwise3x3(const OMPQC_NS(conv_t) *p, const int8_t *in, int8_t *out, uint8_t *scratch, int bits) {
+#ifdef OMPQC_DEPTHWISE3X3_FIRST
+    if (OMPQC_DEPTHWISE3X3_FIRST(p, in, out, bits)) {
+        return;
+    }
+#endif
     const int32_t c_n = p->in_c, transposed = p->out_w < 8 && p->out_h > p->out_w;
     OMPQC_NS(conv_t) q = *p;
     if (transposed) {

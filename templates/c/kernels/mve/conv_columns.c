@@ -199,30 +199,6 @@ OMPQC_PER_WIDTH(OMPQC_HOT, dot_channels,
                  int32_t *sb),
                 (xa, xb, w, rb, k, n, sa, sb))
 
-/* A layer's requantization constants, read before any output is stored (the outputs may alias the parameter
-   block). */
-typedef struct {
-    const int8_t *shift;
-    const int32_t *mult, *bias;
-    int32_t zp, lo, hi;
-} requant_consts_t;
-
-/* The outputs of sums s + bias b, requantized (`down`: no channel's shift is positive), offset and clamped, at
-   out[c .. c + 3] (`whole`: all four lanes stored without a predicate; else the lanes of q). */
-OMPQC_INLINE void requantize_store(const requant_consts_t *k, int32x4_t s, int32x4_t b, int32x4_t m0, int32x4_t sh,
-                                   int8_t *out, int32_t c, mve_pred16_t q, int whole, int down) {
-    const int32x4_t zero = vdupq_n_s32(0);
-    const int32x4_t y = down ? requantize_down_v(vaddq_s32(s, b), m0, sh)
-                             : requantize_v(vaddq_s32(s, b), m0, vmaxq_s32(sh, zero), vmaxq_s32(vnegq_s32(sh), zero));
-    int32x4_t x = vaddq_n_s32(y, k->zp);
-    x = vminq_s32(vmaxq_s32(x, vdupq_n_s32(k->lo)), vdupq_n_s32(k->hi));
-    if (whole) {
-        vstrbq_s32(out + c, x);
-    } else {
-        vstrbq_p_s32(out + c, x, q);
-    }
-}
-
 /* ya[c .. c + 3] and yb[c .. c + 3] from sums[c ..] and sums[n + c ..], the channels' constants loaded once for both
    pixels (`whole`: all four lanes, loaded and stored without a predicate; else the lanes of q). */
 OMPQC_INLINE void requantize4(const requant_consts_t *k, const int32_t *sums, int32_t n, int8_t *ya, int8_t *yb,

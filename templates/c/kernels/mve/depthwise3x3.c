@@ -89,6 +89,137 @@ OMPQC_HOT static void plane_channel_mve(const OMPQC_NS(conv_t) *p, const plane_t
     }
 }
 
+/* The taps of a window (first input at row iy, column ix) that lie inside the input: bit 3 * ky + kx for tap
+   (ky, kx). */
+static inline uint32_t taps_inside(const OMPQC_NS(conv_t) *p, int32_t iy, int32_t ix) {
+    uint32_t rows = 0, cols = 0, j;
+    for (j = 0; j < 3; j++) {
+        rows |= (uint32_t)(iy + (int32_t)j >= 0 && iy + (int32_t)j < p->in_h) * (7u << (3 * j));
+        cols |= (uint32_t)(ix + (int32_t)j >= 0 && ix + (int32_t)j < p->in_w) * (0x49u << j);
+    }
+    return rows & cols;
+}
+
+/* The sum of taps 0 to 7 of a channel's window at src: one gather (`taps`: their byte offsets) and one VMLADAV
+   against the channel's first 8 weights w. At the border (`border`) the taps outside the input, those not in q (two
+   bits a lane), read as the input zero point. */
+OMPQC_INLINE int32_t window_sum(const int8_t *src, uint16x8_t taps, const int8_t *w, mve_pred16_t q, int16x8_t zp,
+                                int border) {
+    const int16x8_t x =
+        border ? vpselq_s16(vldrbq_gather_offset_z_s16(src, taps, q), zp, q) : vldrbq_gather_offset_s16(src, taps);
+    return vmladavq_s16(x, vldrbq_s16(w));
+}
+
+/* A channel's 3x3 weights: one 9-byte row (8-bit weights, the only width this path takes). */
+#define TAPS_ROW 9
+
+/* Channels c to c + 3 of the output pixel o from its window at src (weights w on): taps 0 to 7 per channel
+   (window_sum), tap 8 (`last` bytes on; the input zero point without `last_inside`) four channels a vector,
+   requantized together. `whole`: all four channels; else those of e, and the lanes past the last channel repeat
+   it. (Two pixels a pass, sharing the weights' loads, spill and run slower with GCC 12.) */
+OMPQC_INLINE void channels4(const requant_consts_t *k, const int8_t *src, uint16x8_t taps, int32_t last,
+                            const int8_t *w, uint32x4_t rows, mve_pred16_t q, int last_inside, int16x8_t zp,
+                            int8_t *o, int32_t c, int32_t n, int border, int whole, int down) {
+    const int32_t c1 = whole || c + 1 < n ? 1 : 0, c2 = whole || c + 2 < n ? 2 : c1;
+    const int32_t c3 = whole || c + 3 < n ? 3 : c2;
+    const mve_pred16_t e = whole ? 0 : vctp32q((uint32_t)(n - c));
+    const int8_t *s = src + c;
+    int32x4_t sums = vdupq_n_s32(window_sum(s, taps, w, q, zp, border));
+    sums = vsetq_lane_s32(window_sum(s + c1, taps, w + c1 * TAPS_ROW, q, zp, border), sums, 1);
+    sums = vsetq_lane_s32(window_sum(s + c2, taps, w + c2 * TAPS_ROW, q, zp, border), sums, 2);
+    sums = vsetq_lane_s32(window_sum(s + c3, taps, w + c3 * TAPS_ROW, q, zp, border), sums, 3);
+    const int32x4_t x8 = border && !last_inside ? vdupq_n_s32(vgetq_lane_s16(zp, 0))
+                         : whole                ? vldrbq_s32(s + last)
+                                                : vldrbq_z_s32(s + last, e);
+    const int32x4_t w8 = whole ? vldrbq_gather_offset_s32(w + 8, rows) : vldrbq_gather_offset_z_s32(w + 8, rows, e);
+    sums = vaddq_s32(sums, vmulq_s32(x8, w8));
+    if (whole) {
+        requantize_store(k, sums, vldrwq_s32(k->bias + c), vldrwq_s32(k->mult + c), vldrbq_s32(k->shift + c), o, c,
+                         0, 1, down);
+    } else {
+        requantize_store(k, sums, vldrwq_z_s32(k->bias + c, e), vldrwq_z_s32(k->mult + c, e),
+                         vldrbq_z_s32(k->shift + c, e), o, c, e, 0, down);
+    }
+}
+
+/* Every channel of the output pixel o from its window at src, four at a time. */
+OMPQC_INLINE void pixel_lanes(const OMPQC_NS(conv_t) *p, const requant_consts_t *k, const int8_t *src,
+                              uint16x8_t taps, int32_t last, uint32x4_t rows, mve_pred16_t q, int last_inside,
+                              int8_t *o, int border, int down) {
+    const int32_t n = p->in_c;
+    const int16x8_t zp = vdupq_n_s16((int16_t)p->in_zp);
+    const int8_t *w = (const int8_t *)p->weights;
+    int32_t c;
+    for (c = 0; c + 4 <= n; c += 4, w += 4 * TAPS_ROW) {
+        channels4(k, src, taps, last, w, rows, q, last_inside, zp, o, c, n, border, 1, down);
+    }
+    if (c < n) {
+        channels4(k, src, taps, last, w, rows, q, last_inside, zp, o, c, n, border, 0, down);
+    }
+}
+
+/* The output pixel o of a window that leaves the input (first input at row iy, column ix). */
+OMPQC_INLINE void border_pixel(const OMPQC_NS(conv_t) *p, const requant_consts_t *k, const int8_t *in, int32_t iy,
+                               int32_t ix, uint16x8_t taps, int32_t last, uint32x4_t rows, int8_t *o, int down) {
+    const uint32_t inside = taps_inside(p, iy, ix);
+    uint32_t q = 0, j;
+    for (j = 0; j < 8; j++) {
+        q |= (inside >> j & 1u) * (3u << (2 * j));
+    }
+    pixel_lanes(p, k, in + (iy * p->in_w + ix) * p->in_c, taps, last, rows, (mve_pred16_t)q, (int)(inside >> 8), o,
+                1, down);
+}
+
+/* A layer of 8-bit weights whose output does not overlap its input: each output pixel straight from the input (no
+   plane), channel by channel; each row's windows inside the input, columns [lo, hi), walked without tests. */
+OMPQC_INLINE void depthwise3x3_lanes_at(const OMPQC_NS(conv_t) *p, const int8_t *in, int8_t *out, int down) {
+    const int32_t n = p->in_c, row = p->in_w * n, sx = p->stride_w, ow = p->out_w;
+    const requant_consts_t k = {p->shift, p->mult, p->bias, p->out_zp, p->act_min, p->act_max};
+    const uint16_t offsets[8] = {0, (uint16_t)n, (uint16_t)(2 * n), (uint16_t)row, (uint16_t)(row + n),
+                                 (uint16_t)(row + 2 * n), (uint16_t)(2 * row), (uint16_t)(2 * row + n)};
+    const uint16x8_t taps = vldrhq_u16(offsets);
+    const uint32x4_t rows = vmulq_n_u32(vidupq_n_u32(0, 1), TAPS_ROW);
+    const int32_t last = 2 * row + 2 * n;
+    /* The columns whose windows lie inside: ox * sx - pad_l in [0, in_w - 3]. */
+    const int32_t right = p->in_w - 3 + p->pad_l, lo0 = (p->pad_l + sx - 1) / sx;
+    const int32_t hi0 = right < 0 ? 0 : right / sx + 1 < ow ? right / sx + 1 : ow;
+    int32_t oy, ox;
+    for (oy = 0; oy < p->out_h; oy++) {
+        const int32_t iy = oy * p->stride_h - p->pad_t;
+        const int rows_inside = iy >= 0 && iy + 2 < p->in_h;
+        const int32_t lo = rows_inside && lo0 < hi0 ? lo0 : ow, hi = rows_inside && lo0 < hi0 ? hi0 : ow;
+        for (ox = 0; ox < lo; ox++, out += n) {
+            border_pixel(p, &k, in, iy, ox * sx - p->pad_l, taps, last, rows, out, down);
+        }
+        if (ox < hi) {
+            const int8_t *src = in + (iy * p->in_w + ox * sx - p->pad_l) * n;
+            for (; ox < hi; ox++, out += n, src += sx * n) {
+                pixel_lanes(p, &k, src, taps, last, rows, 0, 1, out, 0, down);
+            }
+        }
+        for (; ox < ow; ox++, out += n) {
+            border_pixel(p, &k, in, iy, ox * sx - p->pad_l, taps, last, rows, out, down);
+        }
+    }
+}
+
+/* Returns 0 (nothing done) where the output overlaps the input, the rows are padded or a window's offsets pass 16
+   bits. */
+OMPQC_HOT static int depthwise3x3_lanes(const OMPQC_NS(conv_t) *p, const int8_t *in, int8_t *out) {
+    const int32_t in_bytes = p->in_h * p->in_w * p->in_c, out_bytes = p->out_h * p->out_w * p->in_c;
+    if ((out < in + in_bytes && in < out + out_bytes) || p->row_bytes != TAPS_ROW ||
+        2 * (p->in_w + 1) * p->in_c > 0xFFFF) {
+        return 0;
+    }
+    if (p->short_requant) {
+        depthwise3x3_lanes_at(p, in, out, 1);
+    } else {
+        depthwise3x3_lanes_at(p, in, out, 0);
+    }
+    return 1;
+}
+#define OMPQC_DEPTHWISE3X3_FIRST(p, in, out, bits) ((bits) == 8 && depthwise3x3_lanes(p, in, out))
+
 #define plane_fill plane_channel_mve
 #define plane_outputs plane_outputs_mve
 #define plane_band_outputs OMPQC_ALL_ROWS
