@@ -103,8 +103,8 @@ struct Case {
     bits: u8,
 }
 
-/// Random case `i` of `family` at `bits` drawn from `rng` (the case number picks the kernels' other paths: a
-/// pointwise layer in place, a first layer's convolution, a depthwise row long enough for the DSP's pairs of outputs
+/// Random case `i` of `family` at `bits` drawn from `rng` (the case number picks the kernels' other paths:
+/// pointwise layers in place, a first layer's convolution, a depthwise row long enough for the DSP's pairs of outputs
 /// or one walked along its columns, an add without a clamp, the multiply's three shapes).
 fn case(family: Kernel, bits: u8, i: usize, rng: &mut Rng) -> Case {
     let (h, w) = (rng.range(5, 11), rng.range(5, 11));
@@ -122,9 +122,11 @@ fn case(family: Kernel, bits: u8, i: usize, rng: &mut Rng) -> Case {
             first.conv(rng, 0, c_out, 1, win);
             b = first;
         }
-        Kernel::ConvColumns if i == 0 || i == 5 => {
+        Kernel::ConvColumns if i == 0 || i == 1 || i == 5 => {
             // A pointwise layer whose columns are its input pixels (RISC-V takes three of them a block) over a
-            // pixel count that is not a multiple of three.
+            // pixel count that is not a multiple of three; below 8 bits over at most 16 channels (Helium reads such
+            // pixels straight from the input).
+            let c = if bits < 8 { c.min(16) } else { c };
             let mut pointwise = Builder::new(vec![1, c, 5, 7]);
             let win = Window { kernel: [1, 1], strides: [1, 1], dilations: [1, 1], pads: [0; 4] };
             let c_out = rng.range(2, 21);

@@ -74,22 +74,11 @@ static inline sums2x2_t mladav2x2(sums2x2_t s, int8x16_t x, int8x16_t y, int8x16
     return s;
 }
 
-/* Field f of each byte of b at width `bits`, sign-extended: moved to the top of its byte, then arithmetically down
-   (the shifts take immediates: one case per field). */
-OMPQC_INLINE int8x16_t field(int8x16_t b, int bits, uint32_t f) {
-    if (bits == 4) {
-        return f == 0 ? vshrq_n_s8(vshlq_n_s8(b, 4), 4) : vshrq_n_s8(b, 4);
-    }
-    switch (f) {
-    case 0:
-        return vshrq_n_s8(vshlq_n_s8(b, 6), 6);
-    case 1:
-        return vshrq_n_s8(vshlq_n_s8(b, 4), 6);
-    case 2:
-        return vshrq_n_s8(vshlq_n_s8(b, 2), 6);
-    default:
-        return vshrq_n_s8(b, 6);
-    }
+/* Field f of each 4-bit byte of b, sign-extended: moved to the top of its byte, then arithmetically down. (Left at
+   the top, 16 times its value, each field would take one instruction, not two; but the mask it needs for the high
+   field takes a vector register, and GCC 12 then spills: ResNet-8 at 4 bits ran 3% slower.) */
+OMPQC_INLINE int8x16_t field4(int8x16_t b, uint32_t f) {
+    return f == 0 ? vshrq_n_s8(vshlq_n_s8(b, 4), 4) : vshrq_n_s8(b, 4);
 }
 
 /* Field f of each 2-bit byte of b moved to the top of its byte (scaled by 64): a left shift and the mask `top` (the
@@ -114,11 +103,9 @@ static inline int8x16_t unpacked2(const uint8_t *r, uint8x16_t at, int8x16_t shi
     return vandq_s8(vshlq_s8(vldrbq_gather_offset_z_s8((const int8_t *)r, at, q), shifts), top);
 }
 
-/* s plus inputs x, y times field f of weight bytes b1, b2. */
-OMPQC_INLINE sums2x2_t field_dot(sums2x2_t s, int8x16_t x, int8x16_t y, int8x16_t b1, int8x16_t b2, int bits,
-                                 uint32_t f) {
-    const int8x16_t u = field(b1, bits, f), v = field(b2, bits, f);
-    return mladav2x2(s, x, y, u, v);
+/* s plus inputs x, y times field f of 4-bit weight bytes b1, b2. */
+OMPQC_INLINE sums2x2_t field_dot(sums2x2_t s, int8x16_t x, int8x16_t y, int8x16_t b1, int8x16_t b2, uint32_t f) {
+    return mladav2x2(s, x, y, field4(b1, f), field4(b2, f));
 }
 
 /* The lanes 16 bytes of a row weigh, every (8 / bits)th input from f: at 4 bits 0, 2, ... then 1, 3, ... */
@@ -152,8 +139,8 @@ OMPQC_INLINE void dot_channels_at(const int8_t *xa, const int8_t *xb, const uint
                 s = mladav2x2(s, vldrbq_s8(x), vldrbq_s8(y), b1, b2);
             } else if (bits == 4) {
                 const int8x16x2_t xv = vld2q_s8(x), yv = vld2q_s8(y);
-                s = field_dot(s, xv.val[0], yv.val[0], b1, b2, bits, 0);
-                s = field_dot(s, xv.val[1], yv.val[1], b1, b2, bits, 1);
+                s = field_dot(s, xv.val[0], yv.val[0], b1, b2, 0);
+                s = field_dot(s, xv.val[1], yv.val[1], b1, b2, 1);
             } else {
 #pragma GCC unroll 4
                 for (f = 0; f < 4; f++) {
@@ -185,7 +172,7 @@ OMPQC_INLINE void dot_channels_at(const int8_t *xa, const int8_t *xb, const uint
                 const mve_pred16_t lanes = vctp8q(rest > f ? (rest - f + per - 1) / per : 0);
                 const int8x16_t xv = vldrbq_gather_offset_z_s8(x, field_offsets(bits, f), lanes);
                 const int8x16_t yv = vldrbq_gather_offset_z_s8(y, field_offsets(bits, f), lanes);
-                s = field_dot(s, xv, yv, b1, b2, bits, f);
+                s = field_dot(s, xv, yv, b1, b2, f);
             }
         }
         sa[oc] = s.xu >> scale_log;
@@ -256,21 +243,38 @@ static inline const int8_t *inside_window(const OMPQC_NS(conv_t) *p, const int8_
     return in + (iy * p->in_w + ix) * p->in_c;
 }
 
+/* A row's first `run` (<= 16) weights as int8 lanes (those of q; the others 0): at 8 bits one load; below, each
+   lane's byte gathered (`at`: field i's byte) and shifted left by `left` so that the field's top bit is the lane's,
+   then arithmetically right (field i at bit bits * i, low first). */
+OMPQC_INLINE int8x16_t narrow_weights(const int8_t *w, mve_pred16_t q, uint8x16_t at, int8x16_t left, int bits) {
+    if (bits == 8) {
+        return vldrbq_z_s8(w, q);
+    }
+    const uint8x16_t v = vshlq_u8(vldrbq_gather_offset_z_u8((const uint8_t *)w, at, q), left);
+    return vshrq_n_s8(vreinterpretq_s8_u8(v), 8 - bits);
+}
+
 /* The sums of the windows at a and b (kh rows, `rows` bytes apart, each `run` bytes) with every channel's row:
    each window row one predicated 16-lane load kept for every channel, each channel's row against it one VMLADAV.
-   (Gathering four channels' sums into a vector to requantize them here instead spills and runs slower with
-   GCC 12.) */
-OMPQC_INLINE void narrow_sums(const OMPQC_NS(conv_t) *p, const int8_t *a, const int8_t *b, int32_t *sums, int kh) {
+   Below 8 bits kh is 1 (a window row's fields then start a channel's row, byte aligned). (Gathering four channels'
+   sums into a vector to requantize them here instead spills and runs slower with GCC 12.) */
+OMPQC_INLINE void narrow_sums(const OMPQC_NS(conv_t) *p, const int8_t *a, const int8_t *b, int32_t *sums, int kh,
+                              int bits) {
     const int32_t run = p->k_w * p->in_c, rows = p->dil_h * p->in_w * p->in_c, n = p->out_c;
     const mve_pred16_t q = vctp8q((uint32_t)run);
     const int8x16_t zero = vdupq_n_s8(0);
     const int8x16_t a0 = vldrbq_z_s8(a, q), b0 = vldrbq_z_s8(b, q);
     const int8x16_t a1 = kh > 1 ? vldrbq_z_s8(a + rows, q) : zero, b1 = kh > 1 ? vldrbq_z_s8(b + rows, q) : zero;
     const int8x16_t a2 = kh > 2 ? vldrbq_z_s8(a + 2 * rows, q) : zero, b2 = kh > 2 ? vldrbq_z_s8(b + 2 * rows, q) : zero;
+    /* Lane i's field: byte i * bits / 8, shifted left by 8 - bits - i * bits % 8. */
+    const uint8x16_t bit = vmulq_n_u8(vidupq_n_u8(0, 1), (uint8_t)bits);
+    const uint8x16_t at = vshrq_n_u8(bit, 3);
+    const int8x16_t left =
+        vsubq_s8(vdupq_n_s8((int8_t)(8 - bits)), vreinterpretq_s8_u8(vandq_u8(bit, vdupq_n_u8(7))));
     const int8_t *w = (const int8_t *)p->weights;
     int32_t oc;
     for (oc = 0; oc < n; oc++, w += p->row_bytes) {
-        const int8x16_t w0 = vldrbq_z_s8(w, q);
+        const int8x16_t w0 = narrow_weights(w, q, at, left, bits);
         int32_t sa = vmladavq_s8(a0, w0), sb = vmladavq_s8(b0, w0);
         if (kh > 1) {
             const int8x16_t w1 = vldrbq_z_s8(w + run, q);
@@ -289,34 +293,39 @@ OMPQC_INLINE void narrow_sums(const OMPQC_NS(conv_t) *p, const int8_t *a, const 
 
 /* The outputs of pixels px and pb from narrow_sums, with the window's row count a constant, requantized as the
    columns' are; 0 (nothing done) where a window leaves the input. */
-OMPQC_HOT static int narrow_pair(const OMPQC_NS(conv_t) *p, const int8_t *in, int32_t px, int32_t pb, int8_t *ya,
-                                 int8_t *yb, int32_t *sums) {
+OMPQC_INLINE int narrow_pair_at(const OMPQC_NS(conv_t) *p, const int8_t *in, int32_t px, int32_t pb, int8_t *ya,
+                                int8_t *yb, int32_t *sums, int bits) {
     const int8_t *a = inside_window(p, in, px), *b = inside_window(p, in, pb);
     if (a == 0 || b == 0) {
         return 0;
     }
-    if (p->k_h == 1) {
-        narrow_sums(p, a, b, sums, 1);
+    if (p->k_h == 1 || bits < 8) {
+        narrow_sums(p, a, b, sums, 1, bits);
     } else if (p->k_h == 2) {
-        narrow_sums(p, a, b, sums, 2);
+        narrow_sums(p, a, b, sums, 2, bits);
     } else {
-        narrow_sums(p, a, b, sums, 3);
+        narrow_sums(p, a, b, sums, 3, bits);
     }
     requantize_pair(p, sums, ya, yb);
     return 1;
 }
+OMPQC_PER_WIDTH_RETURNING(OMPQC_HOT, int, narrow_pair,
+                          (const OMPQC_NS(conv_t) *p, const int8_t *in, int32_t px, int32_t pb, int8_t *ya,
+                           int8_t *yb, int32_t *sums),
+                          (p, in, px, pb, ya, yb, sums))
 
-/* Pixels px and pb of a layer of 8-bit weights whose kernel rows are short runs of input (the first layers: 3 x 3
-   over 3 channels, 1 x 1 over at most 16 channels) straight from the input, no columns gathered; 0 (nothing done)
-   where a window leaves the input or the layer is of another shape (tested inline: the other layers pay no call).
-   (Streaming longer rows, whole 16-byte chunks, from the input instead of gathering them saves less than the row
-   loop costs with GCC 12.) */
+/* Pixels px and pb of a layer whose kernel rows are short runs of input (the first layers: at 8 bits 3 x 3 over 3
+   channels; 1 x 1 over at most 16 channels at every width) straight from the input, no columns gathered; 0 (nothing
+   done) where a window leaves the input or the layer is of another shape (tested inline: the other layers pay no
+   call). (Streaming longer rows, whole 16-byte chunks, from the input instead of gathering them saves less than the
+   row loop costs with GCC 12.) */
 OMPQC_INLINE int narrow_pixels(const OMPQC_NS(conv_t) *p, const int8_t *in, int32_t px, int32_t pb, int8_t *ya,
                                int8_t *yb, int32_t *sums, int bits) {
-    if (bits != 8 || p->k_w * p->in_c > 16 || p->k_h > 3 || (p->dil_w != 1 && p->k_w > 1)) {
+    if (p->k_w * p->in_c > 16 || p->k_h > 3 || (p->dil_w != 1 && p->k_w > 1) ||
+        (bits < 8 && (p->k_h > 1 || p->k_w > 1))) {
         return 0;
     }
-    return narrow_pair(p, in, px, pb, ya, yb, sums);
+    return OMPQC_AT_WIDTH(narrow_pair, bits)(p, in, px, pb, ya, yb, sums);
 }
 
 #define OMPQC_PIXELS_FIRST narrow_pixels

@@ -100,39 +100,73 @@ static inline uint32_t taps_inside(const OMPQC_NS(conv_t) *p, int32_t iy, int32_
     return rows & cols;
 }
 
-/* The sum of taps 0 to 7 of a channel's window at src: one gather (`taps`: their byte offsets) and one VMLADAV
-   against the channel's first 8 weights w. At the border (`border`) the taps outside the input, those not in q (two
-   bits a lane), read as the input zero point. */
-OMPQC_INLINE int32_t window_sum(const int8_t *src, uint16x8_t taps, const int8_t *w, mve_pred16_t q, int16x8_t zp,
-                                int border) {
-    const int16x8_t x =
-        border ? vpselq_s16(vldrbq_gather_offset_z_s16(src, taps, q), zp, q) : vldrbq_gather_offset_s16(src, taps);
-    return vmladavq_s16(x, vldrbq_s16(w));
+/* A channel's 3x3 weights: one row of 9 fields. */
+#define TAPS_ROW(bits) ((9 * (bits) + 7) / 8)
+
+/* The tap of a window that lane l (< 8) of window_sum's vectors holds: tap l, but at 4 bits lane 2i holds tap i and
+   lane 2i + 1 tap 4 + i (taps8_weights). */
+static inline uint32_t lane_tap(uint32_t l, int bits) {
+    return bits == 4 ? (l & 1u) * 4u + l / 2u : l;
 }
 
-/* A channel's 3x3 weights: one 9-byte row (8-bit weights, the only width this path takes). */
-#define TAPS_ROW 9
+/* Weights 0 to 7 of the row at w as int16 lanes in lane_tap's order (field j at bit bits * j, low first): at 8 bits
+   one load; below, the fields' bits copied to every lane (at 4 bits the low half of their word to the even lanes,
+   the high half to the odd), each lane shifted left by `left` so that its field's top bit is the lane's, then
+   arithmetically right. */
+OMPQC_INLINE int16x8_t taps8_weights(const int8_t *w, int16x8_t left, int bits) {
+    uint16x8_t v;
+    if (bits == 8) {
+        return vldrbq_s16(w);
+    }
+    if (bits == 4) {
+        uint32_t word;
+        memcpy(&word, w, 4);
+        v = vreinterpretq_u16_u32(vdupq_n_u32(word));
+    } else {
+        uint16_t half;
+        memcpy(&half, w, 2);
+        v = vdupq_n_u16(half);
+    }
+    return vshrq_n_s16(vreinterpretq_s16_u16(vshlq_u16(v, left)), 16 - bits);
+}
+
+/* The sum of taps 0 to 7 of a channel's window at src: one gather (`taps`: their byte offsets) and one VMLADAV
+   against the channel's weights (taps8_weights of its row w), both in lane_tap's order. At the border (`border`)
+   the taps outside the input, those not in q (two bits a lane), read as the input zero point. */
+OMPQC_INLINE int32_t window_sum(const int8_t *src, uint16x8_t taps, const int8_t *w, int16x8_t left,
+                                mve_pred16_t q, int16x8_t zp, int border, int bits) {
+    const int16x8_t x =
+        border ? vpselq_s16(vldrbq_gather_offset_z_s16(src, taps, q), zp, q) : vldrbq_gather_offset_s16(src, taps);
+    return vmladavq_s16(x, taps8_weights(w, left, bits));
+}
+
+/* Weight 8 of four channels' rows (at w, `rows` byte offsets apart; the lanes of e unless `whole`): at bit 8 * bits,
+   the low field of byte `bits`. */
+OMPQC_INLINE int32x4_t tap8_weights(const int8_t *w, uint32x4_t rows, mve_pred16_t e, int whole, int bits) {
+    const int8_t *at = w + (bits == 8 ? 8 : bits);
+    const int32x4_t b = whole ? vldrbq_gather_offset_s32(at, rows) : vldrbq_gather_offset_z_s32(at, rows, e);
+    return bits == 8 ? b : vshrq_n_s32(vshlq_n_s32(b, 32 - bits), 32 - bits);
+}
 
 /* Channels c to c + 3 of the output pixel o from its window at src (weights w on): taps 0 to 7 per channel
    (window_sum), tap 8 (`last` bytes on; the input zero point without `last_inside`) four channels a vector,
    requantized together. `whole`: all four channels; else those of e, and the lanes past the last channel repeat
    it. (Two pixels a pass, sharing the weights' loads, spill and run slower with GCC 12.) */
 OMPQC_INLINE void channels4(const requant_consts_t *k, const int8_t *src, uint16x8_t taps, int32_t last,
-                            const int8_t *w, uint32x4_t rows, mve_pred16_t q, int last_inside, int16x8_t zp,
-                            int8_t *o, int32_t c, int32_t n, int border, int whole, int down) {
+                            const int8_t *w, uint32x4_t rows, int16x8_t left, mve_pred16_t q, int last_inside,
+                            int16x8_t zp, int8_t *o, int32_t c, int32_t n, int border, int whole, int down, int bits) {
     const int32_t c1 = whole || c + 1 < n ? 1 : 0, c2 = whole || c + 2 < n ? 2 : c1;
-    const int32_t c3 = whole || c + 3 < n ? 3 : c2;
+    const int32_t c3 = whole || c + 3 < n ? 3 : c2, rb = TAPS_ROW(bits);
     const mve_pred16_t e = whole ? 0 : vctp32q((uint32_t)(n - c));
     const int8_t *s = src + c;
-    int32x4_t sums = vdupq_n_s32(window_sum(s, taps, w, q, zp, border));
-    sums = vsetq_lane_s32(window_sum(s + c1, taps, w + c1 * TAPS_ROW, q, zp, border), sums, 1);
-    sums = vsetq_lane_s32(window_sum(s + c2, taps, w + c2 * TAPS_ROW, q, zp, border), sums, 2);
-    sums = vsetq_lane_s32(window_sum(s + c3, taps, w + c3 * TAPS_ROW, q, zp, border), sums, 3);
+    int32x4_t sums = vdupq_n_s32(window_sum(s, taps, w, left, q, zp, border, bits));
+    sums = vsetq_lane_s32(window_sum(s + c1, taps, w + c1 * rb, left, q, zp, border, bits), sums, 1);
+    sums = vsetq_lane_s32(window_sum(s + c2, taps, w + c2 * rb, left, q, zp, border, bits), sums, 2);
+    sums = vsetq_lane_s32(window_sum(s + c3, taps, w + c3 * rb, left, q, zp, border, bits), sums, 3);
     const int32x4_t x8 = border && !last_inside ? vdupq_n_s32(vgetq_lane_s16(zp, 0))
                          : whole                ? vldrbq_s32(s + last)
                                                 : vldrbq_z_s32(s + last, e);
-    const int32x4_t w8 = whole ? vldrbq_gather_offset_s32(w + 8, rows) : vldrbq_gather_offset_z_s32(w + 8, rows, e);
-    sums = vaddq_s32(sums, vmulq_s32(x8, w8));
+    sums = vaddq_s32(sums, vmulq_s32(x8, tap8_weights(w, rows, e, whole, bits)));
     if (whole) {
         requantize_store(k, sums, vldrwq_s32(k->bias + c), vldrwq_s32(k->mult + c), vldrbq_s32(k->shift + c), o, c,
                          0, 1, down);
@@ -145,80 +179,92 @@ OMPQC_INLINE void channels4(const requant_consts_t *k, const int8_t *src, uint16
 /* Every channel of the output pixel o from its window at src, four at a time. */
 OMPQC_INLINE void pixel_lanes(const OMPQC_NS(conv_t) *p, const requant_consts_t *k, const int8_t *src,
                               uint16x8_t taps, int32_t last, uint32x4_t rows, mve_pred16_t q, int last_inside,
-                              int8_t *o, int border, int down) {
+                              int8_t *o, int border, int down, int bits) {
     const int32_t n = p->in_c;
     const int16x8_t zp = vdupq_n_s16((int16_t)p->in_zp);
+    /* taps8_weights' shifts: at 4 bits 12 - 4i in lanes 2i and 2i + 1, at 2 bits 14 - 2j in lane j. */
+    const uint16x8_t j = vidupq_n_u16(0, 1);
+    const uint16x8_t field = bits == 4 ? vshlq_n_u16(vshrq_n_u16(j, 1), 2) : vshlq_n_u16(j, 1);
+    const int16x8_t left = vreinterpretq_s16_u16(vsubq_u16(vdupq_n_u16((uint16_t)(16 - bits)), field));
     const int8_t *w = (const int8_t *)p->weights;
     int32_t c;
-    for (c = 0; c + 4 <= n; c += 4, w += 4 * TAPS_ROW) {
-        channels4(k, src, taps, last, w, rows, q, last_inside, zp, o, c, n, border, 1, down);
+    for (c = 0; c + 4 <= n; c += 4, w += 4 * TAPS_ROW(bits)) {
+        channels4(k, src, taps, last, w, rows, left, q, last_inside, zp, o, c, n, border, 1, down, bits);
     }
     if (c < n) {
-        channels4(k, src, taps, last, w, rows, q, last_inside, zp, o, c, n, border, 0, down);
+        channels4(k, src, taps, last, w, rows, left, q, last_inside, zp, o, c, n, border, 0, down, bits);
     }
 }
 
 /* The output pixel o of a window that leaves the input (first input at row iy, column ix). */
 OMPQC_INLINE void border_pixel(const OMPQC_NS(conv_t) *p, const requant_consts_t *k, const int8_t *in, int32_t iy,
-                               int32_t ix, uint16x8_t taps, int32_t last, uint32x4_t rows, int8_t *o, int down) {
+                               int32_t ix, uint16x8_t taps, int32_t last, uint32x4_t rows, int8_t *o, int down,
+                               int bits) {
     const uint32_t inside = taps_inside(p, iy, ix);
     uint32_t q = 0, j;
     for (j = 0; j < 8; j++) {
-        q |= (inside >> j & 1u) * (3u << (2 * j));
+        q |= (inside >> lane_tap(j, bits) & 1u) * (3u << (2 * j));
     }
     pixel_lanes(p, k, in + (iy * p->in_w + ix) * p->in_c, taps, last, rows, (mve_pred16_t)q, (int)(inside >> 8), o,
-                1, down);
+                1, down, bits);
 }
 
-/* A layer of 8-bit weights whose output does not overlap its input: each output pixel straight from the input (no
-   plane), channel by channel; each row's windows inside the input, columns [lo, hi), walked without tests. */
-OMPQC_INLINE void depthwise3x3_lanes_at(const OMPQC_NS(conv_t) *p, const int8_t *in, int8_t *out, int down) {
+/* A layer whose output does not overlap its input: each output pixel straight from the input (no plane), channel
+   by channel; each row's windows inside the input, columns [lo, hi), walked without tests. */
+OMPQC_INLINE void depthwise3x3_lanes_with(const OMPQC_NS(conv_t) *p, const int8_t *in, int8_t *out, int down,
+                                          int bits) {
     const int32_t n = p->in_c, row = p->in_w * n, sx = p->stride_w, ow = p->out_w;
     const requant_consts_t k = {p->shift, p->mult, p->bias, p->out_zp, p->act_min, p->act_max};
-    const uint16_t offsets[8] = {0, (uint16_t)n, (uint16_t)(2 * n), (uint16_t)row, (uint16_t)(row + n),
-                                 (uint16_t)(row + 2 * n), (uint16_t)(2 * row), (uint16_t)(2 * row + n)};
+    const int32_t at[8] = {0, n, 2 * n, row, row + n, row + 2 * n, 2 * row, 2 * row + n};
+    uint16_t offsets[8];
+    int32_t oy, ox, l;
+    for (l = 0; l < 8; l++) {
+        offsets[l] = (uint16_t)at[lane_tap((uint32_t)l, bits)];
+    }
     const uint16x8_t taps = vldrhq_u16(offsets);
-    const uint32x4_t rows = vmulq_n_u32(vidupq_n_u32(0, 1), TAPS_ROW);
+    const uint32x4_t rows = vmulq_n_u32(vidupq_n_u32(0, 1), TAPS_ROW(bits));
     const int32_t last = 2 * row + 2 * n;
     /* The columns whose windows lie inside: ox * sx - pad_l in [0, in_w - 3]. */
     const int32_t right = p->in_w - 3 + p->pad_l, lo0 = (p->pad_l + sx - 1) / sx;
     const int32_t hi0 = right < 0 ? 0 : right / sx + 1 < ow ? right / sx + 1 : ow;
-    int32_t oy, ox;
     for (oy = 0; oy < p->out_h; oy++) {
         const int32_t iy = oy * p->stride_h - p->pad_t;
         const int rows_inside = iy >= 0 && iy + 2 < p->in_h;
         const int32_t lo = rows_inside && lo0 < hi0 ? lo0 : ow, hi = rows_inside && lo0 < hi0 ? hi0 : ow;
         for (ox = 0; ox < lo; ox++, out += n) {
-            border_pixel(p, &k, in, iy, ox * sx - p->pad_l, taps, last, rows, out, down);
+            border_pixel(p, &k, in, iy, ox * sx - p->pad_l, taps, last, rows, out, down, bits);
         }
         if (ox < hi) {
             const int8_t *src = in + (iy * p->in_w + ox * sx - p->pad_l) * n;
             for (; ox < hi; ox++, out += n, src += sx * n) {
-                pixel_lanes(p, &k, src, taps, last, rows, 0, 1, out, 0, down);
+                pixel_lanes(p, &k, src, taps, last, rows, 0, 1, out, 0, down, bits);
             }
         }
         for (; ox < ow; ox++, out += n) {
-            border_pixel(p, &k, in, iy, ox * sx - p->pad_l, taps, last, rows, out, down);
+            border_pixel(p, &k, in, iy, ox * sx - p->pad_l, taps, last, rows, out, down, bits);
         }
     }
 }
 
 /* Returns 0 (nothing done) where the output overlaps the input, the rows are padded or a window's offsets pass 16
    bits. */
-OMPQC_HOT static int depthwise3x3_lanes(const OMPQC_NS(conv_t) *p, const int8_t *in, int8_t *out) {
+OMPQC_INLINE int depthwise3x3_lanes_at(const OMPQC_NS(conv_t) *p, const int8_t *in, int8_t *out, int bits) {
     const int32_t in_bytes = p->in_h * p->in_w * p->in_c, out_bytes = p->out_h * p->out_w * p->in_c;
-    if ((out < in + in_bytes && in < out + out_bytes) || p->row_bytes != TAPS_ROW ||
+    if ((out < in + in_bytes && in < out + out_bytes) || p->row_bytes != TAPS_ROW(bits) ||
         2 * (p->in_w + 1) * p->in_c > 0xFFFF) {
         return 0;
     }
     if (p->short_requant) {
-        depthwise3x3_lanes_at(p, in, out, 1);
+        depthwise3x3_lanes_with(p, in, out, 1, bits);
     } else {
-        depthwise3x3_lanes_at(p, in, out, 0);
+        depthwise3x3_lanes_with(p, in, out, 0, bits);
     }
     return 1;
 }
-#define OMPQC_DEPTHWISE3X3_FIRST(p, in, out, bits) ((bits) == 8 && depthwise3x3_lanes(p, in, out))
+OMPQC_PER_WIDTH_RETURNING(OMPQC_HOT, int, depthwise3x3_lanes, (const OMPQC_NS(conv_t) *p, const int8_t *in,
+                                                               int8_t *out),
+                          (p, in, out))
+#define OMPQC_DEPTHWISE3X3_FIRST(p, in, out, bits) OMPQC_AT_WIDTH(depthwise3x3_lanes, bits)(p, in, out)
 
 #define plane_fill plane_channel_mve
 #define plane_outputs plane_outputs_mve
