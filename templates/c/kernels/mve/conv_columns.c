@@ -260,7 +260,8 @@ OMPQC_INLINE int8x16_t narrow_weights(const int8_t *w, mve_pred16_t q, uint8x16_
    sums into a vector to requantize them here instead spills and runs slower with GCC 12.) */
 OMPQC_INLINE void narrow_sums(const OMPQC_NS(conv_t) *p, const int8_t *a, const int8_t *b, int32_t *sums, int kh,
                               int bits) {
-    const int32_t run = p->k_w * p->in_c, rows = p->dil_h * p->in_w * p->in_c, n = p->out_c;
+    /* Locals: the sums' stores may alias the parameter block. */
+    const int32_t run = p->k_w * p->in_c, rows = p->dil_h * p->in_w * p->in_c, n = p->out_c, rb = p->row_bytes;
     const mve_pred16_t q = vctp8q((uint32_t)run);
     const int8x16_t zero = vdupq_n_s8(0);
     const int8x16_t a0 = vldrbq_z_s8(a, q), b0 = vldrbq_z_s8(b, q);
@@ -273,7 +274,7 @@ OMPQC_INLINE void narrow_sums(const OMPQC_NS(conv_t) *p, const int8_t *a, const 
         vsubq_s8(vdupq_n_s8((int8_t)(8 - bits)), vreinterpretq_s8_u8(vandq_u8(bit, vdupq_n_u8(7))));
     const int8_t *w = (const int8_t *)p->weights;
     int32_t oc;
-    for (oc = 0; oc < n; oc++, w += p->row_bytes) {
+    for (oc = 0; oc < n; oc++, w += rb) {
         const int8x16_t w0 = narrow_weights(w, q, at, left, bits);
         int32_t sa = vmladavq_s8(a0, w0), sb = vmladavq_s8(b0, w0);
         if (kh > 1) {
