@@ -176,72 +176,82 @@ OMPQC_INLINE void channels4(const requant_consts_t *k, const int8_t *src, uint16
     }
 }
 
+/* A layer's numbers, read once (the output stores may alias the parameter block): the channels, their weight
+   rows, the input zero point as int16 lanes and taps8_weights' shifts. */
+typedef struct {
+    int32_t n;
+    const int8_t *weights;
+    int16x8_t zp, left;
+} lanes_layer_t;
+
 /* Every channel of the output pixel o from its window at src, four at a time. */
-OMPQC_INLINE void pixel_lanes(const OMPQC_NS(conv_t) *p, const requant_consts_t *k, const int8_t *src,
-                              uint16x8_t taps, int32_t last, uint32x4_t rows, mve_pred16_t q, int last_inside,
-                              int8_t *o, int border, int down, int bits) {
-    const int32_t n = p->in_c;
-    const int16x8_t zp = vdupq_n_s16((int16_t)p->in_zp);
-    /* taps8_weights' shifts: at 4 bits 12 - 4i in lanes 2i and 2i + 1, at 2 bits 14 - 2j in lane j. */
-    const uint16x8_t j = vidupq_n_u16(0, 1);
-    const uint16x8_t field = bits == 4 ? vshlq_n_u16(vshrq_n_u16(j, 1), 2) : vshlq_n_u16(j, 1);
-    const int16x8_t left = vreinterpretq_s16_u16(vsubq_u16(vdupq_n_u16((uint16_t)(16 - bits)), field));
-    const int8_t *w = (const int8_t *)p->weights;
+OMPQC_INLINE void pixel_lanes(const lanes_layer_t *l, const requant_consts_t *k, const int8_t *src, uint16x8_t taps,
+                              int32_t last, uint32x4_t rows, mve_pred16_t q, int last_inside, int8_t *o, int border,
+                              int down, int bits) {
+    const int32_t n = l->n;
+    const int8_t *w = l->weights;
     int32_t c;
     for (c = 0; c + 4 <= n; c += 4, w += 4 * TAPS_ROW(bits)) {
-        channels4(k, src, taps, last, w, rows, left, q, last_inside, zp, o, c, n, border, 1, down, bits);
+        channels4(k, src, taps, last, w, rows, l->left, q, last_inside, l->zp, o, c, n, border, 1, down, bits);
     }
     if (c < n) {
-        channels4(k, src, taps, last, w, rows, left, q, last_inside, zp, o, c, n, border, 0, down, bits);
+        channels4(k, src, taps, last, w, rows, l->left, q, last_inside, l->zp, o, c, n, border, 0, down, bits);
     }
 }
 
-/* The output pixel o of a window that leaves the input (first input at row iy, column ix). */
-OMPQC_INLINE void border_pixel(const OMPQC_NS(conv_t) *p, const requant_consts_t *k, const int8_t *in, int32_t iy,
-                               int32_t ix, uint16x8_t taps, int32_t last, uint32x4_t rows, int8_t *o, int down,
-                               int bits) {
+/* The output pixel o of a window that leaves the input (first input at row iy, column ix). (Out of line and in the
+   general form alone, which is right for every layer, the border pixels cost VWW's depthwise layers 1% more.) */
+OMPQC_INLINE void border_pixel(const OMPQC_NS(conv_t) *p, const lanes_layer_t *l, const requant_consts_t *k,
+                               const int8_t *in, int32_t iy, int32_t ix, uint16x8_t taps, int32_t last,
+                               uint32x4_t rows, int8_t *o, int down, int bits) {
     const uint32_t inside = taps_inside(p, iy, ix);
     uint32_t q = 0, j;
     for (j = 0; j < 8; j++) {
         q |= (inside >> lane_tap(j, bits) & 1u) * (3u << (2 * j));
     }
-    pixel_lanes(p, k, in + (iy * p->in_w + ix) * p->in_c, taps, last, rows, (mve_pred16_t)q, (int)(inside >> 8), o,
-                1, down, bits);
+    pixel_lanes(l, k, in + (iy * p->in_w + ix) * l->n, taps, last, rows, (mve_pred16_t)q, (int)(inside >> 8), o, 1,
+                down, bits);
 }
 
 /* A layer whose output does not overlap its input: each output pixel straight from the input (no plane), channel
    by channel; each row's windows inside the input, columns [lo, hi), walked without tests. */
 OMPQC_INLINE void depthwise3x3_lanes_with(const OMPQC_NS(conv_t) *p, const int8_t *in, int8_t *out, int down,
                                           int bits) {
-    const int32_t n = p->in_c, row = p->in_w * n, sx = p->stride_w, ow = p->out_w;
+    const int32_t n = p->in_c, row = p->in_w * n, sx = p->stride_w, sy = p->stride_h, ow = p->out_w;
+    const int32_t oh = p->out_h, in_w = p->in_w, in_h = p->in_h, pad_t = p->pad_t, pad_l = p->pad_l;
     const requant_consts_t k = {p->shift, p->mult, p->bias, p->out_zp, p->act_min, p->act_max};
+    /* taps8_weights' shifts: at 4 bits 12 - 4i in lanes 2i and 2i + 1, at 2 bits 14 - 2j in lane j. */
+    const uint16x8_t j = vidupq_n_u16(0, 1);
+    const uint16x8_t field = bits == 4 ? vshlq_n_u16(vshrq_n_u16(j, 1), 2) : vshlq_n_u16(j, 1);
+    const lanes_layer_t l = {n, (const int8_t *)p->weights, vdupq_n_s16((int16_t)p->in_zp),
+                             vreinterpretq_s16_u16(vsubq_u16(vdupq_n_u16((uint16_t)(16 - bits)), field))};
     const int32_t at[8] = {0, n, 2 * n, row, row + n, row + 2 * n, 2 * row, 2 * row + n};
     uint16_t offsets[8];
-    int32_t oy, ox, l;
-    for (l = 0; l < 8; l++) {
-        offsets[l] = (uint16_t)at[lane_tap((uint32_t)l, bits)];
+    int32_t oy, ox, i;
+    for (i = 0; i < 8; i++) {
+        offsets[i] = (uint16_t)at[lane_tap((uint32_t)i, bits)];
     }
     const uint16x8_t taps = vldrhq_u16(offsets);
     const uint32x4_t rows = vmulq_n_u32(vidupq_n_u32(0, 1), TAPS_ROW(bits));
     const int32_t last = 2 * row + 2 * n;
     /* The columns whose windows lie inside: ox * sx - pad_l in [0, in_w - 3]. */
-    const int32_t right = p->in_w - 3 + p->pad_l, lo0 = (p->pad_l + sx - 1) / sx;
+    const int32_t right = in_w - 3 + pad_l, lo0 = (pad_l + sx - 1) / sx;
     const int32_t hi0 = right < 0 ? 0 : right / sx + 1 < ow ? right / sx + 1 : ow;
-    for (oy = 0; oy < p->out_h; oy++) {
-        const int32_t iy = oy * p->stride_h - p->pad_t;
-        const int rows_inside = iy >= 0 && iy + 2 < p->in_h;
+    for (oy = 0; oy < oh; oy++) {
+        const int32_t iy = oy * sy - pad_t;
+        const int rows_inside = iy >= 0 && iy + 2 < in_h;
         const int32_t lo = rows_inside && lo0 < hi0 ? lo0 : ow, hi = rows_inside && lo0 < hi0 ? hi0 : ow;
         for (ox = 0; ox < lo; ox++, out += n) {
-            border_pixel(p, &k, in, iy, ox * sx - p->pad_l, taps, last, rows, out, down, bits);
+            border_pixel(p, &l, &k, in, iy, ox * sx - pad_l, taps, last, rows, out, down, bits);
         }
         if (ox < hi) {
-            const int8_t *src = in + (iy * p->in_w + ox * sx - p->pad_l) * n;
+            const int8_t *src = in + (iy * in_w + ox * sx - pad_l) * n;
             for (; ox < hi; ox++, out += n, src += sx * n) {
-                pixel_lanes(p, &k, src, taps, last, rows, 0, 1, out, 0, down, bits);
+                pixel_lanes(&l, &k, src, taps, last, rows, 0, 1, out, 0, down, bits);
             }
         }
         for (; ox < ow; ox++, out += n) {
-            border_pixel(p, &k, in, iy, ox * sx - p->pad_l, taps, last, rows, out, down, bits);
+            border_pixel(p, &l, &k, in, iy, ox * sx - pad_l, taps, last, rows, out, down, bits);
         }
     }
 }

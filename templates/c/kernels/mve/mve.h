@@ -6,22 +6,21 @@
 
 #include "../ompqc.h"
 
-/* requantize() on four lanes, given left = max(shift, 0) and right = max(-shift, 0): VQRDMULH is the saturating
-   rounding doubling high multiply; before VRSHL's rounding right shift, a negative value is taken one lower so that
-   halves round away from zero as RoundingDivideByPOT does (saturating: the lowest value rounds the same either
-   way). */
-static inline int32x4_t requantize_v(int32x4_t x, int32x4_t m0, int32x4_t left, int32x4_t right) {
-    x = vqrdmulhq_s32(vshlq_s32(x, left), m0);
-    x = vqaddq_s32(x, vandq_s32(vshrq_n_s32(x, 31), vnegq_s32(vminq_s32(right, vdupq_n_s32(1)))));
-    return vrshlq_s32(x, vnegq_s32(right));
-}
-
-/* requantize_v where no lane shifts left, given the shifts sh (each <= 0): the nudge only in the lanes that shift
-   right. */
+/* requantize() on four lanes whose shifts sh are all <= 0: VQRDMULH is the saturating rounding doubling high
+   multiply; before VRSHL's rounding right shift, a negative value is taken one lower so that halves round away
+   from zero as RoundingDivideByPOT does (saturating: the lowest value rounds the same either way), in the lanes that
+   shift right only. */
 static inline int32x4_t requantize_down_v(int32x4_t x, int32x4_t m0, int32x4_t sh) {
     x = vqrdmulhq_s32(x, m0);
     x = vqaddq_s32(x, vandq_s32(vshrq_n_s32(x, 31), vshrq_n_s32(sh, 31)));
     return vrshlq_s32(x, sh);
+}
+
+/* requantize() on four lanes of any shifts sh: the lanes that shift left do so before the multiply, then the rest
+   as requantize_down_v with the right shifts alone. */
+static inline int32x4_t requantize_v(int32x4_t x, int32x4_t m0, int32x4_t sh) {
+    const int32x4_t zero = vdupq_n_s32(0);
+    return requantize_down_v(vshlq_s32(x, vmaxq_s32(sh, zero)), m0, vminq_s32(sh, zero));
 }
 
 /* The same with one multiplier and shift for every lane (scalar operands: no vector registers for them): a shift
@@ -51,9 +50,7 @@ typedef struct {
    out[c .. c + 3] (`whole`: all four lanes stored without a predicate; else the lanes of q). */
 OMPQC_INLINE void requantize_store(const requant_consts_t *k, int32x4_t s, int32x4_t b, int32x4_t m0, int32x4_t sh,
                                    int8_t *out, int32_t c, mve_pred16_t q, int whole, int down) {
-    const int32x4_t zero = vdupq_n_s32(0);
-    const int32x4_t y = down ? requantize_down_v(vaddq_s32(s, b), m0, sh)
-                             : requantize_v(vaddq_s32(s, b), m0, vmaxq_s32(sh, zero), vmaxq_s32(vnegq_s32(sh), zero));
+    const int32x4_t y = down ? requantize_down_v(vaddq_s32(s, b), m0, sh) : requantize_v(vaddq_s32(s, b), m0, sh);
     int32x4_t x = vaddq_n_s32(y, k->zp);
     x = vminq_s32(vmaxq_s32(x, vdupq_n_s32(k->lo)), vdupq_n_s32(k->hi));
     if (whole) {
