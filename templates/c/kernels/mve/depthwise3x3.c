@@ -264,7 +264,9 @@ OMPQC_INLINE int depthwise3x3_lanes_at(const OMPQC_NS(conv_t) *p, const int8_t *
         2 * (p->in_w + 1) * p->in_c > 0xFFFF) {
         return 0;
     }
-    if (p->short_requant) {
+    /* Below 8 bits one copy, in the general form (right for every layer): each copy is about 3 KB of code, and a
+       model may run all three widths. */
+    if (p->short_requant && bits == 8) {
         depthwise3x3_lanes_with(p, in, out, 1, bits);
     } else {
         depthwise3x3_lanes_with(p, in, out, 0, bits);
