@@ -152,11 +152,12 @@ fn case(family: Kernel, bits: u8, i: usize, rng: &mut Rng) -> Case {
         Kernel::Depthwise3x3 => {
             // Any shape (at 8 bits, Helium's path straight from the input); rows of at least eight outputs at
             // stride 1 (the DSP's pairs of outputs); rows shorter than eight under longer columns (walked along the
-            // columns).
+            // columns). The second time below 8 bits the walked rows are 18 long: Helium then takes the plane.
+            let long = if i > 3 { 18 } else { 12 };
             let (h, w, row_stride) = match i % 3 {
                 0 => (h, w, None),
-                1 => (h, 12, Some(1)),
-                _ => (12, 5, None),
+                1 => (h, long, Some(1)),
+                _ => (long, 5, None),
             };
             let mut d = Builder::new(vec![1, c, h, w]);
             let mut win = window(rng, (h, w), [3, 3], 1);

@@ -256,12 +256,16 @@ OMPQC_INLINE void depthwise3x3_lanes_with(const OMPQC_NS(conv_t) *p, const int8_
     }
 }
 
-/* Returns 0 (nothing done) where the output overlaps the input, the rows are padded or a window's offsets pass 16
-   bits. */
+/* Returns 0 (nothing done) where the output overlaps the input, the rows are padded, a window's offsets pass 16
+   bits or the plane is faster. */
 OMPQC_INLINE int depthwise3x3_lanes_at(const OMPQC_NS(conv_t) *p, const int8_t *in, int8_t *out, int bits) {
     const int32_t in_bytes = p->in_h * p->in_w * p->in_c, out_bytes = p->out_h * p->out_w * p->in_c;
+    /* The row the plane would walk (depthwise3x3.h): below 8 bits, where it is 16 outputs or more, the plane's
+       per-channel copy costs less than unpacking each channel's taps at every pixel (measured on DS-CNN's rows of
+       25 and VWW's of 24 and 48; VWW's of 12, 6 and 3 run faster here). */
+    const int32_t walked = p->out_w < 8 && p->out_h > p->out_w ? p->out_h : p->out_w;
     if ((out < in + in_bytes && in < out + out_bytes) || p->row_bytes != TAPS_ROW(bits) ||
-        2 * (p->in_w + 1) * p->in_c > 0xFFFF) {
+        2 * (p->in_w + 1) * p->in_c > 0xFFFF || (bits < 8 && walked >= 16)) {
         return 0;
     }
     /* Below 8 bits one copy, in the general form (right for every layer): each copy is about 3 KB of code, and a
