@@ -59,7 +59,7 @@ OMPQC_INLINE void depthwise3x3(const OMPQC_NS(conv_t) *p, const int8_t *in, int8
         return;
     }
 #endif
-    const int32_t c_n = p->in_c, transposed = p->out_w < 8 && p->out_h > p->out_w;
+    const int32_t c_n = p->in_c, transposed = plane_walks_columns(p);
     OMPQC_NS(conv_t) q = *p;
     if (transposed) {
         q.in_h = p->in_w;

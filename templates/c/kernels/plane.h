@@ -7,6 +7,12 @@
 #include "ompqc.h"
 #include "short_requant.h"
 
+/* Whether the depthwise 3x3 driver walks layer p along its columns: rows shorter than 8 outputs under longer
+   columns (depthwise3x3.h; plan::kernels sizes the sums by the same rule). */
+static inline int plane_walks_columns(const OMPQC_NS(conv_t) *p) {
+    return p->out_w < 8 && p->out_h > p->out_w;
+}
+
 /* A layer's plane: pw x ph cells, the input inside columns [lo, hi) and rows [y_lo, y_hi). */
 typedef struct {
     int32_t pw, ph, lo, hi, y_lo, y_hi;

@@ -264,7 +264,7 @@ OMPQC_INLINE int depthwise3x3_lanes_at(const OMPQC_NS(conv_t) *p, const int8_t *
     /* The row the plane would walk (depthwise3x3.h): below 8 bits, where it is 16 outputs or more, the plane's
        per-channel copy costs less than unpacking each channel's taps at every pixel (measured on DS-CNN's rows of
        25 and VWW's of 24 and 48; VWW's of 12, 6 and 3 run faster here). */
-    const int32_t walked = p->out_w < 8 && p->out_h > p->out_w ? p->out_h : p->out_w;
+    const int32_t walked = plane_walks_columns(p) ? p->out_h : p->out_w;
     if ((out < in + in_bytes && in < out + out_bytes) || p->row_bytes != TAPS_ROW(bits) ||
         2 * (p->in_w + 1) * p->in_c > 0xFFFF || (bits < 8 && walked >= 16)) {
         return 0;
