@@ -183,18 +183,18 @@ fn table(f: impl Fn(f32) -> f32, q_in: QParams, q_out: QParams) -> Vec<i8> {
     (-128..=127).map(|q| q_out.quantize(defined(f(q_in.dequantize(q as i8))))).collect()
 }
 
-/// The zero multiplier in place of `m` when `m` requantizes every sum of magnitude at most `bound` to 0 (a dead
-/// channel: the kernels' short requantization could not shift its zero point up by so much).
-fn never_moves(m: Multiplier, bound: i64) -> Multiplier {
-    let right = -m.shift;
-    // The high multiply of |x| <= bound is at most this; below half of 2^right it rounds to 0 either side.
-    let high = (bound * m.m0 as i64 + (1 << 30)) >> 31;
-    if m.shift < 0 && high < 1i64 << (right - 1) {
-        Multiplier { m0: 0, shift: 0 }
-    } else {
-        m
-    }
+/// The output offset a channel gives every sum within `spread` of its bias, when it is one value: a dead channel,
+/// whose weights are near zero and whose output is its bias alone. With a right shift the requantization never
+/// decreases as the sum grows, so the two ends agreeing proves it. Offsets beyond 256 clamp alike for every zero
+/// point, so the offset is kept within that.
+fn constant_output(m: Multiplier, bias: i64, spread: i64) -> Option<i32> {
+    let end = |x: i64| m.apply(x as i32).clamp(-256, 256);
+    (m.shift <= 0 && end(bias - spread) == end(bias + spread)).then(|| end(bias))
 }
+
+/// A constant channel's requantization: one half, against a sum that is the bias 2c alone (its weights zeroed), gives
+/// c exactly and keeps every kernel's short requantization open to the layer.
+const HALF: Multiplier = Multiplier { m0: 1 << 30, shift: 0 };
 
 struct Lowering<'a> {
     graph: &'a Graph,
@@ -394,7 +394,7 @@ impl Lowering<'_> {
         let (q_in, q_out) = (self.q_in(0), self.q_out());
         let s_in = q_in.scale as f64;
         // A per-channel affine's one weight per channel is exact at 8 bits whatever its scale: QDQ models keep it.
-        let q = if self.graph.keeps_given() && !matches!(self.node.op, Op::Affine(_)) {
+        let mut q = if self.graph.keeps_given() && !matches!(self.node.op, Op::Affine(_)) {
             self.given_layer(layer, bits)?
         } else {
             let mean = self.mean.filter(|_| self.options.bias_correction);
@@ -416,11 +416,17 @@ impl Lowering<'_> {
                      {bits} bits); this layer cannot be compiled"
                 )));
             }
-            let multiplier = never_moves(self.multiplier(s_in * scale / q_out.scale as f64)?, bound as i64);
-            // A zero multiplier outputs the zero point whatever the sum: its bias (huge when the channel's weights are
-            // all near zero) is stored as 0, so that it does not narrow the kernels' bounds.
-            biases.push(if multiplier.m0 == 0 { 0 } else { bias_q as i32 });
-            multipliers.push(multiplier);
+            let multiplier = self.multiplier(s_in * scale / q_out.scale as f64)?;
+            // A constant channel's bias (huge when its weights are all near zero) and shift would narrow the kernels'
+            // bounds: it is stored as the constant it gives.
+            if let Some(c) = constant_output(multiplier, bias_q as i64, weight_sum * max_input as i64) {
+                q.values[r * k..(r + 1) * k].fill(0);
+                biases.push(2 * c);
+                multipliers.push(HALF);
+            } else {
+                biases.push(bias_q as i32);
+                multipliers.push(multiplier);
+            }
         }
         Ok((PackedWeights::pack(&q.values, rows, k, bits), biases, multipliers))
     }
@@ -513,17 +519,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_multiplier_that_never_moves_a_sum_off_zero_becomes_zero() {
+    fn a_channel_whose_sums_all_requantize_alike_is_constant() {
         let m = Multiplier { m0: 1 << 30, shift: -20 };
         // m halves x (rounding) and divides by 2^20 (rounding again): sums up to 2^20 - 2 give 0, 2^20 - 1 gives 1.
-        assert_eq!(never_moves(m, (1 << 20) - 2), Multiplier { m0: 0, shift: 0 });
-        assert_eq!(never_moves(m, (1 << 20) - 1), m);
-        for bound in [(1 << 20) - 2, (1 << 20) - 1] {
-            let moved = [-bound, bound].iter().any(|&x| m.apply(x as i32) != 0);
-            assert_eq!(moved, never_moves(m, bound) == m, "bound {bound}");
+        assert_eq!(constant_output(m, 0, (1 << 20) - 2), Some(0));
+        assert_eq!(constant_output(m, 0, (1 << 20) - 1), None);
+        // Around a bias of 3 * 2^21 every sum within 2^20 - 2 gives 3; within 2^20 + 1 the top end passes 3.5 * 2^21 (4).
+        assert_eq!(constant_output(m, 3 << 21, (1 << 20) - 2), Some(3));
+        assert_eq!(constant_output(m, 3 << 21, (1 << 20) + 1), None);
+        // Checked against every sum of a small range.
+        let small = Multiplier { m0: 1 << 30, shift: -3 };
+        for bias in -40i64..40 {
+            for spread in 0..12 {
+                let all: Vec<i32> = (bias - spread..=bias + spread).map(|x| small.apply(x as i32)).collect();
+                let alike = all.iter().all(|&v| v == all[0]);
+                assert_eq!(constant_output(small, bias, spread), alike.then_some(all[0]), "{bias} +- {spread}");
+            }
         }
-        // Shifts of 0 and above are kept.
-        let left = Multiplier { m0: 1 << 30, shift: 0 };
-        assert_eq!(never_moves(left, 0), left);
+        // Offsets beyond 256 clamp alike; left shifts are never taken.
+        assert_eq!(constant_output(Multiplier { m0: 1 << 30, shift: 0 }, 4000, 100), Some(256));
+        assert_eq!(constant_output(Multiplier { m0: 1 << 30, shift: 1 }, 0, 0), None);
+        // The stored form gives the constant back from the bias 2c alone.
+        for c in [-256, -3, 0, 1, 256] {
+            assert_eq!(HALF.apply(2 * c), c);
+        }
     }
 }
