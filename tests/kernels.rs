@@ -123,9 +123,9 @@ fn case(family: Kernel, bits: u8, i: usize, rng: &mut Rng) -> Case {
             b = first;
         }
         Kernel::ConvColumns if i == 0 || i == 1 || i == 5 => {
-            // A pointwise layer whose columns are its input pixels (RISC-V takes three of them a block) over a
-            // pixel count that is not a multiple of three; below 8 bits over at most 16 channels (Helium reads such
-            // pixels straight from the input).
+            // A pointwise layer whose columns are its input pixels (RISC-V takes three of them a block, the DSP four)
+            // over a pixel count that is a multiple of neither; below 8 bits over at most 16 channels (Helium reads
+            // such pixels straight from the input).
             let c = if bits < 8 { c.min(16) } else { c };
             let mut pointwise = Builder::new(vec![1, c, 5, 7]);
             let win = Window { kernel: [1, 1], strides: [1, 1], dilations: [1, 1], pads: [0; 4] };

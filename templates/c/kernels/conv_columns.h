@@ -3,8 +3,9 @@
    conv_pixels(p, in, px, pb, ya, yb, scratch, in_place, bits), the outputs ya and yb of pixels px and pb; or, with
    OMPQC_COLUMN_PAIR, the column element col_t, column(p, in, px, col, in_place, bits) and
    conv_pair(p, xa, xb, ya, yb, sums, bits), which make the conv_pixels below. A variant that defines
-   OMPQC_TRIPLES_AT(bits) also defines conv_triple(p, in, px, pixels, out, scratch, in_place, bits), the outputs of
-   pixels px to px + 2, and the widths where it holds take three pixels at a time. */
+   OMPQC_BLOCK_PIXELS_AT(bits), the pixels of a block at that width (more than 2, or it takes pairs), also defines
+   conv_pixel_block(p, in, px, pixels, out, scratch, in_place, bits), the outputs of pixels px onwards, the last one
+   repeated past the end; with OMPQC_BLOCKS_ONLY it has no pairs. */
 #ifndef OMPQC_CONV_COLUMNS_H
 #define OMPQC_CONV_COLUMNS_H
 
@@ -38,19 +39,21 @@ OMPQC_INLINE void conv_columns(const OMPQC_NS(conv_t) *p, const int8_t *in, int8
     const int in_place = p->k_h == 1 && p->k_w == 1 && p->stride_h == 1 && p->stride_w == 1 && p->pad_t == 0 &&
                          p->pad_l == 0 && p->out_h <= p->in_h && p->out_w == p->in_w;
     int32_t px;
-#ifdef OMPQC_TRIPLES_AT
-    if (OMPQC_TRIPLES_AT(bits)) {
-        for (px = 0; px < pixels; px += 3) {
-            conv_triple(p, in, px, pixels, out, scratch, in_place, bits);
+#ifdef OMPQC_BLOCK_PIXELS_AT
+    if (OMPQC_BLOCK_PIXELS_AT(bits) > 2) {
+        for (px = 0; px < pixels; px += OMPQC_BLOCK_PIXELS_AT(bits)) {
+            conv_pixel_block(p, in, px, pixels, out, scratch, in_place, bits);
         }
         return;
     }
 #endif
+#ifndef OMPQC_BLOCKS_ONLY
     for (px = 0; px < pixels; px += 2) {
         /* An odd last pixel is computed twice. */
         const int32_t pb = px + 1 < pixels ? px + 1 : px;
         conv_pixels(p, in, px, pb, out + px * p->out_c, out + pb * p->out_c, scratch, in_place, bits);
     }
+#endif
 }
 
 #define OMPQC_CONV_COLUMNS_AT(bits) \

@@ -78,10 +78,11 @@ OMPQC_INLINE void conv_pair(const OMPQC_NS(conv_t) *p, const col_t *xa, const co
 }
 
 #ifdef OMPQC_TRIPLES_AT
+#define OMPQC_BLOCK_PIXELS_AT(bits) (OMPQC_TRIPLES_AT(bits) ? 3 : 0)
 /* Output pixels px .. px + 2 (the last one repeated past the end), their columns 4 * ceil(k / 4) bytes apart in
    `scratch`. */
-OMPQC_INLINE void conv_triple(const OMPQC_NS(conv_t) *p, const int8_t *in, int32_t px, int32_t pixels, int8_t *out,
-                              uint8_t *scratch, int in_place, int bits) {
+OMPQC_INLINE void conv_pixel_block(const OMPQC_NS(conv_t) *p, const int8_t *in, int32_t px, int32_t pixels,
+                                   int8_t *out, uint8_t *scratch, int in_place, int bits) {
     const int32_t k4 = (p->k_h * p->k_w * p->in_c + 3) / 4 * 4;
     const col_t *x[3];
     int8_t *y[3];

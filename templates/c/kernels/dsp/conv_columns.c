@@ -1,7 +1,9 @@
-/* One-group convolutions on the Arm DSP extension. The two pixels' columns are widened to int16 and interleaved four
-   lanes at a time, so that one LDRD loads a pixel's operands for half a weight word's field; each channel pair's dot
-   products run in an assembly loop (SXTB16 lanes of the weight words, SMLAD), every channel of the pair of pixels in
-   one call, each pair of channels requantized as it ends. */
+/* One-group convolutions on the Arm DSP extension, four output pixels at a time. Their columns are widened to int16
+   and interleaved four lanes at a time, so that one LDRD loads a pixel's operands for half a weight word's field;
+   each channel's dot products with the four pixels run in an assembly loop (SXTB16 lanes of the weight word, SMLAD),
+   every channel in one call, each channel requantized as it ends. Four pixels by one channel keep the loop in 11
+   registers (two by two took all 14, and the channel loop's pointers spilled around it) and share each channel's
+   constants among four outputs. */
 #include "../ompqc.h"
 #include "dsp.h"
 #include "widen.h"
@@ -11,10 +13,14 @@
 #include "../bytes.h"
 #include "../columns.h"
 
-/* One pixel's group of g = 32 / bits inputs as int16 chunks of four lanes at dst, dst + 8, ... (the other pixel's
-   chunks go between), adding its offset inputs to offset_sum. At 8 bits a group of four inputs is one chunk: inputs
-   0, 2 (SXTB16 lanes of weight bytes 0, 2), then 1, 3; below, the chunks of offset_chunks (widen.h). A last part
-   group is padded with zeros, so the weight bits it meets do not count. */
+/* The pixels of a block, and the int16 lanes between one pixel's chunk of four and the next field's. */
+#define QUAD_PIXELS 4
+#define QUAD_STEP (4 * QUAD_PIXELS)
+
+/* One pixel's group of g = 32 / bits inputs as int16 chunks of four lanes at dst, dst + QUAD_STEP, ... (the other
+   pixels' chunks go between), adding its offset inputs to offset_sum. At 8 bits a group of four inputs is one chunk:
+   inputs 0, 2 (SXTB16 lanes of weight bytes 0, 2), then 1, 3; below, the chunks of offset_chunks (widen.h). A last
+   part group is padded with zeros, so the weight bits it meets do not count. */
 OMPQC_INLINE int32_t widen_group(const int8_t *g, int16_t *dst, int32_t offset_sum, int bits) {
     if (bits == 8) {
         const uint32_t w = load32(g), e = (uint32_t)__sxtb16(w), o = (uint32_t)sxtb16_ror8(w);
@@ -22,7 +28,7 @@ OMPQC_INLINE int32_t widen_group(const int8_t *g, int16_t *dst, int32_t offset_s
         memcpy(dst + 2, &o, 4);
         return 0;
     }
-    return offset_chunks(g, dst, 8, 0, 0, offset_sum, bits);
+    return offset_chunks(g, dst, QUAD_STEP, 0, 0, offset_sum, bits);
 }
 
 /* widen_group over a pixel's k inputs, returning the correction its sums start from: -128 times the offset inputs'
@@ -32,20 +38,20 @@ OMPQC_INLINE int32_t widen_chunks_at(const int8_t *src, int16_t *dst, uint32_t k
     uint32_t n = k / group, f;
     int32_t offset_sum = 0;
     if (bits == 8 && n > 0) {
-        /* The whole words in assembly: the compiler stores the lanes in two STRs. */
+        /* The whole words in assembly: the compiler stores the lanes in two STRs. 32 bytes: QUAD_STEP lanes. */
         uint32_t w, e, o;
         __asm__ volatile("1:\n\t"
                          "ldr %[w], [%[s]], #4\n\t"
                          "sxtb16 %[e], %[w]\n\t"
                          "sxtb16 %[o], %[w], ror #8\n\t"
-                         "strd %[e], %[o], [%[d]], #16\n\t"
+                         "strd %[e], %[o], [%[d]], #32\n\t"
                          "subs %[n], %[n], #1\n\t"
                          "bne 1b\n\t"
                          : [s] "+r"(src), [d] "+r"(dst), [n] "+r"(n), [w] "=&r"(w), [e] "=&r"(e), [o] "=&r"(o)
                          :
                          : "memory", "cc");
     }
-    for (; n > 0; n--, src += group, dst += 2 * group) {
+    for (; n > 0; n--, src += group, dst += QUAD_STEP * group / 4) {
         offset_sum = widen_group(src, dst, offset_sum, bits);
     }
     if (rest > 0) {
@@ -60,109 +66,84 @@ OMPQC_INLINE int32_t widen_chunks_at(const int8_t *src, int16_t *dst, uint32_t k
 OMPQC_PER_WIDTH_RETURNING(OMPQC_NO_LIBCALL, int32_t, widen_chunks, (const int8_t *src, int16_t *dst, uint32_t k),
                           (src, dst, k))
 
-/* The loop over weight words below: each step splits both rows' word into SXTB16 lanes (w1, w2 keep bytes 1, 3),
-   then multiplies them with pixel a's chunk and pixel b's. Operands: a11 a12 a21 a22 (pixel, row), xp, r1, r2, n (words left);
-   scratch w1 w2 u1 u2 x0 x1. */
-#define DSP_LANES \
-    "sxtb16 %[u1], %[w1]\n\t" \
-    "sxtb16 %[u2], %[w2]\n\t" \
-    "sxtb16 %[w1], %[w1], ror #8\n\t" \
-    "sxtb16 %[w2], %[w2], ror #8\n\t"
-#define DSP_MACS \
-    "ldrd %[x0], %[x1], [%[xp]], #8\n\t" \
-    "smlad %[a11], %[x0], %[u1], %[a11]\n\t" \
-    "smlad %[a12], %[x0], %[u2], %[a12]\n\t" \
-    "smlad %[a11], %[x1], %[w1], %[a11]\n\t" \
-    "smlad %[a12], %[x1], %[w2], %[a12]\n\t" \
-    "ldrd %[x0], %[x1], [%[xp]], #8\n\t" \
-    "smlad %[a21], %[x0], %[u1], %[a21]\n\t" \
-    "smlad %[a22], %[x0], %[u2], %[a22]\n\t" \
-    "smlad %[a21], %[x1], %[w1], %[a21]\n\t" \
-    "smlad %[a22], %[x1], %[w2], %[a22]\n\t"
-#define DSP_SPLIT DSP_LANES DSP_MACS
+/* One weight word w of a row against the four pixels' interleaved columns at xp, which moves past them: its SXTB16
+   lanes (u keeps bytes 0, 2, w bytes 1, 3), then each pixel's chunk against them. Operands: s0 .. s3 (the pixels'
+   sums), xp; scratch w u x0 .. x3. */
+#define QUAD_LANES \
+    "sxtb16 %[u], %[w]\n\t" \
+    "sxtb16 %[w], %[w], ror #8\n\t"
+/* Two pixels' chunks in one LDM (1 + 4 cycles, where two LDRDs take 6): its registers are pinned in ascending order,
+   the order LDM fills them. */
+#define QUAD_MAC2(sa, sb) \
+    "ldm %[xp]!, {%[x0], %[x1], %[x2], %[x3]}\n\t" \
+    "smlad %[" sa "], %[x0], %[u], %[" sa "]\n\t" \
+    "smlad %[" sa "], %[x1], %[w], %[" sa "]\n\t" \
+    "smlad %[" sb "], %[x2], %[u], %[" sb "]\n\t" \
+    "smlad %[" sb "], %[x3], %[w], %[" sb "]\n\t"
+#define QUAD_MACS QUAD_MAC2("s0", "s1") QUAD_MAC2("s2", "s3")
+#define QUAD_X register uint32_t x0 __asm__("r8"), x1 __asm__("r9"), x2 __asm__("r10"), x3 __asm__("r11")
+#define QUAD_XS [x0] "=&r"(x0), [x1] "=&r"(x1), [x2] "=&r"(x2), [x3] "=&r"(x3)
 /* Below 8 bits (widen_group): the sign bit of every field but the top one flipped, the whole bytes' lanes
    multiplied, then the lanes with their top field cleared, down to the lowest field alone. */
-#define DSP_LOAD "ldr %[w1], [%[r1]], #4\n\tldr %[w2], [%[r2]], #4\n\t"
-#define DSP_FLIP(mask) "eor %[w1], %[w1], #" mask "\n\teor %[w2], %[w2], #" mask "\n\t"
-#define DSP_KEEP(mask) \
-    "and %[u1], %[u1], #" mask "\n\tand %[u2], %[u2], #" mask "\n\t" \
-    "and %[w1], %[w1], #" mask "\n\tand %[w2], %[w2], #" mask "\n\t"
-#define DSP_STEP_8 DSP_LOAD DSP_SPLIT
-#define DSP_STEP_4 DSP_LOAD DSP_FLIP("0x08080808") DSP_SPLIT DSP_KEEP("0x000F000F") DSP_MACS
-#define DSP_STEP_2 \
-    DSP_LOAD DSP_FLIP("0x2A2A2A2A") DSP_SPLIT DSP_KEEP("0x003F003F") DSP_MACS DSP_KEEP("0x000F000F") DSP_MACS \
-        DSP_KEEP("0x00030003") DSP_MACS
-#define DSP_DOT_LOOP(step) \
-    __asm__ volatile("1:\n\t" step "subs %[n], %[n], #1\n\tbne 1b\n\t" \
-                     : [a11] "+r"(s->a11), [a12] "+r"(s->a12), [a21] "+r"(s->a21), [a22] "+r"(s->a22), \
-                       [xp] "+r"(*x), [r1] "+r"(r1), [r2] "+r"(r2), [n] "+r"(words), [w1] "=&r"(w1), \
-                       [w2] "=&r"(w2), [u1] "=&r"(u1), [u2] "=&r"(u2), [x0] "=&r"(x0), [x1] "=&r"(x1) \
+#define QUAD_FLIP(mask) "eor %[w], %[w], #" mask "\n\t"
+#define QUAD_KEEP(mask) "and %[u], %[u], #" mask "\n\tand %[w], %[w], #" mask "\n\t"
+#define QUAD_WORD_8 QUAD_LANES QUAD_MACS
+#define QUAD_WORD_4 QUAD_FLIP("0x08080808") QUAD_LANES QUAD_MACS QUAD_KEEP("0x000F000F") QUAD_MACS
+#define QUAD_WORD_2 \
+    QUAD_FLIP("0x2A2A2A2A") QUAD_LANES QUAD_MACS QUAD_KEEP("0x003F003F") QUAD_MACS QUAD_KEEP("0x000F000F") QUAD_MACS \
+        QUAD_KEEP("0x00030003") QUAD_MACS
+#define QUAD_LOAD "ldr %[w], [%[r]], #4\n\t"
+#define QUAD_SUMS [s0] "+r"(s->s0), [s1] "+r"(s->s1), [s2] "+r"(s->s2), [s3] "+r"(s->s3), [xp] "+r"(*x)
+#define QUAD_LOOP(word) \
+    __asm__ volatile("1:\n\t" QUAD_LOAD word "subs %[n], %[n], #1\n\tbne 1b\n\t" \
+                     : QUAD_SUMS, [r] "+r"(r), [n] "+r"(words), [w] "=&r"(w), [u] "=&r"(u), QUAD_XS \
                      : \
                      : "memory", "cc")
 
-/* Sums of pixel a, b with rows 1, 2. */
+/* Sums of the four pixels with one row. */
 typedef struct {
-    int32_t a11, a12, a21, a22;
-} sums2x2_t;
+    int32_t s0, s1, s2, s3;
+} sums4_t;
 
-/* s plus the products of `words` (> 0) weight words of rows r1 and r2 with the interleaved columns from *x, which
-   moves past them: `unrolled` runs two words per pass (words even). */
-OMPQC_INLINE void dot_loop(sums2x2_t *s, const int16_t **x, const uint8_t *r1, const uint8_t *r2, uint32_t words,
-                           int unrolled, int bits) {
-    uint32_t w1, w2, u1, u2, x0, x1;
+/* s plus the products of `words` (> 0) weight words from r with the interleaved columns from *x, which moves past
+   them: `unrolled` runs two words per pass (words even). */
+OMPQC_INLINE void dot_loop(sums4_t *s, const int16_t **x, const uint8_t *r, uint32_t words, int unrolled, int bits) {
+    uint32_t w, u;
+    QUAD_X;
     if (unrolled) {
         words /= 2;
     }
     if (bits == 8) {
         if (unrolled) {
-            DSP_DOT_LOOP(DSP_STEP_8 DSP_STEP_8);
+            QUAD_LOOP(QUAD_WORD_8 QUAD_LOAD QUAD_WORD_8);
         } else {
-            DSP_DOT_LOOP(DSP_STEP_8);
+            QUAD_LOOP(QUAD_WORD_8);
         }
     } else if (bits == 4) {
         if (unrolled) {
-            DSP_DOT_LOOP(DSP_STEP_4 DSP_STEP_4);
+            QUAD_LOOP(QUAD_WORD_4 QUAD_LOAD QUAD_WORD_4);
         } else {
-            DSP_DOT_LOOP(DSP_STEP_4);
+            QUAD_LOOP(QUAD_WORD_4);
         }
     } else {
         if (unrolled) {
-            DSP_DOT_LOOP(DSP_STEP_2 DSP_STEP_2);
+            QUAD_LOOP(QUAD_WORD_2 QUAD_LOAD QUAD_WORD_2);
         } else {
-            DSP_DOT_LOOP(DSP_STEP_2);
+            QUAD_LOOP(QUAD_WORD_2);
         }
     }
 }
 
-/* dot_loop over any number of words: pairs of words per pass, then the odd one. */
-OMPQC_INLINE void dot_words(sums2x2_t *s, const int16_t **x, const uint8_t *r1, const uint8_t *r2, uint32_t words,
-                            int bits) {
-    if (words >= 2) {
-        dot_loop(s, x, r1, r2, words & ~1u, 1, bits);
-    }
-    if (words & 1u) {
-        const uint32_t done = 4 * (words & ~1u);
-        dot_loop(s, x, r1 + done, r2 + done, 1, 0, bits);
-    }
-}
-
-/* The outputs of one channel for pixels a and b from their scaled sums sa, sb (`full`: the clamp is the whole int8
-   range; `short_form`: the layer's short requantization, from the doubled sums). */
-OMPQC_INLINE void requantize_channel(int32_t sa, int32_t sb, uint32_t scale_log, int32_t bias, int32_t m,
-                                     int32_t shift, int32_t zp, int32_t lo, int32_t hi, int full, int short_form,
-                                     int8_t *ya, int8_t *yb) {
-    if (short_form) {
-        /* The scaled sums divide exactly: 2x is one shift of them and 2 bias. */
-        const short_t q = short_of(m, shift, zp);
-        const int32_t b2 = 2 * bias;
-        const int32_t xa = (scale_log > 0 ? sa >> (scale_log - 1) : sa * 2) + b2;
-        const int32_t xb = (scale_log > 0 ? sb >> (scale_log - 1) : sb * 2) + b2;
-        *ya = clamp_dsp(requantize_short(xa, q), lo, hi, full);
-        *yb = clamp_dsp(requantize_short(xb, q), lo, hi, full);
+/* s plus one weight word w (in a register) against the columns at *x. */
+OMPQC_INLINE void dot_word(sums4_t *s, const int16_t **x, uint32_t w, int bits) {
+    uint32_t u;
+    QUAD_X;
+    if (bits == 8) {
+        __asm__(QUAD_WORD_8 : QUAD_SUMS, [w] "+r"(w), [u] "=&r"(u), QUAD_XS : : "memory");
+    } else if (bits == 4) {
+        __asm__(QUAD_WORD_4 : QUAD_SUMS, [w] "+r"(w), [u] "=&r"(u), QUAD_XS : : "memory");
     } else {
-        const requant_t q = requant_of(m, shift);
-        *ya = clamp_dsp(zp + requantize_dsp((sa >> scale_log) + bias, q), lo, hi, full);
-        *yb = clamp_dsp(zp + requantize_dsp((sb >> scale_log) + bias, q), lo, hi, full);
+        __asm__(QUAD_WORD_2 : QUAD_SUMS, [w] "+r"(w), [u] "=&r"(u), QUAD_XS : : "memory");
     }
 }
 
@@ -179,20 +160,23 @@ static inline uint32_t tail_word(const uint8_t *r, int32_t rb, uint32_t n) {
     return w;
 }
 
-/* s plus one 8-bit weight word of each row (w1, w2, in registers) against the columns at x: DSP_SPLIT. */
-OMPQC_INLINE void dot_word8(sums2x2_t *s, const int16_t *x, uint32_t w1, uint32_t w2) {
-    uint32_t u1, u2, x0, x1;
-    __asm__(DSP_SPLIT
-            : [a11] "+r"(s->a11), [a12] "+r"(s->a12), [a21] "+r"(s->a21), [a22] "+r"(s->a22), [w1] "+r"(w1),
-              [w2] "+r"(w2), [xp] "+r"(x), [u1] "=&r"(u1), [u2] "=&r"(u2), [x0] "=&r"(x0), [x1] "=&r"(x1)
-            :
-            : "memory");
+/* The output of one channel from its scaled sum s (`full`: the clamp is the whole int8 range; `short_form`: the
+   layer's short requantization, from the doubled sum). */
+OMPQC_INLINE int8_t requantize_sum(int32_t s, uint32_t scale_log, int32_t bias, const short_t *qs, const requant_t *q,
+                                   int32_t zp, int32_t lo, int32_t hi, int full, int short_form) {
+    if (short_form) {
+        /* The scaled sums divide exactly: 2x is one shift of them and 2 bias. */
+        const int32_t x2 = (scale_log > 0 ? s >> (scale_log - 1) : s * 2) + 2 * bias;
+        return clamp_dsp(requantize_short(x2, *qs), lo, hi, full);
+    }
+    return clamp_dsp(zp + requantize_dsp((s >> scale_log) + bias, *q), lo, hi, full);
 }
 
-/* Every output channel of pixels a and b (outputs ya, yb) from their interleaved columns x: per pair of channels
-   the whole weight words in the loop, the row's last bytes as one more word, then the requantization. */
-OMPQC_INLINE void conv_channels_with(const OMPQC_NS(conv_t) *p, const int16_t *x, int32_t ca, int32_t cb, int8_t *ya,
-                                     int8_t *yb, int full, int tailed, int short_form, int bits) {
+/* Every output channel of the block's pixels (outputs y[j], sums starting from start[j]) from their interleaved
+   columns x: per channel the whole weight words in the loop, the row's last bytes as one more word, then the
+   requantization. */
+OMPQC_INLINE void conv_channels_with(const OMPQC_NS(conv_t) *p, const int16_t *x, const int32_t *start,
+                                     int8_t *const *y, int full, int tailed, int short_form, int bits) {
     /* Locals: the output stores may alias the parameter block. */
     const uint32_t k = (uint32_t)(p->k_h * p->k_w * p->in_c), group = 32u / (uint32_t)bits, words = k / group;
     const uint32_t tail = tailed ? (k % group * (uint32_t)bits + 7) / 8 : 0, scale_log = 8u - (uint32_t)bits;
@@ -200,29 +184,36 @@ OMPQC_INLINE void conv_channels_with(const OMPQC_NS(conv_t) *p, const int16_t *x
     const uint8_t *weights = p->weights;
     const int32_t *bias = p->bias, *mult = p->mult;
     const int8_t *shift = p->shift;
+    int8_t *const y0 = y[0], *const y1 = y[1], *const y2 = y[2], *const y3 = y[3];
     int32_t oc;
-    for (oc = 0; oc < n; oc += 2) {
-        /* An odd last channel is computed twice. */
-        const int32_t od = oc + 1 < n ? oc + 1 : oc;
-        const uint8_t *r1 = weights + oc * rb, *r2 = weights + od * rb;
+    for (oc = 0; oc < n; oc++) {
+        const uint8_t *r = weights + oc * rb;
         const int16_t *xp = x;
         /* At 8 bits the sums start from 0 (the compiler sees it). */
-        sums2x2_t s = {bits == 8 ? 0 : ca, bits == 8 ? 0 : ca, bits == 8 ? 0 : cb, bits == 8 ? 0 : cb};
-        if (words > 0) {
-            dot_words(&s, &xp, r1, r2, words, bits);
+        sums4_t s = {bits == 8 ? 0 : start[0], bits == 8 ? 0 : start[1], bits == 8 ? 0 : start[2],
+                     bits == 8 ? 0 : start[3]};
+        if (words >= 2) {
+            dot_loop(&s, &xp, r, words & ~1u, 1, bits);
+        }
+        if (words & 1u) {
+            dot_loop(&s, &xp, r + 4 * (words & ~1u), 1, 0, bits);
         }
         if (tail > 0) {
-            const uint32_t last[2] = {tail_word(r1, rb, tail), tail_word(r2, rb, tail)};
-            if (bits == 8) {
-                dot_word8(&s, xp, last[0], last[1]);
-            } else {
-                dot_loop(&s, &xp, (const uint8_t *)&last[0], (const uint8_t *)&last[1], 1, 0, bits);
-            }
+            dot_word(&s, &xp, tail_word(r, rb, tail), bits);
         }
-        requantize_channel(s.a11, s.a21, scale_log, bias[oc], mult[oc], shift[oc], zp, a_lo, a_hi, full, short_form,
-                           ya + oc, yb + oc);
-        requantize_channel(s.a12, s.a22, scale_log, bias[od], mult[od], shift[od], zp, a_lo, a_hi, full, short_form,
-                           ya + od, yb + od);
+        {
+            const short_t qs = short_of(mult[oc], shift[oc], zp);
+            const requant_t q = requant_of(mult[oc], shift[oc]);
+            const int32_t b = bias[oc];
+            const int8_t v0 = requantize_sum(s.s0, scale_log, b, &qs, &q, zp, a_lo, a_hi, full, short_form);
+            const int8_t v1 = requantize_sum(s.s1, scale_log, b, &qs, &q, zp, a_lo, a_hi, full, short_form);
+            const int8_t v2 = requantize_sum(s.s2, scale_log, b, &qs, &q, zp, a_lo, a_hi, full, short_form);
+            const int8_t v3 = requantize_sum(s.s3, scale_log, b, &qs, &q, zp, a_lo, a_hi, full, short_form);
+            y0[oc] = v0;
+            y1[oc] = v1;
+            y2[oc] = v2;
+            y3[oc] = v3;
+        }
     }
 }
 /* With the short requantization, a copy of the channel loop per clamp (the whole int8 range is one SSAT) and for
@@ -234,39 +225,46 @@ OMPQC_INLINE void conv_channels_with(const OMPQC_NS(conv_t) *p, const int16_t *x
 #endif
 #define OMPQC_CONV_SHORT_LOOP(f, t) \
     if (p->short_requant && full == (f) && tailed == (t)) { \
-        conv_channels_with(p, x, ca, cb, ya, yb, f, t, 1, bits); \
+        conv_channels_with(p, x, start, y, f, t, 1, bits); \
         return; \
     }
-OMPQC_INLINE void conv_channels_at(const OMPQC_NS(conv_t) *p, const int16_t *x, int32_t ca, int32_t cb, int8_t *ya,
-                                   int8_t *yb, int bits) {
+OMPQC_INLINE void conv_channels_at(const OMPQC_NS(conv_t) *p, const int16_t *x, const int32_t *start,
+                                   int8_t *const *y, int bits) {
     const int full = p->act_min == -128 && p->act_max == 127;
     const int tailed = p->k_h * p->k_w * p->in_c % (32 / bits) != 0;
     (void)full;
     (void)tailed;
     OMPQC_CONV_SHORT_LOOPS(OMPQC_CONV_SHORT_LOOP)
-    conv_channels_with(p, x, ca, cb, ya, yb, 0, 1, 0, bits);
+    conv_channels_with(p, x, start, y, 0, 1, 0, bits);
 }
 OMPQC_PER_WIDTH(OMPQC_HOT, conv_channels,
-                (const OMPQC_NS(conv_t) *p, const int16_t *x, int32_t ca, int32_t cb, int8_t *ya, int8_t *yb),
-                (p, x, ca, cb, ya, yb))
+                (const OMPQC_NS(conv_t) *p, const int16_t *x, const int32_t *start, int8_t *const *y),
+                (p, x, start, y))
 
-/* `scratch`: the interleaved int16 columns (4 * k bytes, k rounded up to whole weight words), then the two pixels'
-   gathered windows (k rounded up to 4 bytes each). */
-OMPQC_INLINE void conv_pixels(const OMPQC_NS(conv_t) *p, const int8_t *in, int32_t px, int32_t pb, int8_t *ya,
-                              int8_t *yb, uint8_t *scratch, int in_place, int bits) {
+/* Output pixels px .. px + 3 (the last one repeated past the end). `scratch`: the interleaved int16 columns
+   (8 * k bytes, k rounded up to whole weight words), then the four pixels' gathered windows (k rounded up to 4 bytes
+   each). */
+OMPQC_INLINE void conv_pixel_block(const OMPQC_NS(conv_t) *p, const int8_t *in, int32_t px, int32_t pixels,
+                                   int8_t *out, uint8_t *scratch, int in_place, int bits) {
     const int32_t k = p->k_h * p->k_w * p->in_c, group = 32 / bits, whole = (k + group - 1) / group * group;
+    const int32_t k4 = (k + 3) & ~3;
     int16_t *x = (int16_t *)scratch;
-    int8_t *ga = (int8_t *)scratch + 4 * whole, *gb = ga + ((k + 3) & ~3);
-    const int8_t *sa = in + px * p->in_c, *sb = in + pb * p->in_c;
-    if (!in_place) {
-        columns(p, in, px, ga);
-        columns(p, in, pb, gb);
-        sa = ga;
-        sb = gb;
+    int8_t *windows = (int8_t *)scratch + 2 * QUAD_PIXELS * whole;
+    int32_t start[QUAD_PIXELS], j;
+    int8_t *y[QUAD_PIXELS];
+    for (j = 0; j < QUAD_PIXELS; j++) {
+        const int32_t q = px + j < pixels ? px + j : pixels - 1;
+        const int8_t *src = in + q * p->in_c;
+        if (!in_place) {
+            columns(p, in, q, windows + j * k4);
+            src = windows + j * k4;
+        }
+        start[j] = OMPQC_AT_WIDTH(widen_chunks, bits)(src, x + 4 * j, (uint32_t)k);
+        y[j] = out + q * p->out_c;
     }
-    const int32_t ca = OMPQC_AT_WIDTH(widen_chunks, bits)(sa, x, (uint32_t)k);
-    const int32_t cb = OMPQC_AT_WIDTH(widen_chunks, bits)(sb, x + 4, (uint32_t)k);
-    OMPQC_AT_WIDTH(conv_channels, bits)(p, x, ca, cb, ya, yb);
+    OMPQC_AT_WIDTH(conv_channels, bits)(p, x, start, y);
 }
+#define OMPQC_BLOCK_PIXELS_AT(bits) QUAD_PIXELS
+#define OMPQC_BLOCKS_ONLY
 
 #include "../conv_columns.h"
