@@ -50,4 +50,10 @@ static inline int32_t requantize_short(int32_t x2, short_t q) {
     return high_mul_acc(x2, q.m0, q.half + (q.fix & (x2 >> 31))) >> q.right;
 }
 
+/* requantize_short where the caller knows whether the channel shifts (`shifts`: q.fix is -1): the sign's correction
+   is then one addition of x2's sign, or none (a loop per case saves two instructions an output). */
+static inline int32_t requantize_short_known(int32_t x2, short_t q, int shifts) {
+    return high_mul_acc(x2, q.m0, shifts ? q.half + (x2 >> 31) : q.half) >> q.right;
+}
+
 #endif

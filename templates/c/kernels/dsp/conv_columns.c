@@ -160,34 +160,42 @@ static inline uint32_t tail_word(const uint8_t *r, int32_t rb, uint32_t n) {
     return w;
 }
 
+/* A channel's short requantization constants (short_t) and doubled bias, as the channel loop reads them: a table the
+   first block of a layer makes in scratch, so that each channel's constants are loads instead of computations and
+   the loop keeps one pointer to them. */
+typedef struct {
+    int32_t m0, half, right, fix, b2;
+} channel_short_t;
+
 /* The output of one channel from its scaled sum s (`full`: the clamp is the whole int8 range; `short_form`: the
-   layer's short requantization, from the doubled sum). */
-OMPQC_INLINE int8_t requantize_sum(int32_t s, uint32_t scale_log, int32_t bias, const short_t *qs, const requant_t *q,
-                                   int32_t zp, int32_t lo, int32_t hi, int full, int short_form) {
+   layer's short requantization with constants c, from the doubled sum; else the general one with q and bias). */
+OMPQC_INLINE int8_t requantize_sum(int32_t s, uint32_t scale_log, const channel_short_t *c, const requant_t *q,
+                                   int32_t bias, int32_t zp, int32_t lo, int32_t hi, int full, int short_form) {
     if (short_form) {
         /* The scaled sums divide exactly: 2x is one shift of them and 2 bias. */
-        const int32_t x2 = (scale_log > 0 ? s >> (scale_log - 1) : s * 2) + 2 * bias;
-        return clamp_dsp(requantize_short(x2, *qs), lo, hi, full);
+        const int32_t x2 = (scale_log > 0 ? s >> (scale_log - 1) : s * 2) + c->b2;
+        return clamp_dsp(high_mul_acc(x2, c->m0, c->half + (c->fix & (x2 >> 31))) >> c->right, lo, hi, full);
     }
     return clamp_dsp(zp + requantize_dsp((s >> scale_log) + bias, *q), lo, hi, full);
 }
 
-/* Every output channel of the block's pixels (outputs y[j], sums starting from start[j]) from their interleaved
-   columns x: per channel the whole weight words in the loop, the row's last bytes as one more word, then the
-   requantization. */
-OMPQC_INLINE void conv_channels_with(const OMPQC_NS(conv_t) *p, const int16_t *x, const int32_t *start,
-                                     int8_t *const *y, int full, int tailed, int short_form, int bits) {
+/* Every output channel of the block's pixels (outputs y, y + at[1], ..., sums starting from start[j]) from their
+   interleaved columns x: per channel the whole weight words in the loop, the row's last bytes as one more word, then
+   the requantization (constants from `table` in the short form). */
+OMPQC_INLINE void conv_channels_with(const OMPQC_NS(conv_t) *p, const int16_t *x, const int32_t *start, int8_t *y,
+                                     const int32_t *at, const channel_short_t *table, int full, int tailed,
+                                     int short_form, int bits) {
     /* Locals: the output stores may alias the parameter block. */
     const uint32_t k = (uint32_t)(p->k_h * p->k_w * p->in_c), group = 32u / (uint32_t)bits, words = k / group;
     const uint32_t tail = tailed ? (k % group * (uint32_t)bits + 7) / 8 : 0, scale_log = 8u - (uint32_t)bits;
     const int32_t n = p->out_c, rb = p->row_bytes, zp = p->out_zp, a_lo = p->act_min, a_hi = p->act_max;
+    const int32_t at1 = at[1], at2 = at[2], at3 = at[3];
     const uint8_t *weights = p->weights;
     const int32_t *bias = p->bias, *mult = p->mult;
     const int8_t *shift = p->shift;
-    int8_t *const y0 = y[0], *const y1 = y[1], *const y2 = y[2], *const y3 = y[3];
-    int32_t oc;
-    for (oc = 0; oc < n; oc++) {
-        const uint8_t *r = weights + oc * rb;
+    int8_t *const end = y + n;
+    for (; y < end; y++, table++, weights += rb) {
+        const uint8_t *r = weights;
         const int16_t *xp = x;
         /* At 8 bits the sums start from 0 (the compiler sees it). */
         sums4_t s = {bits == 8 ? 0 : start[0], bits == 8 ? 0 : start[1], bits == 8 ? 0 : start[2],
@@ -202,17 +210,18 @@ OMPQC_INLINE void conv_channels_with(const OMPQC_NS(conv_t) *p, const int16_t *x
             dot_word(&s, &xp, tail_word(r, rb, tail), bits);
         }
         {
-            const short_t qs = short_of(mult[oc], shift[oc], zp);
-            const requant_t q = requant_of(mult[oc], shift[oc]);
-            const int32_t b = bias[oc];
-            const int8_t v0 = requantize_sum(s.s0, scale_log, b, &qs, &q, zp, a_lo, a_hi, full, short_form);
-            const int8_t v1 = requantize_sum(s.s1, scale_log, b, &qs, &q, zp, a_lo, a_hi, full, short_form);
-            const int8_t v2 = requantize_sum(s.s2, scale_log, b, &qs, &q, zp, a_lo, a_hi, full, short_form);
-            const int8_t v3 = requantize_sum(s.s3, scale_log, b, &qs, &q, zp, a_lo, a_hi, full, short_form);
-            y0[oc] = v0;
-            y1[oc] = v1;
-            y2[oc] = v2;
-            y3[oc] = v3;
+            const int32_t oc = n - (int32_t)(end - y);
+            const channel_short_t c = short_form ? *table : (channel_short_t){0, 0, 0, 0, 0};
+            const requant_t q = requant_of(short_form ? 0 : mult[oc], short_form ? 0 : shift[oc]);
+            const int32_t b = short_form ? 0 : bias[oc];
+            const int8_t v0 = requantize_sum(s.s0, scale_log, &c, &q, b, zp, a_lo, a_hi, full, short_form);
+            const int8_t v1 = requantize_sum(s.s1, scale_log, &c, &q, b, zp, a_lo, a_hi, full, short_form);
+            const int8_t v2 = requantize_sum(s.s2, scale_log, &c, &q, b, zp, a_lo, a_hi, full, short_form);
+            const int8_t v3 = requantize_sum(s.s3, scale_log, &c, &q, b, zp, a_lo, a_hi, full, short_form);
+            y[0] = v0;
+            y[at1] = v1;
+            y[at2] = v2;
+            y[at3] = v3;
         }
     }
 }
@@ -225,33 +234,41 @@ OMPQC_INLINE void conv_channels_with(const OMPQC_NS(conv_t) *p, const int16_t *x
 #endif
 #define OMPQC_CONV_SHORT_LOOP(f, t) \
     if (p->short_requant && full == (f) && tailed == (t)) { \
-        conv_channels_with(p, x, start, y, f, t, 1, bits); \
+        conv_channels_with(p, x, start, y, at, table, f, t, 1, bits); \
         return; \
     }
-OMPQC_INLINE void conv_channels_at(const OMPQC_NS(conv_t) *p, const int16_t *x, const int32_t *start,
-                                   int8_t *const *y, int bits) {
+OMPQC_INLINE void conv_channels_at(const OMPQC_NS(conv_t) *p, const int16_t *x, const int32_t *start, int8_t *y,
+                                   const int32_t *at, const channel_short_t *table, int bits) {
     const int full = p->act_min == -128 && p->act_max == 127;
     const int tailed = p->k_h * p->k_w * p->in_c % (32 / bits) != 0;
     (void)full;
     (void)tailed;
     OMPQC_CONV_SHORT_LOOPS(OMPQC_CONV_SHORT_LOOP)
-    conv_channels_with(p, x, start, y, 0, 1, 0, bits);
+    conv_channels_with(p, x, start, y, at, table, 0, 1, 0, bits);
 }
 OMPQC_PER_WIDTH(OMPQC_HOT, conv_channels,
-                (const OMPQC_NS(conv_t) *p, const int16_t *x, const int32_t *start, int8_t *const *y),
-                (p, x, start, y))
+                (const OMPQC_NS(conv_t) *p, const int16_t *x, const int32_t *start, int8_t *y, const int32_t *at,
+                 const channel_short_t *table),
+                (p, x, start, y, at, table))
 
 /* Output pixels px .. px + 3 (the last one repeated past the end). `scratch`: the interleaved int16 columns
-   (8 * k bytes, k rounded up to whole weight words), then the four pixels' gathered windows (k rounded up to 4 bytes
-   each). */
+   (8 * k bytes, k rounded up to whole weight words), the four pixels' gathered windows (k rounded up to 4 bytes
+   each), then the channels' short requantization table (channel_short_t each), which the layer's first block
+   makes. */
 OMPQC_INLINE void conv_pixel_block(const OMPQC_NS(conv_t) *p, const int8_t *in, int32_t px, int32_t pixels,
                                    int8_t *out, uint8_t *scratch, int in_place, int bits) {
     const int32_t k = p->k_h * p->k_w * p->in_c, group = 32 / bits, whole = (k + group - 1) / group * group;
-    const int32_t k4 = (k + 3) & ~3;
+    const int32_t k4 = (k + 3) & ~3, first = px * p->out_c;
     int16_t *x = (int16_t *)scratch;
     int8_t *windows = (int8_t *)scratch + 2 * QUAD_PIXELS * whole;
-    int32_t start[QUAD_PIXELS], j;
-    int8_t *y[QUAD_PIXELS];
+    channel_short_t *table = (channel_short_t *)(windows + QUAD_PIXELS * k4);
+    int32_t start[QUAD_PIXELS], at[QUAD_PIXELS], j;
+    if (px == 0 && p->short_requant) {
+        for (j = 0; j < p->out_c; j++) {
+            const short_t q = short_of(p->mult[j], p->shift[j], p->out_zp);
+            table[j] = (channel_short_t){q.m0, q.half, q.right, q.fix, 2 * p->bias[j]};
+        }
+    }
     for (j = 0; j < QUAD_PIXELS; j++) {
         const int32_t q = px + j < pixels ? px + j : pixels - 1;
         const int8_t *src = in + q * p->in_c;
@@ -260,9 +277,9 @@ OMPQC_INLINE void conv_pixel_block(const OMPQC_NS(conv_t) *p, const int8_t *in, 
             src = windows + j * k4;
         }
         start[j] = OMPQC_AT_WIDTH(widen_chunks, bits)(src, x + 4 * j, (uint32_t)k);
-        y[j] = out + q * p->out_c;
+        at[j] = q * p->out_c - first;
     }
-    OMPQC_AT_WIDTH(conv_channels, bits)(p, x, start, y);
+    OMPQC_AT_WIDTH(conv_channels, bits)(p, x, start, out + first, at, table);
 }
 #define OMPQC_BLOCK_PIXELS_AT(bits) QUAD_PIXELS
 #define OMPQC_BLOCKS_ONLY

@@ -107,8 +107,14 @@ OMPQC_INLINE void requantize_row_with(const OMPQC_NS(conv_t) *p, int32_t c, cons
     const int32_t m0 = p->mult[c], shift = p->shift[c], zp = p->out_zp, lo = p->act_min, hi = p->act_max;
     if (short_form) {
         const short_t q = short_of(m0, shift, zp);
-        for (; sums < end; sums++, out += stride) {
-            *out = clamp_dsp(requantize_short(*sums * 2, q), lo, hi, full);
+        if (q.fix) {
+            for (; sums < end; sums++, out += stride) {
+                *out = clamp_dsp(requantize_short_known(*sums * 2, q, 1), lo, hi, full);
+            }
+        } else {
+            for (; sums < end; sums++, out += stride) {
+                *out = clamp_dsp(requantize_short_known(*sums * 2, q, 0), lo, hi, full);
+            }
         }
     } else {
         const requant_t q = requant_of(m0, shift);
