@@ -15,7 +15,9 @@
 #define OMPQC_MOVE_WORD(dst, src) memcpy(__builtin_assume_aligned(dst, 4), __builtin_assume_aligned(src, 4), 4)
 #endif
 
-OMPQC_NO_LIBCALL static void copy_bytes(int8_t *dst, const int8_t *src, int32_t n) {
+/* Inline where the caller has the same options (columns()): a first layer's window rows are a few words (3 x 3 x 3:
+   9 bytes), where a call costs as much as the copy. */
+OMPQC_NO_LIBCALL static inline void copy_bytes(int8_t *dst, const int8_t *src, int32_t n) {
     if (OMPQC_WORDS_MOVE(dst, src)) {
         /* Unrolled: the loop's test and increments are most of a word's instructions. */
 #pragma GCC unroll 4

@@ -7,7 +7,7 @@
 
 /* The window of output pixel `px` as a column: k_h * k_w * in_c inputs in the weights' order ([ky][kx][ci]), taps in
    the padding holding the input zero point (the one-group kernels' biases have the zero-point term folded in). */
-static void columns(const OMPQC_NS(conv_t) *p, const int8_t *in, int32_t px, int8_t *col) {
+OMPQC_NO_LIBCALL static void columns(const OMPQC_NS(conv_t) *p, const int8_t *in, int32_t px, int8_t *col) {
     const int32_t iy0 = px / p->out_w * p->stride_h - p->pad_t, ix0 = px % p->out_w * p->stride_w - p->pad_l;
     const int32_t c = p->in_c, run = p->k_w * c;
     int32_t ky, kx;
