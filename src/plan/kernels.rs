@@ -258,8 +258,7 @@ fn choose_node(graph: &QGraph, ix: usize, node: &QNode, stage: Option<&Stage>) -
 /// The scratch of a convolution kernel computing `out_h` rows of `out_w` outputs. Columns: two output pixels'
 /// windows, K rounded up to 4 bytes each, int8 on the portable path (laid out for int16), then on Helium the int32
 /// sums of both pixels' channels; the DSP's four pixels' interleaved int16 columns (K rounded up to whole weight
-/// words), then the four windows as gathered, then a table of the channels' requantization constants (20 bytes
-/// each); in Rust two int8 windows of whole weight words, then both widened for the DSP (4 bytes an
+/// words), then one window as gathered, then a table of the channels' requantization constants (20 bytes each); in Rust two int8 windows of whole weight words, then both widened for the DSP (4 bytes an
 /// input). The grouped kernels walk the windows in place and need none.
 /// Depthwise: one channel's input as an int16 plane padded to the windows, then the int32 sums of a band of at
 /// least 32 outputs (whole rows); other than 3x3, a cell of slack after the plane and the int16 taps between (Helium
@@ -278,7 +277,7 @@ fn conv_scratch(kernel: Kernel, c: &QConv, out_h: usize, out_w: usize) -> Scratc
             let rust = (2 * words + fields.max(4 * words)).next_multiple_of(super::ALIGN);
             Scratch {
                 portable: 2 * k4 + c.weights.k,
-                dsp: 8 * words + 4 * k4 + 20 * c.c_out,
+                dsp: 8 * words + k4 + 20 * c.c_out,
                 mve: 4 * k4 + 8 * c.c_out,
                 rust,
             }
@@ -358,11 +357,11 @@ mod tests {
         let kernel =
             |c_in, c_out, groups, k, dil| choose(&conv_graph(c_in, c_out, groups, k, dil), None, false).unwrap()[0];
         // One group: two columns of K = 27 (28 rounded) bytes laid out for int16, then Helium's 2 x 16 int32 sums;
-        // the DSP's four pixels' interleaved int16 columns of whole weight words, the four windows and 16 channels'
+        // the DSP's four pixels' interleaved int16 columns of whole weight words, one window and 16 channels'
         // constants; Rust's two windows of whole words, then both widened (4 bytes an input).
         let columns = kernel(3, 16, 1, 3, 1);
         assert_eq!(columns.kernel, Kernel::ConvColumns);
-        let dsp = 8 * 28 + 4 * 28 + 20 * 16;
+        let dsp = 8 * 28 + 28 + 20 * 16;
         assert_eq!(
             columns.scratch,
             Scratch { portable: 2 * 28 + 27, dsp, mve: 4 * 28 + 8 * 16, rust: 2 * 28 + 4 * 28 }

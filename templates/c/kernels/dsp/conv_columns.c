@@ -252,16 +252,16 @@ OMPQC_PER_WIDTH(OMPQC_HOT, conv_channels,
                 (p, x, start, y, at, table))
 
 /* Output pixels px .. px + 3 (the last one repeated past the end). `scratch`: the interleaved int16 columns
-   (8 * k bytes, k rounded up to whole weight words), the four pixels' gathered windows (k rounded up to 4 bytes
-   each), then the channels' short requantization table (channel_short_t each), which the layer's first block
+   (8 * k bytes, k rounded up to whole weight words), one pixel's gathered window at a time (k rounded up to 4
+   bytes), then the channels' short requantization table (channel_short_t each), which the layer's first block
    makes. */
 OMPQC_INLINE void conv_pixel_block(const OMPQC_NS(conv_t) *p, const int8_t *in, int32_t px, int32_t pixels,
                                    int8_t *out, uint8_t *scratch, int in_place, int bits) {
     const int32_t k = p->k_h * p->k_w * p->in_c, group = 32 / bits, whole = (k + group - 1) / group * group;
-    const int32_t k4 = (k + 3) & ~3, first = px * p->out_c;
+    const int32_t first = px * p->out_c;
     int16_t *x = (int16_t *)scratch;
-    int8_t *windows = (int8_t *)scratch + 2 * QUAD_PIXELS * whole;
-    channel_short_t *table = (channel_short_t *)(windows + QUAD_PIXELS * k4);
+    int8_t *window = (int8_t *)scratch + 2 * QUAD_PIXELS * whole;
+    channel_short_t *table = (channel_short_t *)(window + ((k + 3) & ~3));
     int32_t start[QUAD_PIXELS], at[QUAD_PIXELS], j;
     if (px == 0 && p->short_requant) {
         for (j = 0; j < p->out_c; j++) {
@@ -273,8 +273,8 @@ OMPQC_INLINE void conv_pixel_block(const OMPQC_NS(conv_t) *p, const int8_t *in, 
         const int32_t q = px + j < pixels ? px + j : pixels - 1;
         const int8_t *src = in + q * p->in_c;
         if (!in_place) {
-            columns(p, in, q, windows + j * k4);
-            src = windows + j * k4;
+            columns(p, in, q, window);
+            src = window;
         }
         start[j] = OMPQC_AT_WIDTH(widen_chunks, bits)(src, x + 4 * j, (uint32_t)k);
         at[j] = q * p->out_c - first;
