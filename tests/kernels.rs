@@ -150,7 +150,7 @@ fn case(family: Kernel, bits: u8, i: usize, rng: &mut Rng) -> Case {
             b = d;
         }
         Kernel::Depthwise3x3 => {
-            // Any shape (at 8 bits, Helium's path straight from the input); rows of at least eight outputs at
+            // Any shape (at 8 bits, Helium's path straight from the input); rows of at least four outputs at
             // stride 1 (the DSP's pairs of outputs); rows shorter than eight under longer columns (walked along the
             // columns). The second time below 8 bits the walked rows are 18 long: Helium then takes the plane.
             let long = if i > 3 { 18 } else { 12 };

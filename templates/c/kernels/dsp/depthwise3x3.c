@@ -42,13 +42,13 @@ OMPQC_HOT static void dw3x3_pairs(const int16_t *r, int32_t pw, int32_t sy, int3
 
 /* Output rows of a depthwise 3x3 channel: sums[y * n + x] = bias + the window at column x * sx of plane rows
    y * sy + (0, 1, 2) (each pw long) from r; t[9..11] hold the first two taps of each kernel row as int16 lanes,
-   t[12] taps 2 and 5, t[8] the last. Rows of eight or more at stride 1 go by pairs (on shorter ones the pairs'
-   setup costs more than their shared loads save). */
+   t[12] taps 2 and 5, t[8] the last. Rows of four or more at stride 1 go by pairs (VWW's rows of 6: 211 -> 198 K
+   instructions a layer; on rows of 2 and 3 the pairs' setup costs more than their shared loads save). */
 OMPQC_HOT static void dw3x3_rows(const int16_t *r, int32_t pw, int32_t sx, int32_t sy, int32_t rows, int32_t n,
                                  const int32_t *t, int32_t bias, int32_t *sums) {
     const int32_t k0 = t[9], k1 = t[10], k2 = t[11], w25 = t[12], w8 = t[8];
     int32_t y;
-    if (sx == 1 && n >= 8) {
+    if (sx == 1 && n >= 4) {
         dw3x3_pairs(r, pw, sy, rows, n, t, bias, sums);
         return;
     }
