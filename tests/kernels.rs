@@ -331,10 +331,10 @@ fn with_kernel_sources(dir: &std::path::Path, families: &[Family], target: Optio
 fn without_short_requant(files: &mut [(String, Vec<u8>)], label: &str) {
     let (_, text) = files.iter_mut().find(|(path, _)| path == "c/k_weights.c").expect("the C weights");
     let source = String::from_utf8(text.clone()).unwrap();
-    // The parameter block's last number, short_requant, before the layer's arrays.
-    let (short, general) = (", 1, k_l0_weights,", ", 0, k_l0_weights,");
-    assert!(source.contains(short), "{label}: layer 0 does not requantize in the short form");
-    *text = source.replace(short, general).into_bytes();
+    // The parameter block's last number, short_requant (1, or 2 with left shifts), before the layer's arrays.
+    let short = [", 1, k_l0_weights,", ", 2, k_l0_weights,"].into_iter().find(|short| source.contains(short));
+    let short = short.unwrap_or_else(|| panic!("{label}: layer 0 does not requantize in the short form"));
+    *text = source.replace(short, ", 0, k_l0_weights,").into_bytes();
 }
 
 /// The case planned with its depthwise 3x3 convolutions written over their inputs where they may be, and its C
@@ -416,11 +416,20 @@ fn every_kernel_family_alone_on_random_shapes_is_bit_exact_on_every_variant() {
             } else if convolution && i % 2 == 1 {
                 without_short_requant(&mut c.files, &label);
                 format!("{label} (general requantization)")
-            } else if (family == Kernel::Mul && i >= 3) || (family == Kernel::Depthwise3x3 && i == 2) {
-                // The other requantizations: a multiplier of shift 1 (the general form, a left shift) or for the
-                // multiplies 0 (the short form without a right shift), whatever the calibration gave.
+            } else if (family == Kernel::Mul && i >= 3) || (convolution && family != Kernel::Depthwise && i == 2) {
+                // The other requantizations: a multiplier of shift 1 (a left shift: the convolutions' short form
+                // with left shifts, the multiplies' general form) or for the multiplies 0 (the short form without a
+                // right shift), whatever the calibration gave.
                 let shift = if i == 4 { 0 } else { 1 };
                 with_shift(&mut c, shift, &provenance);
+                if convolution {
+                    let (_, weights) = c.files.iter().find(|(path, _)| path == "c/k_weights.c").unwrap();
+                    let left = format!(", {}, k_l0_weights,", ompqc::emit::LEFT_SHORT);
+                    assert!(
+                        String::from_utf8_lossy(weights).contains(&left),
+                        "{label}: no short form with left shifts"
+                    );
+                }
                 format!("{label} (multiplier shift {shift})")
             } else {
                 label

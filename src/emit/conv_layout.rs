@@ -44,24 +44,33 @@ pub fn folded_bias(w: &PackedWeights, bias: &[i32], in_zp: i32) -> Option<Vec<i3
         .collect()
 }
 
-/// Whether a layer's kernels may requantize in the short form (docs/SEMANTICS.md): from the doubled sum 2x, one high
-/// multiply that also adds the rounding half, the sign's correction and the output zero point (shifted up by the
-/// right shift), then one arithmetic shift. It needs every channel to shift right only (shift <= 0) and, for every
-/// sum x the layer can produce (|x| <= |bias| + the largest |input - in_zp| times the row's sum of |w|), 2x and the
-/// shifted value inside int32.
-pub fn short_requant(w: &PackedWeights, bias: &[i32], multipliers: &[Multiplier], in_zp: i32, out_zp: i32) -> bool {
+/// Which short form a layer's kernels may requantize in (docs/SEMANTICS.md): 0 none, 1 the short form with every
+/// channel shifting right only, 2 with some channel shifting left (`LEFT_SHORT`: the kernels that take it shift the
+/// doubled sum left first; the others run the general form). The short form: from the doubled sum 2x (times 2^left),
+/// one high multiply that also adds the rounding half, the sign's correction and the output zero point (shifted up by
+/// the right shift), then one arithmetic shift. It needs, for every sum x the layer can produce (|x| <= |bias| + the
+/// largest |input - in_zp| times the row's sum of |w|), 2x 2^left and the shifted value inside int32.
+pub fn short_requant(w: &PackedWeights, bias: &[i32], multipliers: &[Multiplier], in_zp: i32, out_zp: i32) -> i32 {
     let values = w.unpack();
     let input = (127 - in_zp as i64).max(in_zp as i64 + 128);
-    bias.iter().zip(multipliers).enumerate().all(|(r, (&b, m))| {
+    let fits = bias.iter().zip(multipliers).enumerate().all(|(r, (&b, m))| {
         let abs: i64 = values[r * w.k..(r + 1) * w.k].iter().map(|&v| (v as i64).abs()).sum();
         let x = (b as i64).abs() + input * abs;
-        let right = -m.shift;
+        let (left, right) = (m.shift.max(0), (-m.shift).max(0));
         // The zero point and the rounding half, shifted up: ((2 zp + 1) << right) >> 1.
-        let half = ((2 * out_zp as i64 + 1) << right.max(0)) >> 1;
-        // The high multiply is at most |x| + 1; the sign's correction adds 1.
-        m.shift <= 0 && 2 * x <= i32::MAX as i64 && x + 2 + half.abs() <= i32::MAX as i64
-    })
+        let half = ((2 * out_zp as i64 + 1) << right) >> 1;
+        // The high multiply is at most |x| 2^left + 1; the sign's correction adds 1.
+        left < 31 && (2 * x) << left <= i32::MAX as i64 && (x << left) + 2 + half.abs() <= i32::MAX as i64
+    });
+    match (fits, multipliers.iter().any(|m| m.shift > 0)) {
+        (false, _) => 0,
+        (true, false) => 1,
+        (true, true) => LEFT_SHORT,
+    }
 }
+
+/// `short_requant`'s value for a layer in the short form with some channel shifting left.
+pub const LEFT_SHORT: i32 = 2;
 
 #[cfg(test)]
 mod tests {
@@ -82,19 +91,22 @@ mod tests {
     }
 
     #[test]
-    fn short_requant_needs_right_shifts_and_sums_far_from_int32s_ends() {
+    fn short_requant_needs_sums_far_from_int32s_ends_and_says_when_a_channel_shifts_left() {
         let w = PackedWeights::pack(&[1, -2, 3, 4, 5, 6], 2, 3, 8);
         let m = |shift| Multiplier { m0: 1 << 30, shift };
-        assert!(short_requant(&w, &[10, -10], &[m(-8), m(0)], -128, 5));
-        // A left shift in one channel.
-        assert!(!short_requant(&w, &[10, -10], &[m(-8), m(1)], -128, 5));
+        assert_eq!(short_requant(&w, &[10, -10], &[m(-8), m(0)], -128, 5), 1);
+        // A left shift in one channel: the sums, shifted, stay far from int32's ends.
+        assert_eq!(short_requant(&w, &[10, -10], &[m(-8), m(1)], -128, 5), LEFT_SHORT);
+        // 2x 2^left leaves int32: |x| = 255 * 15 + 2^20, times 2^10, twice, passes 2^31.
+        assert_eq!(short_requant(&w, &[10, 1 << 20], &[m(-8), m(10)], -128, 5), 0);
+        assert_eq!(short_requant(&w, &[10, 1 << 18], &[m(-8), m(10)], -128, 5), LEFT_SHORT);
         // 2x could leave int32: |bias| + 255 * 15 > 2^30.
-        assert!(!short_requant(&w, &[10, (1 << 30) - 255 * 15 + 1], &[m(-8), m(-8)], -128, 5));
-        assert!(short_requant(&w, &[10, (1 << 30) - 255 * 15 - 2], &[m(-8), m(-8)], -128, 0));
+        assert_eq!(short_requant(&w, &[10, (1 << 30) - 255 * 15 + 1], &[m(-8), m(-8)], -128, 5), 0);
+        assert_eq!(short_requant(&w, &[10, (1 << 30) - 255 * 15 - 2], &[m(-8), m(-8)], -128, 0), 1);
         // The zero point 127 and the half shifted up by 24 are 255 * 2^23, within 2^23 of int32's end: small sums fit,
         // sums of 2^24 do not.
-        assert!(short_requant(&w, &[10, -10], &[m(-24), m(-24)], -128, 127));
-        assert!(!short_requant(&w, &[10, 1 << 24], &[m(-24), m(-24)], -128, 127));
+        assert_eq!(short_requant(&w, &[10, -10], &[m(-24), m(-24)], -128, 127), 1);
+        assert_eq!(short_requant(&w, &[10, 1 << 24], &[m(-24), m(-24)], -128, 127), 0);
     }
 
     #[test]

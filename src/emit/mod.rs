@@ -3,6 +3,7 @@
 
 pub mod c;
 mod conv_layout;
+pub use conv_layout::LEFT_SHORT;
 pub mod interface;
 pub mod kernel_sources;
 pub mod manifest;

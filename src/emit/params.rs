@@ -95,7 +95,8 @@ macro_rules! params {
 
 params!(
     /// Convolution of any group count; weights one packed row per output channel, ordered [ky][kx][ci]; short_requant
-    /// is 1 when the kernels may requantize in the short form (docs/SEMANTICS.md).
+    /// is 1 when the kernels may requantize in the short form, 2 when they may in its form with left shifts
+    /// (docs/SEMANTICS.md).
     ConvParams("conv", "Conv", true) {
         in_h: i32, in_w: i32, in_c: i32, out_h: i32, out_w: i32, out_c: i32, groups: i32,
         k_h: i32, k_w: i32, stride_h: i32, stride_w: i32, dil_h: i32, dil_w: i32, pad_t: i32, pad_l: i32,

@@ -377,13 +377,7 @@ impl Scheduler<'_> {
             act_min: c.act_min,
             act_max: c.act_max,
             row_bytes: i(c.weights.row_bytes()),
-            short_requant: i32::from(short_requant(
-                &c.weights,
-                &c.bias,
-                &c.multipliers,
-                input.q.zero_point,
-                output.q.zero_point,
-            )),
+            short_requant: short_requant(&c.weights, &c.bias, &c.multipliers, input.q.zero_point, output.q.zero_point),
         }
     }
 

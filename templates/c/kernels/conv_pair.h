@@ -51,7 +51,7 @@ OMPQC_INLINE void conv_block(const OMPQC_NS(conv_t) *p, const col_t *const *x, i
                 const short_t q = short_of(mult[o], shift[o], zp);
 #pragma GCC unroll 3
                 for (j = 0; j < pixels; j++) {
-                    v[j] = clamp(requantize_short(2 * (acc[j * OMPQC_DOT_ROWS + c] + b), q), a_lo, a_hi);
+                    v[j] = clamp(requantize_short(short_doubled(acc[j * OMPQC_DOT_ROWS + c] + b, q), q), a_lo, a_hi);
                 }
             } else {
                 const int32_t m = mult[o], s = shift[o];

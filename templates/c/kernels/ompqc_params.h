@@ -5,7 +5,7 @@
 
 #include <stdint.h>
 
-/* Convolution of any group count; weights one packed row per output channel, ordered [ky][kx][ci]; short_requant is 1 when the kernels may requantize in the short form (docs/SEMANTICS.md). */
+/* Convolution of any group count; weights one packed row per output channel, ordered [ky][kx][ci]; short_requant is 1 when the kernels may requantize in the short form, 2 when they may in its form with left shifts (docs/SEMANTICS.md). */
 typedef struct {
     int32_t in_h;
     int32_t in_w;

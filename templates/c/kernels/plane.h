@@ -85,7 +85,7 @@ __attribute__((unused)) OMPQC_HOT static void requantize_row(const OMPQC_NS(conv
     if (p->short_requant) {
         const short_t q = short_of(m0, shift, zp);
         for (; sums < end; sums++, out += stride) {
-            *out = clamp(requantize_short(*sums * 2, q), lo, hi);
+            *out = clamp(requantize_short(short_doubled(*sums, q), q), lo, hi);
         }
         return;
     }

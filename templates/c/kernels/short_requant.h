@@ -1,7 +1,7 @@
-/* The short requantization (docs/SEMANTICS.md), for the layers whose parameter block sets short_requant: every
-   channel shifts right only, and the sums are small enough that the doubled sum 2x, and the high multiply plus the
-   zero point and rounding half shifted up, stay inside int32. zp + requantize(x, m0, shift) is then one high multiply
-   that also adds the half, the sign's correction and the zero point, and one arithmetic shift. */
+/* The short requantization (docs/SEMANTICS.md), for the layers whose parameter block sets short_requant: the sums
+   are small enough that the doubled sum 2x (times 2^left where a channel shifts left: short_requant 2), and the high
+   multiply plus the zero point and rounding half shifted up, stay inside int32. zp + requantize(x, m0, shift) is then
+   one high multiply that also adds the half, the sign's correction and the zero point, and one arithmetic shift. */
 #ifndef OMPQC_SHORT_REQUANT_H
 #define OMPQC_SHORT_REQUANT_H
 
@@ -24,16 +24,17 @@ static inline int32_t high_mul_acc(int32_t t, int32_t m, int32_t acc) {
 #endif
 
 /* A channel's constants: its m0, its right shift, the zero point and the rounding half shifted up by it
-   (zp * 2^right + 2^(right - 1), each term inside int32 when the layer sets short_requant), and -1 when it shifts (the
-   sign's correction), else 0. */
+   (zp * 2^right + 2^(right - 1), each term inside int32 when the layer sets short_requant), -1 when it shifts right
+   (the sign's correction), else 0, and its left shift (short_doubled). */
 typedef struct {
-    int32_t m0, right, half, fix;
+    int32_t m0, right, half, fix, left;
 } short_t;
 
 static inline short_t short_of(int32_t m0, int32_t shift, int32_t zp) {
     short_t q;
     q.m0 = m0;
-    q.right = -shift;
+    q.left = shift > 0 ? shift : 0;
+    q.right = shift < 0 ? -shift : 0;
     q.half = (int32_t)((uint32_t)zp << q.right) + (int32_t)((1u << q.right) >> 1);
     q.fix = shift >> 31;
     return q;
@@ -45,7 +46,12 @@ static inline int short_for_products(int32_t shift) {
     return shift <= 0 && shift >= -23;
 }
 
-/* zp + requantize(x, m0, shift), from x2 = 2x. */
+/* The doubled sum requantize_short takes, 2x times 2^left (inside int32 when the layer sets short_requant). */
+static inline int32_t short_doubled(int32_t x, short_t q) {
+    return (int32_t)((uint32_t)x << (1 + q.left));
+}
+
+/* zp + requantize(x, m0, shift), from x2 = 2x (times 2^left: short_doubled). */
 static inline int32_t requantize_short(int32_t x2, short_t q) {
     return high_mul_acc(x2, q.m0, q.half + (q.fix & (x2 >> 31))) >> q.right;
 }

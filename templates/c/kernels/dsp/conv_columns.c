@@ -167,24 +167,30 @@ typedef struct {
     int32_t m0, half, right, fix, b2;
 } channel_short_t;
 
-/* The output of one channel from its scaled sum s (`full`: the clamp is the whole int8 range; `short_form`: the
-   layer's short requantization with constants c, from the doubled sum; else the general one with q and bias). */
-OMPQC_INLINE int8_t requantize_sum(int32_t s, uint32_t scale_log, const channel_short_t *c, const requant_t *q,
-                                   int32_t bias, int32_t zp, int32_t lo, int32_t hi, int full, int short_form) {
-    if (short_form) {
+/* The output of one channel from its scaled sum s (`full`: the clamp is the whole int8 range). `form` is the layer's
+   short_requant: 1, the short form with constants c, from the doubled sum; 2, that form with a left shift, constants
+   qs; 0, the general one with q. */
+OMPQC_INLINE int8_t requantize_sum(int32_t s, uint32_t scale_log, const channel_short_t *c, const short_t *qs,
+                                   const requant_t *q, int32_t bias, int32_t zp, int32_t lo, int32_t hi, int full,
+                                   int form) {
+    if (form == 1) {
         /* The scaled sums divide exactly: 2x is one shift of them and 2 bias. */
         const int32_t x2 = (scale_log > 0 ? s >> (scale_log - 1) : s * 2) + c->b2;
         return clamp_dsp(high_mul_acc(x2, c->m0, c->half + (c->fix & (x2 >> 31))) >> c->right, lo, hi, full);
+    }
+    if (form == 2) {
+        return clamp_dsp(requantize_short(short_doubled((s >> scale_log) + bias, *qs), *qs), lo, hi, full);
     }
     return clamp_dsp(zp + requantize_dsp((s >> scale_log) + bias, *q), lo, hi, full);
 }
 
 /* Every output channel of the block's pixels (outputs y, y + at[1], ..., sums starting from start[j]) from their
    interleaved columns x: per channel the whole weight words in the loop, the row's last bytes as one more word, then
-   the requantization (constants from `table` in the short form). */
+   the requantization (`form`: the layer's short_requant; constants from `table` in the short form without left
+   shifts). */
 OMPQC_INLINE void conv_channels_with(const OMPQC_NS(conv_t) *p, const int16_t *x, const int32_t *start, int8_t *y,
-                                     const int32_t *at, const channel_short_t *table, int full, int tailed,
-                                     int short_form, int bits) {
+                                     const int32_t *at, const channel_short_t *table, int full, int tailed, int form,
+                                     int bits) {
     /* Locals: the output stores may alias the parameter block. */
     const uint32_t k = (uint32_t)(p->k_h * p->k_w * p->in_c), group = 32u / (uint32_t)bits, words = k / group;
     const uint32_t tail = tailed ? (k % group * (uint32_t)bits + 7) / 8 : 0, scale_log = 8u - (uint32_t)bits;
@@ -211,13 +217,14 @@ OMPQC_INLINE void conv_channels_with(const OMPQC_NS(conv_t) *p, const int16_t *x
         }
         {
             const int32_t oc = n - (int32_t)(end - y);
-            const channel_short_t c = short_form ? *table : (channel_short_t){0, 0, 0, 0, 0};
-            const requant_t q = requant_of(short_form ? 0 : mult[oc], short_form ? 0 : shift[oc]);
-            const int32_t b = short_form ? 0 : bias[oc];
-            const int8_t v0 = requantize_sum(s.s0, scale_log, &c, &q, b, zp, a_lo, a_hi, full, short_form);
-            const int8_t v1 = requantize_sum(s.s1, scale_log, &c, &q, b, zp, a_lo, a_hi, full, short_form);
-            const int8_t v2 = requantize_sum(s.s2, scale_log, &c, &q, b, zp, a_lo, a_hi, full, short_form);
-            const int8_t v3 = requantize_sum(s.s3, scale_log, &c, &q, b, zp, a_lo, a_hi, full, short_form);
+            const channel_short_t c = form == 1 ? *table : (channel_short_t){0, 0, 0, 0, 0};
+            const short_t qs = short_of(form == 2 ? mult[oc] : 0, form == 2 ? shift[oc] : 0, zp);
+            const requant_t q = requant_of(form == 0 ? mult[oc] : 0, form == 0 ? shift[oc] : 0);
+            const int32_t b = form == 1 ? 0 : bias[oc];
+            const int8_t v0 = requantize_sum(s.s0, scale_log, &c, &qs, &q, b, zp, a_lo, a_hi, full, form);
+            const int8_t v1 = requantize_sum(s.s1, scale_log, &c, &qs, &q, b, zp, a_lo, a_hi, full, form);
+            const int8_t v2 = requantize_sum(s.s2, scale_log, &c, &qs, &q, b, zp, a_lo, a_hi, full, form);
+            const int8_t v3 = requantize_sum(s.s3, scale_log, &c, &qs, &q, b, zp, a_lo, a_hi, full, form);
             y[0] = v0;
             y[at1] = v1;
             y[at2] = v2;
@@ -225,16 +232,17 @@ OMPQC_INLINE void conv_channels_with(const OMPQC_NS(conv_t) *p, const int16_t *x
         }
     }
 }
-/* With the short requantization, a copy of the channel loop per clamp (the whole int8 range is one SSAT) and for
-   rows with and without a last part word: the tests stay out of the loop, and the common rows keep their registers.
-   A generated model lists the (full, tailed) copies its layers take; a file compiled alone has all four. Every
-   other layer runs the one general copy. */
+/* With the short requantization (short_requant 1, or 2 with left shifts), a copy of the channel loop per form, per
+   clamp (the whole int8 range is one SSAT) and for rows with and without a last part word: the tests stay out of the
+   loop, and the common rows keep their registers. A generated model lists the (form, full, tailed) copies its
+   layers take; a file compiled alone has all eight. Every other layer runs the one general copy. */
 #ifndef OMPQC_CONV_SHORT_LOOPS
-#define OMPQC_CONV_SHORT_LOOPS(X) X(0, 0) X(0, 1) X(1, 0) X(1, 1)
+#define OMPQC_CONV_SHORT_LOOPS(X) \
+    X(1, 0, 0) X(1, 0, 1) X(1, 1, 0) X(1, 1, 1) X(2, 0, 0) X(2, 0, 1) X(2, 1, 0) X(2, 1, 1)
 #endif
-#define OMPQC_CONV_SHORT_LOOP(f, t) \
-    if (p->short_requant && full == (f) && tailed == (t)) { \
-        conv_channels_with(p, x, start, y, at, table, f, t, 1, bits); \
+#define OMPQC_CONV_SHORT_LOOP(form, f, t) \
+    if (p->short_requant == (form) && full == (f) && tailed == (t)) { \
+        conv_channels_with(p, x, start, y, at, table, f, t, form, bits); \
         return; \
     }
 OMPQC_INLINE void conv_channels_at(const OMPQC_NS(conv_t) *p, const int16_t *x, const int32_t *start, int8_t *y,
@@ -263,7 +271,7 @@ OMPQC_INLINE void conv_pixel_block(const OMPQC_NS(conv_t) *p, const int8_t *in, 
     int8_t *window = (int8_t *)scratch + 2 * QUAD_PIXELS * whole;
     channel_short_t *table = (channel_short_t *)(window + ((k + 3) & ~3));
     int32_t start[QUAD_PIXELS], at[QUAD_PIXELS], j;
-    if (px == 0 && p->short_requant) {
+    if (px == 0 && p->short_requant == 1) {
         for (j = 0; j < p->out_c; j++) {
             const short_t q = short_of(p->mult[j], p->shift[j], p->out_zp);
             table[j] = (channel_short_t){q.m0, q.half, q.right, q.fix, 2 * p->bias[j]};

@@ -109,11 +109,11 @@ OMPQC_INLINE void requantize_row_with(const OMPQC_NS(conv_t) *p, int32_t c, cons
         const short_t q = short_of(m0, shift, zp);
         if (q.fix) {
             for (; sums < end; sums++, out += stride) {
-                *out = clamp_dsp(requantize_short_known(*sums * 2, q, 1), lo, hi, full);
+                *out = clamp_dsp(requantize_short_known(short_doubled(*sums, q), q, 1), lo, hi, full);
             }
         } else {
             for (; sums < end; sums++, out += stride) {
-                *out = clamp_dsp(requantize_short_known(*sums * 2, q, 0), lo, hi, full);
+                *out = clamp_dsp(requantize_short_known(short_doubled(*sums, q), q, 0), lo, hi, full);
             }
         }
     } else {

@@ -216,9 +216,9 @@ OMPQC_INLINE void requantize_pair_at(const OMPQC_NS(conv_t) *p, const int32_t *s
 }
 
 /* The outputs of two pixels from their sums (sums[0 .. out_c) and sums[out_c .. 2 out_c)); the layers of the short
-   requantization shift no channel left. */
+   requantization without left shifts (short_requant 1) shift no channel left. */
 OMPQC_HOT static void requantize_pair(const OMPQC_NS(conv_t) *p, const int32_t *sums, int8_t *ya, int8_t *yb) {
-    if (p->short_requant) {
+    if (p->short_requant == 1) {
         requantize_pair_at(p, sums, ya, yb, 1);
     } else {
         requantize_pair_at(p, sums, ya, yb, 0);

@@ -271,7 +271,7 @@ OMPQC_INLINE int depthwise3x3_lanes_at(const OMPQC_NS(conv_t) *p, const int8_t *
     }
     /* Below 8 bits one copy, in the general form (right for every layer): about 3.6 KB of code a width where the
        8-bit path, specialized for the short form too, takes 6.5 KB; a model may run all three widths. */
-    if (p->short_requant && bits == 8) {
+    if (p->short_requant == 1 && bits == 8) {
         depthwise3x3_lanes_with(p, in, out, 1, bits);
     } else {
         depthwise3x3_lanes_with(p, in, out, 0, bits);
