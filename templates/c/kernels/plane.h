@@ -82,10 +82,17 @@ __attribute__((unused)) OMPQC_HOT static void requantize_row(const OMPQC_NS(conv
                                                              int32_t stride) {
     const int32_t *end = sums + n;
     const int32_t m0 = p->mult[c], shift = p->shift[c], zp = p->out_zp, lo = p->act_min, hi = p->act_max;
+    if (p->short_requant == 2) {
+        const short_t q = short_of_any(m0, shift, zp);
+        for (; sums < end; sums++, out += stride) {
+            *out = clamp(requantize_short(short_doubled(*sums, q), q), lo, hi);
+        }
+        return;
+    }
     if (p->short_requant) {
         const short_t q = short_of(m0, shift, zp);
         for (; sums < end; sums++, out += stride) {
-            *out = clamp(requantize_short(short_doubled(*sums, q), q), lo, hi);
+            *out = clamp(requantize_short(*sums * 2, q), lo, hi);
         }
         return;
     }

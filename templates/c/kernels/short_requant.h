@@ -30,13 +30,21 @@ typedef struct {
     int32_t m0, right, half, fix, left;
 } short_t;
 
+/* The constants of a channel that shifts right only (shift <= 0: the layers of short_requant 1). */
 static inline short_t short_of(int32_t m0, int32_t shift, int32_t zp) {
     short_t q;
     q.m0 = m0;
-    q.left = shift > 0 ? shift : 0;
-    q.right = shift < 0 ? -shift : 0;
+    q.left = 0;
+    q.right = -shift;
     q.half = (int32_t)((uint32_t)zp << q.right) + (int32_t)((1u << q.right) >> 1);
     q.fix = shift >> 31;
+    return q;
+}
+
+/* The constants of a channel of any shift (the layers of short_requant 2). */
+static inline short_t short_of_any(int32_t m0, int32_t shift, int32_t zp) {
+    short_t q = short_of(m0, shift < 0 ? shift : 0, zp);
+    q.left = shift > 0 ? shift : 0;
     return q;
 }
 

@@ -218,7 +218,7 @@ OMPQC_INLINE void conv_channels_with(const OMPQC_NS(conv_t) *p, const int16_t *x
         {
             const int32_t oc = n - (int32_t)(end - y);
             const channel_short_t c = form == 1 ? *table : (channel_short_t){0, 0, 0, 0, 0};
-            const short_t qs = short_of(form == 2 ? mult[oc] : 0, form == 2 ? shift[oc] : 0, zp);
+            const short_t qs = short_of_any(form == 2 ? mult[oc] : 0, form == 2 ? shift[oc] : 0, zp);
             const requant_t q = requant_of(form == 0 ? mult[oc] : 0, form == 0 ? shift[oc] : 0);
             const int32_t b = form == 1 ? 0 : bias[oc];
             const int8_t v0 = requantize_sum(s.s0, scale_log, &c, &qs, &q, b, zp, a_lo, a_hi, full, form);

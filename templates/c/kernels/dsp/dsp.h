@@ -106,10 +106,11 @@ OMPQC_INLINE void requantize_row_with(const OMPQC_NS(conv_t) *p, int32_t c, cons
     const int32_t *end = sums + n;
     const int32_t m0 = p->mult[c], shift = p->shift[c], zp = p->out_zp, lo = p->act_min, hi = p->act_max;
     if (short_form) {
-        const short_t q = short_of(m0, shift, zp);
+        const short_t q = short_of_any(m0, shift, zp);
         if (q.fix) {
+            /* A right shift: no left one. */
             for (; sums < end; sums++, out += stride) {
-                *out = clamp_dsp(requantize_short_known(short_doubled(*sums, q), q, 1), lo, hi, full);
+                *out = clamp_dsp(requantize_short_known(*sums * 2, q, 1), lo, hi, full);
             }
         } else {
             for (; sums < end; sums++, out += stride) {
