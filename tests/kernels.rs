@@ -48,12 +48,14 @@ impl Rng {
 /// The graph being built: tensors and nodes in order.
 struct Builder {
     graph: Graph,
+    /// The activation fused into the convolutions it builds.
+    act: Clamp,
 }
 
 impl Builder {
     fn new(input: Vec<usize>) -> Builder {
         let tensors = vec![TensorInfo { name: "input".into(), shape: input }];
-        Builder { graph: Graph { tensors, nodes: vec![], input: 0, output: 0, given: None } }
+        Builder { graph: Graph { tensors, nodes: vec![], input: 0, output: 0, given: None }, act: Clamp::NONE }
     }
 
     fn shape(&self, t: usize) -> Vec<usize> {
@@ -81,7 +83,7 @@ impl Builder {
         let k = window.kernel[0] * window.kernel[1] * c_in / groups;
         let weight = rng.weights(c_out * k).iter().map(|v| v / (k as f32).sqrt()).collect();
         let bias = rng.weights(c_out).iter().map(|v| v * 0.1).collect();
-        let conv = Conv { weight, bias, c_in, c_out, groups, window, act: Clamp::NONE };
+        let conv = Conv { weight, bias, c_in, c_out, groups, window, act: self.act };
         self.push(Op::Conv(conv), vec![x], vec![1, c_out, oh, ow])
     }
 }
@@ -111,6 +113,24 @@ fn case(family: Kernel, bits: u8, i: usize, rng: &mut Rng) -> Case {
     let c = rng.range(1, 19);
     let mut b = Builder::new(vec![1, c, h, w]);
     match family {
+        Kernel::ConvColumns if i >= 6 && i % 2 == 0 => {
+            // Rows of an even count of whole weight words (the DSP's channel loop in assembly), windows gathered
+            // with borders: 3 x 3 over 8 channels at 8 bits (inside windows copied and widened as whole words), 2 x 2
+            // over 8 at 2 bits, 3 x 3 over 16 at 4 bits with a ReLU.
+            let (c, kernel) = match i {
+                6 => (8, [3, 3]),
+                8 => (8, [2, 2]),
+                _ => (16, [3, 3]),
+            };
+            let mut d = Builder::new(vec![1, c, h, w]);
+            if i == 10 {
+                d.act = Clamp::RELU;
+            }
+            let win = Window { kernel, strides: [1, 1], dilations: [1, 1], pads: [1; 4] };
+            let c_out = rng.range(2, 21);
+            d.conv(rng, 0, c_out, 1, win);
+            b = d;
+        }
         Kernel::ConvColumns if i == 3 => {
             // A first layer: 3 x 3 over 3 channels at stride 2 (Helium reads its windows' rows straight from the
             // input, and takes the columns at the borders).
@@ -137,6 +157,11 @@ fn case(family: Kernel, bits: u8, i: usize, rng: &mut Rng) -> Case {
             let (kernel, dilation) = ([rng.range(1, 3), rng.range(1, 3)], rng.range(1, 2));
             let c_out = rng.range(2, 21);
             let win = window(rng, (h, w), kernel, dilation);
+            // Case 4 with a ReLU: its clamp's floor is the zero point (the short form's copies without the sign's
+            // correction).
+            if i == 4 {
+                b.act = Clamp::RELU;
+            }
             b.conv(rng, 0, c_out, 1, win);
         }
         Kernel::Depthwise3x3 if i == 6 => {
@@ -153,16 +178,30 @@ fn case(family: Kernel, bits: u8, i: usize, rng: &mut Rng) -> Case {
             // Any shape (at 8 bits, Helium's path straight from the input); rows of at least four outputs at
             // stride 1 (the DSP's pairs of outputs); rows shorter than eight under longer columns (walked along the
             // columns). The second time below 8 bits the walked rows are 18 long: Helium then takes the plane.
+            // The DSP's path straight from the input takes case 0 (16 channels at stride 2, the clamp's floor below
+            // the zero point), case 4 (32 channels, a ReLU) and case 8 (16 channels at stride 2 with a left shift).
             let long = if i > 3 { 18 } else { 12 };
             let (h, w, row_stride) = match i % 3 {
                 0 => (h, w, None),
                 1 => (h, long, Some(1)),
                 _ => (long, 5, None),
             };
+            let c = match i {
+                0 | 8 => 16,
+                4 => 32,
+                _ => c,
+            };
             let mut d = Builder::new(vec![1, c, h, w]);
+            // Case 4 with a ReLU, as for the one-group convolutions.
+            if i == 4 {
+                d.act = Clamp::RELU;
+            }
             let mut win = window(rng, (h, w), [3, 3], 1);
             if let Some(s) = row_stride {
                 win.strides[1] = s;
+            }
+            if i == 0 || i == 8 {
+                (win.strides, win.pads) = ([2, 2], [1; 4]);
             }
             d.conv(rng, 0, c, c, win);
             b = d;
@@ -393,9 +432,11 @@ fn every_kernel_family_alone_on_random_shapes_is_bit_exact_on_every_variant() {
         // Every width; the one-group convolutions and dense layers (assembly loops on the DSP, with tails), the
         // other depthwise windows and the multiplies (their requantizations) twice.
         let cases = match family {
-            Kernel::ConvColumns | Kernel::Dense | Kernel::Depthwise | Kernel::Mul => 6,
-            // Twice, and once more written over its input.
-            Kernel::Depthwise3x3 => 7,
+            Kernel::Dense | Kernel::Depthwise | Kernel::Mul => 6,
+            // Twice, then the DSP's assembly channel loop at each width.
+            Kernel::ConvColumns => 11,
+            // Twice, once more written over its input, and one left shift straight from the input.
+            Kernel::Depthwise3x3 => 9,
             _ => 3,
         };
         for i in 0..cases {
@@ -416,7 +457,11 @@ fn every_kernel_family_alone_on_random_shapes_is_bit_exact_on_every_variant() {
             } else if convolution && i % 2 == 1 {
                 without_short_requant(&mut c.files, &label);
                 format!("{label} (general requantization)")
-            } else if (family == Kernel::Mul && i >= 3) || (convolution && family != Kernel::Depthwise && i == 2) {
+            } else if (family == Kernel::Mul && i >= 3)
+                || (convolution
+                    && family != Kernel::Depthwise
+                    && (i == 2 || (family == Kernel::Depthwise3x3 && i == 8)))
+            {
                 // The other requantizations: a multiplier of shift 1 (a left shift: the convolutions' short form
                 // with left shifts, the multiplies' general form) or for the multiplies 0 (the short form without a
                 // right shift), whatever the calibration gave.
@@ -431,6 +476,15 @@ fn every_kernel_family_alone_on_random_shapes_is_bit_exact_on_every_variant() {
                     );
                 }
                 format!("{label} (multiplier shift {shift})")
+            } else if matches!(family, Kernel::ConvColumns | Kernel::Depthwise3x3) && i == 4 {
+                // The ReLU case: the short form without left shifts, its clamp's floor the zero point.
+                let (_, weights) = c.files.iter().find(|(path, _)| path == "c/k_weights.c").unwrap();
+                assert!(String::from_utf8_lossy(weights).contains(", 1, k_l0_weights,"), "{label}: no short form");
+                let node = &c.qgraph.nodes[0];
+                let QOp::Conv(conv) = &node.op else { panic!("{label}: not a convolution") };
+                let zp = c.qgraph.tensors[node.output].q.zero_point;
+                assert!(conv.act_min >= zp, "{label}: the clamp's floor is below the zero point");
+                format!("{label} (ReLU)")
             } else {
                 label
             };

@@ -469,20 +469,24 @@ fn kernels_c(name: &str, version: &str, steps: &[Step]) -> String {
 }
 
 /// The DSP column convolution's loop copies for the short requantization that the model's layers take, as
-/// (short_requant, clamp to the whole int8 range, rows with a last part word): the other copies are not compiled.
+/// (short_requant, clamp to the whole int8 range, clamp floor at or above the zero point, rows with a last part word):
+/// the other copies are not compiled.
 fn conv_short_loops(steps: &[Step]) -> String {
-    let loops: BTreeSet<(i32, bool, bool)> = steps
+    let loops: BTreeSet<(i32, bool, bool, bool)> = steps
         .iter()
         .filter_map(|s| match &s.call {
             Call::Conv { kernel: Kernel::ConvColumns, bits, params, .. } if params.short_requant > 0 => {
                 let full = params.act_min == -128 && params.act_max == 127;
+                let floored = params.act_min >= params.out_zp;
                 let tailed = params.k_h * params.k_w * params.in_c % (32 / i32::from(*bits)) != 0;
-                Some((params.short_requant, full, tailed))
+                Some((params.short_requant, full, floored, tailed))
             }
             _ => None,
         })
         .collect();
-    let items: String =
-        loops.iter().map(|&(form, f, t)| format!(" X({form}, {}, {})", u8::from(f), u8::from(t))).collect();
+    let items: String = loops
+        .iter()
+        .map(|&(form, f, fl, t)| format!(" X({form}, {}, {}, {})", u8::from(f), u8::from(fl), u8::from(t)))
+        .collect();
     format!("#define OMPQC_CONV_SHORT_LOOPS(X){items}\n")
 }

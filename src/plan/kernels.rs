@@ -309,7 +309,7 @@ fn conv_scratch(kernel: Kernel, c: &QConv, out_h: usize, out_w: usize) -> Scratc
             };
             Scratch {
                 portable: bytes,
-                dsp: bytes,
+                dsp: bytes.max(dsp_depthwise3x3_hwc(kernel, c)),
                 mve,
                 // The Rust kernel slices its plane with a byte of slack whatever the window.
                 rust: (cells + 1).next_multiple_of(super::ALIGN),
@@ -317,6 +317,21 @@ fn conv_scratch(kernel: Kernel, c: &QConv, out_h: usize, out_w: usize) -> Scratc
         }
         _ => Scratch::default(),
     }
+}
+
+/// The DSP's depthwise 3x3 straight from the HWC input (dsp/depthwise3x3.c), where it may run: channels in
+/// sixteens, the clamp the whole int8 range, at stride 2 or over at least 32 channels. Per chunk of up to 64 channels
+/// a table of 152 bytes per four channels, then a border pixel's window and a pixel of the input zero point (10 bytes
+/// a channel).
+fn dsp_depthwise3x3_hwc(kernel: Kernel, c: &QConv) -> usize {
+    let ch = c.c_out;
+    let strided = c.window.strides != [1, 1];
+    if kernel != Kernel::Depthwise3x3 || ch % 16 != 0 || c.act_min != -128 || c.act_max != 127 || !(strided || ch >= 32)
+    {
+        return 0;
+    }
+    let chunk = ch.min(64);
+    chunk / 4 * 152 + 10 * chunk
 }
 
 #[cfg(test)]

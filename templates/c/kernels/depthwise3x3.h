@@ -55,7 +55,7 @@ OMPQC_INLINE void plane_outputs_by_sums(const OMPQC_NS(conv_t) *p, int32_t c, co
    output column. */
 OMPQC_INLINE void depthwise3x3(const OMPQC_NS(conv_t) *p, const int8_t *in, int8_t *out, uint8_t *scratch, int bits) {
 #ifdef OMPQC_DEPTHWISE3X3_FIRST
-    if (OMPQC_DEPTHWISE3X3_FIRST(p, in, out, bits)) {
+    if (OMPQC_DEPTHWISE3X3_FIRST(p, in, out, scratch, bits)) {
         return;
     }
 #endif

@@ -281,7 +281,7 @@ OMPQC_INLINE int depthwise3x3_lanes_at(const OMPQC_NS(conv_t) *p, const int8_t *
 OMPQC_PER_WIDTH_RETURNING(OMPQC_HOT, int, depthwise3x3_lanes, (const OMPQC_NS(conv_t) *p, const int8_t *in,
                                                                int8_t *out),
                           (p, in, out))
-#define OMPQC_DEPTHWISE3X3_FIRST(p, in, out, bits) OMPQC_AT_WIDTH(depthwise3x3_lanes, bits)(p, in, out)
+#define OMPQC_DEPTHWISE3X3_FIRST(p, in, out, scratch, bits) OMPQC_AT_WIDTH(depthwise3x3_lanes, bits)(p, in, out)
 
 #define plane_fill plane_channel_mve
 #define plane_outputs plane_outputs_mve
