@@ -258,12 +258,13 @@ fn choose_node(graph: &QGraph, ix: usize, node: &QNode, stage: Option<&Stage>) -
 /// The scratch of a convolution kernel computing `out_h` rows of `out_w` outputs. Columns: two output pixels'
 /// windows, K rounded up to 4 bytes each, int8 on the portable path (laid out for int16), then on Helium the int32
 /// sums of both pixels' channels; the DSP's four pixels' interleaved int16 columns (K rounded up to whole weight
-/// words), then one window as gathered, then a table of the channels' requantization constants (20 bytes each); in Rust two int8 windows of whole weight words, then both widened for the DSP (4 bytes an
-/// input). The grouped kernels walk the windows in place and need none.
+/// words), then one window as gathered (also in whole weight words: their zeros past K are widened with it), then a
+/// table of the channels' requantization constants (20 bytes each); in Rust two int8 windows of whole weight words,
+/// then both widened for the DSP (4 bytes an input). The grouped kernels walk the windows in place and need none.
 /// Depthwise: one channel's input as an int16 plane padded to the windows, then the int32 sums of a band of at
 /// least 32 outputs (whole rows); other than 3x3, a cell of slack after the plane and the int16 taps between (Helium
-/// runs the DSP variant). The Rust plane is int8 with a byte of
-/// slack (its DSP loop reads each window's rows a word at a time), and its sums stay on the stack.
+/// runs the DSP variant). The Rust plane is int8 with a byte of slack (its DSP loop reads each window's rows a word
+/// at a time), and its sums stay on the stack.
 fn conv_scratch(kernel: Kernel, c: &QConv, out_h: usize, out_w: usize) -> Scratch {
     match kernel {
         Kernel::ConvColumns => {
@@ -275,12 +276,7 @@ fn conv_scratch(kernel: Kernel, c: &QConv, out_h: usize, out_w: usize) -> Scratc
             let bits = c.weights.bits as usize;
             let fields = if bits < 8 { 2 * words.next_multiple_of(128 / bits) } else { 0 };
             let rust = (2 * words + fields.max(4 * words)).next_multiple_of(super::ALIGN);
-            Scratch {
-                portable: 2 * k4 + c.weights.k,
-                dsp: 8 * words + k4 + 20 * c.c_out,
-                mve: 4 * k4 + 8 * c.c_out,
-                rust,
-            }
+            Scratch { portable: 2 * k4 + c.weights.k, dsp: 9 * words + 20 * c.c_out, mve: 4 * k4 + 8 * c.c_out, rust }
         }
         Kernel::Depthwise3x3 | Kernel::Depthwise => {
             let [sh, sw] = c.window.strides;

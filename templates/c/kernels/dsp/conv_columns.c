@@ -387,18 +387,19 @@ OMPQC_INLINE void conv_channels1_at(const OMPQC_NS(conv_t) *p, const int16_t *x,
 OMPQC_PER_WIDTH(OMPQC_HOT, conv_channels1, (const OMPQC_NS(conv_t) *p, const int16_t *x, int32_t start, int8_t *y),
                 (p, x, start, y))
 
-/* At 8 bits the window of output pixel q when it lies inside the input (most pixels): its rows copied into
-   `window`, whose bytes past k are zero, then widened as whole words into the block's columns at dst. Returns 0
-   elsewhere (the general gather then pads it). */
-OMPQC_NO_LIBCALL __attribute__((noinline)) static int window_inside8(const OMPQC_NS(conv_t) *p, const int8_t *in,
-                                                                      int32_t q, int8_t *window, int16_t *dst) {
+/* The window of output pixel q when it lies inside the input (most pixels): its rows copied into `window`, whose
+   bytes past k are zero up to whole weight words, then widened as whole words into the block's columns at dst
+   (below 8 bits a group's chunks at a time, the correction its sums start from in *start). Returns 0 elsewhere
+   (the general gather then pads it). */
+OMPQC_INLINE int window_inside_at(const OMPQC_NS(conv_t) *p, const int8_t *in, int32_t q, int8_t *window,
+                                  int16_t *dst, int32_t *start, int bits) {
     /* Locals: the byte stores may alias the parameter block. */
     const int32_t oy = q / p->out_w, ox = q - oy * p->out_w, c = p->in_c, run = p->k_w * c, k_h = p->k_h;
     const int32_t iy0 = oy * p->stride_h - p->pad_t, ix0 = ox * p->stride_w - p->pad_l;
-    const int32_t rows = p->dil_h * p->in_w * c;
-    uint32_t n = (uint32_t)(k_h * run + 3) / 4, w, e, o;
+    const int32_t rows = p->dil_h * p->in_w * c, group = 32 / bits;
+    uint32_t n = (uint32_t)((k_h * run + group - 1) / group), w, e, o;
     const int8_t *src = in + (iy0 * p->in_w + ix0) * c, *col = window;
-    int32_t ky;
+    int32_t ky, offset_sum = 0;
     if (p->dil_w != 1 || iy0 < 0 || ix0 < 0 || iy0 + (k_h - 1) * p->dil_h >= p->in_h || ix0 + p->k_w > p->in_w) {
         return 0;
     }
@@ -417,30 +418,41 @@ OMPQC_NO_LIBCALL __attribute__((noinline)) static int window_inside8(const OMPQC
             *to++ = *from++;
         }
     }
-    __asm__ volatile("1:\n\t"
-                     "ldr %[w], [%[s]], #4\n\t"
-                     "sxtb16 %[e], %[w]\n\t"
-                     "sxtb16 %[o], %[w], ror #8\n\t"
-                     "strd %[e], %[o], [%[d]], #32\n\t"
-                     "subs %[n], %[n], #1\n\t"
-                     "bne 1b\n\t"
-                     : [s] "+r"(col), [d] "+r"(dst), [n] "+r"(n), [w] "=&r"(w), [e] "=&r"(e), [o] "=&r"(o)
-                     :
-                     : "memory", "cc");
+    if (bits == 8) {
+        __asm__ volatile("1:\n\t"
+                         "ldr %[w], [%[s]], #4\n\t"
+                         "sxtb16 %[e], %[w]\n\t"
+                         "sxtb16 %[o], %[w], ror #8\n\t"
+                         "strd %[e], %[o], [%[d]], #32\n\t"
+                         "subs %[n], %[n], #1\n\t"
+                         "bne 1b\n\t"
+                         : [s] "+r"(col), [d] "+r"(dst), [n] "+r"(n), [w] "=&r"(w), [e] "=&r"(e), [o] "=&r"(o)
+                         :
+                         : "memory", "cc");
+        return 1;
+    }
+    for (; n > 0; n--, col += group, dst += QUAD_STEP * group / 4) {
+        offset_sum = widen_group(col, dst, QUAD_STEP, offset_sum, bits);
+    }
+    *start = -128 * offset_sum;
     return 1;
 }
+OMPQC_PER_WIDTH_RETURNING(OMPQC_NO_LIBCALL __attribute__((noinline)), int, window_inside,
+                          (const OMPQC_NS(conv_t) *p, const int8_t *in, int32_t q, int8_t *window, int16_t *dst,
+                           int32_t *start),
+                          (p, in, q, window, dst, start))
 
 /* Output pixels px .. px + 3 (the last one repeated past the end). `scratch`: the interleaved int16 columns
-   (8 * k bytes, k rounded up to whole weight words), one pixel's gathered window at a time (k rounded up to 4
-   bytes), then the channels' short requantization table (channel_short_t each), which the layer's first block
-   makes. */
+   (8 * k bytes, k rounded up to whole weight words), one pixel's gathered window at a time (k rounded up to whole
+   weight words), then the channels' short requantization table (channel_short_t each), which the layer's first
+   block makes. */
 OMPQC_INLINE void conv_pixel_block(const OMPQC_NS(conv_t) *p, const int8_t *in, int32_t px, int32_t pixels,
                                    int8_t *out, uint8_t *scratch, int in_place, int bits) {
     const int32_t k = p->k_h * p->k_w * p->in_c, group = 32 / bits, whole = (k + group - 1) / group * group;
     const int32_t first = px * p->out_c;
     int16_t *x = (int16_t *)scratch;
     int8_t *window = (int8_t *)scratch + 2 * QUAD_PIXELS * whole;
-    channel_short_t *table = (channel_short_t *)(window + ((k + 3) & ~3));
+    channel_short_t *table = (channel_short_t *)(window + whole);
     int32_t start[QUAD_PIXELS], at[QUAD_PIXELS], j;
     if (px == 0 && p->short_requant == 1) {
         for (j = 0; j < p->out_c; j++) {
@@ -448,9 +460,9 @@ OMPQC_INLINE void conv_pixel_block(const OMPQC_NS(conv_t) *p, const int8_t *in, 
             table[j] = (channel_short_t){q.m0, q.half, 2 * p->bias[j], q.right, q.fix};
         }
     }
-    if (px == 0 && !in_place && k % 4 != 0) {
-        /* The window's bytes past k: zeros that window_inside8 widens (the gathers write below k only). */
-        memset(window + (k & ~3), 0, 4);
+    if (px == 0 && !in_place && k < whole) {
+        /* The window's bytes past k: zeros that window_inside widens (the gathers write below k only). */
+        memset(window + k, 0, (size_t)(whole - k));
     }
     if (pixels - px == 1) {
         /* A last pixel alone: its block of four would compute it four times. */
@@ -467,8 +479,8 @@ OMPQC_INLINE void conv_pixel_block(const OMPQC_NS(conv_t) *p, const int8_t *in, 
         const int32_t q = px + j < pixels ? px + j : pixels - 1;
         const int8_t *src = in + q * p->in_c;
         at[j] = q * p->out_c - first;
-        if (bits == 8 && !in_place && window_inside8(p, in, q, window, x + 4 * j)) {
-            start[j] = 0;
+        start[j] = 0;
+        if (!in_place && OMPQC_AT_WIDTH(window_inside, bits)(p, in, q, window, x + 4 * j, &start[j])) {
             continue;
         }
         if (!in_place) {
